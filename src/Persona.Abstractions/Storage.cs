@@ -1,0 +1,72 @@
+namespace Persona.Abstractions;
+
+/// <summary>Append-only, idempotent event log.</summary>
+public interface IEventStore
+{
+    /// <summary>
+    /// Appends a batch in one transaction: all of it or nothing. Events whose id is already stored are
+    /// skipped (idempotent retries). Returns once the batch is durable.
+    /// </summary>
+    Task<AppendResult> AppendEventsAsync(IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken = default);
+
+    /// <summary>Events with <see cref="StoredEvent.Sequence"/> greater than <paramref name="afterSequence"/>, in sequence order.</summary>
+    IAsyncEnumerable<StoredEvent> ReadEventsAsync(long afterSequence = 0, CancellationToken cancellationToken = default);
+
+    /// <summary>One user's events in sequence order.</summary>
+    Task<IReadOnlyList<StoredEvent>> GetUserEventsAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>Events by id (missing ids are left out).</summary>
+    Task<IReadOnlyList<StoredEvent>> GetEventsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default);
+
+    Task<long> CountEventsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The greatest assigned sequence number, 0 when empty.</summary>
+    Task<long> GetLastSequenceAsync(CancellationToken cancellationToken = default);
+}
+
+/// <param name="Stored">Events newly written, with their assigned sequence numbers, in batch order.</param>
+/// <param name="Duplicates">How many events of the batch were already stored (same id) and skipped.</param>
+public sealed record AppendResult(IReadOnlyList<StoredEvent> Stored, int Duplicates);
+
+public interface IItemStore
+{
+    /// <summary>Inserts or replaces items, in one transaction.</summary>
+    Task UpsertItemsAsync(IReadOnlyList<Item> items, CancellationToken cancellationToken = default);
+    Task<Item?> GetItemAsync(string id, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<Item> ReadItemsAsync(CancellationToken cancellationToken = default);
+    Task<long> CountItemsAsync(CancellationToken cancellationToken = default);
+}
+
+public interface IUserStore
+{
+    /// <summary>Inserts or replaces users, in one transaction.</summary>
+    Task UpsertUsersAsync(IReadOnlyList<User> users, CancellationToken cancellationToken = default);
+    Task<User?> GetUserAsync(string id, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<User> ReadUsersAsync(CancellationToken cancellationToken = default);
+    Task<long> CountUsersAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>Latest profile per user, written only when its version is newer than the stored one.</summary>
+public interface IProfileStore
+{
+    /// <summary>Saves profiles in one transaction; a profile whose version is not newer than the stored one is ignored.</summary>
+    Task SaveProfilesAsync(IReadOnlyList<Profile> profiles, CancellationToken cancellationToken = default);
+    Task<Profile?> GetProfileAsync(string userId, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<Profile> ReadProfilesAsync(CancellationToken cancellationToken = default);
+    Task<long> CountProfilesAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>Small named documents: model manifests, evaluation reports, settings.</summary>
+public interface IDocumentStore
+{
+    Task PutDocumentAsync(string kind, string key, string json, CancellationToken cancellationToken = default);
+    Task<string?> GetDocumentAsync(string kind, string key, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<string>> ListDocumentKeysAsync(string kind, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Everything the product persists. One implementation per storage provider.</summary>
+public interface IPersonaStore : IEventStore, IItemStore, IUserStore, IProfileStore, IDocumentStore, IAsyncDisposable
+{
+    /// <summary>Creates the schema if needed. Safe to call on every start.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken = default);
+}
