@@ -1,1 +1,3 @@
-return 0;
+using Persona.Cli;
+
+return await PersonaCli.BuildRootCommand().Parse(args).InvokeAsync();

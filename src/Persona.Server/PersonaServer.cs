@@ -1,15 +1,33 @@
-using Microsoft.AspNetCore.Builder;
+using Persona.Abstractions;
+using Persona.Hosting;
+using Persona.Server.Apis;
 
 namespace Persona.Server;
 
-/// <summary>Composes the Persona web application; shared by <c>Program</c> and the CLI's <c>serve</c>.</summary>
+/// <summary>Composes the Persona web application; shared by <c>Program</c> and the CLI's <c>serve</c> and <c>demo</c>.</summary>
 public static class PersonaServer
 {
-    public static WebApplication Build(string[] args)
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+            builder.WebHost.UseUrls(DefaultUrl);
+        builder.AddPersona();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(o => PersonaJson.Configure(o.SerializerOptions));
+        configure?.Invoke(builder);
+
         var app = builder.Build();
-        app.MapGet("/health", () => Results.Ok(new { status = "ok" }));
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapHealthApi();
+        app.MapEventsApi();
+        app.MapItemsApi();
+        app.MapUsersApi();
         return app;
     }
 }

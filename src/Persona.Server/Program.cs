@@ -1,5 +1,5 @@
 var app = Persona.Server.PersonaServer.Build(args);
-app.Run();
+await app.RunAsync();
 
 /// <summary>Entry point marker for <c>WebApplicationFactory&lt;Program&gt;</c>.</summary>
 public partial class Program;

@@ -1,0 +1,142 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text;
+using Spectre.Console;
+
+namespace Persona.Cli.Commands;
+
+/// <summary>
+/// Load generators that run in their own process against a running server on loopback:
+/// <c>bench ingest</c> posts synthetic event batches, <c>bench profile</c> reads profiles under concurrency.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("bench", "Measure a running server: ingest throughput and profile latency.");
+        command.Add(CreateIngest());
+        command.Add(CreateProfile());
+        return command;
+    }
+
+    private static Option<string> Url() => new("--url") { Description = "Base address of the server.", DefaultValueFactory = _ => Server.PersonaServer.DefaultUrl };
+    private static Option<int> Users() => new("--users") { Description = "Number of synthetic users (bench-u0 .. bench-uN).", DefaultValueFactory = _ => 5000 };
+    private static Option<int> Concurrency(int defaultValue) => new("--concurrency") { Description = "Concurrent clients.", DefaultValueFactory = _ => defaultValue };
+
+    private static Command CreateIngest()
+    {
+        var url = Url();
+        var users = Users();
+        var concurrency = Concurrency(8);
+        var events = new Option<int>("--events") { Description = "Events to send in all.", DefaultValueFactory = _ => 500_000 };
+        var batch = new Option<int>("--batch") { Description = "Events per request.", DefaultValueFactory = _ => 500 };
+        var seed = new Option<int>("--seed") { Description = "Seeds event ids, so another run sends new events.", DefaultValueFactory = _ => Environment.TickCount };
+        var command = new Command("ingest", "POST synthetic event batches concurrently and report durable events/s.") { url, users, concurrency, events, batch, seed };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var total = parse.GetValue(events);
+            var batchSize = parse.GetValue(batch);
+            var userCount = parse.GetValue(users);
+            var runId = parse.GetValue(seed).ToString("x8");
+            var batches = (total + batchSize - 1) / batchSize;
+            var bodies = new byte[batches][];
+            for (var b = 0; b < batches; b++)
+                bodies[b] = BuildBatch(runId, b, Math.Min(batchSize, total - b * batchSize), batchSize, userCount);
+
+            using var client = CreateClient(parse.GetValue(url)!, parse.GetValue(concurrency));
+            var next = -1;
+            var errors = 0;
+            var latencies = new double[batches];
+            var clock = Stopwatch.StartNew();
+            var workers = Enumerable.Range(0, parse.GetValue(concurrency)).Select(async _ =>
+            {
+                int b;
+                while ((b = Interlocked.Increment(ref next)) < batches)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    using var content = new ByteArrayContent(bodies[b]);
+                    content.Headers.ContentType = new("application/json");
+                    using var response = await client.PostAsync("/v1/events", content, cancellationToken);
+                    latencies[b] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    if (!response.IsSuccessStatusCode) Interlocked.Increment(ref errors);
+                }
+            });
+            await Task.WhenAll(workers);
+            var seconds = clock.Elapsed.TotalSeconds;
+            Array.Sort(latencies);
+            AnsiConsole.MarkupLineInterpolated($"ingest: {total:N0} events in {batches:N0} batches of {batchSize} with {parse.GetValue(concurrency)} clients: [bold]{total / seconds:N0} events/s[/] ({seconds:0.00} s), batch p50 {Percentile(latencies, 0.50):0.0} ms, p99 {Percentile(latencies, 0.99):0.0} ms, errors {errors}");
+            return errors == 0 ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static Command CreateProfile()
+    {
+        var url = Url();
+        var users = Users();
+        var concurrency = Concurrency(64);
+        var seconds = new Option<int>("--seconds") { Description = "How long to run.", DefaultValueFactory = _ => 20 };
+        var prefix = new Option<string>("--user-prefix") { Description = "User ids are PREFIX0 .. PREFIX(N-1).", DefaultValueFactory = _ => "bench-u" };
+        var command = new Command("profile", "GET profiles of random users concurrently and report p50/p99 latency.") { url, users, concurrency, seconds, prefix };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var userCount = parse.GetValue(users);
+            var userPrefix = parse.GetValue(prefix)!;
+            using var client = CreateClient(parse.GetValue(url)!, parse.GetValue(concurrency));
+            var deadline = Stopwatch.GetTimestamp() + (long)(parse.GetValue(seconds) * Stopwatch.Frequency);
+            var errors = 0;
+            var perWorker = Enumerable.Range(0, parse.GetValue(concurrency)).Select(async worker =>
+            {
+                var random = new Random(worker);
+                var samples = new List<double>();
+                while (Stopwatch.GetTimestamp() < deadline)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    using var response = await client.GetAsync($"/v1/users/{userPrefix}{random.Next(userCount)}/profile", HttpCompletionOption.ResponseContentRead, cancellationToken);
+                    samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    if (!response.IsSuccessStatusCode) Interlocked.Increment(ref errors);
+                }
+                return samples;
+            }).ToArray();
+            var clock = Stopwatch.StartNew();
+            var all = (await Task.WhenAll(perWorker)).SelectMany(s => s).ToArray();
+            Array.Sort(all);
+            AnsiConsole.MarkupLineInterpolated($"profile: {all.Length:N0} requests with {parse.GetValue(concurrency)} clients in {clock.Elapsed.TotalSeconds:0.0} s: [bold]{all.Length / clock.Elapsed.TotalSeconds:N0} req/s[/], p50 {Percentile(all, 0.50):0.00} ms, p99 {Percentile(all, 0.99):0.00} ms, errors {errors}");
+            return errors == 0 ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static HttpClient CreateClient(string url, int connections) =>
+        new(new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+        {
+            BaseAddress = new Uri(url),
+            Timeout = TimeSpan.FromMinutes(2),
+        };
+
+    /// <summary>A JSON batch of views, carts and purchases spread over users, unique ids per run.</summary>
+    private static byte[] BuildBatch(string runId, int batchIndex, int count, int batchSize, int users)
+    {
+        string[] types = ["view", "view", "view", "click", "add_to_cart", "favorite", "purchase"];
+        var start = new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        var json = new StringBuilder(count * 160).Append("{\"events\":[");
+        for (var i = 0; i < count; i++)
+        {
+            var n = (long)batchIndex * batchSize + i;
+            var user = (int)((n * 2654435761L) % users);
+            var item = (int)((n * 40503L) % 20_000);
+            var type = types[(int)(n % types.Length)];
+            if (i > 0) json.Append(',');
+            json.Append("{\"id\":\"bench-").Append(runId).Append('-').Append(n)
+                .Append("\",\"user_id\":\"bench-u").Append(user)
+                .Append("\",\"type\":\"").Append(type)
+                .Append("\",\"item_id\":\"bench-i").Append(item)
+                .Append("\",\"timestamp\":").Append(start + n * 1000 % (30L * 86_400_000))
+                .Append(",\"device\":\"mobile\",\"channel\":\"app\"}");
+        }
+        return Encoding.UTF8.GetBytes(json.Append("]}").ToString());
+    }
+
+    private static double Percentile(double[] sorted, double q) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Floor(q * sorted.Length))];
+}

@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Persona.Abstractions;
+using Persona.Core.Demo;
+using Persona.Hosting;
+using Spectre.Console;
+
+namespace Persona.Cli.Commands;
+
+internal static class DemoCommand
+{
+    public const string TruthFileName = "demo-truth.jsonl";
+    private const string ManifestKind = "demo";
+    private const string ManifestKey = "manifest";
+
+    public static Command Create()
+    {
+        var data = CommonOptions.Data(Path.Combine(PersonaOptions.DefaultDataDirectory, "demo"));
+        var users = new Option<int>("--users") { Description = "Number of shoppers to generate.", DefaultValueFactory = _ => DemoOptions.DefaultUsers };
+        var seed = new Option<int>("--seed") { Description = "Generator seed; the same seed gives the same shop.", DefaultValueFactory = _ => DemoOptions.DefaultSeed };
+        var noServe = new Option<bool>("--no-serve") { Description = "Stop after printing example profiles instead of serving the API." };
+        var urls = CommonOptions.Urls();
+        var command = new Command("demo", "Generate a bilingual demo shop, import it, build profiles, print three, then serve the API.")
+        {
+            data, users, seed, noServe, urls,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var dir = parse.GetValue(data)!;
+            var options = new DemoOptions { Users = parse.GetValue(users), Seed = parse.GetValue(seed) };
+            options.Items = Math.Max(DemoOptions.DefaultItems, options.Users * 2);
+            var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken);
+            try
+            {
+                var truth = await EnsureDemoDataAsync(engine, dir, options, cancellationToken);
+                if (truth is null) return 1;
+                PrintExamples(engine, truth);
+                if (parse.GetValue(noServe)) return 0;
+                await ServeCommand.RunAsync(dir, parse.GetValue(urls)!, engine, cancellationToken);
+                return 0;
+            }
+            finally
+            {
+                if (parse.GetValue(noServe)) await engine.DisposeAsync();
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Generates and imports the shop unless the folder already holds this very demo; refuses to mix it into other data.</summary>
+    private static async Task<IReadOnlyList<DemoTruth>?> EnsureDemoDataAsync(PersonaEngine engine, DirectoryInfo dir, DemoOptions options, CancellationToken cancellationToken)
+    {
+        var manifest = JsonSerializer.Serialize(new { options.Seed, options.Users, options.Items, options.Days, options.End }, PersonaJson.Options);
+        var truthPath = Path.Combine(dir.FullName, TruthFileName);
+        var existing = await engine.Store.GetDocumentAsync(ManifestKind, ManifestKey, cancellationToken);
+        if (existing == manifest && File.Exists(truthPath))
+        {
+            AnsiConsole.MarkupLineInterpolated($"[grey]The demo shop (seed {options.Seed}, {options.Users} users) is already in {dir.FullName}; reusing it.[/]");
+            return await DemoTruthFile.ReadAsync(truthPath, cancellationToken);
+        }
+        if (existing is not null || await engine.Store.CountEventsAsync(cancellationToken) > 0)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]{dir.FullName} already holds other data; choose an empty folder with --data.[/]");
+            return null;
+        }
+
+        var clock = Stopwatch.StartNew();
+        DemoShop shop = null!;
+        await Progress.RunAsync(async progress =>
+        {
+            progress.Report(new WorkProgress("Generating shop", 0, 1));
+            shop = await Task.Run(() => new DemoShopGenerator(options).Generate(), cancellationToken);
+            progress.Report(new WorkProgress("Generating shop", 1, 1));
+            await PersonaImporter.ImportShopAsync(engine, shop, progress, cancellationToken);
+        });
+        await DemoTruthFile.WriteAsync(truthPath, shop.Truth, cancellationToken);
+        await engine.Store.PutDocumentAsync(ManifestKind, ManifestKey, manifest, cancellationToken);
+        await engine.FlushProfilesAsync(cancellationToken);
+        AnsiConsole.MarkupLineInterpolated($"Demo shop: {shop.Items.Count:N0} items, {shop.Users.Count:N0} users, {shop.Events.Count:N0} events, imported and profiled in {clock.Elapsed.TotalSeconds:0.0} s.");
+        return shop.Truth;
+    }
+
+    /// <summary>Three contrasting shoppers: the biggest spender, a churned one and a newcomer.</summary>
+    private static void PrintExamples(PersonaEngine engine, IReadOnlyList<DemoTruth> truth)
+    {
+        var picks = new List<string>();
+        if (truth.Where(t => !t.Churned && !t.IsNew).OrderByDescending(t => t.PurchaseCount).ThenBy(t => t.UserId, StringComparer.Ordinal).FirstOrDefault() is { } loyal) picks.Add(loyal.UserId);
+        if (truth.FirstOrDefault(t => t.Churned && t.EventCount >= 20) is { } churned) picks.Add(churned.UserId);
+        if (truth.FirstOrDefault(t => t.IsNew && t.EventCount >= 5) is { } newcomer) picks.Add(newcomer.UserId);
+        foreach (var userId in truth.Select(t => t.UserId).Where(id => !picks.Contains(id)).Take(3 - picks.Count).ToList()) picks.Add(userId);
+        foreach (var userId in picks)
+            if (engine.GetProfile(userId) is { Status: ProfileStatus.Found, Profile: { } profile }) ProfilePrinter.Print(profile);
+        AnsiConsole.MarkupLine("Try: [bold]persona profile --data <dir> <user-id>[/] or [bold]curl http://127.0.0.1:5080/v1/users/<user-id>/profile[/]");
+    }
+}

@@ -1,0 +1,20 @@
+using System.CommandLine;
+using Persona.Cli.Commands;
+
+namespace Persona.Cli;
+
+/// <summary>The <c>persona</c> command tree.</summary>
+public static class PersonaCli
+{
+    public static RootCommand BuildRootCommand()
+    {
+        var root = new RootCommand("Persona: user profiles (用户画像), recommendations, search and audiences for e-commerce.");
+        root.Add(DemoCommand.Create());
+        root.Add(ImportCommand.Create());
+        root.Add(ServeCommand.Create());
+        root.Add(ProfileCommand.Create());
+        root.Add(EvaluateCommand.Create());
+        root.Add(BenchCommand.Create());
+        return root;
+    }
+}

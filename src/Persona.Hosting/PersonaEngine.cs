@@ -1,0 +1,240 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Persona.Abstractions;
+using Persona.Core.Ingestion;
+using Persona.Core.Profiles;
+
+namespace Persona.Hosting;
+
+/// <summary>
+/// The one path every write and profile read takes, whether it comes from HTTP, the CLI or an import:
+/// validate → normalise → flag bursts → durable append → incremental profile update.
+/// Catalog, consent flags and profile states live in memory; the store is the system of record.
+/// </summary>
+public sealed class PersonaEngine : IAsyncDisposable
+{
+    private readonly IPersonaStore _store;
+    private readonly PersonaOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<PersonaEngine> _logger;
+    private readonly EventValidator _eventValidator;
+    private readonly ItemValidator _itemValidator;
+    private readonly UserValidator _userValidator;
+    private readonly BurstDetector _bursts;
+    private readonly ProfileBook _profiles;
+    private readonly ProfileBuilder _builder;
+    private readonly ConcurrentDictionary<string, Consent> _consents = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _knownUsers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _dirtyProfiles = new(StringComparer.Ordinal);
+    // One writer at a time: burst flags, the append and the profile update must see events in one order.
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly SemaphoreSlim _startGate = new(1, 1);
+    private bool _started;
+
+    public PersonaEngine(IPersonaStore store, IOptions<PersonaOptions> options, TimeProvider time, ILogger<PersonaEngine> logger)
+    {
+        _store = store;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        _eventValidator = new EventValidator(_options.Ingestion);
+        _itemValidator = new ItemValidator(_options.Ingestion);
+        _userValidator = new UserValidator(_options.Ingestion);
+        _bursts = new BurstDetector(_options.Ingestion);
+        _profiles = new ProfileBook(_options.Profiles);
+        _builder = new ProfileBuilder(_options.Profiles);
+    }
+
+    public IPersonaStore Store => _store;
+    public PersonaOptions Options => _options;
+    public CatalogSnapshot Catalog => _profiles.Catalog;
+
+    /// <summary>Creates the schema and loads catalog, consent and profile states from the store. Idempotent.</summary>
+    public async Task StartAsync(IProgress<WorkProgress>? progress, CancellationToken cancellationToken)
+    {
+        await _startGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_started) return;
+            await _store.InitializeAsync(cancellationToken);
+            var items = new List<Item>();
+            await foreach (var item in _store.ReadItemsAsync(cancellationToken)) items.Add(item);
+            _profiles.Catalog = CatalogSnapshot.Create(items);
+            await foreach (var user in _store.ReadUsersAsync(cancellationToken)) RememberUser(user);
+
+            var total = await _store.CountEventsAsync(cancellationToken);
+            var done = 0L;
+            var batch = new List<StoredEvent>(4096);
+            await foreach (var e in _store.ReadEventsAsync(0, cancellationToken))
+            {
+                batch.Add(e);
+                if (batch.Count == batch.Capacity)
+                {
+                    Replay(batch);
+                    done += batch.Count;
+                    progress?.Report(new WorkProgress("Loading events", done, total));
+                }
+            }
+            Replay(batch);
+            progress?.Report(new WorkProgress("Loading events", total, total));
+            _started = true;
+            if (_logger.IsEnabled(LogLevel.Information))
+                _logger.LogInformation("Persona loaded {Items} items and {Events} events for {Users} users", items.Count, total, _profiles.Count);
+        }
+        finally
+        {
+            _startGate.Release();
+        }
+
+        void Replay(List<StoredEvent> events)
+        {
+            foreach (var e in events) _bursts.Observe(e);
+            _profiles.Apply(events);
+            foreach (var e in events) _knownUsers.TryAdd(e.UserId, 0);
+            events.Clear();
+        }
+    }
+
+    public IReadOnlyList<FieldError> ValidateEvents(IReadOnlyList<Event> events) => _eventValidator.Validate(events, _time.GetUtcNow());
+    public IReadOnlyList<FieldError> ValidateItems(IReadOnlyList<Item> items) => _itemValidator.Validate(items);
+    public IReadOnlyList<FieldError> ValidateUsers(IReadOnlyList<User> users) => _userValidator.Validate(users, _time.GetUtcNow());
+
+    /// <summary>Validates the whole batch first; stores all of it or, on any error, nothing.</summary>
+    public async Task<IngestOutcome> IngestEventsAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var errors = _eventValidator.Validate(events, now);
+        if (errors.Count > 0) return IngestOutcome.Invalid(errors);
+
+        var normalized = new StoredEvent[events.Count];
+        for (var i = 0; i < events.Count; i++) normalized[i] = EventNormalizer.Normalize(events[i], now);
+
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            var flagged = _bursts.Apply(normalized);
+            var result = await _store.AppendEventsAsync(flagged, cancellationToken);
+            _profiles.Apply(result.Stored);
+            var excluded = 0;
+            foreach (var e in result.Stored)
+            {
+                _knownUsers.TryAdd(e.UserId, 0);
+                _dirtyProfiles.TryAdd(e.UserId, 0);
+                if (e.ExcludedReason is not null) excluded++;
+            }
+            return new IngestOutcome
+            {
+                Stored = result.Stored.Count,
+                Duplicates = result.Duplicates,
+                Excluded = excluded,
+                EventIds = Array.ConvertAll(normalized, e => e.Id),
+            };
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>Validates and upserts items; later events see the new attributes.</summary>
+    public async Task<IReadOnlyList<FieldError>> UpsertItemsAsync(IReadOnlyList<Item> items, CancellationToken cancellationToken)
+    {
+        var errors = _itemValidator.Validate(items);
+        if (errors.Count > 0) return errors;
+        var stamped = items.Select(i => i with { UpdatedAt = i.UpdatedAt ?? _time.GetUtcNow() }).ToList();
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await _store.UpsertItemsAsync(stamped, cancellationToken);
+            _profiles.Catalog = _profiles.Catalog.With(stamped);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+        return [];
+    }
+
+    public async Task<IReadOnlyList<FieldError>> UpsertUsersAsync(IReadOnlyList<User> users, CancellationToken cancellationToken)
+    {
+        var errors = _userValidator.Validate(users, _time.GetUtcNow());
+        if (errors.Count > 0) return errors;
+        await _store.UpsertUsersAsync(users, cancellationToken);
+        foreach (var user in users)
+        {
+            RememberUser(user);
+            _dirtyProfiles.TryAdd(user.Id, 0);
+        }
+        return [];
+    }
+
+    public Task<Item?> GetItemAsync(string id, CancellationToken cancellationToken) =>
+        _store.GetItemAsync(id, cancellationToken);
+
+    public Task<User?> GetUserAsync(string id, CancellationToken cancellationToken) => _store.GetUserAsync(id, cancellationToken);
+
+    /// <summary>The data clock (newest event time) or the wall clock, per <see cref="PersonaOptions.Clock"/>.</summary>
+    public DateTimeOffset AsOf => _options.Clock == ClockModes.Wall || _profiles.DataClock is not { } clock ? _time.GetUtcNow() : clock;
+
+    /// <summary>The live profile, built from the in-memory state, so it includes every acknowledged event.</summary>
+    public ProfileRead GetProfile(string userId)
+    {
+        if (_consents.TryGetValue(userId, out var consent) && !consent.Personalization)
+            return new ProfileRead(ProfileStatus.ConsentWithdrawn, null);
+        var profile = _profiles.Build(userId, AsOf);
+        if (profile is not null) return new ProfileRead(ProfileStatus.Found, profile);
+        return _knownUsers.ContainsKey(userId)
+            ? new ProfileRead(ProfileStatus.Found, _builder.Build(userId, new ProfileState(_options.Profiles), Catalog, AsOf, version: 0))
+            : new ProfileRead(ProfileStatus.UnknownUser, null);
+    }
+
+    /// <summary>Users with a profile state, for batch jobs.</summary>
+    public IEnumerable<string> ProfileUsers => _profiles.Users;
+
+    /// <summary>Writes the profiles changed since the last flush to the store (versioned; older versions never overwrite newer).</summary>
+    public async Task<int> FlushProfilesAsync(CancellationToken cancellationToken)
+    {
+        var changed = _dirtyProfiles.Keys.ToList();
+        if (changed.Count == 0) return 0;
+        foreach (var user in changed) _dirtyProfiles.TryRemove(user, out _);
+        var asOf = AsOf;
+        var profiles = new List<Profile>(Math.Min(changed.Count, 1000));
+        var written = 0;
+        foreach (var user in changed)
+        {
+            if (_consents.TryGetValue(user, out var consent) && !consent.Personalization) continue;
+            if (_profiles.Build(user, asOf) is not { } profile) continue;
+            profiles.Add(profile);
+            if (profiles.Count == 1000)
+            {
+                await _store.SaveProfilesAsync(profiles, cancellationToken);
+                written += profiles.Count;
+                profiles.Clear();
+            }
+        }
+        if (profiles.Count > 0) await _store.SaveProfilesAsync(profiles, cancellationToken);
+        return written + profiles.Count;
+    }
+
+    public async Task<PersonaStats> GetStatsAsync(CancellationToken cancellationToken) => new(
+        await _store.CountEventsAsync(cancellationToken),
+        await _store.CountItemsAsync(cancellationToken),
+        await _store.CountUsersAsync(cancellationToken),
+        _profiles.Count,
+        await _store.GetLastSequenceAsync(cancellationToken),
+        _profiles.DataClock);
+
+    private void RememberUser(User user)
+    {
+        _consents[user.Id] = user.Consent;
+        _knownUsers.TryAdd(user.Id, 0);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        _writeGate.Dispose();
+        _startGate.Dispose();
+    }
+}

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+using Persona.Core.Ingestion;
+using Persona.Core.Profiles;
+
+namespace Persona.Hosting;
+
+/// <summary>Everything Persona reads from the <c>Persona</c> configuration section.</summary>
+public sealed class PersonaOptions
+{
+    public const string SectionName = "Persona";
+    public const string DefaultDataDirectory = "data";
+    public const int DefaultSnapshotIntervalSeconds = 5;
+
+    /// <summary>Folder of the embedded store (<c>persona.db</c>), models and reports.</summary>
+    public string DataDirectory { get; set; } = DefaultDataDirectory;
+
+    /// <summary>
+    /// <c>data</c> (default): profiles are computed as of the newest event timestamp in the store, so imported
+    /// history (e.g. 2014 reviews) yields meaningful lifecycle stages. <c>wall</c>: as of the current time.
+    /// </summary>
+    public string Clock { get; set; } = ClockModes.Data;
+
+    /// <summary>How often changed profiles are written to the store (they are always served live from memory).</summary>
+    public int SnapshotIntervalSeconds { get; set; } = DefaultSnapshotIntervalSeconds;
+
+    public IngestionOptions Ingestion { get; set; } = new();
+    public ProfileOptions Profiles { get; set; } = new();
+}
+
+public static class ClockModes
+{
+    public const string Data = "data";
+    public const string Wall = "wall";
+}
+
+public sealed class PersonaOptionsValidator : IValidateOptions<PersonaOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PersonaOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.DataDirectory)) failures.Add("Persona:DataDirectory must be set.");
+        if (options.Clock is not (ClockModes.Data or ClockModes.Wall)) failures.Add($"Persona:Clock must be '{ClockModes.Data}' or '{ClockModes.Wall}', not '{options.Clock}'.");
+        if (options.SnapshotIntervalSeconds is < 1 or > 3600) failures.Add("Persona:SnapshotIntervalSeconds must be between 1 and 3600.");
+        failures.AddRange(options.Ingestion.Validate().Select(p => "Persona:Ingestion: " + p));
+        failures.AddRange(options.Profiles.Validate().Select(p => "Persona:Profiles: " + p));
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

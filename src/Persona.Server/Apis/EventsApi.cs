@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Persona.Hosting;
+using Persona.Server.Json;
+
+namespace Persona.Server.Apis;
+
+public static class EventsApi
+{
+    public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/events").WithTags("Events");
+        group.MapPost("/", IngestAsync)
+            .WithName("IngestEvents")
+            .WithSummary("Append a batch of up to 1,000 events, all or nothing; retries with the same ids store nothing twice.")
+            .Accepts<EventBatchRequest>("application/json");
+        return app;
+    }
+
+    public static async Task<Results<Ok<IngestResponse>, ValidationProblem>> IngestAsync(
+        HttpRequest request, PersonaEngine engine, CancellationToken cancellationToken)
+    {
+        var (document, problem) = await ApiResults.ReadJsonAsync(request, cancellationToken);
+        if (problem is not null) return problem;
+        using (document)
+        {
+            var (events, readErrors) = EventBatchReader.Read(document!.RootElement);
+            if (readErrors.Count > 0) return ApiResults.Problem(readErrors, "events");
+            var outcome = await engine.IngestEventsAsync(events, cancellationToken);
+            if (!outcome.IsValid) return ApiResults.Problem(outcome.Errors, "events");
+            return TypedResults.Ok(new IngestResponse(events.Count, outcome.Stored, outcome.Duplicates, outcome.Excluded, outcome.EventIds));
+        }
+    }
+}
+
+/// <summary>The documented request shape (a bare array of events is accepted too).</summary>
+public sealed record EventBatchRequest(IReadOnlyList<Persona.Abstractions.Event> Events);
+
+/// <param name="Received">Events in the request.</param>
+/// <param name="Stored">Events newly stored.</param>
+/// <param name="Duplicates">Events already stored under the same id (a retry), skipped.</param>
+/// <param name="Excluded">Stored events left out of profiles as bot-like bursts.</param>
+/// <param name="EventIds">The id of each event, in request order (derived from content when none was sent).</param>
+public sealed record IngestResponse(int Received, int Stored, int Duplicates, int Excluded, IReadOnlyList<string> EventIds);

@@ -1,0 +1,53 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Persona.Abstractions;
+using Persona.Hosting;
+using Persona.Server.Json;
+
+namespace Persona.Server.Apis;
+
+public static class UsersApi
+{
+    public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/users").WithTags("Users");
+        group.MapPut("/{id}", UpsertAsync)
+            .WithName("UpsertUser")
+            .WithSummary("Create or replace a user's attributes and consent flags.")
+            .Accepts<User>("application/json");
+        group.MapGet("/{id}", GetAsync).WithName("GetUser").WithSummary("Read a user's attributes and consent flags.");
+        group.MapGet("/{id}/profile", GetProfile)
+            .WithName("GetProfile")
+            .WithSummary("The user's live profile: traits, affinities and tags with evidence; includes every acknowledged event.");
+        return app;
+    }
+
+    public static async Task<Results<Ok<User>, ValidationProblem>> UpsertAsync(
+        string id, HttpRequest request, PersonaEngine engine, CancellationToken cancellationToken)
+    {
+        var (document, problem) = await ApiResults.ReadJsonAsync(request, cancellationToken);
+        if (problem is not null) return problem;
+        using (document)
+        {
+            var (user, readErrors) = CatalogJsonReader.ReadUser(id, document!.RootElement);
+            if (user is null) return ApiResults.Problem(readErrors);
+            var errors = await engine.UpsertUsersAsync([user], cancellationToken);
+            return errors.Count > 0 ? ApiResults.Problem(errors) : TypedResults.Ok(user);
+        }
+    }
+
+    public static async Task<Results<Ok<User>, ProblemHttpResult>> GetAsync(string id, PersonaEngine engine, CancellationToken cancellationToken) =>
+        await engine.GetUserAsync(id, cancellationToken) is { } user
+            ? TypedResults.Ok(user)
+            : ApiResults.NotFound("User not found.", $"No user has the id '{EventBatchReader.Truncate(id)}'.");
+
+    public static Results<Ok<Profile>, ProblemHttpResult> GetProfile(string id, PersonaEngine engine)
+    {
+        var read = engine.GetProfile(id);
+        return read.Status switch
+        {
+            ProfileStatus.Found => TypedResults.Ok(read.Profile!),
+            ProfileStatus.ConsentWithdrawn => ApiResults.NotFound("No profile.", "The user has withdrawn consent to personalisation, so no profile is built."),
+            _ => ApiResults.NotFound("User not found.", $"No events or attributes are known for the user '{EventBatchReader.Truncate(id)}'."),
+        };
+    }
+}
