@@ -96,6 +96,9 @@ public sealed class PersonaEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>Checks events whose type is still text (as the API reads them) and parses them when valid.</summary>
+    public RawEventValidation ValidateRawEvents(IReadOnlyList<RawEvent> events) => _eventValidator.ValidateRaw(events, _time.GetUtcNow());
+
     public IReadOnlyList<FieldError> ValidateEvents(IReadOnlyList<Event> events) => _eventValidator.Validate(events, _time.GetUtcNow());
     public IReadOnlyList<FieldError> ValidateItems(IReadOnlyList<Item> items) => _itemValidator.Validate(items);
     public IReadOnlyList<FieldError> ValidateUsers(IReadOnlyList<User> users) => _userValidator.Validate(users, _time.GetUtcNow());

@@ -23,13 +23,24 @@ public static class EventsApi
         if (problem is not null) return problem;
         using (document)
         {
-            var (events, readErrors) = EventBatchReader.Read(document!.RootElement);
-            if (readErrors.Count > 0) return ApiResults.Problem(readErrors, "events");
+            var (raw, readErrors) = EventBatchReader.Read(document!.RootElement);
+            var checkedBatch = engine.ValidateRawEvents(raw!);
+            if (readErrors.Count > 0 || !checkedBatch.IsValid)
+            {
+                // A field with a JSON type error is reported once, with that error, not again as missing.
+                var seen = readErrors.Select(e => (e.Index, e.Field)).ToHashSet();
+                return ApiResults.Problem(readErrors.Concat(checkedBatch.Errors.Where(e => !seen.Contains((e.Index, e.Field)) && !IsUnreadable(raw, e))), "events");
+            }
+            var events = checkedBatch.Events;
             var outcome = await engine.IngestEventsAsync(events, cancellationToken);
             if (!outcome.IsValid) return ApiResults.Problem(outcome.Errors, "events");
             return TypedResults.Ok(new IngestResponse(events.Count, outcome.Stored, outcome.Duplicates, outcome.Excluded, outcome.EventIds));
         }
     }
+
+    /// <summary>An element that was not an object has one error already; the validator's view of it adds nothing.</summary>
+    private static bool IsUnreadable(List<Persona.Core.Ingestion.RawEvent?> raw, Persona.Core.Ingestion.FieldError error) =>
+        error.Index is { } i && i < raw.Count && raw[i] is null;
 }
 
 /// <summary>The documented request shape (a bare array of events is accepted too).</summary>

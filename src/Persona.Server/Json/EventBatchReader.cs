@@ -6,17 +6,21 @@ using Persona.Core.Ingestion;
 namespace Persona.Server.Json;
 
 /// <summary>
-/// Reads an event batch from JSON by hand, so that a wrong type or an unknown event type is reported as a
-/// field error of that event (by index) instead of failing the whole body with one opaque message.
+/// Reads an event batch from JSON by hand, so that a wrong JSON type is reported as a field error of that
+/// event (by index) instead of failing the whole body with one opaque message.
 /// Accepts a bare array or <c>{"events": [...]}</c>; <c>device</c>/<c>channel</c> may also sit in a
 /// <c>context</c> object. Timestamps are ISO-8601 strings or unix numbers (seconds, or milliseconds when
 /// above 10^11). Unknown properties are ignored.
 /// </summary>
 public static class EventBatchReader
 {
-    public static (List<Event> Events, List<FieldError> Errors) Read(JsonElement root)
+    /// <summary>
+    /// One <see cref="RawEvent"/> per array element, in order (null where the element is not an object), plus
+    /// the JSON type errors found; <see cref="EventValidator.ValidateRaw"/> then checks the rules.
+    /// </summary>
+    public static (List<RawEvent?> Events, List<FieldError> Errors) Read(JsonElement root)
     {
-        var events = new List<Event>();
+        var events = new List<RawEvent?>();
         var errors = new List<FieldError>();
         JsonElement array;
         if (root.ValueKind == JsonValueKind.Array)
@@ -35,34 +39,18 @@ public static class EventBatchReader
 
         var index = 0;
         foreach (var element in array.EnumerateArray())
-        {
-            if (ReadEvent(element, index, errors) is { } e) events.Add(e);
-            index++;
-        }
+            events.Add(ReadEvent(element, index++, errors));
         return (events, errors);
     }
 
-    private static Event? ReadEvent(JsonElement element, int index, List<FieldError> errors)
+    private static RawEvent? ReadEvent(JsonElement element, int index, List<FieldError> errors)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
             errors.Add(new FieldError(index, "event", "Each event must be a JSON object."));
             return null;
         }
-        var before = errors.Count;
         var fields = new FieldReader(element, index, errors);
-        var typeText = fields.String("type");
-        EventType? type = null;
-        if (typeText is null)
-        {
-            if (!element.TryGetProperty("type", out _)) errors.Add(new FieldError(index, "type", "The event type is required."));
-        }
-        else if (!EventTypes.TryParse(typeText, out type))
-        {
-            errors.Add(new FieldError(index, "type", $"Unknown event type '{Truncate(typeText)}'; expected one of: {string.Join(", ", EventTypes.All)}."));
-        }
-
-        var userId = fields.String("user_id");
         var device = fields.String("device");
         var channel = fields.String("channel");
         if (element.TryGetProperty("context", out var context) && context.ValueKind == JsonValueKind.Object)
@@ -71,12 +59,11 @@ public static class EventBatchReader
             device ??= contextFields.String("device");
             channel ??= contextFields.String("channel");
         }
-
-        var e = new Event
+        return new RawEvent
         {
             Id = fields.String("id"),
-            UserId = userId ?? "",
-            Type = type ?? EventType.View,
+            UserId = fields.String("user_id"),
+            Type = fields.String("type"),
             ItemId = fields.String("item_id"),
             Query = fields.String("query"),
             Value = fields.Number("value"),
@@ -85,7 +72,6 @@ public static class EventBatchReader
             Device = device,
             Channel = channel,
         };
-        return errors.Count == before ? e : null;
     }
 
     internal static string Truncate(string text) => text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 40), "…");

@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using Persona.Abstractions;
+
+namespace Persona.Core.Ingestion;
+
+/// <summary>
+/// Flags bot-like bursts: an event is excluded (<see cref="StoredEvent.ExcludedReason"/> =
+/// <see cref="Reason"/>) when its user already has <see cref="EventsPerMinute"/> counted events in the
+/// same UTC minute (by event timestamp). Flagged events do not count, so the next minute starts afresh.
+/// </summary>
+/// <remarks>
+/// Feed it at ingest time, after validation and normalisation and before the append, so the decision is
+/// stored with the event and a rebuild from the store sees the same flags. At start-up, re-prime it with
+/// <see cref="Observe"/> over the recent stored events. Thread-safe: one lock per user. O(1) per event:
+/// each user keeps at most one counter per minute of the <see cref="Window"/> behind the user's newest
+/// event (older buckets are dropped when the newest advances), and users whose newest event is more than
+/// a window behind the newest event seen overall are forgotten in a sweep that runs at most once per
+/// window of event time. Late events older than the window are neither counted nor flagged.
+/// </remarks>
+public sealed class BurstDetector
+{
+    /// <summary>The <see cref="StoredEvent.ExcludedReason"/> of a flagged event.</summary>
+    public const string Reason = "burst";
+
+    private readonly ConcurrentDictionary<string, UserBuckets> _users = new(StringComparer.Ordinal);
+    private readonly long _windowMinutes;
+    private long _newestMinute = long.MinValue;
+    private long _nextSweepMinute = long.MinValue;
+    private int _sweeping;
+
+    public BurstDetector(IngestionOptions options)
+        : this((options ?? throw new ArgumentNullException(nameof(options))).BurstEventsPerMinute, options.BurstWindow)
+    {
+    }
+
+    /// <param name="eventsPerMinute">Counted events allowed per user per minute; 0 disables detection.</param>
+    /// <param name="window">How far behind a user's newest event minutes are still tracked (at least a minute).</param>
+    public BurstDetector(int eventsPerMinute, TimeSpan window)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(eventsPerMinute);
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, TimeSpan.FromMinutes(1));
+        EventsPerMinute = eventsPerMinute;
+        Window = window;
+        _windowMinutes = window.Ticks / TimeSpan.TicksPerMinute;
+    }
+
+    public int EventsPerMinute { get; }
+    public TimeSpan Window { get; }
+    public bool Enabled => EventsPerMinute > 0;
+
+    /// <summary>Users currently tracked (for metrics).</summary>
+    public int TrackedUsers => _users.Count;
+
+    /// <summary>
+    /// Decides one event: returns it unchanged when it counts (and counts it), or a copy with
+    /// <see cref="StoredEvent.ExcludedReason"/> = <see cref="Reason"/> when the user's minute is full.
+    /// Events already excluded for another reason are returned as they are and not counted.
+    /// </summary>
+    public StoredEvent Apply(StoredEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        if (!Enabled || e.ExcludedReason is not null) return e;
+        return Register(e.UserId, e.Timestamp, mayFlag: true) ? e : e with { ExcludedReason = Reason };
+    }
+
+    /// <summary>Decides a batch in order (see <see cref="Apply(StoredEvent)"/>).</summary>
+    public IReadOnlyList<StoredEvent> Apply(IReadOnlyList<StoredEvent> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var result = new StoredEvent[batch.Count];
+        for (var i = 0; i < batch.Count; i++) result[i] = Apply(batch[i]);
+        return result;
+    }
+
+    /// <summary>
+    /// Counts an already-stored event without judging it (re-priming at start-up): events that counted
+    /// when stored count again, excluded ones are ignored.
+    /// </summary>
+    public void Observe(StoredEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        if (!Enabled || e.ExcludedReason is not null) return;
+        Register(e.UserId, e.Timestamp, mayFlag: false);
+    }
+
+    /// <summary>Returns false (and counts nothing) when the event would exceed its user's minute; otherwise counts it.</summary>
+    private bool Register(string userId, DateTimeOffset timestamp, bool mayFlag)
+    {
+        var minute = timestamp.UtcTicks / TimeSpan.TicksPerMinute;
+        bool counted;
+        while (true)
+        {
+            var buckets = _users.GetOrAdd(userId, static _ => new UserBuckets());
+            lock (buckets)
+            {
+                // A sweep retired this state between GetOrAdd and the lock: take the fresh one.
+                if (buckets.Retired) continue;
+                counted = buckets.Register(minute, _windowMinutes, mayFlag ? EventsPerMinute : int.MaxValue);
+            }
+            break;
+        }
+        AdvanceClock(minute);
+        return counted;
+    }
+
+    private void AdvanceClock(long minute)
+    {
+        var newest = Interlocked.Read(ref _newestMinute);
+        while (minute > newest)
+        {
+            var seen = Interlocked.CompareExchange(ref _newestMinute, minute, newest);
+            if (seen == newest) break;
+            newest = seen;
+        }
+        newest = Interlocked.Read(ref _newestMinute);
+        if (newest < Interlocked.Read(ref _nextSweepMinute)) return;
+        if (Interlocked.Exchange(ref _sweeping, 1) == 1) return;
+        try
+        {
+            Interlocked.Exchange(ref _nextSweepMinute, newest + _windowMinutes);
+            var horizon = newest - _windowMinutes;
+            foreach (var (userId, buckets) in _users)
+            {
+                lock (buckets)
+                {
+                    if (buckets.Newest >= horizon) continue;
+                    buckets.Retired = true;
+                }
+                _users.TryRemove(new KeyValuePair<string, UserBuckets>(userId, buckets));
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
+    /// <summary>One user's counters per minute; guarded by locking the instance.</summary>
+    private sealed class UserBuckets
+    {
+        private readonly Dictionary<long, int> _counts = [];
+        private long _oldest = long.MaxValue;
+
+        public long Newest { get; private set; } = long.MinValue;
+        public bool Retired { get; set; }
+
+        public bool Register(long minute, long windowMinutes, int limit)
+        {
+            if (Newest != long.MinValue && minute < Newest - windowMinutes) return true;
+            if (minute > Newest)
+            {
+                Newest = minute;
+                if (_oldest < Newest - windowMinutes) Prune(Newest - windowMinutes);
+            }
+            _counts.TryGetValue(minute, out var count);
+            if (count >= limit) return false;
+            _counts[minute] = count + 1;
+            if (minute < _oldest) _oldest = minute;
+            return true;
+        }
+
+        // At most window + 1 buckets live, so a prune is bounded by a constant.
+        private void Prune(long horizon)
+        {
+            var oldest = long.MaxValue;
+            foreach (var minute in _counts.Keys)
+            {
+                if (minute < horizon) _counts.Remove(minute);
+                else if (minute < oldest) oldest = minute;
+            }
+            _oldest = oldest;
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using Persona.Abstractions;
+
+namespace Persona.Core.Profiles;
+
+/// <summary>
+/// Every user's <see cref="ProfileState"/>, updated as events are stored and turned into profiles on
+/// demand. Thread-safe: states live in a concurrent map and each is locked while it is applied to or
+/// built from, so different users proceed in parallel and one user's events apply one at a time.
+/// </summary>
+/// <remarks>
+/// The profile version is the number of events applied to the user (counted and excluded alike), so a
+/// rebuild from the same stored events gives the same version and the same profile whatever the order.
+/// The data clock is the newest event timestamp applied to any user; it is the default <c>asOf</c>, which
+/// keeps profiles reproducible (wall-clock time never enters them).
+/// </remarks>
+public sealed class ProfileBook
+{
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ProfileBuilder _builder;
+    private CatalogSnapshot _catalog;
+    private long _clockTicks = long.MinValue;
+
+    public ProfileBook(ProfileOptions? options = null, CatalogSnapshot? catalog = null)
+    {
+        Options = options ?? new ProfileOptions();
+        var problems = Options.Validate();
+        if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems), nameof(options));
+        _builder = new ProfileBuilder(Options);
+        _catalog = catalog ?? CatalogSnapshot.Empty;
+    }
+
+    public ProfileOptions Options { get; }
+
+    /// <summary>The catalog used by <see cref="Apply(IReadOnlyList{StoredEvent})"/> and <see cref="Build(string, DateTimeOffset?)"/>; swap it when items change.</summary>
+    public CatalogSnapshot Catalog
+    {
+        get => Volatile.Read(ref _catalog);
+        set => Volatile.Write(ref _catalog, value ?? throw new ArgumentNullException(nameof(value)));
+    }
+
+    /// <summary>The newest event timestamp applied so far; null while empty.</summary>
+    public DateTimeOffset? DataClock
+    {
+        get
+        {
+            var ticks = Interlocked.Read(ref _clockTicks);
+            return ticks == long.MinValue ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>Users with a state (a snapshot of the keys).</summary>
+    public IReadOnlyCollection<string> Users => _entries.Keys.ToArray();
+
+    public int Count => _entries.Count;
+
+    /// <summary>Applies events against the current <see cref="Catalog"/>; see <see cref="Apply(IReadOnlyList{StoredEvent}, CatalogSnapshot)"/>.</summary>
+    public IReadOnlyList<string> Apply(IReadOnlyList<StoredEvent> events) => Apply(events, Catalog);
+
+    /// <summary>
+    /// Applies stored events, grouped by user, each user's in the order given (the order does not change the
+    /// result). Returns the users touched, in order of first appearance, so the caller can rebuild and save
+    /// their profiles. Apply each stored event once.
+    /// </summary>
+    public IReadOnlyList<string> Apply(IReadOnlyList<StoredEvent> events, CatalogSnapshot catalog)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(catalog);
+        if (events.Count == 0) return [];
+        var groups = new Dictionary<string, List<StoredEvent>>(StringComparer.Ordinal);
+        var users = new List<string>();
+        var newest = long.MinValue;
+        foreach (var e in events)
+        {
+            ArgumentNullException.ThrowIfNull(e);
+            if (!groups.TryGetValue(e.UserId, out var list))
+            {
+                groups[e.UserId] = list = [];
+                users.Add(e.UserId);
+            }
+            list.Add(e);
+            newest = Math.Max(newest, e.Timestamp.UtcTicks);
+        }
+        foreach (var userId in users)
+        {
+            var list = groups[userId];
+            WithState(userId, create: true, state =>
+            {
+                foreach (var e in list) state.Apply(e, catalog);
+                return true;
+            });
+        }
+        AdvanceClock(newest);
+        return users;
+    }
+
+    /// <summary>Applies one stored event against <paramref name="catalog"/>.</summary>
+    public void Apply(StoredEvent e, CatalogSnapshot catalog) => Apply([e], catalog);
+
+    /// <summary>A deep copy of the user's state (O(state size)); false when the user has none.</summary>
+    public bool TryGetState(string userId, [NotNullWhen(true)] out ProfileState? state)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        ProfileState? copy = null;
+        WithState(userId, create: false, s =>
+        {
+            copy = s.Clone();
+            return true;
+        });
+        state = copy;
+        return state is not null;
+    }
+
+    /// <summary>The user's profile version (events applied), 0 when unknown.</summary>
+    public long VersionOf(string userId)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        long version = 0;
+        WithState(userId, create: false, s =>
+        {
+            version = s.AppliedEvents;
+            return true;
+        });
+        return version;
+    }
+
+    /// <summary>
+    /// Builds the user's profile with the current <see cref="Catalog"/> as of <paramref name="asOf"/> (default:
+    /// the <see cref="DataClock"/>); null when the user has no state.
+    /// </summary>
+    public Profile? Build(string userId, DateTimeOffset? asOf = null) => Build(userId, Catalog, asOf);
+
+    /// <summary>Builds the user's profile with labels from <paramref name="catalog"/>; null when the user has no state.</summary>
+    public Profile? Build(string userId, CatalogSnapshot catalog, DateTimeOffset? asOf = null)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        ArgumentNullException.ThrowIfNull(catalog);
+        Profile? profile = null;
+        WithState(userId, create: false, s =>
+        {
+            var at = asOf ?? DataClock ?? s.LatestTimestamp ?? DateTimeOffset.UnixEpoch;
+            profile = _builder.Build(userId, s, catalog, at, s.AppliedEvents);
+            return true;
+        });
+        return profile;
+    }
+
+    /// <summary>
+    /// Forgets a user (e.g. after consent is withdrawn or the user is deleted). Events applied concurrently
+    /// with the removal may land in the removed state or in a fresh one.
+    /// </summary>
+    public bool Remove(string userId)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        if (!_entries.TryRemove(userId, out var entry)) return false;
+        lock (entry) entry.Retired = true;
+        return true;
+    }
+
+    private void WithState(string userId, bool create, Func<ProfileState, bool> action)
+    {
+        while (true)
+        {
+            Entry? entry;
+            if (create) entry = _entries.GetOrAdd(userId, _ => new Entry(new ProfileState(Options)));
+            else if (!_entries.TryGetValue(userId, out entry)) return;
+            lock (entry)
+            {
+                // Removed between lookup and lock: look again (a fresh entry, or none).
+                if (entry.Retired) continue;
+                action(entry.State);
+                return;
+            }
+        }
+    }
+
+    private void AdvanceClock(long ticks)
+    {
+        var current = Interlocked.Read(ref _clockTicks);
+        while (ticks > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _clockTicks, ticks, current);
+            if (seen == current) return;
+            current = seen;
+        }
+    }
+
+    private sealed class Entry(ProfileState state)
+    {
+        public ProfileState State { get; } = state;
+        public bool Retired { get; set; }
+    }
+}

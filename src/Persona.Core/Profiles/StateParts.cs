@@ -1,0 +1,271 @@
+namespace Persona.Core.Profiles;
+
+/// <summary>
+/// The K greatest (timestamp, id) pairs seen: a set that does not depend on the order events arrive in.
+/// Kept sorted, newest first; insertion is O(K).
+/// </summary>
+internal sealed class RecentEvidence
+{
+    private readonly long[] _ticks;
+    private readonly string[] _ids;
+    private int _count;
+
+    public RecentEvidence(int capacity)
+    {
+        _ticks = new long[capacity];
+        _ids = new string[capacity];
+    }
+
+    public int Count => _count;
+
+    public void Add(long ticks, string id)
+    {
+        var position = _count;
+        while (position > 0 && IsNewer(ticks, id, _ticks[position - 1], _ids[position - 1])) position--;
+        if (position >= _ticks.Length) return;
+        // Ids are unique per store; an id already kept means the same event was applied twice.
+        for (var i = 0; i < _count; i++)
+        {
+            if (_ticks[i] == ticks && string.Equals(_ids[i], id, StringComparison.Ordinal)) return;
+        }
+        var last = Math.Min(_count, _ticks.Length - 1);
+        for (var i = last; i > position; i--)
+        {
+            _ticks[i] = _ticks[i - 1];
+            _ids[i] = _ids[i - 1];
+        }
+        _ticks[position] = ticks;
+        _ids[position] = id;
+        if (_count < _ticks.Length) _count++;
+    }
+
+    /// <summary>Ids, newest first.</summary>
+    public string[] Ids() => _ids.AsSpan(0, _count).ToArray();
+
+    public RecentEvidence Clone()
+    {
+        var copy = new RecentEvidence(_ticks.Length) { _count = _count };
+        _ticks.CopyTo(copy._ticks, 0);
+        _ids.CopyTo(copy._ids, 0);
+        return copy;
+    }
+
+    private static bool IsNewer(long ticks, string id, long otherTicks, string otherId) =>
+        ticks > otherTicks || (ticks == otherTicks && string.CompareOrdinal(id, otherId) > 0);
+}
+
+/// <summary>
+/// A sum of weights decayed exponentially, anchored at the newest timestamp it has seen: on a newer event
+/// the sum is rescaled by exp(-λΔ) before the weight is added, on an older one the weight is added times
+/// exp(-λΔ). Either way the sum equals Σ wᵢ·exp(-λ(anchor − tᵢ)) whatever the order of the events.
+/// </summary>
+internal sealed class DecayedScore
+{
+    public DecayedScore(int level, int evidenceCapacity)
+    {
+        Level = level;
+        Evidence = new RecentEvidence(evidenceCapacity);
+    }
+
+    private DecayedScore(int level, double sum, long anchorTicks, RecentEvidence evidence)
+    {
+        Level = level;
+        Sum = sum;
+        AnchorTicks = anchorTicks;
+        Evidence = evidence;
+    }
+
+    public int Level { get; }
+    public double Sum { get; private set; }
+    public long AnchorTicks { get; private set; } = long.MinValue;
+    public RecentEvidence Evidence { get; }
+
+    public void Add(double weight, long ticks, double lambdaPerDay, string eventId)
+    {
+        if (AnchorTicks == long.MinValue)
+        {
+            Sum = weight;
+            AnchorTicks = ticks;
+        }
+        else if (ticks > AnchorTicks)
+        {
+            Sum = Sum * Math.Exp(-lambdaPerDay * DaysBetween(AnchorTicks, ticks)) + weight;
+            AnchorTicks = ticks;
+        }
+        else
+        {
+            Sum += weight * Math.Exp(-lambdaPerDay * DaysBetween(ticks, AnchorTicks));
+        }
+        Evidence.Add(ticks, eventId);
+    }
+
+    /// <summary>
+    /// The sum decayed to <paramref name="asOfTicks"/>; for an instant before the anchor, the sum at the
+    /// anchor (never grown, so a far-past instant cannot overflow).
+    /// </summary>
+    public double ValueAt(long asOfTicks, double lambdaPerDay) =>
+        asOfTicks <= AnchorTicks ? Sum : Sum * Math.Exp(-lambdaPerDay * DaysBetween(AnchorTicks, asOfTicks));
+
+    public DecayedScore Clone() => new(Level, Sum, AnchorTicks, Evidence.Clone());
+
+    private static double DaysBetween(long fromTicks, long toTicks) =>
+        (toTicks - fromTicks) / (double)TimeSpan.TicksPerDay;
+}
+
+/// <summary>
+/// Exact set of UTC day numbers as a bitset over the span between the first and last day seen:
+/// 8 bytes per 64 days of span (about 46 bytes per year).
+/// </summary>
+internal sealed class DaySet
+{
+    private ulong[] _words = [];
+    private int _baseDay;
+
+    public int Count { get; private set; }
+
+    public void Add(int day)
+    {
+        if (_words.Length == 0)
+        {
+            _baseDay = day & ~63;
+            _words = new ulong[1];
+        }
+        if (day < _baseDay)
+        {
+            var newBase = day & ~63;
+            var shift = (_baseDay - newBase) >> 6;
+            var grown = new ulong[_words.Length + shift];
+            _words.CopyTo(grown, shift);
+            _words = grown;
+            _baseDay = newBase;
+        }
+        var offset = day - _baseDay;
+        var word = offset >> 6;
+        if (word >= _words.Length) Array.Resize(ref _words, Math.Max(word + 1, _words.Length * 2));
+        var mask = 1UL << (offset & 63);
+        if ((_words[word] & mask) != 0) return;
+        _words[word] |= mask;
+        Count++;
+    }
+
+    public DaySet Clone() => new() { _words = (ulong[])_words.Clone(), _baseDay = _baseDay, Count = Count };
+}
+
+/// <summary>
+/// Activity per UTC day over the <see cref="Days"/> days ending at the newest day seen, in a ring:
+/// O(1) per event, fixed memory, and the counts inside the final window do not depend on arrival order
+/// (an event inside it was inside the window when it arrived, and a slot is cleared only when its day
+/// leaves the window).
+/// </summary>
+internal sealed class DayRing
+{
+    public const int Days = ProfileState.RecentWindowDays;
+
+    private int[]? _counts;
+    private int _newestDay;
+
+    public void Add(int day)
+    {
+        if (_counts is null)
+        {
+            _counts = new int[Days];
+            _newestDay = day;
+        }
+        else if (day > _newestDay)
+        {
+            var clear = Math.Min(day - _newestDay, Days);
+            for (var d = day - clear + 1; d <= day; d++) _counts[d % Days] = 0;
+            _newestDay = day;
+        }
+        else if (day <= _newestDay - Days)
+        {
+            return;
+        }
+        _counts[day % Days]++;
+    }
+
+    /// <summary>Events on days <paramref name="fromDay"/>..<paramref name="toDay"/> (inclusive) that lie inside the window.</summary>
+    public long Count(int fromDay, int toDay)
+    {
+        if (_counts is null) return 0;
+        var from = Math.Max(fromDay, _newestDay - Days + 1);
+        var to = Math.Min(toDay, _newestDay);
+        long sum = 0;
+        for (var d = from; d <= to; d++) sum += _counts[d % Days];
+        return sum;
+    }
+
+    public DayRing Clone() => new() { _counts = (int[]?)_counts?.Clone(), _newestDay = _newestDay };
+}
+
+/// <summary>
+/// Counts per string key for at most <c>capacity</c> keys: the ordinally smallest keys seen are kept, a
+/// set that does not depend on arrival order, and a kept key's count is exact (it was never evicted).
+/// <see cref="Total"/> counts every key.
+/// </summary>
+internal sealed class KeyCounts(int capacity)
+{
+    private readonly int _capacity = capacity;
+    private readonly SortedList<string, long> _counts = new(StringComparer.Ordinal);
+
+    public long Total { get; private set; }
+    public IEnumerable<KeyValuePair<string, long>> Entries => _counts;
+
+    public void Add(string key)
+    {
+        Total++;
+        if (_counts.TryGetValue(key, out var count))
+        {
+            _counts[key] = count + 1;
+            return;
+        }
+        if (_counts.Count >= _capacity)
+        {
+            if (string.CompareOrdinal(key, _counts.Keys[^1]) > 0) return;
+            _counts.RemoveAt(_counts.Count - 1);
+        }
+        _counts.Add(key, 1);
+    }
+
+    /// <summary>The key with the highest count, the ordinally smallest on a tie; null when none.</summary>
+    public string? Top()
+    {
+        string? best = null;
+        long bestCount = 0;
+        foreach (var (key, count) in _counts)
+        {
+            if (count > bestCount)
+            {
+                best = key;
+                bestCount = count;
+            }
+        }
+        return best;
+    }
+
+    public KeyCounts Clone()
+    {
+        var copy = new KeyCounts(_capacity) { Total = Total };
+        foreach (var (key, count) in _counts) copy._counts.Add(key, count);
+        return copy;
+    }
+}
+
+/// <summary>
+/// Sum and count of price percentiles for one group of event types. The sum is a decimal so that it is
+/// exact, hence the same whatever order the events came in (a tier threshold can then never be crossed by
+/// rounding alone).
+/// </summary>
+internal struct PercentileStats
+{
+    public decimal Sum;
+    public long Count;
+
+    public void Add(double percentile)
+    {
+        Sum += (decimal)percentile;
+        Count++;
+    }
+
+    public readonly double? Mean => Count == 0 ? null : (double)(Sum / Count);
+}

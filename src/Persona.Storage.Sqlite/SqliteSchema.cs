@@ -1,0 +1,119 @@
+using Microsoft.Data.Sqlite;
+
+namespace Persona.Storage.Sqlite;
+
+/// <summary>
+/// Versioned schema. Each migration runs once, inside the transaction that records it in
+/// <c>schema_migrations</c>, so a crash mid-migration leaves the previous version intact. New versions are
+/// appended to <see cref="Migrations"/>; shipped ones are never edited.
+/// </summary>
+internal static class SqliteSchema
+{
+    internal sealed record Migration(int Version, string Description, string Sql);
+
+    internal static readonly Migration[] Migrations =
+    [
+        new(1, "events, items, users, profiles, documents",
+            """
+            CREATE TABLE events (
+                sequence        INTEGER PRIMARY KEY,
+                id              TEXT    NOT NULL UNIQUE,
+                user_id         TEXT    NOT NULL,
+                type            TEXT    NOT NULL,
+                item_id         TEXT,
+                query           TEXT,
+                value           REAL,
+                timestamp       INTEGER NOT NULL,
+                received_at     INTEGER NOT NULL,
+                session_id      TEXT,
+                device          TEXT,
+                channel         TEXT,
+                excluded_reason TEXT
+            );
+            CREATE INDEX ix_events_user_sequence ON events (user_id, sequence);
+
+            CREATE TABLE items (
+                id         TEXT    NOT NULL PRIMARY KEY,
+                json       TEXT    NOT NULL,
+                stored_at  INTEGER NOT NULL
+            );
+
+            CREATE TABLE users (
+                id         TEXT    NOT NULL PRIMARY KEY,
+                json       TEXT    NOT NULL,
+                stored_at  INTEGER NOT NULL
+            );
+
+            CREATE TABLE profiles (
+                user_id    TEXT    NOT NULL PRIMARY KEY,
+                version    INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                json       TEXT    NOT NULL,
+                stored_at  INTEGER NOT NULL
+            );
+
+            CREATE TABLE documents (
+                kind       TEXT    NOT NULL,
+                key        TEXT    NOT NULL,
+                json       TEXT    NOT NULL,
+                stored_at  INTEGER NOT NULL,
+                PRIMARY KEY (kind, key)
+            ) WITHOUT ROWID;
+            """),
+    ];
+
+    /// <summary>The version this build writes; a file with a newer one is refused.</summary>
+    internal static int CurrentVersion => Migrations[^1].Version;
+
+    /// <summary>Brings the database up to <see cref="CurrentVersion"/>; a no-op when it is already there.</summary>
+    internal static void Migrate(SqliteConnection connection)
+    {
+        // IMMEDIATE: two processes starting on one file serialise here instead of both applying version 1.
+        using var transaction = connection.BeginTransaction(deferred: false);
+        Execute(connection, transaction,
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version     INTEGER NOT NULL PRIMARY KEY,
+                description TEXT    NOT NULL,
+                applied_at  INTEGER NOT NULL
+            );
+            """);
+
+        var applied = 0;
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "SELECT coalesce(max(version), 0) FROM schema_migrations;";
+            applied = Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (applied > CurrentVersion)
+            throw new InvalidOperationException(
+                $"The database has schema version {applied}, newer than the {CurrentVersion} this build knows; "
+                + "upgrade Persona before opening it.");
+
+        foreach (var migration in Migrations)
+        {
+            if (migration.Version <= applied) continue;
+            Execute(connection, transaction, migration.Sql);
+            using var record = connection.CreateCommand();
+            record.Transaction = transaction;
+            record.CommandText =
+                "INSERT INTO schema_migrations (version, description, applied_at) VALUES ($version, $description, $appliedAt);";
+            record.Parameters.AddWithValue("$version", migration.Version);
+            record.Parameters.AddWithValue("$description", migration.Description);
+            record.Parameters.AddWithValue("$appliedAt", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            record.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+    }
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
