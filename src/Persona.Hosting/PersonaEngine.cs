@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Persona.Abstractions;
@@ -27,10 +28,14 @@ public sealed class PersonaEngine : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Consent> _consents = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _knownUsers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _dirtyProfiles = new(StringComparer.Ordinal);
-    // One writer at a time: burst flags, the append and the profile update must see events in one order.
+    // One writer at a time: burst flags, the append, the profile update and catalog swaps see one order.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly SemaphoreSlim _startGate = new(1, 1);
-    private bool _started;
+    private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writeLoop;
+    /// <summary>Upper bound of events in one grouped transaction.</summary>
+    private const int MaxGroupEvents = 16_000;
+    private volatile bool _started;
 
     public PersonaEngine(IPersonaStore store, IOptions<PersonaOptions> options, TimeProvider time, ILogger<PersonaEngine> logger)
     {
@@ -44,6 +49,7 @@ public sealed class PersonaEngine : IAsyncDisposable
         _bursts = new BurstDetector(_options.Ingestion);
         _profiles = new ProfileBook(_options.Profiles);
         _builder = new ProfileBuilder(_options.Profiles);
+        _writeLoop = Task.Run(WriteLoopAsync);
     }
 
     public IPersonaStore Store => _store;
@@ -103,41 +109,108 @@ public sealed class PersonaEngine : IAsyncDisposable
     public IReadOnlyList<FieldError> ValidateItems(IReadOnlyList<Item> items) => _itemValidator.Validate(items);
     public IReadOnlyList<FieldError> ValidateUsers(IReadOnlyList<User> users) => _userValidator.Validate(users, _time.GetUtcNow());
 
-    /// <summary>Validates the whole batch first; stores all of it or, on any error, nothing.</summary>
+    /// <summary>
+    /// Validates the whole batch first; stores all of it or, on any error, nothing. Returns once the batch is
+    /// durable and applied to the profiles.
+    /// </summary>
     public async Task<IngestOutcome> IngestEventsAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
     {
+        if (!_started) throw new InvalidOperationException("Call StartAsync before ingesting.");
         var now = _time.GetUtcNow();
         var errors = _eventValidator.Validate(events, now);
         if (errors.Count > 0) return IngestOutcome.Invalid(errors);
 
         var normalized = new StoredEvent[events.Count];
         for (var i = 0; i < events.Count; i++) normalized[i] = EventNormalizer.Normalize(events[i], now);
+        var pending = new PendingAppend(normalized);
+        await _appends.Writer.WriteAsync(pending, cancellationToken);
+        // Once queued the batch is written even if this caller goes away; it just stops waiting.
+        return await pending.Done.Task.WaitAsync(cancellationToken);
+    }
 
-        await _writeGate.WaitAsync(cancellationToken);
+    /// <summary>
+    /// Group commit: batches that arrive while a transaction is being made durable are appended together in
+    /// the next one, so concurrent clients share fsyncs instead of queueing for one each.
+    /// </summary>
+    private async Task WriteLoopAsync()
+    {
+        var reader = _appends.Reader;
+        var group = new List<PendingAppend>();
+        while (await reader.WaitToReadAsync())
+        {
+            var total = 0;
+            while (total < MaxGroupEvents && reader.TryRead(out var next))
+            {
+                group.Add(next);
+                total += next.Events.Length;
+            }
+            try
+            {
+                await CommitAsync(group);
+            }
+            catch (Exception ex) when (group.Count > 1)
+            {
+                // One transaction for many requests failed: retry each alone so one cannot sink the others.
+                _logger.LogWarning(ex, "A grouped append failed; retrying its {Count} batches one by one", group.Count);
+                foreach (var single in group)
+                {
+                    try { await CommitAsync([single]); }
+                    catch (Exception inner) { single.Done.TrySetException(inner); }
+                }
+            }
+            catch (Exception ex)
+            {
+                group[0].Done.TrySetException(ex);
+            }
+            group.Clear();
+        }
+    }
+
+    private async Task CommitAsync(IReadOnlyList<PendingAppend> group)
+    {
+        var all = group.Count == 1 ? group[0].Events : group.SelectMany(p => p.Events).ToArray();
+        await _writeGate.WaitAsync();
         try
         {
-            var flagged = _bursts.Apply(normalized);
-            var result = await _store.AppendEventsAsync(flagged, cancellationToken);
+            var flagged = _bursts.Apply(all);
+            var result = await _store.AppendEventsAsync(flagged, CancellationToken.None);
             _profiles.Apply(result.Stored);
-            var excluded = 0;
+            var storedById = new Dictionary<string, StoredEvent>(result.Stored.Count, StringComparer.Ordinal);
             foreach (var e in result.Stored)
             {
+                storedById[e.Id] = e;
                 _knownUsers.TryAdd(e.UserId, 0);
                 _dirtyProfiles.TryAdd(e.UserId, 0);
-                if (e.ExcludedReason is not null) excluded++;
             }
-            return new IngestOutcome
+            // Each stored event belongs to the first request in the group that carried its id.
+            foreach (var pending in group)
             {
-                Stored = result.Stored.Count,
-                Duplicates = result.Duplicates,
-                Excluded = excluded,
-                EventIds = Array.ConvertAll(normalized, e => e.Id),
-            };
+                int stored = 0, excluded = 0;
+                foreach (var e in pending.Events)
+                {
+                    if (!storedById.Remove(e.Id, out var written)) continue;
+                    stored++;
+                    if (written.ExcludedReason is not null) excluded++;
+                }
+                pending.Done.TrySetResult(new IngestOutcome
+                {
+                    Stored = stored,
+                    Duplicates = pending.Events.Length - stored,
+                    Excluded = excluded,
+                    EventIds = Array.ConvertAll(pending.Events, e => e.Id),
+                });
+            }
         }
         finally
         {
             _writeGate.Release();
         }
+    }
+
+    private sealed class PendingAppend(StoredEvent[] events)
+    {
+        public StoredEvent[] Events { get; } = events;
+        public TaskCompletionSource<IngestOutcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Validates and upserts items; later events see the new attributes.</summary>
@@ -236,6 +309,8 @@ public sealed class PersonaEngine : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _appends.Writer.TryComplete();
+        await _writeLoop;
         await _store.DisposeAsync();
         _writeGate.Dispose();
         _startGate.Dispose();

@@ -34,7 +34,7 @@ public sealed class CrashTests
             await using var store = new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = data });
             await store.InitializeAsync();
             var found = await store.GetEventsAsync(acknowledged.Keys.ToList());
-            Assert.True(acknowledged.Count > 0, "No batch was acknowledged before the kills.");
+            Assert.False(acknowledged.IsEmpty, "No batch was acknowledged before the kills.");
             Assert.Equal(acknowledged.Count, found.Count);
             Assert.Equal(found.Count, found.Select(e => e.Id).Distinct().Count());
         }

@@ -1,7 +1,7 @@
-namespace Persona.Core.Tests.Import;
+namespace Persona.Tests;
 
 /// <summary>Finds <c>../shared/datasets</c> beside the repository root (the folder holding Persona.slnx).</summary>
-internal static class SharedDatasets
+public static class SharedDatasets
 {
     public static string? Root { get; } = FindRoot();
 
