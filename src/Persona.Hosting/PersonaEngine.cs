@@ -135,75 +135,107 @@ public sealed class PersonaEngine : IAsyncDisposable
     private async Task WriteLoopAsync()
     {
         var reader = _appends.Reader;
-        var group = new List<PendingAppend>();
+        var publishing = Task.CompletedTask;
         while (await reader.WaitToReadAsync())
         {
+            var group = new List<PendingAppend>();
             var total = 0;
             while (total < MaxGroupEvents && reader.TryRead(out var next))
             {
                 group.Add(next);
                 total += next.Events.Length;
             }
-            try
-            {
-                await CommitAsync(group);
-            }
-            catch (Exception ex) when (group.Count > 1)
-            {
-                // One transaction for many requests failed: retry each alone so one cannot sink the others.
-                _logger.LogWarning(ex, "A grouped append failed; retrying its {Count} batches one by one", group.Count);
-                foreach (var single in group)
-                {
-                    try { await CommitAsync([single]); }
-                    catch (Exception inner) { single.Done.TrySetException(inner); }
-                }
-            }
-            catch (Exception ex)
-            {
-                group[0].Done.TrySetException(ex);
-            }
-            group.Clear();
+            var results = await AppendGroupAsync(group);
+            // Profile states are order-independent, so publishing one group overlaps the next group's append.
+            await publishing;
+            publishing = Task.Run(() => Publish(results));
         }
+        await publishing;
     }
 
-    private async Task CommitAsync(IReadOnlyList<PendingAppend> group)
+    /// <summary>Appends a group in one transaction; when that fails, each batch alone, so one cannot sink the others.</summary>
+    private async Task<List<(PendingAppend Batch, AppendResult Result)>> AppendGroupAsync(List<PendingAppend> group)
     {
-        var all = group.Count == 1 ? group[0].Events : group.SelectMany(p => p.Events).ToArray();
+        var results = new List<(PendingAppend, AppendResult)>(group.Count);
+        try
+        {
+            var all = group.Count == 1 ? group[0].Events : group.SelectMany(p => p.Events).ToArray();
+            var result = await AppendAsync(all);
+            if (group.Count == 1)
+            {
+                results.Add((group[0], result));
+                return results;
+            }
+            // Each stored event belongs to the first batch in the group that carried its id.
+            var storedById = new Dictionary<string, StoredEvent>(result.Stored.Count, StringComparer.Ordinal);
+            foreach (var e in result.Stored) storedById[e.Id] = e;
+            foreach (var pending in group)
+            {
+                var mine = new List<StoredEvent>();
+                foreach (var e in pending.Events)
+                    if (storedById.Remove(e.Id, out var written)) mine.Add(written);
+                results.Add((pending, new AppendResult(mine, pending.Events.Length - mine.Count)));
+            }
+        }
+        catch (Exception ex)
+        {
+            if (group.Count == 1)
+            {
+                group[0].Done.TrySetException(ex);
+                return results;
+            }
+            _logger.LogWarning(ex, "A grouped append failed; retrying its {Count} batches one by one", group.Count);
+            results.Clear();
+            foreach (var pending in group)
+            {
+                try { results.Add((pending, await AppendAsync(pending.Events))); }
+                catch (Exception inner) { pending.Done.TrySetException(inner); }
+            }
+        }
+        return results;
+    }
+
+    private async Task<AppendResult> AppendAsync(StoredEvent[] events)
+    {
         await _writeGate.WaitAsync();
         try
         {
-            var flagged = _bursts.Apply(all);
-            var result = await _store.AppendEventsAsync(flagged, CancellationToken.None);
-            _profiles.Apply(result.Stored);
-            var storedById = new Dictionary<string, StoredEvent>(result.Stored.Count, StringComparer.Ordinal);
-            foreach (var e in result.Stored)
-            {
-                storedById[e.Id] = e;
-                _knownUsers.TryAdd(e.UserId, 0);
-                _dirtyProfiles.TryAdd(e.UserId, 0);
-            }
-            // Each stored event belongs to the first request in the group that carried its id.
-            foreach (var pending in group)
-            {
-                int stored = 0, excluded = 0;
-                foreach (var e in pending.Events)
-                {
-                    if (!storedById.Remove(e.Id, out var written)) continue;
-                    stored++;
-                    if (written.ExcludedReason is not null) excluded++;
-                }
-                pending.Done.TrySetResult(new IngestOutcome
-                {
-                    Stored = stored,
-                    Duplicates = pending.Events.Length - stored,
-                    Excluded = excluded,
-                    EventIds = Array.ConvertAll(pending.Events, e => e.Id),
-                });
-            }
+            return await _store.AppendEventsAsync(_bursts.Apply(events), CancellationToken.None);
         }
         finally
         {
             _writeGate.Release();
+        }
+    }
+
+    /// <summary>Applies stored events to the profiles, then acknowledges each batch.</summary>
+    private void Publish(List<(PendingAppend Batch, AppendResult Result)> results)
+    {
+        foreach (var (pending, result) in results)
+        {
+            try
+            {
+                _profiles.Apply(result.Stored);
+                var excluded = 0;
+                foreach (var e in result.Stored)
+                {
+                    _knownUsers.TryAdd(e.UserId, 0);
+                    _dirtyProfiles.TryAdd(e.UserId, 0);
+                    if (e.ExcludedReason is not null) excluded++;
+                }
+                pending.Done.TrySetResult(new IngestOutcome
+                {
+                    Stored = result.Stored.Count,
+                    Duplicates = result.Duplicates,
+                    Excluded = excluded,
+                    EventIds = Array.ConvertAll(pending.Events, e => e.Id),
+                });
+            }
+            catch (Exception ex)
+            {
+                // Stored but not applied: the acknowledgement fails; a restart rebuilds profiles from the store.
+                pending.Done.TrySetException(ex);
+            }
         }
     }
 

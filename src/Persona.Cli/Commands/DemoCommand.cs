@@ -35,7 +35,7 @@ internal static class DemoCommand
             {
                 var truth = await EnsureDemoDataAsync(engine, dir, options, cancellationToken);
                 if (truth is null) return 1;
-                PrintExamples(engine, truth);
+                PrintExamples(engine, truth, dir, parse.GetValue(urls)!);
                 if (parse.GetValue(noServe)) return 0;
                 await ServeCommand.RunAsync(dir, parse.GetValue(urls)!, engine, cancellationToken);
                 return 0;
@@ -82,7 +82,7 @@ internal static class DemoCommand
     }
 
     /// <summary>Three contrasting shoppers: the biggest spender, a churned one and a newcomer.</summary>
-    private static void PrintExamples(PersonaEngine engine, IReadOnlyList<DemoTruth> truth)
+    private static void PrintExamples(PersonaEngine engine, IReadOnlyList<DemoTruth> truth, DirectoryInfo dir, string url)
     {
         var picks = new List<string>();
         if (truth.Where(t => !t.Churned && !t.IsNew).OrderByDescending(t => t.PurchaseCount).ThenBy(t => t.UserId, StringComparer.Ordinal).FirstOrDefault() is { } loyal) picks.Add(loyal.UserId);
@@ -91,6 +91,7 @@ internal static class DemoCommand
         foreach (var userId in truth.Select(t => t.UserId).Where(id => !picks.Contains(id)).Take(3 - picks.Count).ToList()) picks.Add(userId);
         foreach (var userId in picks)
             if (engine.GetProfile(userId) is { Status: ProfileStatus.Found, Profile: { } profile }) ProfilePrinter.Print(profile);
-        AnsiConsole.MarkupLine("Try: [bold]persona profile --data <dir> <user-id>[/] or [bold]curl http://127.0.0.1:5080/v1/users/<user-id>/profile[/]");
+        var example = picks.FirstOrDefault() ?? "<user-id>";
+        AnsiConsole.MarkupLineInterpolated($"Try: [bold]persona profile --data {dir.FullName} {example}[/] or [bold]curl {url}/v1/users/{example}/profile[/]");
     }
 }
