@@ -1,7 +1,0 @@
-namespace Persona.Numerics.Tests;
-
-public class SmokeTests
-{
-    [Fact]
-    public void Build_Compiles_True() => Assert.True(true);
-}
