@@ -14,6 +14,8 @@ public static class PersonaServer
         var builder = WebApplication.CreateBuilder(args);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
             builder.WebHost.UseUrls(DefaultUrl);
+        // Per-request framework logs cost more than a 500-event append at high rates; configuration can turn them back on.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.AddPersona();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();

@@ -12,20 +12,24 @@ internal static class ServeCommand
     {
         var data = CommonOptions.Data();
         var urls = CommonOptions.Urls();
-        var command = new Command("serve", "Serve the HTTP API over a data folder.") { data, urls };
+        var command = new Command("serve", "Serve the HTTP API over a data folder. Other --Persona:Key=value arguments set configuration.")
+        {
+            data, urls,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
         {
-            await RunAsync(parse.GetValue(data)!, parse.GetValue(urls)!, engine: null, cancellationToken);
+            await RunAsync(parse.GetValue(data)!, parse.GetValue(urls)!, engine: null, cancellationToken, parse.UnmatchedTokens);
             return 0;
         });
         return command;
     }
 
     /// <summary>Runs the server until Ctrl+C; reuses an already-open engine when one is given.</summary>
-    public static async Task RunAsync(DirectoryInfo data, string urls, Hosting.PersonaEngine? engine, CancellationToken cancellationToken)
+    public static async Task RunAsync(DirectoryInfo data, string urls, Hosting.PersonaEngine? engine, CancellationToken cancellationToken, IReadOnlyList<string>? configuration = null)
     {
         var app = PersonaServer.Build(
-            [$"--urls={urls}", $"--Persona:DataDirectory={data.FullName}"],
+            [$"--urls={urls}", $"--Persona:DataDirectory={data.FullName}", .. configuration ?? []],
             builder =>
             {
                 if (engine is not null) builder.Services.AddSingleton(engine);

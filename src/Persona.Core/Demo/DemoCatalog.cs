@@ -110,13 +110,13 @@ internal static class DemoCatalog
 
         new("Apparel", "服饰",
             [
-                new("Women", "女装",
+                new("Womenswear", "女装",
                 [
                     L("Dresses", "连衣裙", "Dress", "连衣裙", 260, 0.5, 1.4, 6, "S", "M", "L"),
                     L("T-Shirts", "T恤", "T-Shirt", "T恤", 85, 0.5, 1.0, 6, "S", "M", "L"),
                     L("Skirts", "半身裙", "Skirt", "半身裙", 160, 0.5, 0.8, 6, "S", "M", "L"),
                 ]),
-                new("Men", "男装",
+                new("Menswear", "男装",
                 [
                     L("Shirts", "衬衫", "Shirt", "衬衫", 180, 0.5, 1.0, 0.16, "M", "L", "XL"),
                     L("Jackets", "夹克", "Jacket", "夹克", 420, 0.55, 1.0, 0.16, "M", "L", "XL"),
