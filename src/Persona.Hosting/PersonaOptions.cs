@@ -9,7 +9,7 @@ public sealed class PersonaOptions
 {
     public const string SectionName = "Persona";
     public const string DefaultDataDirectory = "data";
-    public const int DefaultSnapshotIntervalSeconds = 5;
+    public const int DefaultSnapshotIntervalSeconds = 30;
 
     /// <summary>Folder of the embedded store (<c>persona.db</c>), models and reports.</summary>
     public string DataDirectory { get; set; } = DefaultDataDirectory;

@@ -283,6 +283,15 @@ public sealed class SqlitePersonaStore : IPersonaStore
         ArgumentNullException.ThrowIfNull(profiles);
         if (profiles.Count == 0) return;
 
+        // Serialised before taking the write lock: appends should not wait for JSON work.
+        var documents = new string[profiles.Count];
+        for (var i = 0; i < profiles.Count; i++)
+        {
+            var profile = profiles[i] ?? throw new ArgumentException($"Profile at index {i} is null.", nameof(profiles));
+            if (profile.UserId is null) throw new ArgumentException($"Profile at index {i} has no user id.", nameof(profiles));
+            documents[i] = JsonSerializer.Serialize(profile, PersonaJson.Options);
+        }
+
         await WriteAsync((connection, transaction) =>
         {
             using var command = connection.CreateCommand();
@@ -308,11 +317,11 @@ public sealed class SqlitePersonaStore : IPersonaStore
             for (var i = 0; i < profiles.Count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var profile = profiles[i] ?? throw new ArgumentException($"Profile at index {i} is null.", nameof(profiles));
-                userId.Value = profile.UserId ?? throw new ArgumentException($"Profile at index {i} has no user id.", nameof(profiles));
+                var profile = profiles[i];
+                userId.Value = profile.UserId;
                 version.Value = profile.Version;
                 updatedAt.Value = profile.UpdatedAt.ToUnixTimeMilliseconds();
-                json.Value = JsonSerializer.Serialize(profile, PersonaJson.Options);
+                json.Value = documents[i];
                 command.ExecuteNonQuery();
             }
 

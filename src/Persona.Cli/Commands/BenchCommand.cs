@@ -31,37 +31,22 @@ internal static class BenchCommand
         var events = new Option<int>("--events") { Description = "Events to send in all.", DefaultValueFactory = _ => 500_000 };
         var batch = new Option<int>("--batch") { Description = "Events per request.", DefaultValueFactory = _ => 500 };
         var seed = new Option<int>("--seed") { Description = "Seeds event ids, so another run sends new events.", DefaultValueFactory = _ => Environment.TickCount };
-        var command = new Command("ingest", "POST synthetic event batches concurrently and report durable events/s.") { url, users, concurrency, events, batch, seed };
+        var warmup = new Option<int>("--warmup") { Description = "Events sent first and not timed, so the server's JIT has settled.", DefaultValueFactory = _ => 50_000 };
+        var command = new Command("ingest", "POST synthetic event batches concurrently and report durable events/s.") { url, users, concurrency, events, batch, seed, warmup };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var total = parse.GetValue(events);
             var batchSize = parse.GetValue(batch);
             var userCount = parse.GetValue(users);
             var runId = parse.GetValue(seed).ToString("x8");
-            var batches = (total + batchSize - 1) / batchSize;
-            var bodies = new byte[batches][];
-            for (var b = 0; b < batches; b++)
-                bodies[b] = BuildBatch(runId, b, Math.Min(batchSize, total - b * batchSize), batchSize, userCount);
-
             using var client = CreateClient(parse.GetValue(url)!, parse.GetValue(concurrency));
-            var next = -1;
-            var errors = 0;
-            var latencies = new double[batches];
+            if (parse.GetValue(warmup) > 0)
+                await PostAllAsync(client, Bodies(runId + "w", parse.GetValue(warmup), batchSize, userCount), parse.GetValue(concurrency), cancellationToken);
+
+            var bodies = Bodies(runId, total, batchSize, userCount);
+            var batches = bodies.Length;
             var clock = Stopwatch.StartNew();
-            var workers = Enumerable.Range(0, parse.GetValue(concurrency)).Select(async _ =>
-            {
-                int b;
-                while ((b = Interlocked.Increment(ref next)) < batches)
-                {
-                    var started = Stopwatch.GetTimestamp();
-                    using var content = new ByteArrayContent(bodies[b]);
-                    content.Headers.ContentType = new("application/json");
-                    using var response = await client.PostAsync("/v1/events", content, cancellationToken);
-                    latencies[b] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                    if (!response.IsSuccessStatusCode) Interlocked.Increment(ref errors);
-                }
-            });
-            await Task.WhenAll(workers);
+            var (latencies, errors) = await PostAllAsync(client, bodies, parse.GetValue(concurrency), cancellationToken);
             var seconds = clock.Elapsed.TotalSeconds;
             Array.Sort(latencies);
             AnsiConsole.MarkupLineInterpolated($"ingest: {total:N0} events in {batches:N0} batches of {batchSize} with {parse.GetValue(concurrency)} clients: [bold]{total / seconds:N0} events/s[/] ({seconds:0.00} s), batch p50 {Percentile(latencies, 0.50):0.0} ms, p99 {Percentile(latencies, 0.99):0.0} ms, errors {errors}");
@@ -105,6 +90,35 @@ internal static class BenchCommand
             return errors == 0 ? 0 : 1;
         });
         return command;
+    }
+
+    private static byte[][] Bodies(string runId, int total, int batchSize, int users)
+    {
+        var bodies = new byte[(total + batchSize - 1) / batchSize][];
+        for (var b = 0; b < bodies.Length; b++)
+            bodies[b] = BuildBatch(runId, b, Math.Min(batchSize, total - b * batchSize), batchSize, users);
+        return bodies;
+    }
+
+    private static async Task<(double[] Latencies, int Errors)> PostAllAsync(HttpClient client, byte[][] bodies, int concurrency, CancellationToken cancellationToken)
+    {
+        var next = -1;
+        var errors = 0;
+        var latencies = new double[bodies.Length];
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            int b;
+            while ((b = Interlocked.Increment(ref next)) < bodies.Length)
+            {
+                var started = Stopwatch.GetTimestamp();
+                using var content = new ByteArrayContent(bodies[b]);
+                content.Headers.ContentType = new("application/json");
+                using var response = await client.PostAsync("/v1/events", content, cancellationToken);
+                latencies[b] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                if (!response.IsSuccessStatusCode) Interlocked.Increment(ref errors);
+            }
+        }));
+        return (latencies, errors);
     }
 
     private static HttpClient CreateClient(string url, int connections) =>
