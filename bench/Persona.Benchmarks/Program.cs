@@ -3,9 +3,16 @@ using Persona.Benchmarks;
 
 // dotnet run -c Release --project bench/Persona.Benchmarks -- --filter '*Gemm*'      (BenchmarkDotNet)
 // dotnet run -c Release --project bench/Persona.Benchmarks -- --profile-step           (GEMM share of a training step)
+// dotnet run -c Release --project bench/Persona.Benchmarks -- --gemm-probe [n]         (managed vs OpenBLAS, interleaved)
 if (args.Contains("--profile-step"))
 {
     StepProfile.Run(args);
+    return;
+}
+
+if (args.Contains("--gemm-probe"))
+{
+    GemmProbe.Run(args);
     return;
 }
 

@@ -22,10 +22,20 @@ public static class StepProfile
         Console.WriteLine($"cores {Environment.ProcessorCount}, OpenBLAS {(Gemm.IsOpenBlasAvailable ? OpenBlas.LibraryName : "absent")}");
         var peak = PeakGflops();
         Console.WriteLine($"OpenBLAS 1024^3: {peak:F1} GFLOP/s");
-        foreach (var backend in new[] { GemmBackend.OpenBlas, GemmBackend.Managed })
+        // --only-openblas / --only-managed and --only-sampled / --only-full narrow the run (e.g. for perf record).
+        GemmBackend[] backends = args.Contains("--only-openblas") ? [GemmBackend.OpenBlas]
+            : args.Contains("--only-managed") ? [GemmBackend.Managed]
+            : [GemmBackend.OpenBlas, GemmBackend.Managed];
+        bool[] losses = args.Contains("--only-sampled") ? [true] : args.Contains("--only-full") ? [false] : [false, true];
+        if (args.Contains("--steps"))
+        {
+            steps = int.Parse(args[Array.IndexOf(args, "--steps") + 1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        foreach (var backend in backends)
         {
             Gemm.DefaultBackend = backend;
-            foreach (var sampled in new[] { false, true })
+            foreach (var sampled in losses)
             {
                 var model = new SequenceModel();
                 model.Step(sampled); // warm-up: JIT, pools

@@ -122,15 +122,90 @@ public static partial class Ops
         var record = Tape.ShouldRecord(x);
         var y = Tape.NewTensor((int[])x._shape.Clone(), record);
         var mask = Tape.Scratch(x.Length);
-        rng.FillDropoutMask(mask.AsSpan(0, x.Length), p);
+        rng.FillDropoutMask(mask, x.Length, p);
 
-        TensorPrimitives.Multiply(x.Data, mask.AsSpan(0, x.Length), y.Data);
+        Par.Elementwise(x.Length, 1, (s, e) => TensorPrimitives.Multiply(x.Data[s..e], mask.AsSpan(s, e - s), y.Data[s..e]));
         if (record)
         {
-            Tape.Record(() => TensorPrimitives.MultiplyAdd(y.Grad, mask.AsSpan(0, x.Length), x.DenseGrad(), x.DenseGrad()));
+            Tape.Record(() => AccumulateProduct(y, mask, x));
         }
 
         return y;
+    }
+
+    /// <summary>
+    /// residual + dropout(x), fused (the residual connection around a dropped-out sublayer): one pass and no
+    /// intermediate tensor. Draws the same mask from <paramref name="rng"/> as <see cref="Dropout"/>, so
+    /// <c>DropoutAdd(r, x, p, rng)</c> equals <c>Add(r, Dropout(x, p, rng))</c> bit for bit.
+    /// </summary>
+    public static Tensor DropoutAdd(Tensor residual, Tensor x, float p, Rng rng)
+    {
+        if (!residual._shape.AsSpan().SequenceEqual(x._shape))
+        {
+            throw new ArgumentException($"Residual {Tensor.Format(residual._shape)} and input {Tensor.Format(x._shape)} differ in shape.");
+        }
+
+        if (p <= 0f)
+        {
+            return Add(residual, x);
+        }
+
+        if (p >= 1f)
+        {
+            throw new ArgumentOutOfRangeException(nameof(p), "Dropout probability must be below 1.");
+        }
+
+        var record = Tape.ShouldRecord(residual, x);
+        var y = Tape.NewTensor((int[])x._shape.Clone(), record);
+        var mask = Tape.Scratch(x.Length);
+        rng.FillDropoutMask(mask, x.Length, p);
+        Par.Elementwise(x.Length, 2, (s, e) => TensorPrimitives.MultiplyAdd(x.Data[s..e], mask.AsSpan(s, e - s), residual.Data[s..e], y.Data[s..e]));
+        if (record)
+        {
+            Tape.Record(() =>
+            {
+                if (residual.RequiresGrad)
+                {
+                    var dr = residual.GradForWrite(out var fresh);
+                    if (fresh)
+                    {
+                        y.GradView.CopyTo(dr);
+                    }
+                    else
+                    {
+                        TensorPrimitives.Add(dr, y.GradView, dr);
+                    }
+                }
+
+                if (x.RequiresGrad)
+                {
+                    AccumulateProduct(y, mask, x);
+                }
+            });
+        }
+
+        return y;
+    }
+
+    // x.grad (+)= y.grad ⊙ mask, overwriting a fresh gradient buffer; in parallel blocks.
+    private static void AccumulateProduct(Tensor y, float[] mask, Tensor x)
+    {
+        _ = y.Grad;
+        var dy = y._grad!;
+        x.GradForWrite(out var fresh);
+        var dx = x._grad!;
+        Par.Elementwise(x.Length, 2, (s, e) =>
+        {
+            var d = dx.AsSpan(s, e - s);
+            if (fresh)
+            {
+                TensorPrimitives.Multiply(dy.AsSpan(s, e - s), mask.AsSpan(s, e - s), d);
+            }
+            else
+            {
+                TensorPrimitives.MultiplyAdd(dy.AsSpan(s, e - s), mask.AsSpan(s, e - s), d, d);
+            }
+        });
     }
 
     /// <summary>

@@ -78,12 +78,12 @@ public static partial class Ops
                 case BinaryKind.Sub:
                     if (a.RequiresGrad)
                     {
-                        la.ReduceInto(dy, a.DenseGrad(), 1f);
+                        ReduceIntoGrad(la, dy, a, 1f);
                     }
 
                     if (b.RequiresGrad)
                     {
-                        lb.ReduceInto(dy, b.DenseGrad(), kind == BinaryKind.Add ? 1f : -1f);
+                        ReduceIntoGrad(lb, dy, b, kind == BinaryKind.Add ? 1f : -1f);
                     }
 
                     break;
@@ -124,6 +124,27 @@ public static partial class Ops
             }
         });
         return y;
+    }
+
+    // grad(t) += sign · reduce(full); a same-shaped operand's fresh gradient buffer is written instead (no clear, no read).
+    private static void ReduceIntoGrad(Layout layout, ReadOnlySpan<float> full, Tensor t, float sign)
+    {
+        if (layout.Kind == LayoutKind.Same)
+        {
+            var grad = t.GradForWrite(out var fresh);
+            if (fresh)
+            {
+                TensorPrimitives.Multiply(full, sign, grad);
+            }
+            else
+            {
+                TensorPrimitives.MultiplyAdd(full, sign, grad, grad);
+            }
+
+            return;
+        }
+
+        layout.ReduceInto(full, t.DenseGrad(), sign);
     }
 
     private static void WithTemp(int length, SpanAction body)

@@ -66,7 +66,7 @@ public static partial class Ops
         if (dropout > 0f)
         {
             keep = Tape.Scratch(pairs * ss);
-            rng!.FillDropoutMask(keep.AsSpan(0, pairs * ss), dropout);
+            rng!.FillDropoutMask(keep, pairs * ss, dropout);
         }
 
         var qArr = qs._data;
@@ -129,9 +129,32 @@ public static partial class Ops
         Tape.Record(() =>
         {
             // Gradient buffers exist before the parallel loop; (batch, head) pairs write disjoint column blocks.
+            // Every (batch, head) pair writes its own column blocks of dQ, dK and dV once. When those blocks tile each
+            // gradient exactly (three distinct tensors, or the packed [q | k | v] one), a fresh buffer is overwritten
+            // (beta 0) instead of cleared and added to; any other aliasing accumulates into cleared buffers.
+            var freshQ = false;
+            var freshK = false;
+            var freshV = false;
+            var distinct = !ReferenceEquals(qs, ks) && !ReferenceEquals(qs, vs) && !ReferenceEquals(ks, vs) && stride == dim;
+            var packed = ReferenceEquals(qs, ks) && ReferenceEquals(ks, vs) && stride == 3 * dim && qCol == 0 && kCol == dim && vCol == 2 * dim;
+            if (distinct)
+            {
+                FreshIfRequired(qs, ref freshQ);
+                FreshIfRequired(ks, ref freshK);
+                FreshIfRequired(vs, ref freshV);
+            }
+            else if (packed)
+            {
+                FreshIfRequired(qs, ref freshQ);
+                freshK = freshV = freshQ;
+            }
+
             var dq = qs.RequiresGrad ? qs.DenseGrad().Length : 0;
             var dk = ks.RequiresGrad ? ks.DenseGrad().Length : 0;
             var dv = vs.RequiresGrad ? vs.DenseGrad().Length : 0;
+            var betaQ = freshQ ? 0f : 1f;
+            var betaK = freshK ? 0f : 1f;
+            var betaV = freshV ? 0f : 1f;
             var dqArr = qs._grad;
             var dkArr = ks._grad;
             var dvArr = vs._grad;
@@ -160,7 +183,7 @@ public static partial class Ops
                     Gemm.Sgemm(false, true, seq, seq, dh, 1f, dOut, dim, vh, stride, 0f, dp, seq);
                     if (dv > 0)
                     {
-                        Gemm.Sgemm(true, false, seq, dh, seq, 1f, pUsed, seq, dOut, dim, 1f, dvArr.AsSpan(rowBase + vCol + (h * dh)), stride);
+                        Gemm.Sgemm(true, false, seq, dh, seq, 1f, pUsed, seq, dOut, dim, betaV, dvArr.AsSpan(rowBase + vCol + (h * dh)), stride);
                     }
 
                     if (keep is not null)
@@ -181,12 +204,12 @@ public static partial class Ops
                     // dQ += scale · dS · K ; dK += scale · dSᵀ · Q
                     if (dq > 0)
                     {
-                        Gemm.Sgemm(false, false, seq, dh, seq, scale, dp, seq, kArr.AsSpan(rowBase + kCol + (h * dh)), stride, 1f, dqArr.AsSpan(rowBase + qCol + (h * dh)), stride);
+                        Gemm.Sgemm(false, false, seq, dh, seq, scale, dp, seq, kArr.AsSpan(rowBase + kCol + (h * dh)), stride, betaQ, dqArr.AsSpan(rowBase + qCol + (h * dh)), stride);
                     }
 
                     if (dk > 0)
                     {
-                        Gemm.Sgemm(true, false, seq, dh, seq, scale, dp, seq, qArr.AsSpan(rowBase + qCol + (h * dh)), stride, 1f, dkArr.AsSpan(rowBase + kCol + (h * dh)), stride);
+                        Gemm.Sgemm(true, false, seq, dh, seq, scale, dp, seq, qArr.AsSpan(rowBase + qCol + (h * dh)), stride, betaK, dkArr.AsSpan(rowBase + kCol + (h * dh)), stride);
                     }
                 }
 
@@ -198,5 +221,13 @@ public static partial class Ops
             });
         });
         return y;
+    }
+
+    private static void FreshIfRequired(Tensor t, ref bool fresh)
+    {
+        if (t.RequiresGrad)
+        {
+            t.GradForWrite(out fresh);
+        }
     }
 }

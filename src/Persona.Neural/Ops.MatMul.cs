@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Persona.Numerics;
 
 namespace Persona.Neural;
@@ -57,27 +59,32 @@ public static partial class Ops
             Tape.Record(() =>
             {
                 var dc = y.Grad;
+                // Each product writes all of its operand's gradient, so a fresh buffer is overwritten (beta = 0).
                 if (a.RequiresGrad)
                 {
+                    var da = a.GradForWrite(out var fresh);
+                    var beta = fresh ? 0f : 1f;
                     if (!transposeA)
                     {
-                        Gemm.SgemmBatched(false, !transposeB, m, k, n, 1f, dc, n, sc, b.Data, ldb, sb, 1f, a.DenseGrad(), k, sa, batch);
+                        Gemm.SgemmBatched(false, !transposeB, m, k, n, 1f, dc, n, sc, b.Data, ldb, sb, beta, da, k, sa, batch);
                     }
                     else
                     {
-                        Gemm.SgemmBatched(transposeB, true, k, m, n, 1f, b.Data, ldb, sb, dc, n, sc, 1f, a.DenseGrad(), m, sa, batch);
+                        Gemm.SgemmBatched(transposeB, true, k, m, n, 1f, b.Data, ldb, sb, dc, n, sc, beta, da, m, sa, batch);
                     }
                 }
 
                 if (b.RequiresGrad)
                 {
+                    var db = b.GradForWrite(out var fresh);
+                    var beta = fresh ? 0f : 1f;
                     if (!transposeB)
                     {
-                        Gemm.SgemmBatched(!transposeA, false, k, n, m, 1f, a.Data, lda, sa, dc, n, sc, 1f, b.DenseGrad(), n, sb, batch);
+                        Gemm.SgemmBatched(!transposeA, false, k, n, m, 1f, a.Data, lda, sa, dc, n, sc, beta, db, n, sb, batch);
                     }
                     else
                     {
-                        Gemm.SgemmBatched(true, transposeA, n, k, m, 1f, dc, n, sc, a.Data, lda, sa, 1f, b.DenseGrad(), k, sb, batch);
+                        Gemm.SgemmBatched(true, transposeA, n, k, m, 1f, dc, n, sc, a.Data, lda, sa, beta, db, k, sb, batch);
                     }
                 }
             });
@@ -92,54 +99,171 @@ public static partial class Ops
     /// </summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
     {
-        var inF = weight._shape[1];
-        var outF = weight._shape[0];
-        if (weight.Rank != 2 || x._shape[^1] != inF || (bias is not null && bias.Length != outF))
-        {
-            throw new ArgumentException($"Linear of {Tensor.Format(x._shape)} with weight {Tensor.Format(weight._shape)}.");
-        }
-
-        var rows = x.Length / Math.Max(1, inF);
+        var (rows, inF, outF) = LinearShape(x, weight, bias);
         var record = Tape.ShouldRecord(x, weight, bias);
         var y = Tape.NewTensor([.. x._shape[..^1], outF], record);
-        var yd = y.Data;
-        if (bias is not null)
-        {
-            var bd = bias.Data;
-            for (var r = 0; r < rows; r++)
-            {
-                bd.CopyTo(yd.Slice(r * outF, outF));
-            }
-        }
-
-        Gemm.Sgemm(false, true, rows, outF, inF, 1f, x.Data, inF, weight.Data, inF, bias is null ? 0f : 1f, yd, outF);
+        AffineForward(x, weight, bias, y, rows, inF, outF);
         if (record)
         {
             Tape.Record(() =>
             {
-                var dy = y.Grad;
-                if (x.RequiresGrad)
-                {
-                    Gemm.Sgemm(false, false, rows, inF, outF, 1f, dy, outF, weight.Data, inF, 1f, x.DenseGrad(), inF);
-                }
-
-                if (weight.RequiresGrad)
-                {
-                    Gemm.Sgemm(true, false, outF, inF, rows, 1f, dy, outF, x.Data, inF, 1f, weight.DenseGrad(), inF);
-                }
-
-                if (bias?.RequiresGrad == true)
-                {
-                    var db = bias.DenseGrad();
-                    for (var r = 0; r < rows; r++)
-                    {
-                        TensorPrimitives.Add(db, dy.Slice(r * outF, outF), db);
-                    }
-                }
+                _ = y.Grad; // a result nothing used still has a (zero) gradient
+                LinearBackward(x, weight, bias, y._grad!, rows, inF, outF);
             });
         }
 
         return y;
+    }
+
+    /// <summary>
+    /// dropout(gelu(x·Wᵀ + b)), the exact GELU, fused: the activation (and the dropout mask, when
+    /// <paramref name="dropout"/> &gt; 0) is applied in place on the GEMM output, and the forward keeps the slope
+    /// GELU'·mask so the backward is one product instead of a second pass of exponentials. No gradient buffer is made
+    /// for the pre-activation. The mask is drawn from <paramref name="rng"/> as <see cref="Dropout"/> draws it.
+    /// x (…, in), weight (out, in), bias (out) → (…, out).
+    /// </summary>
+    public static Tensor LinearGelu(Tensor x, Tensor weight, Tensor? bias = null, float dropout = 0f, Rng? rng = null)
+    {
+        if (dropout is < 0f or >= 1f || (dropout > 0f && rng is null))
+        {
+            throw new ArgumentException("Dropout must be in [0, 1), with a generator when above 0.", nameof(dropout));
+        }
+
+        var (rows, inF, outF) = LinearShape(x, weight, bias);
+        var record = Tape.ShouldRecord(x, weight, bias);
+        var y = Tape.NewTensor([.. x._shape[..^1], outF], record);
+        AffineForward(x, weight, bias, y, rows, inF, outF);
+        float[]? mask = null;
+        if (dropout > 0f)
+        {
+            mask = Tape.Scratch(y.Length);
+            rng!.FillDropoutMask(mask, y.Length, dropout);
+        }
+
+        var slope = record ? Tape.Scratch(y.Length) : null; // (rows, out) GELU'·mask, then the pre-activation gradient
+        Par.Elementwise(y.Length, 32, (s, e) =>
+        {
+            var v = y.Data[s..e];
+            if (slope is not null)
+            {
+                Activations.GeluWithDerivative(v, v, slope.AsSpan(s, e - s), mask is null ? default : mask.AsSpan(s, e - s));
+                return;
+            }
+
+            Activations.Gelu(v, v);
+            if (mask is not null)
+            {
+                TensorPrimitives.Multiply(v, mask.AsSpan(s, e - s), v);
+            }
+        });
+        if (record)
+        {
+            Tape.Record(() =>
+            {
+                _ = y.Grad; // allocated here, not racing inside the parallel loop
+                var dyAll = y._grad!;
+                Par.Elementwise(y.Length, 1, (s, e) =>
+                {
+                    var dz = slope!.AsSpan(s, e - s);
+                    TensorPrimitives.Multiply(dyAll.AsSpan(s, e - s), dz, dz);
+                });
+                LinearBackward(x, weight, bias, slope!, rows, inF, outF);
+            });
+        }
+
+        return y;
+    }
+
+    private static (int Rows, int In, int Out) LinearShape(Tensor x, Tensor weight, Tensor? bias)
+    {
+        if (weight.Rank != 2 || x._shape[^1] != weight._shape[1] || (bias is not null && bias.Length != weight._shape[0]))
+        {
+            throw new ArgumentException($"Linear of {Tensor.Format(x._shape)} with weight {Tensor.Format(weight._shape)}.");
+        }
+
+        var inF = weight._shape[1];
+        return (x.Length / Math.Max(1, inF), inF, weight._shape[0]);
+    }
+
+    // y (rows, out) = x (rows, in) · Wᵀ + b: bias rows first (in parallel), then the GEMM with beta = 1.
+    private static void AffineForward(Tensor x, Tensor weight, Tensor? bias, Tensor y, int rows, int inF, int outF)
+    {
+        if (bias is not null)
+        {
+            Par.For(rows, outF, (lo, hi) =>
+            {
+                var bd = bias.Data;
+                var yd = y.Data;
+                for (var r = lo; r < hi; r++)
+                {
+                    bd.CopyTo(yd.Slice(r * outF, outF));
+                }
+            });
+        }
+
+        Gemm.Sgemm(false, true, rows, outF, inF, 1f, x.Data, inF, weight.Data, inF, bias is null ? 0f : 1f, y.Data, outF);
+    }
+
+    // Given dy (rows, out): dx (+)= dy·W, dW += dyᵀ·x, db += column sums of dy.
+    private static void LinearBackward(Tensor x, Tensor weight, Tensor? bias, float[] dyBuffer, int rows, int inF, int outF)
+    {
+        var dy = dyBuffer.AsSpan(0, rows * outF);
+        if (x.RequiresGrad)
+        {
+            var dx = x.GradForWrite(out var fresh);
+            Gemm.Sgemm(false, false, rows, inF, outF, 1f, dy, outF, weight.Data, inF, fresh ? 0f : 1f, dx, inF);
+        }
+
+        if (weight.RequiresGrad)
+        {
+            Gemm.Sgemm(true, false, outF, inF, rows, 1f, dy, outF, x.Data, inF, 1f, weight.DenseGrad(), inF);
+        }
+
+        if (bias?.RequiresGrad == true)
+        {
+            AddColumnSums(dyBuffer, rows, outF, bias.DenseGrad());
+        }
+    }
+
+    // dst (cols) += Σ_r src[r, :], summed in fixed chunks of rows (in parallel) and the chunks added in order.
+    private static void AddColumnSums(float[] src, int rows, int cols, Span<float> dst)
+    {
+        const int ChunkRows = 256;
+        var chunks = (rows + ChunkRows - 1) / ChunkRows;
+        var partial = new float[chunks * cols];
+        Par.Chunks(rows, ChunkRows, cols, (c, lo, hi) =>
+        {
+            var acc = partial.AsSpan(c * cols, cols);
+            var v = Vector256.IsHardwareAccelerated ? cols / 8 * 8 : 0;
+            ref var accRef = ref MemoryMarshal.GetReference(acc);
+            for (var j = 0; j < v; j += 8)
+            {
+                // One 8-column strip down all rows of the chunk, in a register (no per-row call).
+                var sum = Vector256<float>.Zero;
+                for (var r = lo; r < hi; r++)
+                {
+                    sum += Vector256.LoadUnsafe(ref src[0], (nuint)((r * cols) + j));
+                }
+
+                sum.StoreUnsafe(ref accRef, (nuint)j);
+            }
+
+            for (var j = v; j < cols; j++)
+            {
+                var sum = 0f;
+                for (var r = lo; r < hi; r++)
+                {
+                    sum += src[(r * cols) + j];
+                }
+
+                acc[j] = sum;
+            }
+        });
+
+        for (var c = 0; c < chunks; c++)
+        {
+            TensorPrimitives.Add(dst, partial.AsSpan(c * cols, cols), dst);
+        }
     }
 
     private static ArgumentException Mismatch(Tensor a, Tensor b) =>

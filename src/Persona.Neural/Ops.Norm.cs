@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Persona.Neural;
 
@@ -30,14 +32,7 @@ public static partial class Ops
             var b = beta.Data;
             for (var r = lo; r < hi; r++)
             {
-                var src = xd.Slice(r * d, d);
-                var dst = yd.Slice(r * d, d);
-                var mean = TensorPrimitives.Sum(src) / d;
-                TensorPrimitives.Subtract(src, mean, dst);
-                var variance = TensorPrimitives.Dot(dst, dst) / d;
-                var rstd = 1f / MathF.Sqrt(variance + eps);
-                TensorPrimitives.Multiply(dst, rstd, dst);
-                TensorPrimitives.MultiplyAdd(dst, g, b, dst);
+                NormRow(xd.Slice(r * d, d), yd.Slice(r * d, d), g, b, eps, out var mean, out var rstd);
                 stats[r] = mean;
                 stats[rows + r] = rstd;
             }
@@ -51,41 +46,25 @@ public static partial class Ops
         {
             var chunks = (rows + ReductionChunk - 1) / ReductionChunk;
             var partial = new float[chunks * 2 * d]; // per chunk: dgamma (d), dbeta (d)
+            var fresh = false;
             if (x.RequiresGrad)
             {
-                x.DenseGrad();
+                x.GradForWrite(out fresh);
             }
 
+            _ = y.Grad;
+            var dyArr = y._grad!;
+            var dxArr = x._grad;
             Par.Chunks(rows, ReductionChunk, d * 10, (c, lo, hi) =>
             {
-                Span<float> xhat = d <= 1024 ? stackalloc float[d] : new float[d];
-                Span<float> gy = d <= 1024 ? stackalloc float[d] : new float[d];
                 var pg = partial.AsSpan(c * 2 * d, d);
                 var pb = partial.AsSpan((c * 2 * d) + d, d);
                 var xd = x.Data;
-                var dyAll = y.Grad;
                 var g = gamma.Data;
                 for (var r = lo; r < hi; r++)
                 {
-                    var dy = dyAll.Slice(r * d, d);
-                    var rstd = stats[rows + r];
-                    TensorPrimitives.Subtract(xd.Slice(r * d, d), stats[r], xhat);
-                    TensorPrimitives.Multiply(xhat, rstd, xhat);
-                    TensorPrimitives.MultiplyAdd(dy, xhat, pg, pg);
-                    TensorPrimitives.Add(pb, dy, pb);
-                    if (!x.RequiresGrad)
-                    {
-                        continue;
-                    }
-
-                    // dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·gamma
-                    TensorPrimitives.Multiply(dy, g, gy);
-                    var meanG = TensorPrimitives.Sum(gy) / d;
-                    var meanGx = TensorPrimitives.Dot(gy, xhat) / d;
-                    var dx = x.Grad.Slice(r * d, d);
-                    TensorPrimitives.MultiplyAdd(gy, rstd, dx, dx);
-                    TensorPrimitives.Add(dx, -rstd * meanG, dx);
-                    TensorPrimitives.MultiplyAdd(xhat, -rstd * meanGx, dx, dx);
+                    var dx = dxArr is null ? default : dxArr.AsSpan(r * d, d);
+                    NormRowBackward(xd.Slice(r * d, d), dyArr.AsSpan(r * d, d), g, stats[r], stats[rows + r], pg, pb, dx, fresh);
                 }
             });
             for (var c = 0; c < chunks; c++)
@@ -102,6 +81,126 @@ public static partial class Ops
             }
         });
         return y;
+    }
+
+    // One row: y = (x − mean)·rstd·g + b, rstd = 1/√(var + eps); two-pass statistics, vector loops without call overhead.
+    private static void NormRow(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> g, ReadOnlySpan<float> b, float eps, out float mean, out float rstd)
+    {
+        var d = x.Length;
+        var v = Vector256.IsHardwareAccelerated ? d / 8 * 8 : 0;
+        ref var xr = ref MemoryMarshal.GetReference(x);
+        var acc = Vector256<float>.Zero;
+        for (var i = 0; i < v; i += 8)
+        {
+            acc += Vector256.LoadUnsafe(ref xr, (nuint)i);
+        }
+
+        var sum = Vector256.Sum(acc);
+        for (var i = v; i < d; i++)
+        {
+            sum += x[i];
+        }
+
+        mean = sum / d;
+        var vm = Vector256.Create(mean);
+        acc = Vector256<float>.Zero;
+        for (var i = 0; i < v; i += 8)
+        {
+            var t = Vector256.LoadUnsafe(ref xr, (nuint)i) - vm;
+            acc = Vector256.MultiplyAddEstimate(t, t, acc);
+        }
+
+        var sq = Vector256.Sum(acc);
+        for (var i = v; i < d; i++)
+        {
+            sq += (x[i] - mean) * (x[i] - mean);
+        }
+
+        rstd = 1f / MathF.Sqrt((sq / d) + eps);
+        var vr = Vector256.Create(rstd);
+        ref var yr = ref MemoryMarshal.GetReference(y);
+        ref var gr = ref MemoryMarshal.GetReference(g);
+        ref var br = ref MemoryMarshal.GetReference(b);
+        for (var i = 0; i < v; i += 8)
+        {
+            var t = (Vector256.LoadUnsafe(ref xr, (nuint)i) - vm) * vr;
+            Vector256.MultiplyAddEstimate(t, Vector256.LoadUnsafe(ref gr, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
+        }
+
+        for (var i = v; i < d; i++)
+        {
+            y[i] = ((x[i] - mean) * rstd * g[i]) + b[i];
+        }
+    }
+
+    // One row of the backward: pg += dy·x̂, pb += dy and, when dx is not empty,
+    // dx (+)= rstd·(gy − mean(gy) − x̂·mean(gy·x̂)) with gy = dy·gamma (written, not added, when overwrite).
+    private static void NormRowBackward(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<float> g, float mean, float rstd,
+        Span<float> pg, Span<float> pb, Span<float> dx, bool overwrite)
+    {
+        var d = x.Length;
+        var v = Vector256.IsHardwareAccelerated ? d / 8 * 8 : 0;
+        ref var xr = ref MemoryMarshal.GetReference(x);
+        ref var dyr = ref MemoryMarshal.GetReference(dy);
+        ref var gr = ref MemoryMarshal.GetReference(g);
+        ref var pgr = ref MemoryMarshal.GetReference(pg);
+        ref var pbr = ref MemoryMarshal.GetReference(pb);
+        var vm = Vector256.Create(mean);
+        var vr = Vector256.Create(rstd);
+        Vector256<float> sumG = Vector256<float>.Zero, sumGx = Vector256<float>.Zero;
+        for (var i = 0; i < v; i += 8)
+        {
+            var xh = (Vector256.LoadUnsafe(ref xr, (nuint)i) - vm) * vr;
+            var dyv = Vector256.LoadUnsafe(ref dyr, (nuint)i);
+            Vector256.MultiplyAddEstimate(dyv, xh, Vector256.LoadUnsafe(ref pgr, (nuint)i)).StoreUnsafe(ref pgr, (nuint)i);
+            (Vector256.LoadUnsafe(ref pbr, (nuint)i) + dyv).StoreUnsafe(ref pbr, (nuint)i);
+            var gy = dyv * Vector256.LoadUnsafe(ref gr, (nuint)i);
+            sumG += gy;
+            sumGx = Vector256.MultiplyAddEstimate(gy, xh, sumGx);
+        }
+
+        var sg = Vector256.Sum(sumG);
+        var sgx = Vector256.Sum(sumGx);
+        for (var i = v; i < d; i++)
+        {
+            var xh = (x[i] - mean) * rstd;
+            pg[i] += dy[i] * xh;
+            pb[i] += dy[i];
+            var gy = dy[i] * g[i];
+            sg += gy;
+            sgx += gy * xh;
+        }
+
+        if (dx.IsEmpty)
+        {
+            return;
+        }
+
+        var meanG = sg / d;
+        var meanGx = sgx / d;
+        ref var dxr = ref MemoryMarshal.GetReference(dx);
+        var vmg = Vector256.Create(meanG);
+        var vmgx = Vector256.Create(meanGx);
+        for (var i = 0; i < v; i += 8)
+        {
+            var xh = (Vector256.LoadUnsafe(ref xr, (nuint)i) - vm) * vr;
+            var gy = Vector256.LoadUnsafe(ref dyr, (nuint)i) * Vector256.LoadUnsafe(ref gr, (nuint)i);
+            var t = (gy - vmg - (xh * vmgx)) * vr;
+            if (!overwrite)
+            {
+                t += Vector256.LoadUnsafe(ref dxr, (nuint)i);
+            }
+
+            t.StoreUnsafe(ref dxr, (nuint)i);
+        }
+
+        for (var i = v; i < d; i++)
+        {
+            var xh = (x[i] - mean) * rstd;
+            var t = ((dy[i] * g[i]) - meanG - (xh * meanGx)) * rstd;
+            dx[i] = overwrite ? t : dx[i] + t;
+        }
     }
 
     /// <summary>x / max(‖x‖₂, eps) over the last axis.</summary>

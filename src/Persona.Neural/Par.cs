@@ -21,6 +21,18 @@ internal static class Par
     }
 
     /// <summary>
+    /// Runs <paramref name="body"/>(start, end) over [0, length) of an element-wise pass in blocks of 16 K elements (a
+    /// multiple of every vector width), in parallel when there are enough of them; <paramref name="costPerElement"/> is
+    /// in float operations.
+    /// </summary>
+    public static void Elementwise(int length, long costPerElement, Action<int, int> body)
+    {
+        const int Block = 1 << 14;
+        For((length + Block - 1) / Block, Block * costPerElement, (lo, hi) =>
+            body((int)Math.Min(length, (long)lo * Block), (int)Math.Min(length, (long)hi * Block)));
+    }
+
+    /// <summary>
     /// Runs <paramref name="body"/>(chunk, lo, hi) over fixed-size chunks, possibly in parallel. The chunking does not depend
     /// on the core count, so per-chunk partial sums added in chunk order give the same bits on every machine.
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Persona.Neural;
 
@@ -102,33 +103,73 @@ public sealed class Rng
     }
 
     /// <summary>
-    /// Inverted-dropout multipliers: each element is 0 with probability <paramref name="p"/>, else 1/(1−p). Two
-    /// decisions per 64-bit draw with the state kept in registers: masks cost about a nanosecond per element.
+    /// Inverted-dropout multipliers: each element is 0 with probability <paramref name="p"/>, else 1/(1−p). One draw
+    /// from the stream keys a counter-based hash of the element index, so the mask is a pure function of (key, index):
+    /// vectorised, and the same bits whether it is filled serially or in parallel blocks (see the array overload).
     /// </summary>
     public void FillDropoutMask(Span<float> mask, float p)
     {
-        var threshold = (uint)Math.Min(uint.MaxValue, p * 4294967296.0);
+        var key = NextUInt64();
+        MaskBlock(mask, 0, key, Threshold(p), 1f / (1f - p));
+    }
+
+    /// <summary>The first <paramref name="length"/> elements of <paramref name="mask"/>, as the span overload, in parallel blocks.</summary>
+    public void FillDropoutMask(float[] mask, int length, float p)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, mask.Length);
+        var key = NextUInt64();
+        var threshold = Threshold(p);
         var keep = 1f / (1f - p);
-        ulong s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
+        Par.Elementwise(length, 4, (s, e) => MaskBlock(mask.AsSpan(s, e - s), s, key, threshold, keep));
+    }
+
+    private static uint Threshold(float p) => (uint)Math.Min(uint.MaxValue, p * 4294967296.0);
+
+    // mask[i] = hash(offset + i) < threshold ? 0 : keep, hash = two rounds of a 32-bit avalanche mix keyed by both halves.
+    private static void MaskBlock(Span<float> mask, int offset, ulong key, uint threshold, float keep)
+    {
+        uint k0 = (uint)key, k1 = (uint)(key >> 32);
         var i = 0;
-        for (; i < mask.Length; i += 2)
+        if (Vector256.IsHardwareAccelerated)
         {
-            var r = ulong.RotateLeft(s1 * 5, 7) * 9;
-            var t = s1 << 17;
-            s2 ^= s0;
-            s3 ^= s1;
-            s1 ^= s2;
-            s0 ^= s3;
-            s2 ^= t;
-            s3 = ulong.RotateLeft(s3, 45);
-            mask[i] = (uint)r < threshold ? 0f : keep;
-            if (i + 1 < mask.Length)
+            var lane = Vector256.Create(0u, 1, 2, 3, 4, 5, 6, 7);
+            var t = Vector256.Create(threshold);
+            var kept = Vector256.Create(keep);
+            var vk0 = Vector256.Create(k0);
+            var vk1 = Vector256.Create(k1);
+            for (; i <= mask.Length - 8; i += 8)
             {
-                mask[i + 1] = (uint)(r >> 32) < threshold ? 0f : keep;
+                var x = Mix((Vector256.Create((uint)(offset + i)) + lane) ^ vk0) ^ vk1;
+                var drop = Vector256.LessThan(Mix(x), t).AsSingle();
+                Vector256.ConditionalSelect(drop, Vector256<float>.Zero, kept).CopyTo(mask.Slice(i, 8));
             }
         }
 
-        (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
+        for (; i < mask.Length; i++)
+        {
+            var x = Mix((uint)(offset + i) ^ k0) ^ k1;
+            mask[i] = Mix(x) < threshold ? 0f : keep;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Mix(uint x)
+    {
+        x ^= x >> 16;
+        x *= 0x7FEB352Du;
+        x ^= x >> 15;
+        x *= 0x846CA68Bu;
+        return x ^ (x >> 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Mix(Vector256<uint> x)
+    {
+        x ^= Vector256.ShiftRightLogical(x, 16);
+        x *= Vector256.Create(0x7FEB352Du);
+        x ^= Vector256.ShiftRightLogical(x, 15);
+        x *= Vector256.Create(0x846CA68Bu);
+        return x ^ Vector256.ShiftRightLogical(x, 16);
     }
 
     /// <summary>Fisher–Yates shuffle.</summary>

@@ -162,6 +162,23 @@ public sealed class Tensor
         return GradView;
     }
 
+    /// <summary>
+    /// The gradient for an operation that writes every element. When no buffer exists yet, a tape tensor gets one
+    /// without clearing it and <paramref name="fresh"/> is true: the caller must then overwrite (not add to) all of it,
+    /// which saves the clear and a read of the buffer. Otherwise the existing (or zeroed) buffer, to accumulate into.
+    /// </summary>
+    internal Span<float> GradForWrite(out bool fresh)
+    {
+        _denseGrad = true;
+        fresh = _grad is null && Owner is not null && !IsParameter;
+        if (fresh)
+        {
+            _grad = Owner!.Pool.Rent(Length);
+        }
+
+        return GradView;
+    }
+
     /// <summary>One gradient row (first axis) for sparse accumulation; remembers the row for the optimiser.</summary>
     internal Span<float> SparseGradRow(int row)
     {

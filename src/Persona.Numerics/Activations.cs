@@ -51,6 +51,75 @@ public static class Activations
         }
     }
 
+    /// <summary>
+    /// y = x·Φ(x) and derivative = Φ(x) + x·φ(x) in one pass (the backward is then one product, with no second
+    /// exponential). <paramref name="y"/> may be the same span as <paramref name="x"/>.
+    /// </summary>
+    public static void GeluWithDerivative(ReadOnlySpan<float> x, Span<float> y, Span<float> derivative) =>
+        GeluWithDerivative(x, y, derivative, default);
+
+    /// <summary>
+    /// As <see cref="GeluWithDerivative(ReadOnlySpan{float}, Span{float}, Span{float})"/>, with both outputs multiplied
+    /// element-wise by <paramref name="scale"/> (a dropout mask) when it is not empty.
+    /// </summary>
+    public static void GeluWithDerivative(ReadOnlySpan<float> x, Span<float> y, Span<float> derivative, ReadOnlySpan<float> scale)
+    {
+        if (y.Length < x.Length || derivative.Length < x.Length || (!scale.IsEmpty && scale.Length < x.Length))
+        {
+            throw new ArgumentException("Destinations or scale are shorter than the source.");
+        }
+
+        var scaled = !scale.IsEmpty;
+        var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - 16; i += 16)
+            {
+                var v = Vector512.Create(x.Slice(i, 16));
+                var cdf = Phi512(v, out var pdf);
+                var d = Vector512.MultiplyAddEstimate(v, pdf, cdf);
+                var g = v * cdf;
+                if (scaled)
+                {
+                    var s = Vector512.Create(scale.Slice(i, 16));
+                    d *= s;
+                    g *= s;
+                }
+
+                d.CopyTo(derivative.Slice(i, 16));
+                g.CopyTo(y.Slice(i, 16));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var v = Vector256.Create(x.Slice(i, 8));
+                var cdf = Phi256(v, out var pdf);
+                var d = Vector256.MultiplyAddEstimate(v, pdf, cdf);
+                var g = v * cdf;
+                if (scaled)
+                {
+                    var s = Vector256.Create(scale.Slice(i, 8));
+                    d *= s;
+                    g *= s;
+                }
+
+                d.CopyTo(derivative.Slice(i, 8));
+                g.CopyTo(y.Slice(i, 8));
+            }
+        }
+
+        for (; i < x.Length; i++)
+        {
+            var v = x[i];
+            var cdf = Phi(v, out var pdf);
+            var s = scaled ? scale[i] : 1f;
+            derivative[i] = (cdf + (v * pdf)) * s;
+            y[i] = v * cdf * s;
+        }
+    }
+
     /// <summary>dx += dy·(Φ(x) + x·φ(x)).</summary>
     public static void GeluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx)
     {

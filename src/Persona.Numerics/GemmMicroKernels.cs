@@ -196,6 +196,29 @@ internal static unsafe class GemmMicroKernels
     // C (mr×nr) = alpha·tile + beta·C, row by row through TensorPrimitives; beta = 0 never reads C.
     private static void WriteTile(float* tile, int width, float* c, int ldc, float alpha, float beta, int mr, int nr)
     {
+        if (nr == width && width % 8 == 0 && Vector256.IsHardwareAccelerated && (beta == 0f || beta == 1f))
+        {
+            // Full tile: plain vector loads and stores instead of 2·mr span calls (≈ 5 % of a 512³ product).
+            var va = Vector256.Create(alpha);
+            for (var r = 0; r < mr; r++)
+            {
+                var dst = c + (r * (long)ldc);
+                var src = tile + (r * width);
+                for (var j = 0; j < width; j += 8)
+                {
+                    var v = Vector256.Load(src + j) * va;
+                    if (beta != 0f)
+                    {
+                        v += Vector256.Load(dst + j);
+                    }
+
+                    v.Store(dst + j);
+                }
+            }
+
+            return;
+        }
+
         for (var r = 0; r < mr; r++)
         {
             var dst = new Span<float>(c + (r * (long)ldc), nr);

@@ -142,7 +142,24 @@ public static unsafe class ManagedGemm
             {
                 var kc = Math.Min(Kc, k - pc);
                 var betaEff = pc == 0 ? beta : 1f;
-                if (!directB)
+                if (!directB && threads > 1 && (long)kc * nc >= 1L << 16)
+                {
+                    // Large panels are packed by all threads (by strips); on one thread the packing idled the others.
+                    nint pb0 = (nint)b, pk = (nint)packB;
+                    int jcp = jc, pcp = pc, kcp = kc, ncp = nc;
+                    Parallel.For(0, threads, t =>
+                    {
+                        var s0 = strips * t / threads;
+                        var s1 = strips * (t + 1) / threads;
+                        var j0 = s0 * nr;
+                        var cols = Math.Min(ncp, s1 * nr) - j0;
+                        if (cols > 0)
+                        {
+                            PackB(transB, (float*)pb0, ldb, pcp, kcp, jcp + j0, cols, nr, (float*)pk + ((long)j0 * kcp));
+                        }
+                    });
+                }
+                else if (!directB)
                 {
                     PackB(transB, b, ldb, pc, kc, jc, nc, nr, packB);
                 }

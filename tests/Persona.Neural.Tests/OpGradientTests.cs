@@ -345,7 +345,11 @@ public class OpGradientTests
                 GradCheck.Check(() => Ops.LayerNorm(x, gamma, beta), [x, gamma, beta], c.Item2);
             }
 
-            GradCheck.Check(() => Ops.L2Normalize(x), [x], c.Item2);
+            // With one feature x/|x| is a step at 0, which a finite difference straddles when x is near 0.
+            if (d > 1)
+            {
+                GradCheck.Check(() => Ops.L2Normalize(x), [x], c.Item2);
+            }
         });
     }
 

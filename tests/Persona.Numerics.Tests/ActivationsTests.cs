@@ -55,6 +55,47 @@ public class ActivationsTests
     }
 
     [Fact]
+    public void GeluWithDerivative_InPlace_MatchesGeluAndGeluBackward()
+    {
+        var prop = Prop.ForAll(Gen.Choose(1, 70).ToArbitrary(), n =>
+        {
+            var rng = new Random(n + 100);
+            var x = new float[n];
+            for (var i = 0; i < n; i++)
+            {
+                x[i] = (float)((rng.NextDouble() - 0.5) * 16);
+            }
+
+            var y = new float[n];
+            var slope = new float[n];
+            var ones = new float[n];
+            Array.Fill(ones, 1f);
+            Activations.Gelu(x, y);
+            Activations.GeluBackward(x, ones, slope);
+            var inPlace = (float[])x.Clone();
+            var derivative = new float[n];
+            Activations.GeluWithDerivative(inPlace, inPlace, derivative);
+            var scale = new float[n];
+            for (var i = 0; i < n; i++)
+            {
+                scale[i] = i % 3 == 0 ? 0f : 1.25f;
+            }
+
+            var scaledY = new float[n];
+            var scaledDerivative = new float[n];
+            Activations.GeluWithDerivative(x, scaledY, scaledDerivative, scale);
+            for (var i = 0; i < n; i++)
+            {
+                Assert.Equal(y[i], inPlace[i], 6);
+                Assert.Equal(slope[i], derivative[i], 6);
+                Assert.Equal(y[i] * scale[i], scaledY[i], 6);
+                Assert.Equal(slope[i] * scale[i], scaledDerivative[i], 6);
+            }
+        });
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(50), prop);
+    }
+
+    [Fact]
     public void Phi_Extremes_AreFiniteAndBounded()
     {
         Assert.Equal(1f, Activations.Phi(40f, out var pdf));

@@ -42,6 +42,30 @@ public class GemmTests
     [OpenBlasFact]
     public void OpenBlas_LargeShapes_MatchesScalarLoop() => LargeShapes(GemmBackend.OpenBlas);
 
+    [Fact]
+    public void Managed_PanelsPackedInParallelWithBetaZeroAndOne_MatchesScalarLoop()
+    {
+        using var scope = Gemm.UseBackend(GemmBackend.Managed);
+        // B panels large enough to be packed by all threads, three K blocks (the last ragged), full and edge tiles;
+        // beta 0 must ignore NaN in C (the full-tile store path never reads it).
+        var rng = new Random(11);
+        foreach (var (ta, tb) in new[] { (false, false), (true, false), (false, true), (true, true) })
+        {
+            foreach (var beta in new[] { 0f, 1f })
+            {
+                var shape = new Shape(200, 300, 600, ta, tb, ta ? 200 : 600, tb ? 600 : 300, 300, 1f, beta);
+                var (a, b, c, expected) = Case(shape, rng);
+                if (beta == 0f)
+                {
+                    Array.Fill(c, float.NaN);
+                }
+
+                Gemm.Sgemm(ta, tb, shape.M, shape.N, shape.K, shape.Alpha, a, shape.Lda, b, shape.Ldb, shape.Beta, c, shape.Ldc);
+                AssertClose(expected, c, shape.K);
+            }
+        }
+    }
+
     private static void LargeShapes(GemmBackend backend)
     {
         using var scope = Gemm.UseBackend(backend);

@@ -29,8 +29,12 @@ public sealed class FeedForward : Module
     /// <summary>(…, dim) → (…, dim)</summary>
     public Tensor Forward(Tensor x)
     {
-        var h = Fc1.Forward(x);                                                        // (…, hidden)
-        h = ActivationKind == Activation.Gelu ? Ops.Gelu(h) : Ops.Relu(h);
-        return Fc2.Forward(Drop.Forward(h));                                           // (…, dim)
+        if (ActivationKind == Activation.Gelu)
+        {
+            var g = Ops.LinearGelu(x, Fc1.Weight, Fc1.Bias, Drop.ActiveP, Drop.Stream); // (…, hidden), bias+GELU+dropout fused
+            return Fc2.Forward(g);                                                     // (…, dim)
+        }
+
+        return Fc2.Forward(Drop.Forward(Ops.Relu(Fc1.Forward(x))));
     }
 }

@@ -33,11 +33,11 @@ public sealed class TransformerEncoderLayer : Module
     {
         if (PreNorm)
         {
-            var h = x + Drop.Forward(Attention.Forward(Norm1.Forward(x), causal, keyPadding));
-            return h + Drop.Forward(FeedForward.Forward(Norm2.Forward(h)));
+            var h = Drop.ForwardAdd(x, Attention.Forward(Norm1.Forward(x), causal, keyPadding));
+            return Drop.ForwardAdd(h, FeedForward.Forward(Norm2.Forward(h)));
         }
 
-        var a = Norm1.Forward(x + Drop.Forward(Attention.Forward(x, causal, keyPadding)));
-        return Norm2.Forward(a + Drop.Forward(FeedForward.Forward(a)));
+        var a = Norm1.Forward(Drop.ForwardAdd(x, Attention.Forward(x, causal, keyPadding)));
+        return Norm2.Forward(Drop.ForwardAdd(a, FeedForward.Forward(a)));
     }
 }
