@@ -112,6 +112,8 @@ public sealed record Predictions
     public double? ChurnRisk { get; init; }
     public IReadOnlyDictionary<string, double> CategoryPropensity { get; init; } = new Dictionary<string, double>();
     public IReadOnlyList<ScoredKey> NextCategories { get; init; } = [];
+    /// <summary>Expected purchases per top-level category in the next period.</summary>
+    public IReadOnlyDictionary<string, double> CategoryDemand { get; init; } = new Dictionary<string, double>();
 }
 
 public sealed record ScoredKey(string Key, double Score);

@@ -15,6 +15,8 @@ public static class PersonaCli
         root.Add(ProfileCommand.Create());
         root.Add(EvaluateCommand.Create());
         root.Add(BenchCommand.Create());
+        root.Add(SegmentsCommand.Create());
+        root.Add(AudienceCommand.Create());
         return root;
     }
 }

@@ -115,11 +115,24 @@ public sealed class PersonaEngine : IAsyncDisposable
     /// </summary>
     public async Task<IngestOutcome> IngestEventsAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
     {
+        var errors = _eventValidator.Validate(events, _time.GetUtcNow());
+        return errors.Count > 0 ? IngestOutcome.Invalid(errors) : await AppendValidatedAsync(events, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="IngestEventsAsync"/> for events whose type is still text (the API's view of a request), so
+    /// an unknown type is reported with the other field errors of the batch.
+    /// </summary>
+    public async Task<IngestOutcome> IngestRawEventsAsync(IReadOnlyList<RawEvent> events, CancellationToken cancellationToken)
+    {
+        var checkedBatch = _eventValidator.ValidateRaw(events, _time.GetUtcNow());
+        return checkedBatch.IsValid ? await AppendValidatedAsync(checkedBatch.Events, cancellationToken) : IngestOutcome.Invalid(checkedBatch.Errors);
+    }
+
+    private async Task<IngestOutcome> AppendValidatedAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
+    {
         if (!_started) throw new InvalidOperationException("Call StartAsync before ingesting.");
         var now = _time.GetUtcNow();
-        var errors = _eventValidator.Validate(events, now);
-        if (errors.Count > 0) return IngestOutcome.Invalid(errors);
-
         var normalized = new StoredEvent[events.Count];
         for (var i = 0; i < events.Count; i++) normalized[i] = EventNormalizer.Normalize(events[i], now);
         var pending = new PendingAppend(normalized);
@@ -291,11 +304,19 @@ public sealed class PersonaEngine : IAsyncDisposable
         if (_consents.TryGetValue(userId, out var consent) && !consent.Personalization)
             return new ProfileRead(ProfileStatus.ConsentWithdrawn, null);
         var profile = _profiles.Build(userId, AsOf);
-        if (profile is not null) return new ProfileRead(ProfileStatus.Found, profile);
+        if (profile is not null) return new ProfileRead(ProfileStatus.Found, Enrich(profile));
         return _knownUsers.ContainsKey(userId)
-            ? new ProfileRead(ProfileStatus.Found, _builder.Build(userId, new ProfileState(_options.Profiles), Catalog, AsOf, version: 0))
+            ? new ProfileRead(ProfileStatus.Found, Enrich(_builder.Build(userId, new ProfileState(_options.Profiles), Catalog, AsOf, version: 0)))
             : new ProfileRead(ProfileStatus.UnknownUser, null);
     }
+
+    /// <summary>Adds model outputs (predictions, segment) to profiles served and saved; set by the model service.</summary>
+    public IProfileEnricher? ProfileEnricher { get; set; }
+
+    private Profile Enrich(Profile profile) => ProfileEnricher is { } enricher ? enricher.Enrich(profile) : profile;
+
+    /// <summary>False when the user has withdrawn marketing consent: never counted in or exported with an audience.</summary>
+    public bool MarketingAllowed(string userId) => !_consents.TryGetValue(userId, out var consent) || consent.Marketing;
 
     /// <summary>Users with a profile state, for batch jobs.</summary>
     public IEnumerable<string> ProfileUsers => _profiles.Users;
@@ -313,7 +334,7 @@ public sealed class PersonaEngine : IAsyncDisposable
         {
             if (_consents.TryGetValue(user, out var consent) && !consent.Personalization) continue;
             if (_profiles.Build(user, asOf) is not { } profile) continue;
-            profiles.Add(profile);
+            profiles.Add(Enrich(profile));
             if (profiles.Count == 1000)
             {
                 await _store.SaveProfilesAsync(profiles, cancellationToken);

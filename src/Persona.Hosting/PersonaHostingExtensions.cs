@@ -31,6 +31,7 @@ public static class PersonaHostingExtensions
         });
         builder.Services.TryAddSingleton<PersonaEngine>();
         builder.Services.AddHostedService<PersonaEngineService>();
+        builder.AddPersonaModels();
         return builder;
     }
 }

@@ -30,6 +30,8 @@ public static class PersonaServer
         app.MapEventsApi();
         app.MapItemsApi();
         app.MapUsersApi();
+        app.MapAudiencesApi();
+        app.MapSegmentsApi();
         return app;
     }
 }

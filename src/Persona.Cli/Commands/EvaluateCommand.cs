@@ -2,6 +2,7 @@ using System.CommandLine;
 using Persona.Abstractions;
 using Persona.Core.Demo;
 using Persona.Core.Evaluation;
+using Persona.Core.Models.Propensity;
 using Persona.Hosting;
 using Spectre.Console;
 
@@ -10,18 +11,52 @@ namespace Persona.Cli.Commands;
 internal static class EvaluateCommand
 {
     public const string ProfilesTask = "profiles";
+    public const string PropensityTask = "propensity";
+    public const string SegmentsTask = "segments";
 
     public static Command Create()
     {
         var task = new Option<string>("--task") { Description = "What to evaluate.", Required = true };
-        task.AcceptOnlyFromAmong(ProfilesTask);
+        task.AcceptOnlyFromAmong(ProfilesTask, PropensityTask, SegmentsTask);
         var data = CommonOptions.Data(Path.Combine(PersonaOptions.DefaultDataDirectory, "demo"));
         var truth = new Option<FileInfo?>("--truth") { Description = $"Ground-truth file (default: DIR/{DemoCommand.TruthFileName}, written by `persona demo`)." };
         var output = new Option<FileInfo?>("--output") { Description = "Also write the report as JSON to this file." };
-        var command = new Command("evaluate", "Measure quality against ground truth and print the tables.") { task, data, truth, output };
+        var dataset = new Option<string?>("--dataset") { Description = $"propensity: evaluate on a public data set instead of the store ({ImportCommand.TaobaoUserBehavior})." };
+        dataset.AcceptOnlyFromAmong(ImportCommand.TaobaoUserBehavior);
+        var path = new Option<string?>("--path") { Description = "Folder or CSV file of the data set." };
+        var horizon = new Option<double?>("--horizon-days") { Description = "propensity: N, the length of each outcome window (default 14; a third of the span for the Taobao sample)." };
+        var seed = new Option<int>("--seed") { Description = "Seed of learners, splits and k-means.", DefaultValueFactory = _ => PropensityOptions.DefaultSeed };
+        var k = new Option<int>("--k") { Description = "segments: number of segments (0 = choose by silhouette).", DefaultValueFactory = _ => 0 };
+        var command = new Command("evaluate", "Measure quality against ground truth and print the tables.") { task, data, truth, output, dataset, path, horizon, seed, k };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var dir = parse.GetValue(data)!;
+            var taskName = parse.GetValue(task)!;
+            if (taskName == SegmentsTask)
+            {
+                Console.WriteLine(await PropensityEvaluation.SegmentsAsync(dir, parse.GetValue(seed), parse.GetValue(k), cancellationToken));
+                return 0;
+            }
+            if (taskName == PropensityTask)
+            {
+                PropensityReport propensity;
+                if (parse.GetValue(dataset) is not null)
+                {
+                    if (parse.GetValue(path) is not { } datasetPath)
+                    {
+                        Console.Error.WriteLine("--dataset needs --path.");
+                        return 2;
+                    }
+                    propensity = await PropensityEvaluation.FromTaobaoAsync(datasetPath, parse.GetValue(horizon), parse.GetValue(seed), cancellationToken);
+                }
+                else
+                {
+                    propensity = await PropensityEvaluation.FromStoreAsync(dir, parse.GetValue(horizon) ?? 14, parse.GetValue(seed), cancellationToken);
+                }
+                Console.WriteLine(propensity.ToMarkdown());
+                if (parse.GetValue(output) is { } reportFile) await File.WriteAllTextAsync(reportFile.FullName, propensity.ToJson(), cancellationToken);
+                return 0;
+            }
             var truthFile = parse.GetValue(truth) ?? new FileInfo(Path.Combine(dir.FullName, DemoCommand.TruthFileName));
             if (!truthFile.Exists)
             {

@@ -24,17 +24,16 @@ public static class EventsApi
         using (document)
         {
             var (raw, readErrors) = EventBatchReader.Read(document!.RootElement);
-            var checkedBatch = engine.ValidateRawEvents(raw!);
-            if (readErrors.Count > 0 || !checkedBatch.IsValid)
+            if (readErrors.Count > 0)
             {
                 // A field with a JSON type error is reported once, with that error, not again as missing.
                 var seen = readErrors.Select(e => (e.Index, e.Field)).ToHashSet();
-                return ApiResults.Problem(readErrors.Concat(checkedBatch.Errors.Where(e => !seen.Contains((e.Index, e.Field)) && !IsUnreadable(raw, e))), "events");
+                var ruleErrors = engine.ValidateRawEvents(raw!).Errors.Where(e => !seen.Contains((e.Index, e.Field)) && !IsUnreadable(raw, e));
+                return ApiResults.Problem(readErrors.Concat(ruleErrors), "events");
             }
-            var events = checkedBatch.Events;
-            var outcome = await engine.IngestEventsAsync(events, cancellationToken);
+            var outcome = await engine.IngestRawEventsAsync(raw!, cancellationToken);
             if (!outcome.IsValid) return ApiResults.Problem(outcome.Errors, "events");
-            return TypedResults.Ok(new IngestResponse(events.Count, outcome.Stored, outcome.Duplicates, outcome.Excluded, outcome.EventIds));
+            return TypedResults.Ok(new IngestResponse(raw.Count, outcome.Stored, outcome.Duplicates, outcome.Excluded, outcome.EventIds));
         }
     }
 

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Persona.Abstractions;
+using Persona.Core.Features;
+using Persona.Core.Models.Propensity;
+using Persona.Core.Models.Segments;
+
+namespace Persona.Hosting;
+
+/// <summary>The chosen learner and validation scores of one trained task.</summary>
+public sealed record TaskSummary(string Task, string Learner, int Rows, int Positives, IReadOnlyList<LearnerScore> Scores);
+
+/// <summary>What a refresh did and how long each part took.</summary>
+public sealed record RefreshSummary
+{
+    public required DateTimeOffset AsOf { get; init; }
+    public required int Users { get; init; }
+    public string? PredictionModel { get; init; }
+    public string? SegmentModel { get; init; }
+    public IReadOnlyList<TaskSummary> Tasks { get; init; } = [];
+    /// <summary>Reading events and rebuilding the training profiles (as of now − horizon).</summary>
+    public double SplitSeconds { get; init; }
+    public double TrainSeconds { get; init; }
+    public double PredictSeconds { get; init; }
+    public double SegmentSeconds { get; init; }
+    public double TotalSeconds { get; init; }
+    /// <summary>Why predictions or segments were skipped, when they were.</summary>
+    public string? Skipped { get; init; }
+}
+
+/// <summary>
+/// Keeps the latest predictions and segments in memory, merges them into every profile the engine serves
+/// (<see cref="IProfileEnricher"/>), refreshes them on demand (<see cref="RefreshAsync"/>; the hosted service
+/// calls it on a schedule), and persists them as store documents (kind <c>models</c>) so a restart serves
+/// them at once. One refresh runs at a time.
+/// </summary>
+public sealed class PersonaModels : IProfileEnricher, IDisposable
+{
+    public const string DocumentKind = "models";
+    private const string PredictionsKey = "predictions";
+    private const string SegmentsKey = "segments";
+    private const string SummaryKey = "summary";
+
+    private readonly PersonaEngine _engine;
+    private readonly PersonaModelOptions _options;
+    private readonly ILogger<PersonaModels> _logger;
+    private readonly SemaphoreSlim _refreshGate = new(1, 1);
+    private volatile State _state = State.Empty;
+
+    public PersonaModels(PersonaEngine engine, IOptions<PersonaModelOptions> options, ILogger<PersonaModels>? logger = null)
+    {
+        _engine = engine ?? throw new ArgumentNullException(nameof(engine));
+        _options = options.Value;
+        _logger = logger ?? NullLogger<PersonaModels>.Instance;
+        _engine.ProfileEnricher = this;
+    }
+
+    public PersonaModelOptions Options => _options;
+    public PersonaEngine Engine => _engine;
+    public SegmentModel? Segments => _state.Segments;
+    public RefreshSummary? LastRefresh => _state.Summary;
+    public bool HasResults => _state.Predictions.Count > 0 || _state.Segments is not null;
+
+    public Profile Enrich(Profile profile)
+    {
+        var state = _state;
+        var predictions = state.Predictions.GetValueOrDefault(profile.UserId);
+        var segment = state.Segments?.Members.GetValueOrDefault(profile.UserId);
+        return predictions is null && segment is null ? profile : profile with { Predictions = predictions ?? profile.Predictions, Segment = segment ?? profile.Segment };
+    }
+
+    /// <summary>Loads the results of the last refresh from the store; false when there are none.</summary>
+    public async Task<bool> LoadAsync(CancellationToken cancellationToken)
+    {
+        var predictionsJson = await _engine.Store.GetDocumentAsync(DocumentKind, PredictionsKey, cancellationToken);
+        var segmentsJson = await _engine.Store.GetDocumentAsync(DocumentKind, SegmentsKey, cancellationToken);
+        var summaryJson = await _engine.Store.GetDocumentAsync(DocumentKind, SummaryKey, cancellationToken);
+        if (predictionsJson is null && segmentsJson is null) return false;
+        var predictions = predictionsJson is null ? null : JsonSerializer.Deserialize<Dictionary<string, Predictions>>(predictionsJson, PersonaJson.Options);
+        var segments = segmentsJson is null ? null : JsonSerializer.Deserialize<SegmentModel>(segmentsJson, PersonaJson.Options);
+        var summary = summaryJson is null ? null : JsonSerializer.Deserialize<RefreshSummary>(summaryJson, PersonaJson.Options);
+        _state = new State(predictions ?? new Dictionary<string, Predictions>(StringComparer.Ordinal), segments, summary);
+        return true;
+    }
+
+    /// <summary>
+    /// Trains the propensity models on the last <see cref="PersonaModelOptions.HorizonDays"/> (profiles as of
+    /// now − N, outcomes in [now − N, now)), predicts the next N days for every current profile, segments the
+    /// current profiles, swaps the results in and stores them.
+    /// </summary>
+    public async Task<RefreshSummary> RefreshAsync(CancellationToken cancellationToken)
+    {
+        await _refreshGate.WaitAsync(cancellationToken);
+        try
+        {
+            var total = Stopwatch.StartNew();
+            var asOf = _engine.AsOf;
+            var horizon = TimeSpan.FromDays(_options.HorizonDays);
+            var catalog = _engine.Catalog;
+            var profiles = new List<Profile>();
+            foreach (var user in _engine.ProfileUsers)
+            {
+                var read = _engine.GetProfile(user);
+                if (read.Status == ProfileStatus.Found && read.Profile!.EventCount > 0) profiles.Add(read.Profile!);
+            }
+            profiles.Sort((a, b) => string.CompareOrdinal(a.UserId, b.UserId));
+            if (profiles.Count < _options.MinUsersToTrain)
+            {
+                return new RefreshSummary { AsOf = asOf, Users = profiles.Count, Skipped = $"Fewer than {_options.MinUsersToTrain} users with events." };
+            }
+
+            var watch = Stopwatch.StartNew();
+            var split = new TimeSplitBuilder(catalog, _engine.Options.Profiles, [asOf - horizon], horizon);
+            // The newest event is at asOf; one tick later makes it part of the scoring window.
+            var now = new RecentActivityCollector(asOf.AddTicks(1));
+            await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
+            {
+                split.Add(e);
+                now.Add(e);
+            }
+            var train = split.Build()[0];
+            var splitSeconds = watch.Elapsed.TotalSeconds;
+
+            watch.Restart();
+            var schema = UserFeatureSchema.For(train.Profiles);
+            PropensityModel? model = null;
+            string? skipped = null;
+            if (train.Profiles.Count >= _options.MinUsersToTrain)
+                model = await Task.Run(() => new PropensityTrainer(new PropensityOptions { Seed = _options.Seed }).Train(train, schema), cancellationToken);
+            else
+                skipped = $"Fewer than {_options.MinUsersToTrain} users before {asOf - horizon:u}: no predictions.";
+            var trainSeconds = watch.Elapsed.TotalSeconds;
+
+            watch.Restart();
+            var predictions = new Dictionary<string, Predictions>(profiles.Count, StringComparer.Ordinal);
+            if (model is not null)
+            {
+                var computed = new Predictions[profiles.Count];
+                Parallel.For(0, profiles.Count, i => computed[i] = model.Predict(profiles[i], now.RecentOf(profiles[i].UserId), asOf));
+                for (var i = 0; i < profiles.Count; i++) predictions[profiles[i].UserId] = computed[i];
+            }
+            var predictSeconds = watch.Elapsed.TotalSeconds;
+
+            watch.Restart();
+            var segmentOptions = new SegmentOptions { Seed = _options.Seed, K = _options.SegmentCount };
+            var segments = await Task.Run(() => new SegmentBuilder(segmentOptions).Build(profiles, catalog, asOf), cancellationToken);
+            var segmentSeconds = watch.Elapsed.TotalSeconds;
+
+            var summary = new RefreshSummary
+            {
+                AsOf = asOf,
+                Users = profiles.Count,
+                PredictionModel = model?.Version,
+                SegmentModel = segments.Version,
+                Tasks = model is null ? [] : [.. model.Tasks.Select(t => new TaskSummary(t.Task.Name, t.Model.Learner, t.Rows, t.Positives, t.Scores))],
+                SplitSeconds = Math.Round(splitSeconds, 3),
+                TrainSeconds = Math.Round(trainSeconds, 3),
+                PredictSeconds = Math.Round(predictSeconds, 3),
+                SegmentSeconds = Math.Round(segmentSeconds, 3),
+                TotalSeconds = Math.Round(total.Elapsed.TotalSeconds, 3),
+                Skipped = skipped,
+            };
+            _state = new State(predictions, segments, summary);
+            await _engine.Store.PutDocumentAsync(DocumentKind, PredictionsKey, JsonSerializer.Serialize(predictions, PersonaJson.Options), cancellationToken);
+            await _engine.Store.PutDocumentAsync(DocumentKind, SegmentsKey, JsonSerializer.Serialize(segments, PersonaJson.Options), cancellationToken);
+            await _engine.Store.PutDocumentAsync(DocumentKind, SummaryKey, JsonSerializer.Serialize(summary, PersonaJson.Options), cancellationToken);
+            if (_logger.IsEnabled(LogLevel.Information))
+                _logger.LogInformation("Refreshed predictions and {K} segments for {Users} users in {Seconds:0.0} s", segments.K, profiles.Count, summary.TotalSeconds);
+            return summary;
+        }
+        finally
+        {
+            _refreshGate.Release();
+        }
+    }
+
+    public void Dispose() => _refreshGate.Dispose();
+
+    private sealed record State(IReadOnlyDictionary<string, Predictions> Predictions, SegmentModel? Segments, RefreshSummary? Summary)
+    {
+        public static State Empty { get; } = new(new Dictionary<string, Predictions>(), null, null);
+    }
+}

@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Persona.Core.Models.Segments;
+using Persona.Hosting;
+
+namespace Persona.Server.Apis;
+
+/// <summary>Segments for the dashboard: labels, sizes, and a sample of users on the 2-D PCA map (no user ids).</summary>
+public sealed record SegmentsResponse(
+    string Version, DateTimeOffset ComputedAt, int K, double Silhouette, IReadOnlyList<SegmentInfo> Segments,
+    IReadOnlyList<SegmentPoint> Projection, RefreshSummary? LastRefresh);
+
+public sealed record SegmentPoint(string SegmentId, double X, double Y);
+
+public static class SegmentsApi
+{
+    public static IEndpointRouteBuilder MapSegmentsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/segments").WithTags("Segments");
+        group.MapGet("/", Get).WithName("GetSegments").WithSummary("Current segments with bilingual labels, sizes and a 2-D projection sample.");
+        group.MapPost("/refresh", RefreshAsync)
+            .WithName("RefreshModels")
+            .WithSummary("Retrain the predictions and re-segment now; returns what was done and how long it took.");
+        return app;
+    }
+
+    public static Results<Ok<SegmentsResponse>, ProblemHttpResult> Get(PersonaModels models)
+    {
+        if (models.Segments is not { } m)
+            return ApiResults.NotFound("No segments yet.", "Segments are computed by the scheduled refresh or POST /v1/segments/refresh once enough users have events.");
+        var sample = m.ProjectionSample(models.Options.ProjectionSample).Select(p => new SegmentPoint(p.SegmentId, p.X, p.Y)).ToList();
+        return TypedResults.Ok(new SegmentsResponse(m.Version, m.ComputedAt, m.K, m.Silhouette, m.Segments, sample, models.LastRefresh));
+    }
+
+    public static async Task<Ok<RefreshSummary>> RefreshAsync(PersonaModels models, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await models.RefreshAsync(cancellationToken));
+}
