@@ -28,7 +28,7 @@ public sealed class PersonaEngine : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Consent> _consents = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _knownUsers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _dirtyProfiles = new(StringComparer.Ordinal);
-    // One writer at a time: burst flags, the append, the profile update and catalog swaps see one order.
+    // One writer at a time: burst flags, the append and catalog swaps see one order.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly SemaphoreSlim _startGate = new(1, 1);
     private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
