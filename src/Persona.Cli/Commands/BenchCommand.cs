@@ -68,6 +68,7 @@ internal static class BenchCommand
             var userCount = parse.GetValue(users);
             var userPrefix = parse.GetValue(prefix)!;
             using var client = CreateClient(parse.GetValue(url)!, parse.GetValue(concurrency));
+            var clock = Stopwatch.StartNew();
             var deadline = Stopwatch.GetTimestamp() + (long)(parse.GetValue(seconds) * Stopwatch.Frequency);
             var errors = 0;
             var perWorker = Enumerable.Range(0, parse.GetValue(concurrency)).Select(async worker =>
@@ -83,7 +84,6 @@ internal static class BenchCommand
                 }
                 return samples;
             }).ToArray();
-            var clock = Stopwatch.StartNew();
             var all = (await Task.WhenAll(perWorker)).SelectMany(s => s).ToArray();
             Array.Sort(all);
             AnsiConsole.MarkupLineInterpolated($"profile: {all.Length:N0} requests with {parse.GetValue(concurrency)} clients in {clock.Elapsed.TotalSeconds:0.0} s: [bold]{all.Length / clock.Elapsed.TotalSeconds:N0} req/s[/], p50 {Percentile(all, 0.50):0.00} ms, p99 {Percentile(all, 0.99):0.00} ms, errors {errors}");

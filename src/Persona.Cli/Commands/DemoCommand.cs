@@ -42,7 +42,8 @@ internal static class DemoCommand
             }
             finally
             {
-                if (parse.GetValue(noServe)) await engine.DisposeAsync();
+                // The server got this engine as an instance, which the container does not dispose.
+                await engine.DisposeAsync();
             }
         });
         return command;

@@ -28,7 +28,7 @@ internal static class ServeCommand
     /// <summary>Runs the server until Ctrl+C; reuses an already-open engine when one is given.</summary>
     public static async Task RunAsync(DirectoryInfo data, string urls, Hosting.PersonaEngine? engine, CancellationToken cancellationToken, IReadOnlyList<string>? configuration = null)
     {
-        var app = PersonaServer.Build(
+        await using var app = PersonaServer.Build(
             [$"--urls={urls}", $"--Persona:DataDirectory={data.FullName}", .. configuration ?? []],
             builder =>
             {
