@@ -5,44 +5,30 @@ using Persona.Core.Ingestion;
 
 namespace Persona.Hosting;
 
-/// <summary>
-/// Bulk loads through the same validation and ingest path as the API, in batches of the API's maximum size.
-/// </summary>
+/// <summary>Loads a generated demo shop through the same checked, all-or-nothing path as file imports.</summary>
 public static class PersonaImporter
 {
     public static async Task ImportShopAsync(PersonaEngine engine, DemoShop shop, IProgress<WorkProgress>? progress, CancellationToken cancellationToken)
     {
-        await UpsertAllAsync(shop.Items, engine.UpsertItemsAsync, "Importing items", progress, cancellationToken);
-        await UpsertAllAsync(shop.Users, engine.UpsertUsersAsync, "Importing users", progress, cancellationToken);
-        await IngestAllAsync(engine, shop.Events, progress, cancellationToken);
+        await FileImporter.ImportItemsAsync(engine, InMemory(shop.Items, "demo items"), progress, cancellationToken);
+        await FileImporter.ImportUsersAsync(engine, InMemory(shop.Users, "demo users"), progress, cancellationToken);
+        await FileImporter.ImportEventsAsync(engine, InMemory(shop.Events, "demo events"), progress, cancellationToken);
     }
 
-    public static async Task IngestAllAsync(PersonaEngine engine, IReadOnlyList<Event> events, IProgress<WorkProgress>? progress, CancellationToken cancellationToken)
-    {
-        var size = engine.Options.Ingestion.MaxBatchSize;
-        for (var start = 0; start < events.Count; start += size)
-        {
-            var batch = events.Skip(start).Take(size).ToList();
-            var outcome = await engine.IngestEventsAsync(batch, cancellationToken);
-            if (!outcome.IsValid) throw new ImportException(outcome.Errors.Select(e => $"event {start + (e.Index ?? 0)}, field `{e.Field}`: {e.Message}").ToList());
-            progress?.Report(new WorkProgress("Importing events", start + batch.Count, events.Count));
-        }
-    }
+    /// <summary>Records as if read from a file, one per line, with progress counted in records.</summary>
+    private static FileImporter.Reader<T> InMemory<T>(IReadOnlyList<T> records, string name) =>
+        (progress, cancellationToken) => Enumerate(records, name, progress, cancellationToken);
 
-    private static async Task UpsertAllAsync<T>(
-        IReadOnlyList<T> records,
-        Func<IReadOnlyList<T>, CancellationToken, Task<IReadOnlyList<Core.Ingestion.FieldError>>> upsert,
-        string stage,
-        IProgress<WorkProgress>? progress,
-        CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<ImportResult<T>> Enumerate<T>(
+        IReadOnlyList<T> records, string name, IProgress<ImportProgress>? progress,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        const int chunk = 1000;
-        for (var start = 0; start < records.Count; start += chunk)
+        for (var i = 0; i < records.Count; i++)
         {
-            var batch = records.Skip(start).Take(chunk).ToList();
-            var errors = await upsert(batch, cancellationToken);
-            if (errors.Count > 0) throw new ImportException(errors.Select(e => $"record {start + (e.Index ?? 0)}, field `{e.Field}`: {e.Message}").ToList());
-            progress?.Report(new WorkProgress(stage, start + batch.Count, records.Count));
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return ImportResult<T>.Success(records[i], name, i + 1);
+            if ((i + 1) % 10_000 == 0 || i + 1 == records.Count)
+                progress?.Report(new ImportProgress(name, i + 1, records.Count, i + 1, 0));
         }
     }
 }
