@@ -1,0 +1,37 @@
+using Persona.Abstractions;
+
+namespace Persona.Core.Models.Sequence;
+
+/// <summary>One step of a user's behaviour as the sequence model reads it; the item carries its attributes so new items still encode.</summary>
+public readonly record struct SequenceStep(Item Item, EventType Type, DateTimeOffset Timestamp);
+
+/// <summary>
+/// A trained next-item model as serving sees it: a user vector from behaviour, an item vector from the item's id or
+/// attributes; the score of an item for a user is their dot product.
+/// </summary>
+public interface ISequenceModel
+{
+    /// <summary>Version of the stored model, e.g. "seq-20261122T101500Z".</summary>
+    string Version { get; }
+
+    /// <summary>Length of user and item vectors.</summary>
+    int Dimension { get; }
+
+    /// <summary>
+    /// Encodes the user's behaviour, oldest step first (the model keeps its own maximum length, taking the newest),
+    /// into a vector of length <see cref="Dimension"/>; null when nothing in the steps is known to the model.
+    /// </summary>
+    float[]? EncodeUser(IReadOnlyList<SequenceStep> steps);
+
+    /// <summary>
+    /// The scoring vector of an item: learned for items seen in training, composed from its attributes (brand,
+    /// category path) for new ones; null when neither is known.
+    /// </summary>
+    float[]? ItemVector(Item item);
+}
+
+/// <summary>The sequence model currently in service; a new stored version replaces it without a restart.</summary>
+public interface ISequenceModelProvider
+{
+    ISequenceModel? Current { get; }
+}
