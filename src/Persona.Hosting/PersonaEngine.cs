@@ -229,6 +229,9 @@ public sealed class PersonaEngine : IAsyncDisposable
             try
             {
                 _profiles.Apply(result.Stored);
+                // Observers (indexes, recommendation state) see the batch before it is acknowledged,
+                // so a client's next read reflects what it just posted.
+                foreach (var observer in _observers) observer.OnEventsStored(result.Stored);
                 var excluded = 0;
                 foreach (var e in result.Stored)
                 {
@@ -269,6 +272,7 @@ public sealed class PersonaEngine : IAsyncDisposable
         {
             await _store.UpsertItemsAsync(stamped, cancellationToken);
             _profiles.Catalog = _profiles.Catalog.With(stamped);
+            foreach (var observer in _observers) observer.OnItemsUpserted(stamped);
         }
         finally
         {
@@ -310,10 +314,29 @@ public sealed class PersonaEngine : IAsyncDisposable
             : new ProfileRead(ProfileStatus.UnknownUser, null);
     }
 
-    /// <summary>Adds model outputs (predictions, segment) to profiles served and saved; set by the model service.</summary>
-    public IProfileEnricher? ProfileEnricher { get; set; }
+    private readonly Lock _registrationLock = new();
+    private volatile IProfileEnricher[] _enrichers = [];
+    private volatile IEngineObserver[] _observers = [];
 
-    private Profile Enrich(Profile profile) => ProfileEnricher is { } enricher ? enricher.Enrich(profile) : profile;
+    /// <summary>Adds model outputs (predictions, segment, embedding) to profiles served and saved; applied in the order added.</summary>
+    public void AddProfileEnricher(IProfileEnricher enricher)
+    {
+        ArgumentNullException.ThrowIfNull(enricher);
+        lock (_registrationLock) _enrichers = [.. _enrichers, enricher];
+    }
+
+    /// <summary>Tells <paramref name="observer"/> of every stored event batch and item upsert from now on.</summary>
+    public void AddObserver(IEngineObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        lock (_registrationLock) _observers = [.. _observers, observer];
+    }
+
+    private Profile Enrich(Profile profile)
+    {
+        foreach (var enricher in _enrichers) profile = enricher.Enrich(profile);
+        return profile;
+    }
 
     /// <summary>False when the user has withdrawn marketing consent: never counted in or exported with an audience.</summary>
     public bool MarketingAllowed(string userId) => !_consents.TryGetValue(userId, out var consent) || consent.Marketing;

@@ -55,7 +55,7 @@ public sealed class PersonaModels : IProfileEnricher, IDisposable
         _engine = engine ?? throw new ArgumentNullException(nameof(engine));
         _options = options.Value;
         _logger = logger ?? NullLogger<PersonaModels>.Instance;
-        _engine.ProfileEnricher = this;
+        _engine.AddProfileEnricher(this);
     }
 
     public PersonaModelOptions Options => _options;
