@@ -52,13 +52,18 @@ internal static class DemoCommand
     /// <summary>Generates and imports the shop unless the folder already holds this very demo; refuses to mix it into other data.</summary>
     private static async Task<IReadOnlyList<DemoTruth>?> EnsureDemoDataAsync(PersonaEngine engine, DirectoryInfo dir, DemoOptions options, CancellationToken cancellationToken)
     {
-        var manifest = JsonSerializer.Serialize(new { options.Seed, options.Users, options.Items, options.Days, options.End }, PersonaJson.Options);
+        var manifest = JsonSerializer.Serialize(new { Generator = DemoShopGenerator.Version, options.Seed, options.Users, options.Items, options.Days, options.End }, PersonaJson.Options);
         var truthPath = Path.Combine(dir.FullName, TruthFileName);
         var existing = await engine.Store.GetDocumentAsync(ManifestKind, ManifestKey, cancellationToken);
         if (existing == manifest && File.Exists(truthPath))
         {
             AnsiConsole.MarkupLineInterpolated($"[grey]The demo shop (seed {options.Seed}, {options.Users} users) is already in {dir.FullName}; reusing it.[/]");
             return await DemoTruthFile.ReadAsync(truthPath, cancellationToken);
+        }
+        if (existing is not null && !existing.Contains($"\"generator\":{DemoShopGenerator.Version},", StringComparison.Ordinal))
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]{dir.FullName} holds a demo shop made by an older generator; delete the folder (or choose another with --data) to make a new one.[/]");
+            return null;
         }
         if (existing is not null || await engine.Store.CountEventsAsync(cancellationToken) > 0)
         {

@@ -13,9 +13,6 @@ namespace Persona.Cli.Commands;
 /// <summary>The <c>propensity</c> and <c>segments</c> tasks of <c>persona evaluate</c>.</summary>
 internal static class PropensityEvaluation
 {
-    public const string TruthDefinition =
-        "truth.jsonl `churned = true` (the generator stopped the user for good, at churned_at, before the end of the test window), among users with an event before the test cut";
-
     /// <summary>Time split over a store: test cut = newest event − N, train cut = test cut − N.</summary>
     public static async Task<PropensityReport> FromStoreAsync(DirectoryInfo dir, double horizonDays, int seed, CancellationToken cancellationToken)
     {
@@ -25,16 +22,12 @@ internal static class PropensityEvaluation
         var builder = new TimeSplitBuilder(engine.Catalog, engine.Options.Profiles, [end - 2 * horizon, end - horizon], horizon);
         await foreach (var e in engine.Store.ReadEventsAsync(0, cancellationToken)) builder.Add(e);
         var splits = builder.Build();
-        Func<string, bool?>? truth = null;
+        IReadOnlyList<GroundTruth>? truths = null;
         var truthFile = Path.Combine(dir.FullName, DemoCommand.TruthFileName);
         if (File.Exists(truthFile))
-        {
-            var rows = (await DemoTruthFile.ReadAsync(truthFile, cancellationToken)).ToDictionary(t => t.UserId, StringComparer.Ordinal);
-            var windowEnd = end;
-            truth = user => rows.TryGetValue(user, out var t) ? t.Churned && t.ChurnedAt < windowEnd : null;
-        }
+            truths = DemoGroundTruth.For(await DemoTruthFile.ReadAsync(truthFile, cancellationToken), splits[1].Cut, end);
         return PropensityEvaluator.Evaluate(dir.Name, splits[0], splits[1], UserFeatureSchema.For(splits[0].Profiles),
-            new PropensityOptions { Seed = seed }, truth, TruthDefinition);
+            new PropensityOptions { Seed = seed }, truths);
     }
 
     /// <summary>

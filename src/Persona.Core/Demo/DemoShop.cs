@@ -37,6 +37,13 @@ public sealed record DemoTruth
     /// <summary>Signed up within the last 14 days before the end of the period.</summary>
     public bool IsNew { get; init; }
     public DateTimeOffset SignupAt { get; init; }
+    /// <summary>
+    /// The generator's latent purchase rate while active: expected purchases per calendar day between
+    /// <see cref="ActiveFrom"/> and the churn instant (or the end). Outcomes are Poisson-like draws around it.
+    /// </summary>
+    public double PurchaseRatePerDay { get; init; }
+    /// <summary>Start of the user's activity (signup, or the start of the period).</summary>
+    public DateTimeOffset ActiveFrom { get; init; }
     /// <summary>Mean sessions per active day.</summary>
     public double SessionsPerDay { get; init; }
     /// <summary>The user's peak hours of day (UTC), main peak first.</summary>

@@ -6,14 +6,20 @@ namespace Persona.Core.Demo;
 /// Generates a deterministic bilingual demo shop: a catalog over a 2–3 level category tree, shoppers with latent
 /// preferences (3 favourite leaf categories, price tier, brand loyalty, rhythm, churn) and their sessions of
 /// search → view → click → cart → purchase → rate/review. Every random draw comes from a <see cref="Random"/>
-/// seeded from <see cref="DemoOptions.Seed"/>, one stream for the catalog and two per user, so the same options
+/// seeded from <see cref="DemoOptions.Seed"/>, one stream for the catalog and three per user, so the same options
 /// give byte-identical output and users do not depend on one another's draws.
 /// </summary>
 public sealed class DemoShopGenerator
 {
+    /// <summary>Bumped whenever the output (events or truth) of the same options changes.</summary>
+    public const int Version = 2;
+
     private const int CatalogStream = 1;
     private const int PlanStream = 2;
     private const int ActivityStream = 3;
+    private const int IntentStream = 4;
+    /// <summary>Item draws per user that estimate the user's expected purchases per session for the truth file.</summary>
+    private const int IntentSamples = 400;
 
     /// <summary>Mean events one session produces with the funnel rates below; calibrates the session rate.</summary>
     private const double EventsPerSessionEstimate = 8.5;
@@ -71,7 +77,9 @@ public sealed class DemoShopGenerator
             var from = pending.Count;
             var sessionsPerDay = GenerateActivity(plans[u], baseRate, catalog, pending);
             users[u] = plans[u].User;
-            truth[u] = MakeTruth(plans[u], sessionsPerDay, pending, from);
+            var purchaseRate = baseRate * plans[u].Activity * ExpectedPurchasesPerSession(plans[u], catalog)
+                * plans[u].ActiveDays / Math.Max(1e-9, (plans[u].ActiveUntil - plans[u].ActiveFrom).TotalDays);
+            truth[u] = MakeTruth(plans[u], sessionsPerDay, purchaseRate, pending, from);
         }
 
         var order = new int[pending.Count];
@@ -500,11 +508,7 @@ public sealed class DemoShopGenerator
             t += 2 + rng.Next(20);
             if (!Emit(EventType.Click, item, null, null)) return;
 
-            // Items in the shopper's price third are carted far more often; sensitive shoppers shy from dear ones.
-            var percentile = catalog.Percentile[item];
-            var inTier = TierOf(percentile) == plan.Tier;
-            var cart = CartRate * (inTier ? 1.4 : 0.35) * (1 - 0.6 * plan.Sensitivity * percentile);
-            if (!rng.Chance(cart)) continue;
+            if (!rng.Chance(CartProbability(plan, catalog, item))) continue;
             var quantity = QuantityFor(catalog.ItemLeaf[item], rng);
             t += 5 + rng.Next(60);
             if (!Emit(EventType.AddToCart, item, null, quantity)) return;
@@ -531,6 +535,28 @@ public sealed class DemoShopGenerator
             }
             t = purchaseTime;
         }
+    }
+
+    /// <summary>Items in the shopper's price third are carted far more often; sensitive shoppers shy from dear ones.</summary>
+    private static double CartProbability(UserPlan plan, Catalog catalog, int item)
+    {
+        var percentile = catalog.Percentile[item];
+        var inTier = TierOf(percentile) == plan.Tier;
+        return CartRate * (inTier ? 1.4 : 0.35) * (1 - 0.6 * plan.Sensitivity * percentile);
+    }
+
+    /// <summary>
+    /// The latent purchase intent behind <see cref="DemoTruth.PurchaseRatePerDay"/>: views per session × click rate ×
+    /// mean cart probability over the user's own leaf and item choices (sampled on a separate stream, so the events
+    /// are unchanged) × purchase rate.
+    /// </summary>
+    private double ExpectedPurchasesPerSession(UserPlan plan, Catalog catalog)
+    {
+        var rng = new Random(DemoRandom.DeriveSeed(_options.Seed, IntentStream, plan.Index));
+        var cart = 0.0;
+        for (var s = 0; s < IntentSamples; s++)
+            cart += CartProbability(plan, catalog, PickItem(plan, PickLeaf(plan, rng, catalog), rng, catalog));
+        return (1 + MeanExtraViews) * ClickRate * (cart / IntentSamples) * PurchaseRate;
     }
 
     private static int TierOf(double percentile) => percentile < 1.0 / 3 ? 0 : percentile < 2.0 / 3 ? 1 : 2;
@@ -652,7 +678,7 @@ public sealed class DemoShopGenerator
         };
     }
 
-    private static DemoTruth MakeTruth(UserPlan plan, double sessionsPerDay, List<PendingEvent> pending, int from)
+    private static DemoTruth MakeTruth(UserPlan plan, double sessionsPerDay, double purchaseRatePerDay, List<PendingEvent> pending, int from)
     {
         var purchases = 0;
         long last = long.MinValue;
@@ -677,6 +703,8 @@ public sealed class DemoShopGenerator
             IsNew = plan.IsNew,
             SignupAt = plan.SignupAt,
             SessionsPerDay = Math.Round(sessionsPerDay, 4),
+            PurchaseRatePerDay = Math.Round(purchaseRatePerDay, 6),
+            ActiveFrom = plan.ActiveFrom,
             PreferredHoursUtc = [.. plan.PeakHoursLocal.Select(h => (h - DemoPeople.UtcOffsetHours + 24) % 24)],
             PreferredDevice = DemoPeople.Devices[plan.Device],
             PreferredChannel = DemoPeople.Channels[plan.Channel],

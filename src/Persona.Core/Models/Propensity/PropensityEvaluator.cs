@@ -17,8 +17,15 @@ public sealed record TaskEvaluation(
 /// <summary>Predicted against actual purchases per top-level category in the test window (summed over users).</summary>
 public sealed record DemandRow(string Category, double Predicted, double Actual);
 
-/// <summary>The churn model scored against an external ground truth (e.g. the demo generator's).</summary>
-public sealed record GroundTruthScore(string Definition, int Users, int Positives, double? Auc, double? LogLoss);
+/// <summary>
+/// An external ground truth for one prediction task (e.g. the demo generator's latent state): a binary label per
+/// user (null = not covered), and optionally the latent probability itself, which is scored against the realised
+/// outcomes to show the ceiling any model can reach on them.
+/// </summary>
+public sealed record GroundTruth(string Task, string Definition, Func<string, bool?> Label, Func<string, double?>? LatentProbability = null);
+
+/// <summary>A task's chosen model scored against a <see cref="GroundTruth"/>.</summary>
+public sealed record GroundTruthScore(string Task, string Definition, int Users, int Positives, double? Auc, double? LogLoss, double? LatentAucOnRealised = null);
 
 public sealed record PropensityReport
 {
@@ -32,7 +39,7 @@ public sealed record PropensityReport
     public required IReadOnlyList<TaskEvaluation> Tasks { get; init; }
     public IReadOnlyList<DemandRow> Demand { get; init; } = [];
     public double? DemandMape { get; init; }
-    public GroundTruthScore? ChurnTruth { get; init; }
+    public IReadOnlyList<GroundTruthScore> GroundTruth { get; init; } = [];
 
     public string ToJson() => JsonSerializer.Serialize(this, PersonaJson.Options);
 
@@ -51,10 +58,15 @@ public sealed record PropensityReport
         foreach (var t in Tasks)
             foreach (var l in t.Learners)
                 sb.AppendLine(c, $"| {t.Task} (n={t.TestRows}, rate={t.TestPositiveRate:0.###}) | {l.Learner} | {F(l.Validation)} | {F(l.Test)} | {F(l.TestLogLoss ?? l.TestMape)} | {(l.Learner == t.Chosen ? "✓" : "")} |");
-        if (ChurnTruth is { } truth)
+        if (GroundTruth.Count > 0)
         {
             sb.AppendLine();
-            sb.AppendLine(c, $"Churn against ground truth ({truth.Definition}): {truth.Users} users, {truth.Positives} churned, AUC {F(truth.Auc)}, log-loss {F(truth.LogLoss)}.");
+            sb.AppendLine("| task against ground truth | users | positives | AUC | log-loss | latent truth vs realised (ceiling) |");
+            sb.AppendLine("|---|---|---|---|---|---|");
+            foreach (var truth in GroundTruth)
+                sb.AppendLine(c, $"| {truth.Task} | {truth.Users} | {truth.Positives} | {F(truth.Auc)} | {F(truth.LogLoss)} | {F(truth.LatentAucOnRealised)} |");
+            sb.AppendLine();
+            foreach (var truth in GroundTruth) sb.AppendLine(c, $"- {truth.Task}: {truth.Definition}");
         }
         foreach (var t in Tasks.Where(t => t.Calibration.Count > 0 || t.Importance.Count > 0))
         {
@@ -92,13 +104,13 @@ public sealed record PropensityReport
 /// <summary>
 /// Trains on the earlier split, predicts the later one: every learner per task, the chosen one (by
 /// validation) with calibration bins and permutation importance, demand totals per category, and
-/// optionally churn against an external truth.
+/// optionally tasks against external ground truths.
 /// </summary>
 public static class PropensityEvaluator
 {
     public static PropensityReport Evaluate(
         string dataset, SplitSnapshot train, SplitSnapshot test, UserFeatureSchema schema, PropensityOptions? options = null,
-        Func<string, bool?>? churnTruth = null, string? churnTruthDefinition = null, string? note = null)
+        IReadOnlyList<GroundTruth>? truths = null, string? note = null)
     {
         options ??= new PropensityOptions();
         var model = new PropensityTrainer(options).Train(train, schema);
@@ -143,19 +155,30 @@ public static class PropensityEvaluator
             demand.Add(new DemandRow(trained.Task.Category!, Math.Round(predicted, 1), testData.Y.Sum()));
         }
 
-        GroundTruthScore? truthScore = null;
-        if (churnTruth is not null && model.Tasks.FirstOrDefault(t => t.Task.Name == PredictionTask.Churn) is { } churn)
+        var truthScores = new List<GroundTruthScore>();
+        foreach (var truth in truths ?? [])
         {
+            if (model.Tasks.FirstOrDefault(t => t.Task.Name == truth.Task) is not { } trained) continue;
+            var realised = PropensityTrainer.Labels(trained.Task, test);
             var p = new List<double>();
             var y = new List<double>();
+            var latent = new List<double>();
+            var latentRealised = new List<double>();
             for (var i = 0; i < test.Profiles.Count; i++)
             {
-                if (churnTruth(test.Profiles[i].UserId) is not { } truth) continue;
-                p.Add(churn.Model.Predict(testX.Row(i)));
-                y.Add(truth ? 1 : 0);
+                var user = test.Profiles[i].UserId;
+                if (truth.LatentProbability?.Invoke(user) is { } q)
+                {
+                    latent.Add(q);
+                    latentRealised.Add(realised[i]);
+                }
+                if (truth.Label(user) is not { } label) continue;
+                p.Add(trained.Model.Predict(testX.Row(i)));
+                y.Add(label ? 1 : 0);
             }
-            truthScore = new GroundTruthScore(churnTruthDefinition ?? "external", p.Count, (int)y.Sum(),
-                LearnerScore.Finite(Metrics.Auc([.. p], [.. y])), LearnerScore.Finite(Metrics.LogLoss([.. p], [.. y])));
+            truthScores.Add(new GroundTruthScore(truth.Task, truth.Definition, p.Count, (int)y.Sum(),
+                LearnerScore.Finite(Metrics.Auc([.. p], [.. y])), LearnerScore.Finite(Metrics.LogLoss([.. p], [.. y])),
+                latent.Count == 0 ? null : LearnerScore.Finite(Metrics.Auc([.. latent], [.. latentRealised]))));
         }
 
         return new PropensityReport
@@ -170,7 +193,7 @@ public static class PropensityEvaluator
             Tasks = evaluations,
             Demand = demand,
             DemandMape = demand.Count == 0 ? null : LearnerScore.Finite(Metrics.Mape([.. demand.Select(d => d.Predicted)], [.. demand.Select(d => d.Actual)])),
-            ChurnTruth = truthScore,
+            GroundTruth = truthScores,
         };
     }
 }
