@@ -13,10 +13,12 @@ public static class PersonaCli
         root.Add(ImportCommand.Create());
         root.Add(ServeCommand.Create());
         root.Add(ProfileCommand.Create());
+        root.Add(RecommendCommand.Create());
         root.Add(EvaluateCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(SegmentsCommand.Create());
         root.Add(AudienceCommand.Create());
+        root.Add(SearchCommand.Create());
         return root;
     }
 }

@@ -32,6 +32,8 @@ public static class PersonaHostingExtensions
         builder.Services.TryAddSingleton<PersonaEngine>();
         builder.Services.AddHostedService<PersonaEngineService>();
         builder.AddPersonaModels();
+        builder.AddPersonaRecommendations();
+        builder.AddPersonaSearch();
         return builder;
     }
 }

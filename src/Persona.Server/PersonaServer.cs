@@ -1,6 +1,7 @@
 using Persona.Abstractions;
 using Persona.Hosting;
 using Persona.Server.Apis;
+using Persona.Server.Dashboard;
 
 namespace Persona.Server;
 
@@ -32,6 +33,9 @@ public static class PersonaServer
         app.MapUsersApi();
         app.MapAudiencesApi();
         app.MapSegmentsApi();
+        app.MapRecommendationsApi();
+        app.MapSearchApi();
+        app.MapDashboard();
         return app;
     }
 }

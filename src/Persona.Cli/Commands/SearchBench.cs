@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Persona.Abstractions;
+using Persona.Core.Import;
+using Persona.Core.Search;
+using Spectre.Console;
+
+namespace Persona.Cli.Commands;
+
+/// <summary>
+/// <c>bench search</c>: p50/p99 of <c>GET /v1/search</c> under concurrent clients against a running server that holds
+/// the Amazon Beauty catalog and events (queries: category paths and title fragments of catalog items; users: the data
+/// set's), plus the in-process index build time and memory on the same catalog.
+/// </summary>
+internal static class SearchBench
+{
+    public static Command Create()
+    {
+        var url = new Option<string>("--url") { Description = "Base address of the server.", DefaultValueFactory = _ => Server.PersonaServer.DefaultUrl };
+        var path = new Option<string>("--path") { Description = "The amazon-beauty folder (queries and users come from it).", Required = true };
+        var concurrency = new Option<int>("--concurrency") { Description = "Concurrent clients.", DefaultValueFactory = _ => 64 };
+        var seconds = new Option<int>("--seconds") { Description = "How long to run.", DefaultValueFactory = _ => 20 };
+        var anonymous = new Option<bool>("--anonymous") { Description = "Send no user (non-personal searches)." };
+        var buildOnly = new Option<bool>("--build-only") { Description = "Only measure the in-process index build." };
+        var command = new Command("search", "GET /v1/search concurrently and report p50/p99 latency; measure index build time and memory.") { url, path, concurrency, seconds, anonymous, buildOnly };
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            parse.GetValue(url)!, parse.GetValue(path)!, parse.GetValue(concurrency), parse.GetValue(seconds), !parse.GetValue(anonymous), parse.GetValue(buildOnly), cancellationToken));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(string url, string path, int concurrency, int seconds, bool personalize, bool buildOnly, CancellationToken cancellationToken)
+    {
+        if (!AmazonBeautyReader.Exists(path))
+        {
+            Console.Error.WriteLine($"No {AmazonBeautyReader.EventsFileName} and {AmazonBeautyReader.ItemsFileName} in '{path}'.");
+            return 2;
+        }
+        var items = new List<Item>();
+        await foreach (var r in new AmazonBeautyReader(path).ReadItemsAsync(cancellationToken: cancellationToken))
+            if (r.Record is { } record) items.Add(record.Value);
+        MeasureBuild(items, cancellationToken);
+        if (buildOnly) return 0;
+
+        var random = new Random(5);
+        var queries = new List<string>();
+        foreach (var item in items.OrderBy(_ => random.Next()).Take(2000))
+        {
+            queries.Add(string.Join(' ', item.CategoryPath).ToLowerInvariant());
+            if (SemanticPairs.Fragment(item.Title, random) is { } fragment) queries.Add(fragment);
+        }
+        var users = File.ReadLines(Path.Combine(path, AmazonBeautyReader.EventsFileName))
+            .Select(l => l.Split(' ', 2)[0]).Where(u => u.Length > 0).ToArray();
+
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+        {
+            BaseAddress = new Uri(url),
+            Timeout = TimeSpan.FromMinutes(1),
+        };
+        string Request(Random rng) =>
+            $"/v1/search?q={Uri.EscapeDataString(queries[rng.Next(queries.Count)])}&n=20" + (personalize ? $"&user={Uri.EscapeDataString(users[rng.Next(users.Length)])}" : "");
+        // Warm-up: the server's JIT and the first queries' caches settle before the clock starts.
+        await RunClientsAsync(client, concurrency, 3, Request, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        var (latencies, errors) = await RunClientsAsync(client, concurrency, seconds, Request, cancellationToken);
+        var elapsed = clock.Elapsed.TotalSeconds;
+        Array.Sort(latencies);
+        AnsiConsole.MarkupLineInterpolated($"search ({(personalize ? "personalised" : "anonymous")}): {latencies.Length:N0} requests with {concurrency} clients in {elapsed:0.0} s: [bold]{latencies.Length / elapsed:N0} req/s[/], p50 {Percentile(latencies, 0.50):0.00} ms, p99 {Percentile(latencies, 0.99):0.00} ms, errors {errors}");
+        return errors == 0 ? 0 : 1;
+    }
+
+    /// <summary>Builds the lexical index and trains the encoder in this process; reports time and managed memory held.</summary>
+    private static void MeasureBuild(List<Item> items, CancellationToken cancellationToken)
+    {
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var clock = Stopwatch.StartNew();
+        using var index = new ProductSearchIndex();
+        index.Upsert(items);
+        var lexicalSeconds = clock.Elapsed.TotalSeconds;
+        var afterLexical = GC.GetTotalMemory(forceFullCollection: true);
+        clock.Restart();
+        var encoder = SemanticEncoder.Train(SemanticPairs.Build(items), cancellationToken: cancellationToken);
+        var trainSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        index.SetEncoder(encoder);
+        var encodeSeconds = clock.Elapsed.TotalSeconds;
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        AnsiConsole.MarkupLineInterpolated(
+            $"index build: {items.Count:N0} items, {index.TermCount:N0} terms: lexical {lexicalSeconds:0.00} s, {(afterLexical - before) / 1048576.0:0.0} MiB; encoder training {trainSeconds:0.00} s, item vectors {encodeSeconds:0.00} s; total held {(after - before) / 1048576.0:0.0} MiB (encoder table {encoder.MemoryBytes / 1048576.0:0.0} MiB)");
+        GC.KeepAlive(index);
+    }
+
+    private static async Task<(double[] Latencies, int Errors)> RunClientsAsync(
+        HttpClient client, int concurrency, int seconds, Func<Random, string> request, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+        var errors = 0;
+        var perWorker = Enumerable.Range(0, concurrency).Select(async worker =>
+        {
+            var random = new Random(worker);
+            var samples = new List<double>();
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                var started = Stopwatch.GetTimestamp();
+                using var response = await client.GetAsync(request(random), HttpCompletionOption.ResponseContentRead, cancellationToken);
+                samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                if (!response.IsSuccessStatusCode) Interlocked.Increment(ref errors);
+            }
+            return samples;
+        }).ToArray();
+        var all = (await Task.WhenAll(perWorker)).SelectMany(s => s).ToArray();
+        return (all, errors);
+    }
+
+    private static double Percentile(double[] sorted, double q) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Floor(q * sorted.Length))];
+}

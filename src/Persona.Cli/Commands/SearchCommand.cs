@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Persona.Abstractions;
+using Persona.Core.Search;
+using Persona.Hosting;
+using Spectre.Console;
+
+namespace Persona.Cli.Commands;
+
+/// <summary><c>persona search --data DIR "QUERY" [--user ID]</c>: one search over a data folder, results with reasons.</summary>
+internal static class SearchCommand
+{
+    public static Command Create()
+    {
+        var data = CommonOptions.Data();
+        var query = new Argument<string>("query") { Description = "What to search for, in Chinese, English or both." };
+        var user = new Option<string?>("--user") { Description = "Personalise for this user." };
+        var n = new Option<int>("--n") { Description = "Results to show.", DefaultValueFactory = _ => 10 };
+        var category = new Option<string?>("--category") { Description = "Only items in this category (key or name)." };
+        var priceMax = new Option<double?>("--price-max") { Description = "Only items priced at most this." };
+        var noPersonalize = new Option<bool>("--no-personalize") { Description = "The non-personal order even with --user." };
+        var lexical = new Option<bool>("--lexical") { Description = "Skip training the text encoder (faster start; lexical candidates only)." };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var command = new Command("search", "Search products, personalised with a user's profile.") { data, query, user, n, category, priceMax, noPersonalize, lexical, json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var quiet = parse.GetValue(json);
+            await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet, cancellationToken);
+            var options = new PersonaSearchOptions { Semantic = !parse.GetValue(lexical) };
+            using var search = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(options), models: null, NullLogger<SearchService>.Instance);
+            await search.LoadAsync(cancellationToken);
+            if (options.Semantic)
+            {
+                if (quiet) await search.TrainAsync(cancellationToken);
+                else await AnsiConsole.Status().StartAsync("Training the text encoder…", _ => search.TrainAsync(cancellationToken));
+            }
+            var request = new SearchRequest
+            {
+                Query = parse.GetValue(query)!,
+                Limit = Math.Clamp(parse.GetValue(n), 1, 100),
+                Category = parse.GetValue(category),
+                PriceMax = parse.GetValue(priceMax),
+                Personalize = !parse.GetValue(noPersonalize),
+            };
+            var result = search.Search(request, parse.GetValue(user));
+            if (quiet)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions(PersonaJson.Options) { WriteIndented = true }));
+                return 0;
+            }
+            Print(result);
+            return 0;
+        });
+        return command;
+    }
+
+    private static void Print(SearchResult result)
+    {
+        var q = result.Query;
+        var intents = new List<string>();
+        if (q.PriceMin is { } min) intents.Add($"price ≥ {min}");
+        if (q.PriceMax is { } max) intents.Add($"price ≤ {max}");
+        if (q.PricePreference != PricePreference.None) intents.Add($"prefers {q.PricePreference.ToString().ToLowerInvariant()} prices");
+        if (q.Brands.Count > 0) intents.Add("brand " + string.Join(", ", q.Brands));
+        if (q.Categories.Count > 0) intents.Add("category " + q.Categories[0]);
+        AnsiConsole.MarkupLine($"查询 Query: [bold]{Markup.Escape(q.Text)}[/]" + (intents.Count > 0 ? $"  ({Markup.Escape(string.Join("; ", intents))})" : "")
+            + (result.Personalized ? "  [green]personalised 个性化[/]" : ""));
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumn("#").AddColumn("商品 Item").AddColumn("Score").AddColumn("lex / sem / intent / personal").AddColumn("原因 Reason");
+        var rank = 0;
+        foreach (var h in result.Hits)
+        {
+            var b = h.Breakdown;
+            table.AddRow(
+                $"{++rank}",
+                Markup.Escape($"{h.Item.Title} [{h.Item.Id}]" + (h.Item.Brand is { } brand ? $" · {brand}" : "") + (h.Item.Price is { } p ? $" · {p:0.##} {h.Item.Currency}" : "")),
+                $"{h.Score:0.000}",
+                $"{b.Lexical:0.00} / {b.Semantic:0.00} / {b.Intent:0.00} / {b.Personal:0.00}",
+                Markup.Escape($"{h.Reason.Zh} / {h.Reason.En}"));
+        }
+        AnsiConsole.Write(table);
+    }
+}

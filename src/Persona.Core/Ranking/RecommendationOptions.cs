@@ -1,0 +1,72 @@
+using Persona.Core.Retrieval;
+
+namespace Persona.Core.Ranking;
+
+/// <summary>Recommendation settings; bound from <c>Persona:Recommendations</c> by the host.</summary>
+public sealed class RecommendationOptions
+{
+    public const string SectionName = "Persona:Recommendations";
+    public const int DefaultCount = 10;
+    public const int DefaultMaxCount = 100;
+    public const int DefaultCandidatesPerSource = 200;
+    public const int DefaultRecentSteps = RecentBehavior.DefaultMaxSteps;
+    public const int DefaultMaxSeenItems = RecentBehavior.DefaultMaxSeen;
+    public const int DefaultCoOccurrenceWindow = CoOccurrenceIndex.DefaultWindow;
+    public const int DefaultAnchorItems = 10;
+    public const double DefaultAnchorDecay = 0.8;
+    public const double DefaultPopularityHalfLifeDays = PopularityIndex.DefaultHalfLifeDays;
+    public const double DefaultModelWeight = 1.0;
+    public const double DefaultCoOccurrenceWeight = 0.8;
+    public const double DefaultAffinityWeight = 0.4;
+    public const double DefaultPopularityWeight = 0.2;
+    public const int DefaultMmrPoolFactor = 4;
+    public const int DefaultPopularityRefreshMilliseconds = 1000;
+
+    /// <summary>Results when the caller does not say.</summary>
+    public int DefaultN { get; set; } = DefaultCount;
+    /// <summary>Upper bound of <c>n</c>.</summary>
+    public int MaxN { get; set; } = DefaultMaxCount;
+    /// <summary>Most candidates one source (vector index, co-occurrence per anchor, popularity) contributes; requests use max(50, 2 · n · MmrPoolFactor) up to this.</summary>
+    public int CandidatesPerSource { get; set; } = DefaultCandidatesPerSource;
+    /// <summary>Item events kept per user in memory and encoded by the model.</summary>
+    public int RecentSteps { get; set; } = DefaultRecentSteps;
+    /// <summary>Distinct recent items per user remembered for <c>excludeSeen</c>.</summary>
+    public int MaxSeenItems { get; set; } = DefaultMaxSeenItems;
+    /// <summary>An item counts as following each of the user's previous W items.</summary>
+    public int CoOccurrenceWindow { get; set; } = DefaultCoOccurrenceWindow;
+    /// <summary>The user's most recent distinct items whose followers become candidates.</summary>
+    public int AnchorItems { get; set; } = DefaultAnchorItems;
+    /// <summary>Weight of the r-th most recent anchor: decay^r.</summary>
+    public double AnchorDecay { get; set; } = DefaultAnchorDecay;
+    public double PopularityHalfLifeDays { get; set; } = DefaultPopularityHalfLifeDays;
+    /// <summary>
+    /// Popularity rankings are re-sorted at most this often while events arrive (0: on every change). Popularity
+    /// is a slow signal; what a user just did reaches their next request through co-occurrence and the model.
+    /// </summary>
+    public int PopularityRefreshMilliseconds { get; set; } = DefaultPopularityRefreshMilliseconds;
+    public double ModelWeight { get; set; } = DefaultModelWeight;
+    public double CoOccurrenceWeight { get; set; } = DefaultCoOccurrenceWeight;
+    public double AffinityWeight { get; set; } = DefaultAffinityWeight;
+    public double PopularityWeight { get; set; } = DefaultPopularityWeight;
+    /// <summary>MMR re-ranks the best n × this many candidates.</summary>
+    public int MmrPoolFactor { get; set; } = DefaultMmrPoolFactor;
+
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (DefaultN < 1 || DefaultN > MaxN) problems.Add("DefaultN must be between 1 and MaxN.");
+        if (MaxN is < 1 or > 1000) problems.Add("MaxN must be between 1 and 1000.");
+        if (CandidatesPerSource is < 10 or > 10_000) problems.Add("CandidatesPerSource must be between 10 and 10000.");
+        if (RecentSteps is < 1 or > 1000) problems.Add("RecentSteps must be between 1 and 1000.");
+        if (MaxSeenItems is < 1 or > 100_000) problems.Add("MaxSeenItems must be between 1 and 100000.");
+        if (CoOccurrenceWindow is < 1 or > 50) problems.Add("CoOccurrenceWindow must be between 1 and 50.");
+        if (AnchorItems is < 1 or > 100) problems.Add("AnchorItems must be between 1 and 100.");
+        if (!(AnchorDecay is > 0 and <= 1)) problems.Add("AnchorDecay must be in (0, 1].");
+        if (!(PopularityHalfLifeDays is > 0 and <= 36_500)) problems.Add("PopularityHalfLifeDays must be in (0, 36500].");
+        foreach (var (name, weight) in new[] { ("ModelWeight", ModelWeight), ("CoOccurrenceWeight", CoOccurrenceWeight), ("AffinityWeight", AffinityWeight), ("PopularityWeight", PopularityWeight) })
+            if (!(weight is >= 0 and <= 100)) problems.Add($"{name} must be between 0 and 100.");
+        if (PopularityRefreshMilliseconds is < 0 or > 3_600_000) problems.Add("PopularityRefreshMilliseconds must be between 0 and 3600000.");
+        if (MmrPoolFactor is < 1 or > 20) problems.Add("MmrPoolFactor must be between 1 and 20.");
+        return problems;
+    }
+}

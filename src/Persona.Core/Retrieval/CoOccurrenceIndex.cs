@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+
+namespace Persona.Core.Retrieval;
+
+/// <summary>
+/// Item-to-item "next item" counts: how often item j followed item i within <see cref="Window"/> steps of one
+/// user's time-ordered sequence. Each user's last <see cref="Window"/> steps are kept so events can be observed one
+/// at a time as they arrive; an immediate repeat of the same item (view, then cart, then purchase of one product)
+/// is one step, and an item seen twice within one window counts once per follower.
+/// </summary>
+/// <remarks>
+/// Writers count under one lock; after each batch every item whose followers changed gets a new immutable
+/// snapshot (followers sorted by count), which readers use without any lock: a request then reads the best k
+/// followers in O(k), and 64 concurrent requests never queue behind each other or behind ingest.
+/// </remarks>
+public sealed class CoOccurrenceIndex
+{
+    public const int DefaultWindow = 3;
+
+    private readonly Lock _writeLock = new();
+    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
+    private readonly List<string> _names = [];
+    private readonly List<Dictionary<int, int>?> _followers = [];
+    private readonly List<long> _totals = [];
+    private readonly Dictionary<string, Tail> _tails = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Snapshot> _published = new(StringComparer.Ordinal);
+
+    public CoOccurrenceIndex(int window = DefaultWindow)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        Window = window;
+    }
+
+    /// <summary>How many preceding steps each new item is paired with.</summary>
+    public int Window { get; }
+
+    /// <summary>Appends one step to a user's sequence.</summary>
+    public void Observe(string userId, string itemId) => ObserveMany([(userId, itemId)]);
+
+    /// <summary>Appends steps (each user's in time order) under one lock, then publishes the changed items.</summary>
+    public void ObserveMany(IEnumerable<(string UserId, string ItemId)> steps)
+    {
+        ArgumentNullException.ThrowIfNull(steps);
+        lock (_writeLock)
+        {
+            var touched = new HashSet<int>();
+            foreach (var (userId, itemId) in steps)
+            {
+                if (!_tails.TryGetValue(userId, out var tail)) _tails[userId] = tail = new Tail(Window);
+                var next = Intern(itemId);
+                if (tail.Last == next) continue;
+                for (var i = 0; i < tail.Count; i++)
+                {
+                    var previous = tail[i];
+                    if (previous == next || tail.IndexOf(previous) < i) continue;
+                    var map = _followers[previous] ??= [];
+                    map[next] = map.GetValueOrDefault(next) + 1;
+                    _totals[previous]++;
+                    touched.Add(previous);
+                }
+                tail.Push(next);
+            }
+            foreach (var item in touched) Publish(item);
+        }
+    }
+
+    /// <summary>How often <paramref name="next"/> followed <paramref name="first"/>. O(followers of first).</summary>
+    public int Count(string first, string next)
+    {
+        if (!_published.TryGetValue(first, out var snapshot)) return 0;
+        var at = Array.IndexOf(snapshot.Ids, next);
+        return at < 0 ? 0 : snapshot.Counts[at];
+    }
+
+    /// <summary>All follows counted from <paramref name="itemId"/> (the denominator of P(next | item)).</summary>
+    public long Total(string itemId) => _published.TryGetValue(itemId, out var snapshot) ? snapshot.Total : 0;
+
+    /// <summary>The <paramref name="k"/> most frequent followers of an item that <paramref name="accept"/> lets through, as counts, best first (ties by id).</summary>
+    public ScoredId[] Followers(string itemId, int k, Func<string, bool>? accept = null)
+    {
+        if (k <= 0 || !_published.TryGetValue(itemId, out var snapshot)) return [];
+        var result = new List<ScoredId>(Math.Min(k, snapshot.Ids.Length));
+        for (var i = 0; i < snapshot.Ids.Length && result.Count < k; i++)
+            if (accept is null || accept(snapshot.Ids[i])) result.Add(new ScoredId(snapshot.Ids[i], snapshot.Counts[i]));
+        return [.. result];
+    }
+
+    private void Publish(int item)
+    {
+        var map = _followers[item]!;
+        var pairs = new ScoredId[map.Count];
+        var n = 0;
+        foreach (var (j, count) in map) pairs[n++] = new ScoredId(_names[j], count);
+        Array.Sort(pairs, static (a, b) => TopK.Worse(a, b) ? 1 : TopK.Worse(b, a) ? -1 : 0);
+        _published[_names[item]] = new Snapshot(
+            Array.ConvertAll(pairs, p => p.Id), Array.ConvertAll(pairs, p => (int)p.Score), _totals[item]);
+    }
+
+    private int Intern(string itemId)
+    {
+        if (_ids.TryGetValue(itemId, out var id)) return id;
+        id = _names.Count;
+        _ids[itemId] = id;
+        _names.Add(itemId);
+        _followers.Add(null);
+        _totals.Add(0);
+        return id;
+    }
+
+    /// <summary>An item's followers, most frequent first, and the total count; never changed once published.</summary>
+    private sealed record Snapshot(string[] Ids, int[] Counts, long Total);
+
+    /// <summary>A user's last few steps, oldest first, as a small ring.</summary>
+    private sealed class Tail(int capacity)
+    {
+        private readonly int[] _items = new int[capacity];
+        private int _start;
+
+        public int Count { get; private set; }
+
+        public int this[int i] => _items[(_start + i) % _items.Length];
+
+        public int Last => Count == 0 ? -1 : this[Count - 1];
+
+        public int IndexOf(int item)
+        {
+            for (var i = 0; i < Count; i++)
+                if (this[i] == item) return i;
+            return -1;
+        }
+
+        public void Push(int item)
+        {
+            if (Count < _items.Length)
+            {
+                _items[(_start + Count++) % _items.Length] = item;
+                return;
+            }
+            _items[_start] = item;
+            _start = (_start + 1) % _items.Length;
+        }
+    }
+}

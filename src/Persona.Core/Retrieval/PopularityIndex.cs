@@ -1,0 +1,148 @@
+namespace Persona.Core.Retrieval;
+
+/// <summary>
+/// Time-decayed popularity of items, overall and within every category node (each prefix key of an item's path).
+/// A weight w at time t adds w · 2^((t − ref) / halfLife) to the item's score, so every score shares the factor
+/// 2^(−(now − ref) / halfLife) and ranking never needs the current time; the reference is moved forward before
+/// the factors could overflow. Writers take a lock; readers never do.
+/// <see cref="Top"/> walks a ranking of the node sorted once and reused until it is <see cref="MaxStaleness"/> old
+/// and events have arrived since: a request then costs O(k) instead of a scan of the catalog, and under steady
+/// ingest each ranking is re-sorted at most once per <see cref="MaxStaleness"/> (zero: always current).
+/// </summary>
+public sealed class PopularityIndex
+{
+    public const double DefaultHalfLifeDays = 30;
+    /// <summary>Rebase when a factor would pass 2^60: far from double's range, and rebasing is O(items).</summary>
+    private const double MaxExponent = 60;
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
+    private readonly List<string> _names = [];
+    private readonly List<double> _scores = [];
+    private readonly Dictionary<string, HashSet<int>> _members = new(StringComparer.Ordinal);
+    private readonly double _halfLifeTicks;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Ranking> _rankings = new(StringComparer.Ordinal);
+    private readonly long _maxStalenessTicks;
+    private long _referenceTicks = long.MinValue;
+    private long _version;
+
+    public PopularityIndex(double halfLifeDays = DefaultHalfLifeDays, TimeSpan maxStaleness = default)
+    {
+        if (!(halfLifeDays > 0) || double.IsInfinity(halfLifeDays)) throw new ArgumentOutOfRangeException(nameof(halfLifeDays));
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxStaleness, TimeSpan.Zero);
+        HalfLifeDays = halfLifeDays;
+        MaxStaleness = maxStaleness;
+        _halfLifeTicks = TimeSpan.FromDays(halfLifeDays).Ticks;
+        _maxStalenessTicks = (long)(maxStaleness.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+    }
+
+    public double HalfLifeDays { get; }
+
+    /// <summary>How long a sorted ranking may be served after new events arrived.</summary>
+    public TimeSpan MaxStaleness { get; }
+
+    /// <summary>Adds a weighted interaction with an item, filing the item under each of its category keys.</summary>
+    public void Add(string itemId, IReadOnlyList<string> categoryKeys, double weight, DateTimeOffset at) =>
+        AddMany([(itemId, categoryKeys, weight, at)]);
+
+    public void AddMany(IEnumerable<(string ItemId, IReadOnlyList<string> CategoryKeys, double Weight, DateTimeOffset At)> interactions)
+    {
+        ArgumentNullException.ThrowIfNull(interactions);
+        lock (_lock)
+        {
+            _version++;
+            foreach (var (itemId, keys, weight, at) in interactions)
+            {
+                if (!(weight > 0) || double.IsInfinity(weight)) continue;
+                if (_referenceTicks == long.MinValue) _referenceTicks = at.UtcTicks;
+                var exponent = (at.UtcTicks - _referenceTicks) / _halfLifeTicks;
+                if (exponent > MaxExponent)
+                {
+                    Rebase(at.UtcTicks);
+                    exponent = 0;
+                }
+                var id = Intern(itemId);
+                _scores[id] += weight * Math.Pow(2, exponent);
+                foreach (var key in keys)
+                {
+                    if (!_members.TryGetValue(key, out var set)) _members[key] = set = [];
+                    set.Add(id);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The item's score relative to the others (0 when never seen), from the same overall ranking as
+    /// <see cref="Top"/> and <see cref="TopScore"/>, so ratios between them are consistent; lock-free.
+    /// </summary>
+    public double Score(string itemId) => RankingOf("").ScoreOf?.GetValueOrDefault(itemId) ?? 0;
+
+    /// <summary>Every item's score and the best one, from one overall ranking: for callers scoring many items at once.</summary>
+    public (IReadOnlyDictionary<string, float> Scores, float Best) Overall()
+    {
+        var ranking = RankingOf("");
+        return (ranking.ScoreOf!, ranking.Scores.Length > 0 ? ranking.Scores[0] : 0f);
+    }
+
+    /// <summary>
+    /// The <paramref name="k"/> most popular items, best first (ties by id), overall (<paramref name="categoryKey"/>
+    /// null or empty) or within one category node, among those <paramref name="accept"/> lets through.
+    /// </summary>
+    public ScoredId[] Top(string? categoryKey, int k, Func<string, bool>? accept = null)
+    {
+        var ranking = RankingOf(categoryKey ?? "");
+        var result = new List<ScoredId>(Math.Min(k, ranking.Names.Length));
+        for (var i = 0; i < ranking.Names.Length && result.Count < k; i++)
+            if (accept is null || accept(ranking.Names[i])) result.Add(new ScoredId(ranking.Names[i], ranking.Scores[i]));
+        return [.. result];
+    }
+
+    /// <summary>The best score overall or in a category node (0 when empty), from the same ranking as <see cref="Top"/>.</summary>
+    public float TopScore(string? categoryKey = null) => RankingOf(categoryKey ?? "") is { Scores.Length: > 0 } r ? r.Scores[0] : 0f;
+
+    private Ranking RankingOf(string key)
+    {
+        var version = Volatile.Read(ref _version);
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (_rankings.TryGetValue(key, out var cached) && (cached.Version == version || now - cached.BuiltAt < _maxStalenessTicks))
+            return cached;
+        var pairs = new List<ScoredId>();
+        lock (_lock)
+        {
+            version = _version;
+            if (key.Length == 0)
+            {
+                for (var id = 0; id < _scores.Count; id++) pairs.Add(new ScoredId(_names[id], (float)_scores[id]));
+            }
+            else if (_members.TryGetValue(key, out var set))
+            {
+                foreach (var id in set) pairs.Add(new ScoredId(_names[id], (float)_scores[id]));
+            }
+        }
+        pairs.Sort(static (a, b) => TopK.Worse(a, b) ? 1 : TopK.Worse(b, a) ? -1 : 0);
+        var ranking = new Ranking(version, now, [.. pairs.Select(p => p.Id)], [.. pairs.Select(p => p.Score)],
+            key.Length == 0 ? pairs.ToDictionary(p => p.Id, p => p.Score, StringComparer.Ordinal) : null);
+        _rankings[key] = ranking;
+        return ranking;
+    }
+
+    private sealed record Ranking(long Version, long BuiltAt, string[] Names, float[] Scores, Dictionary<string, float>? ScoreOf);
+
+    private void Rebase(long referenceTicks)
+    {
+        var factor = Math.Pow(2, -(referenceTicks - _referenceTicks) / _halfLifeTicks);
+        for (var i = 0; i < _scores.Count; i++) _scores[i] *= factor;
+        _referenceTicks = referenceTicks;
+    }
+
+    private int Intern(string itemId)
+    {
+        if (_ids.TryGetValue(itemId, out var id)) return id;
+        id = _names.Count;
+        _ids[itemId] = id;
+        _names.Add(itemId);
+        _scores.Add(0);
+        return id;
+    }
+}

@@ -1,0 +1,82 @@
+using Persona.Abstractions;
+
+namespace Persona.Core.Retrieval;
+
+/// <summary>One item event of a user as recommendations read it.</summary>
+public readonly record struct BehaviorStep(string ItemId, EventType Type, DateTimeOffset Timestamp);
+
+/// <summary>
+/// Every user's last few item events (time order, bounded) and the items they recently interacted with (bounded,
+/// oldest forgotten first), kept in memory so an event stored a moment ago is part of the next recommendation.
+/// Users are independent: each user's log has its own lock.
+/// </summary>
+public sealed class RecentBehavior
+{
+    public const int DefaultMaxSteps = 50;
+    public const int DefaultMaxSeen = 500;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, UserLog> _users = new(StringComparer.Ordinal);
+
+    public RecentBehavior(int maxSteps = DefaultMaxSteps, int maxSeen = DefaultMaxSeen)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSteps, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSeen, 1);
+        MaxSteps = maxSteps;
+        MaxSeen = maxSeen;
+    }
+
+    public int MaxSteps { get; }
+    public int MaxSeen { get; }
+    public int UserCount => _users.Count;
+
+    /// <summary>Records an item event; a step older than the user's newest is inserted in time order.</summary>
+    public void Add(string userId, BehaviorStep step)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        var log = _users.GetOrAdd(userId, static (_, self) => new UserLog(self.MaxSteps, self.MaxSeen), this);
+        log.Add(step);
+    }
+
+    /// <summary>The user's last steps, oldest first (a copy); empty for an unknown user.</summary>
+    public IReadOnlyList<BehaviorStep> Recent(string userId) =>
+        _users.TryGetValue(userId, out var log) ? log.Steps() : [];
+
+    /// <summary>Items the user recently interacted with (a copy); empty for an unknown user.</summary>
+    public IReadOnlySet<string> Seen(string userId) =>
+        _users.TryGetValue(userId, out var log) ? log.SeenItems() : new HashSet<string>();
+
+    private sealed class UserLog(int maxSteps, int maxSeen)
+    {
+        private readonly Lock _lock = new();
+        private readonly List<BehaviorStep> _steps = [];
+        private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+        private readonly Queue<string> _seenOrder = new();
+
+        public void Add(BehaviorStep step)
+        {
+            lock (_lock)
+            {
+                var at = _steps.Count;
+                while (at > 0 && _steps[at - 1].Timestamp > step.Timestamp) at--;
+                if (at == 0 && _steps.Count == maxSteps) return; // older than everything kept
+                _steps.Insert(at, step);
+                if (_steps.Count > maxSteps) _steps.RemoveAt(0);
+                if (_seen.Add(step.ItemId))
+                {
+                    _seenOrder.Enqueue(step.ItemId);
+                    if (_seenOrder.Count > maxSeen) _seen.Remove(_seenOrder.Dequeue());
+                }
+            }
+        }
+
+        public BehaviorStep[] Steps()
+        {
+            lock (_lock) return [.. _steps];
+        }
+
+        public HashSet<string> SeenItems()
+        {
+            lock (_lock) return new HashSet<string>(_seen, StringComparer.Ordinal);
+        }
+    }
+}

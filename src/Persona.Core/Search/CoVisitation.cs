@@ -1,0 +1,95 @@
+namespace Persona.Core.Search;
+
+/// <summary>
+/// Item-to-item co-occurrence within users' behaviour sequences: items seen within <see cref="Window"/> steps
+/// of each other count once per occurrence. <see cref="Similarity"/> is the cosine-normalised count, so hugely
+/// popular items do not neighbour everything. Thread-safe: writes take a lock, reads take it once per query
+/// (<see cref="Neighbours"/>).
+/// </summary>
+public sealed class CoVisitation
+{
+    public const int DefaultWindow = 3;
+    private readonly Dictionary<string, Dictionary<string, float>> _pairs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, float> _counts = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+
+    public CoVisitation(int window = DefaultWindow)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        Window = window;
+    }
+
+    public int Window { get; }
+
+    /// <summary>Adds one user's sequence (oldest first).</summary>
+    public void AddSequence(IReadOnlyList<string> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        lock (_lock)
+        {
+            for (var i = 0; i < items.Count; i++)
+            {
+                _counts[items[i]] = _counts.GetValueOrDefault(items[i]) + 1;
+                for (var j = Math.Max(0, i - Window); j < i; j++) AddPair(items[i], items[j]);
+            }
+        }
+    }
+
+    /// <summary>Adds one new step after <paramref name="recent"/> (the user's previous items, newest last).</summary>
+    public void AddStep(string item, IReadOnlyList<string> recent)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        ArgumentNullException.ThrowIfNull(recent);
+        lock (_lock)
+        {
+            _counts[item] = _counts.GetValueOrDefault(item) + 1;
+            for (var j = Math.Max(0, recent.Count - Window); j < recent.Count; j++) AddPair(item, recent[j]);
+        }
+    }
+
+    private void AddPair(string a, string b)
+    {
+        if (string.Equals(a, b, StringComparison.Ordinal)) return;
+        Increment(a, b);
+        Increment(b, a);
+
+        void Increment(string x, string y)
+        {
+            if (!_pairs.TryGetValue(x, out var row)) _pairs[x] = row = new Dictionary<string, float>(StringComparer.Ordinal);
+            row[y] = row.GetValueOrDefault(y) + 1;
+        }
+    }
+
+    /// <summary>
+    /// Neighbours of a user's recent items (newest last) with Σ decay^age · <see cref="Similarity"/>, in one lock:
+    /// what the re-ranker looks candidates up in.
+    /// </summary>
+    public Dictionary<string, float> Neighbours(IReadOnlyList<string> recent, float decay = 0.8f)
+    {
+        ArgumentNullException.ThrowIfNull(recent);
+        var scores = new Dictionary<string, float>(StringComparer.Ordinal);
+        lock (_lock)
+        {
+            var weight = 1f;
+            for (var k = recent.Count - 1; k >= 0; k--, weight *= decay)
+            {
+                var a = recent[k];
+                if (!_pairs.TryGetValue(a, out var row)) continue;
+                var ca = _counts[a];
+                foreach (var (b, together) in row)
+                    scores[b] = scores.GetValueOrDefault(b) + weight * together / MathF.Sqrt(ca * _counts[b]);
+            }
+        }
+        return scores;
+    }
+
+    /// <summary>count(a, b) / √(count(a) · count(b)); 0 when never seen together.</summary>
+    public float Similarity(string a, string b)
+    {
+        lock (_lock)
+        {
+            if (!_pairs.TryGetValue(a, out var row) || !row.TryGetValue(b, out var together)) return 0;
+            return together / MathF.Sqrt(_counts[a] * _counts[b]);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using Persona.Text;
+
+namespace Persona.Core.Search;
+
+/// <summary>Tuning of <see cref="ProductSearchIndex"/>. Defaults were chosen on the Amazon Beauty validation step.</summary>
+public sealed class ProductSearchOptions
+{
+    public const double DefaultTitleWeight = 1.0;
+    public const double DefaultBrandWeight = 1.0;
+    public const double DefaultCategoryWeight = 1.0;
+    public const double DefaultAttributesWeight = 0.5;
+    public const int DefaultCandidatePool = 300;
+    public const int DefaultRerankDepth = 300;
+    public const double DefaultAlpha = 0.7;
+
+    public double K1 { get; init; } = Bm25Options.DefaultK1;
+    public double B { get; init; } = Bm25Options.DefaultB;
+    public double TitleWeight { get; init; } = DefaultTitleWeight;
+    public double BrandWeight { get; init; } = DefaultBrandWeight;
+    public double CategoryWeight { get; init; } = DefaultCategoryWeight;
+    public double AttributesWeight { get; init; } = DefaultAttributesWeight;
+    /// <summary>Candidates taken from each retriever before fusion.</summary>
+    public int CandidatePool { get; init; } = DefaultCandidatePool;
+    /// <summary>How many fused candidates the profile re-ranks.</summary>
+    public int RerankDepth { get; init; } = DefaultRerankDepth;
+    public FusionMode Fusion { get; init; } = FusionMode.Blend;
+    /// <summary>Share of the lexical score in <see cref="FusionMode.Blend"/>.</summary>
+    public double Alpha { get; init; } = DefaultAlpha;
+    /// <summary>False: lexical only (no encoder is used even when one is set).</summary>
+    public bool Semantic { get; init; } = true;
+    /// <summary>Added when an item's brand is named in the query.</summary>
+    public double BrandBoost { get; init; } = 0.3;
+    /// <summary>Added, scaled by depth, when an item lies in a category named in the query.</summary>
+    public double CategoryBoost { get; init; } = 0.2;
+    /// <summary>Weight of (1 − price percentile) for "cheap" queries, of the percentile for "premium" ones.</summary>
+    public double PricePreferenceBoost { get; init; } = 0.2;
+
+    public Bm25Options Bm25 => new() { K1 = K1, B = B, FieldWeights = [TitleWeight, BrandWeight, CategoryWeight, AttributesWeight] };
+
+    public void Validate()
+    {
+        Bm25.Validate();
+        if (CandidatePool is < 1 or > 100_000) throw new ArgumentOutOfRangeException(nameof(CandidatePool), CandidatePool, "CandidatePool must be in 1..100000.");
+        if (RerankDepth is < 1 or > 100_000) throw new ArgumentOutOfRangeException(nameof(RerankDepth), RerankDepth, "RerankDepth must be in 1..100000.");
+        if (!double.IsFinite(Alpha) || Alpha is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "Alpha must be in [0, 1].");
+        foreach (var (name, value) in new[] { (nameof(BrandBoost), BrandBoost), (nameof(CategoryBoost), CategoryBoost), (nameof(PricePreferenceBoost), PricePreferenceBoost) })
+            if (!double.IsFinite(value) || value < 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number ≥ 0.");
+    }
+}

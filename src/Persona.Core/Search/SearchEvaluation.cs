@@ -1,0 +1,393 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Persona.Abstractions;
+using Persona.Core.Import;
+using Persona.Core.Profiles;
+
+namespace Persona.Core.Search;
+
+/// <summary>One row of a search evaluation table.</summary>
+public sealed record SearchMetricRow(string Method, int Queries, double Mrr, double Ndcg10, double Hr10);
+
+/// <summary>The result of a search evaluation, with how long each part took.</summary>
+public sealed record SearchEvaluationReport
+{
+    public required string Dataset { get; init; }
+    public required IReadOnlyList<SearchMetricRow> Rows { get; init; }
+    public int Items { get; init; }
+    public int SkippedQueries { get; init; }
+    public double IndexSeconds { get; init; }
+    public double EncoderSeconds { get; init; }
+    public double EvaluateSeconds { get; init; }
+    public RerankerWeights? Weights { get; init; }
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>Relative NDCG@10 gain of the last row over the one before it (hybrid + profile over hybrid).</summary>
+    public double? PersonalLift => Rows.Count >= 3 && Rows[^2].Ndcg10 > 0 ? Rows[^1].Ndcg10 / Rows[^2].Ndcg10 - 1 : null;
+
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Search evaluation on {Dataset}: {Items:N0} items; index {IndexSeconds:0.00} s, encoder {EncoderSeconds:0.00} s, evaluation {EvaluateSeconds:0.0} s");
+        sb.AppendLine();
+        sb.AppendLine("| method | queries | MRR | NDCG@10 | HR@10 |");
+        sb.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var r in Rows)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Method} | {r.Queries:N0} | {r.Mrr:0.0000} | {r.Ndcg10:0.0000} | {r.Hr10:0.0000} |");
+        if (PersonalLift is { } lift) sb.AppendLine().Append(CultureInfo.InvariantCulture, $"Profile re-ranking lifts NDCG@10 by {lift:+0.0%;-0.0%} over hybrid.").AppendLine();
+        if (Weights is { } w)
+        {
+            var list = string.Join(", ", PersonalReranker.FeatureNames.Select((n, i) => string.Create(CultureInfo.InvariantCulture, $"{n} {w.Weights[i]:0.###}")));
+            sb.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Re-ranker weights ({w.Source}, {w.TrainingPairs:N0} pairs): {list}");
+        }
+        foreach (var note in Notes) sb.AppendLine().AppendLine(note);
+        return sb.ToString();
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions(PersonaJson.Options) { WriteIndented = true });
+}
+
+/// <summary>
+/// The search protocols of BENCHMARKS.md §2: Amazon Beauty (query = the held-out last item's category path, the
+/// user's profile from what came before) and Taobao titles (query = product word + brand of a title; relevant = every
+/// title holding both).
+/// </summary>
+public static class SearchEvaluator
+{
+    /// <summary>Results beyond this rank count as misses (MRR contribution under 1/100).</summary>
+    private const int Depth = 100;
+
+    /// <summary>
+    /// Amazon Beauty. No leakage: for the test step, profiles, recent items and co-visitation counts come from every
+    /// user's sequence without its last item, so a user's own test interaction is never seen; the re-ranker's
+    /// weights are learned on the validation step (second-to-last item) with profiles and co-visitation built from
+    /// sequences without their last two items.
+    /// </summary>
+    public static async Task<SearchEvaluationReport> AmazonBeautyAsync(
+        string directory, ProductSearchOptions? options = null, int maxUsers = 0, int trainUsers = 5000, int seed = 7,
+        IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var reader = new AmazonBeautyReader(directory);
+        var items = new List<Item>();
+        await foreach (var r in reader.ReadItemsAsync(cancellationToken: cancellationToken))
+            if (r.Record is { } record) items.Add(record.Value);
+        var sequences = new List<(string User, string[] Items)>();
+        foreach (var line in await File.ReadAllLinesAsync(Path.Combine(directory, AmazonBeautyReader.EventsFileName), cancellationToken))
+        {
+            var tokens = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (tokens.Length >= 3) sequences.Add((tokens[0], tokens[1..]));
+        }
+        if (maxUsers > 0 && sequences.Count > maxUsers) sequences = sequences.Take(maxUsers).ToList();
+
+        options ??= new ProductSearchOptions();
+        var clock = Stopwatch.StartNew();
+        using var index = new ProductSearchIndex(options);
+        index.Upsert(items);
+        var indexSeconds = clock.Elapsed.TotalSeconds;
+        progress?.Report($"indexed {items.Count:N0} items in {indexSeconds:0.00} s");
+        clock.Restart();
+        index.SetEncoder(SemanticEncoder.Train(SemanticPairs.Build(items), cancellationToken: cancellationToken));
+        var encoderSeconds = clock.Elapsed.TotalSeconds;
+        progress?.Report($"trained the encoder in {encoderSeconds:0.00} s");
+        clock.Restart();
+
+        var catalog = CatalogSnapshot.Create(items);
+        var byId = items.ToDictionary(i => i.Id, StringComparer.Ordinal);
+        var cache = new ConcurrentDictionary<string, List<ProductSearchIndex.Candidate>>(StringComparer.Ordinal);
+        List<ProductSearchIndex.Candidate> CandidatesFor(string query) =>
+            cache.GetOrAdd(query, q => index.Candidates(index.Parse(q), new SearchRequest { Query = q }, catalog, options.CandidatePool));
+
+        // Validation step: learn the re-ranker weights.
+        var random = new Random(seed);
+        var trainSet = sequences.Where(s => s.Items.Length >= 4).OrderBy(_ => random.Next()).Take(trainUsers).ToList();
+        var validation = Context(sequences, drop: 2, catalog);
+        var pairs = new ConcurrentBag<(double[], double[])>();
+        Parallel.ForEach(trainSet, new ParallelOptions { CancellationToken = cancellationToken }, s =>
+        {
+            var target = s.Items[^2];
+            if (!byId.TryGetValue(target, out var item) || item.CategoryPath.Count == 0) return;
+            var candidates = CandidatesFor(QueryOf(item));
+            var at = candidates.FindIndex(c => c.Entry.Item.Id == target);
+            if (at < 0 || at >= options.RerankDepth) return;
+            var signals = PersonalReranker.Prepare(validation.User(s.User, s.Items[..^2]), validation.CoVisitation, catalog);
+            var rng = new Random(HashCode.Combine(seed, s.User.GetHashCode(StringComparison.Ordinal)));
+            var positive = new double[PersonalReranker.FeatureCount];
+            PersonalReranker.Features(signals, item, candidates[at].Entry.CategoryKeys, candidates[at].Base, positive);
+            var head = Math.Min(Math.Min(options.RerankDepth, candidates.Count), 100);
+            for (var k = 0; k < 10; k++)
+            {
+                var j = rng.Next(head);
+                if (j == at) continue;
+                var negative = new double[PersonalReranker.FeatureCount];
+                PersonalReranker.Features(signals, candidates[j].Entry.Item, candidates[j].Entry.CategoryKeys, candidates[j].Base, negative);
+                pairs.Add((positive, negative));
+            }
+        });
+        var weights = PersonalReranker.Train(pairs.OrderBy(p => p.Item1[0]).ThenBy(p => p.Item2[0]).ToList());
+        index.Weights = weights;
+        progress?.Report($"learned re-ranker weights from {pairs.Count:N0} validation pairs");
+
+        // Test step.
+        var test = Context(sequences, drop: 1, catalog);
+        var bm25 = new Accumulator();
+        var hybrid = new Accumulator();
+        var personal = new Accumulator();
+        var skipped = 0;
+        Parallel.ForEach(sequences, new ParallelOptions { CancellationToken = cancellationToken }, s =>
+        {
+            var target = s.Items[^1];
+            if (!byId.TryGetValue(target, out var item) || item.CategoryPath.Count == 0)
+            {
+                Interlocked.Increment(ref skipped);
+                return;
+            }
+            var candidates = CandidatesFor(QueryOf(item));
+            var lexicalOrder = candidates.Where(c => c.Bm25 > 0).OrderByDescending(c => c.Bm25).ThenBy(c => c.Entry.Sequence).ToList();
+            bm25.Add(RankOf(lexicalOrder.Select(c => c.Entry.Item.Id), target));
+            hybrid.Add(RankOf(candidates.Select(c => c.Entry.Item.Id), target));
+            var signals = PersonalReranker.Prepare(test.User(s.User, s.Items[..^1]), test.CoVisitation, catalog);
+            var scratch = new double[candidates.Count];
+            var order = signals.IsEmpty ? Enumerable.Range(0, candidates.Count).ToArray() : PersonalReranker.Rerank(candidates, signals, weights.Weights, options.RerankDepth, scratch);
+            personal.Add(RankOf(order.Select(i => candidates[i].Entry.Item.Id), target));
+        });
+        return new SearchEvaluationReport
+        {
+            Dataset = "amazon-beauty",
+            Items = items.Count,
+            SkippedQueries = skipped,
+            IndexSeconds = indexSeconds,
+            EncoderSeconds = encoderSeconds,
+            EvaluateSeconds = clock.Elapsed.TotalSeconds,
+            Weights = weights,
+            Rows = [bm25.Row("BM25"), hybrid.Row($"hybrid ({options.Fusion.ToString().ToLowerInvariant()})"), personal.Row("hybrid + profile")],
+            Notes =
+            [
+                $"{sequences.Count:N0} users; {skipped:N0} whose held-out item has no category path are skipped (no query). "
+                + "Profiles, recent items and co-visitation use each user's history before the held-out item only; weights were learned on the validation step.",
+            ],
+        };
+    }
+
+    /// <summary>What personalisation may see at one step: profiles and co-visitation over sequences cut short by the evaluated step.</summary>
+    private sealed class StepContext(ProfileBook book, CoVisitation coVisitation)
+    {
+        public CoVisitation CoVisitation { get; } = coVisitation;
+
+        public SearchUser User(string userId, string[] history) => new()
+        {
+            UserId = userId,
+            Profile = book.Build(userId),
+            RecentItems = history.Length > 10 ? history[^10..] : history,
+        };
+    }
+
+    private static StepContext Context(List<(string User, string[] Items)> sequences, int drop, CatalogSnapshot catalog)
+    {
+        var book = new ProfileBook(catalog: catalog);
+        var coVisitation = new CoVisitation();
+        var batch = new List<StoredEvent>(4096);
+        for (var line = 0; line < sequences.Count; line++)
+        {
+            var (user, all) = sequences[line];
+            var history = all[..^drop];
+            coVisitation.AddSequence(history);
+            var offset = TimeSpan.FromMinutes(line % 1440);
+            for (var i = 0; i < history.Length; i++)
+            {
+                batch.Add(new StoredEvent
+                {
+                    Id = $"beauty-{user}-{i}",
+                    UserId = user,
+                    Type = EventType.Purchase,
+                    ItemId = history[i],
+                    Timestamp = AmazonBeautyReader.Epoch.AddDays(i) + offset,
+                });
+            }
+            if (batch.Count >= 4000)
+            {
+                book.Apply(batch);
+                batch.Clear();
+            }
+        }
+        book.Apply(batch);
+        return new StepContext(book, coVisitation);
+    }
+
+    private static string QueryOf(Item item) => string.Join(' ', item.CategoryPath).ToLowerInvariant();
+
+    private static int RankOf(IEnumerable<string> ids, string target)
+    {
+        var rank = 0;
+        foreach (var id in ids)
+        {
+            if (++rank > Depth) return 0;
+            if (id == target) return rank;
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// Taobao titles: every title (train, dev and test files) is an item; each distinct (product word, brand) pair
+    /// tagged in one title is a query "product brand"; relevant = every title containing both strings.
+    /// </summary>
+    public static Task<SearchEvaluationReport> TaobaoTitlesAsync(
+        string directory, ProductSearchOptions? options = null, int maxQueries = 2000, int seed = 7,
+        IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var titles = new List<string>();
+        var tagged = new List<(string Product, string Brand)>();
+        foreach (var file in new[] { "train.txt", "dev.txt", "test.txt" })
+        {
+            var path = Path.Combine(directory, file);
+            if (!File.Exists(path)) continue;
+            foreach (var (title, entities) in ReadBio(path))
+            {
+                titles.Add(title);
+                var product = entities.FirstOrDefault(e => e.Tag == "HCCX").Text;
+                var brand = entities.FirstOrDefault(e => e.Tag == "HPPX").Text;
+                if (product is { Length: > 0 } && brand is { Length: > 0 }) tagged.Add((product, brand));
+            }
+        }
+        var distinctTitles = titles.Distinct(StringComparer.Ordinal).ToList();
+        var items = distinctTitles.Select((t, i) => new Item { Id = $"tb-{i}", Title = t }).ToList();
+        var random = new Random(seed);
+        var queries = tagged.Distinct().OrderBy(_ => random.Next()).Take(maxQueries).ToList();
+
+        options ??= new ProductSearchOptions();
+        var clock = Stopwatch.StartNew();
+        using var index = new ProductSearchIndex(options);
+        index.Upsert(items);
+        var indexSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        index.SetEncoder(SemanticEncoder.Train(SemanticPairs.Build(items), cancellationToken: cancellationToken));
+        var encoderSeconds = clock.Elapsed.TotalSeconds;
+        progress?.Report($"indexed {items.Count:N0} titles, trained the encoder in {encoderSeconds:0.00} s");
+        clock.Restart();
+
+        var bm25 = new Accumulator();
+        var hybrid = new Accumulator();
+        Parallel.ForEach(queries, new ParallelOptions { CancellationToken = cancellationToken }, q =>
+        {
+            var relevant = new HashSet<string>(items.Where(i => i.Title.Contains(q.Product, StringComparison.Ordinal) && i.Title.Contains(q.Brand, StringComparison.Ordinal)).Select(i => i.Id), StringComparer.Ordinal);
+            var text = q.Product + " " + q.Brand;
+            var candidates = index.Candidates(index.Parse(text), new SearchRequest { Query = text });
+            bm25.Add(candidates.Where(c => c.Bm25 > 0).OrderByDescending(c => c.Bm25).ThenBy(c => c.Entry.Sequence).Select(c => c.Entry.Item.Id), relevant);
+            hybrid.Add(candidates.Select(c => c.Entry.Item.Id), relevant);
+        });
+        return Task.FromResult(new SearchEvaluationReport
+        {
+            Dataset = "taobao-titles-zh",
+            Items = items.Count,
+            IndexSeconds = indexSeconds,
+            EncoderSeconds = encoderSeconds,
+            EvaluateSeconds = clock.Elapsed.TotalSeconds,
+            Rows = [bm25.Row("BM25"), hybrid.Row($"hybrid ({options.Fusion.ToString().ToLowerInvariant()})")],
+            Notes = [$"{queries.Count:N0} distinct (product word, brand) queries; graded by every title holding both (binary relevance, NDCG@10 against the ideal order)."],
+        });
+    }
+
+    /// <summary>Titles and their entities from a one-character-per-line BIO file.</summary>
+    public static IEnumerable<(string Title, List<(string Tag, string Text)> Entities)> ReadBio(string path)
+    {
+        var title = new StringBuilder();
+        var entities = new List<(string Tag, string Text)>();
+        string? tag = null;
+        var current = new StringBuilder();
+        foreach (var raw in File.ReadLines(path).Append(""))
+        {
+            var line = raw.TrimEnd();
+            if (line.Length == 0)
+            {
+                Close();
+                if (title.Length > 0) yield return (title.ToString(), entities);
+                title.Clear();
+                entities = [];
+                continue;
+            }
+            var space = line.LastIndexOf(' ');
+            if (space <= 0) continue;
+            var ch = line[..space];
+            var label = line[(space + 1)..];
+            title.Append(ch);
+            if (label.StartsWith("B-", StringComparison.Ordinal))
+            {
+                Close();
+                tag = label[2..];
+                current.Append(ch);
+            }
+            else if (label.StartsWith("I-", StringComparison.Ordinal) && tag == label[2..])
+            {
+                current.Append(ch);
+            }
+            else
+            {
+                Close();
+            }
+        }
+
+        void Close()
+        {
+            if (tag is not null && current.Length > 0) entities.Add((tag, current.ToString()));
+            tag = null;
+            current.Clear();
+        }
+    }
+
+    /// <summary>Thread-safe sums of reciprocal rank, NDCG@10 and hits@10.</summary>
+    private sealed class Accumulator
+    {
+        private readonly Lock _lock = new();
+        private double _mrr, _ndcg, _hr;
+        private int _n;
+
+        /// <summary>One query with one relevant item at 1-based <paramref name="rank"/> (0 = not found).</summary>
+        public void Add(int rank)
+        {
+            lock (_lock)
+            {
+                _n++;
+                if (rank <= 0) return;
+                _mrr += 1.0 / rank;
+                if (rank <= 10)
+                {
+                    _ndcg += 1 / Math.Log2(rank + 1);
+                    _hr++;
+                }
+            }
+        }
+
+        /// <summary>One query with a set of relevant items: MRR of the first, NDCG@10 against the ideal, hit if any in the top 10.</summary>
+        public void Add(IEnumerable<string> ranked, HashSet<string> relevant)
+        {
+            double dcg = 0, rr = 0;
+            var hit = false;
+            var rank = 0;
+            foreach (var id in ranked)
+            {
+                if (++rank > Depth) break;
+                if (!relevant.Contains(id)) continue;
+                if (rr == 0) rr = 1.0 / rank;
+                if (rank <= 10)
+                {
+                    dcg += 1 / Math.Log2(rank + 1);
+                    hit = true;
+                }
+            }
+            double ideal = 0;
+            for (var k = 1; k <= Math.Min(10, relevant.Count); k++) ideal += 1 / Math.Log2(k + 1);
+            lock (_lock)
+            {
+                _n++;
+                _mrr += rr;
+                _ndcg += ideal > 0 ? dcg / ideal : 0;
+                if (hit) _hr++;
+            }
+        }
+
+        public SearchMetricRow Row(string method) =>
+            _n == 0 ? new SearchMetricRow(method, 0, 0, 0, 0) : new SearchMetricRow(method, _n, _mrr / _n, _ndcg / _n, _hr / _n);
+    }
+}

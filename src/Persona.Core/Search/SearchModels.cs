@@ -1,0 +1,59 @@
+using Persona.Abstractions;
+using Persona.Core.Models.Sequence;
+
+namespace Persona.Core.Search;
+
+/// <summary>A search as the API and CLI ask it.</summary>
+public sealed record SearchRequest
+{
+    public required string Query { get; init; }
+    /// <summary>Results wanted (1..100).</summary>
+    public int Limit { get; init; } = 20;
+    /// <summary>Category filter: a key (<c>Makeup &gt; Nails</c>) or a category name at any level.</summary>
+    public string? Category { get; init; }
+    public double? PriceMax { get; init; }
+    public double? PriceMin { get; init; }
+    /// <summary>False: the non-personal order even when a user is given.</summary>
+    public bool Personalize { get; init; } = true;
+}
+
+/// <summary>
+/// What the re-ranker may know about the person searching: the live profile (affinities), their recent items (newest
+/// last) and the sequence model in service. Every part is optional.
+/// </summary>
+public sealed record SearchUser
+{
+    public required string UserId { get; init; }
+    public Profile? Profile { get; init; }
+    public IReadOnlyList<string> RecentItems { get; init; } = [];
+    /// <summary>The user's vector from the sequence model (or the profile's embedding); used with <see cref="Model"/>.</summary>
+    public float[]? Embedding { get; init; }
+    public ISequenceModel? Model { get; init; }
+}
+
+/// <summary>How much each part contributed to <see cref="SearchHit.Score"/> (they add up to it).</summary>
+public sealed record ScoreBreakdown(double Lexical, double Semantic, double Intent, double Personal);
+
+/// <summary>Why an item is where it is, in English and Chinese.</summary>
+public sealed record SearchReason(string En, string Zh);
+
+public sealed record SearchHit(Item Item, double Score, ScoreBreakdown Breakdown, SearchReason Reason);
+
+public sealed record SearchResult
+{
+    public required ParsedQuery Query { get; init; }
+    public required IReadOnlyList<SearchHit> Hits { get; init; }
+    /// <summary>Whether a profile re-ranked the results.</summary>
+    public bool Personalized { get; init; }
+    /// <summary>Candidates fused from both retrievers before the cut to the limit.</summary>
+    public int Candidates { get; init; }
+}
+
+/// <summary>How lexical and semantic candidates are merged.</summary>
+public enum FusionMode
+{
+    /// <summary>α · BM25/max(BM25) + (1 − α) · cosine.</summary>
+    Blend,
+    /// <summary>Reciprocal rank fusion: Σ 1/(60 + rank) over both lists, scaled to [0, 1].</summary>
+    Rrf,
+}

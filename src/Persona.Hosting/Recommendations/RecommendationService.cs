@@ -1,0 +1,296 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Persona.Abstractions;
+using Persona.Core.Models.Sequence;
+using Persona.Core.Ranking;
+using Persona.Core.Retrieval;
+
+namespace Persona.Hosting.Recommendations;
+
+/// <summary>Recommendations for one user, as the API returns them.</summary>
+/// <param name="UserId">Who they are for.</param>
+/// <param name="Personalized">False when nothing about the user was used (consent withdrawn, or nothing known): popular items.</param>
+/// <param name="ModelVersion">The sequence model that scored the candidates, when one is in service.</param>
+/// <param name="Items">Best first.</param>
+public sealed record RecommendationList(string UserId, bool Personalized, string? ModelVersion, IReadOnlyList<Recommendation> Items);
+
+/// <summary>Items like one item.</summary>
+public sealed record SimilarItemsList(string ItemId, string? ModelVersion, IReadOnlyList<Recommendation> Items);
+
+/// <summary>
+/// The recommendation state and its entry points. Follows the engine (<see cref="IEngineObserver"/>): every stored
+/// batch updates the users' recent behaviour, the "next item" co-occurrence and popularity before it is
+/// acknowledged, so a client's next request sees what it just posted. Keeps the current sequence model's item
+/// vectors in a <see cref="VectorIndex"/>, rebuilt when <see cref="ISequenceModelProvider.Current"/> changes, and
+/// adds the user embedding to profiles (<see cref="IProfileEnricher"/>).
+/// </summary>
+public sealed class RecommendationService : IEngineObserver, IProfileEnricher
+{
+    private readonly PersonaEngine _engine;
+    private readonly ISequenceModelProvider? _models;
+    private readonly ILogger _logger;
+    private readonly ItemCatalog _catalog = new();
+    private readonly RecentBehavior _recent;
+    private readonly CoOccurrenceIndex _coOccurrence;
+    private readonly PopularityIndex _popularity;
+    private readonly Recommender _recommender;
+    private readonly Lock _loadLock = new();
+    private readonly Lock _modelLock = new();
+    private List<StoredEvent>? _pendingEvents = [];
+    private List<Item>? _pendingItems = [];
+    private volatile ModelView? _view;
+    private ISequenceModel? _building;
+    private List<Item>? _upsertsDuringBuild;
+    // GetProfile runs the enrichers; a recommendation request reads the profile only for affinities and encodes the
+    // user itself, so it skips the embedding there instead of encoding twice.
+    [ThreadStatic] private static bool t_skipEmbedding;
+
+    public RecommendationService(PersonaEngine engine, IOptions<RecommendationOptions> options, ISequenceModelProvider? models = null, ILogger<RecommendationService>? logger = null)
+    {
+        _engine = engine ?? throw new ArgumentNullException(nameof(engine));
+        Options = options?.Value ?? throw new ArgumentNullException(nameof(options));
+        var problems = Options.Validate();
+        if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems), nameof(options));
+        _models = models;
+        _logger = logger ?? NullLogger<RecommendationService>.Instance;
+        _recent = new RecentBehavior(Options.RecentSteps, Options.MaxSeenItems);
+        _coOccurrence = new CoOccurrenceIndex(Options.CoOccurrenceWindow);
+        _popularity = new PopularityIndex(Options.PopularityHalfLifeDays, TimeSpan.FromMilliseconds(Options.PopularityRefreshMilliseconds));
+        _recommender = new Recommender(Options, _catalog, _coOccurrence, _popularity);
+        _engine.AddObserver(this);
+        _engine.AddProfileEnricher(this);
+    }
+
+    public RecommendationOptions Options { get; }
+
+    /// <summary>True once <see cref="LoadAsync"/> has run.</summary>
+    public bool IsLoaded { get; private set; }
+
+    /// <summary>Items known to recommendations.</summary>
+    public int CatalogCount => _catalog.Count;
+
+    /// <summary>
+    /// Reads the catalog and every stored event into memory. Batches stored while it runs are held and applied
+    /// afterwards, skipping those the read already saw.
+    /// </summary>
+    public async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        var items = new List<Item>();
+        await foreach (var item in _engine.Store.ReadItemsAsync(cancellationToken)) items.Add(item);
+        _catalog.Upsert(items);
+
+        // Streamed in store order, a page at a time, so memory stays flat however long the log is. Co-occurrence
+        // follows arrival order (time order for live traffic, and for imports that list each user's history in order);
+        // recent behaviour re-sorts late arrivals by timestamp.
+        long lastSequence = 0;
+        var applied = 0L;
+        var page = new List<StoredEvent>(10_000);
+        await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
+        {
+            lastSequence = Math.Max(lastSequence, e.Sequence);
+            if (!Counts(e)) continue;
+            page.Add(e);
+            if (page.Count == page.Capacity)
+            {
+                Apply(page);
+                applied += page.Count;
+                page.Clear();
+            }
+        }
+        Apply(page);
+        applied += page.Count;
+
+        lock (_loadLock)
+        {
+            _catalog.Upsert(_pendingItems!);
+            Apply(_pendingEvents!.Where(e => e.Sequence > lastSequence).ToList());
+            _pendingItems = null;
+            _pendingEvents = null;
+            IsLoaded = true;
+        }
+        if (_models?.Current is { } model) BuildIndex(model);
+        if (_logger.IsEnabled(LogLevel.Information))
+            _logger.LogInformation("Recommendations loaded {Items} items and {Events} item events of {Users} users", _catalog.Count, applied, _recent.UserCount);
+    }
+
+    /// <summary>Recommendations for a user; a user who withdrew personalisation consent gets popular items, marked as such.</summary>
+    public RecommendationList Recommend(string userId, RecommendationQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        ArgumentNullException.ThrowIfNull(query);
+        ProfileRead read;
+        t_skipEmbedding = true;
+        try { read = _engine.GetProfile(userId); }
+        finally { t_skipEmbedding = false; }
+
+        UserContext user;
+        if (read.Status == ProfileStatus.ConsentWithdrawn)
+        {
+            user = UserContext.Anonymous(userId);
+        }
+        else
+        {
+            var recent = _recent.Recent(userId);
+            var affinities = read.Profile?.Affinities;
+            var known = recent.Count > 0 || affinities is { Categories.Count: > 0 } or { Brands.Count: > 0 };
+            user = new UserContext(userId, recent, query.ExcludeSeen ? _recent.Seen(userId) : new HashSet<string>(), affinities, known);
+        }
+        var view = user.Personalized ? CurrentView() : null;
+        var items = _recommender.Recommend(user, query, view);
+        return new RecommendationList(userId, user.Personalized, view?.Model.Version, items);
+    }
+
+    /// <summary>Items like <paramref name="itemId"/>; null when the item is not in the catalog.</summary>
+    public SimilarItemsList? Similar(string itemId, int count)
+    {
+        ArgumentNullException.ThrowIfNull(itemId);
+        if (!_catalog.TryGet(itemId, out var entry)) return null;
+        var view = CurrentView();
+        return new SimilarItemsList(itemId, view?.Model.Version, _recommender.Similar(entry.Item, count, view));
+    }
+
+    public Profile Enrich(Profile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        if (t_skipEmbedding || CurrentView() is not { } view) return profile;
+        var steps = Steps(profile.UserId);
+        if (steps.Count == 0 || view.Model.EncodeUser(steps) is not { } vector) return profile;
+        return profile with { Embedding = vector, EmbeddingModelVersion = view.Model.Version };
+    }
+
+    public void OnEventsStored(IReadOnlyList<StoredEvent> events)
+    {
+        lock (_loadLock)
+        {
+            if (_pendingEvents is not null)
+            {
+                _pendingEvents.AddRange(events);
+                return;
+            }
+        }
+        try
+        {
+            Apply(events);
+        }
+        catch (Exception ex)
+        {
+            // Observers must not fail the write path; a restart rebuilds this state from the store.
+            _logger.LogError(ex, "Applying {Count} events to the recommendation state failed", events.Count);
+        }
+    }
+
+    public void OnItemsUpserted(IReadOnlyList<Item> items)
+    {
+        lock (_loadLock)
+        {
+            if (_pendingItems is not null) _pendingItems.AddRange(items);
+            else _catalog.Upsert(items);
+        }
+        lock (_modelLock)
+        {
+            _upsertsDuringBuild?.AddRange(items);
+            if (_view is { } view) IndexItems(view, items);
+        }
+    }
+
+    private static bool Counts(StoredEvent e) =>
+        e.ItemId is not null && e.ExcludedReason is null && e.Type is not (EventType.Impression or EventType.Search);
+
+    /// <summary>How much one event says about an item's appeal, for popularity.</summary>
+    private static double Weight(EventType type) => type switch
+    {
+        EventType.Purchase => 3,
+        EventType.AddToCart or EventType.Favorite or EventType.Rate or EventType.Review => 2,
+        _ => 1,
+    };
+
+    private void Apply(IReadOnlyList<StoredEvent> events)
+    {
+        var steps = new List<(string, string)>(events.Count);
+        var interactions = new List<(string, IReadOnlyList<string>, double, DateTimeOffset)>(events.Count);
+        foreach (var e in events)
+        {
+            if (!Counts(e)) continue;
+            _recent.Add(e.UserId, new BehaviorStep(e.ItemId!, e.Type, e.Timestamp));
+            steps.Add((e.UserId, e.ItemId!));
+            var keys = _catalog.TryGet(e.ItemId!, out var entry) ? entry.CategoryKeys : [];
+            interactions.Add((e.ItemId!, keys, Weight(e.Type), e.Timestamp));
+        }
+        _coOccurrence.ObserveMany(steps);
+        _popularity.AddMany(interactions);
+    }
+
+    private List<SequenceStep> Steps(string userId)
+    {
+        var recent = _recent.Recent(userId);
+        var steps = new List<SequenceStep>(recent.Count);
+        foreach (var s in recent)
+            if (_catalog.TryGet(s.ItemId, out var e)) steps.Add(new SequenceStep(e.Item, s.Type, s.Timestamp));
+        return steps;
+    }
+
+    /// <summary>
+    /// The index for the model in service. A new model's index is built on first use: synchronously when none is
+    /// serving yet, otherwise in the background while the previous model (consistent with its own index) serves.
+    /// </summary>
+    private ModelView? CurrentView()
+    {
+        var model = _models?.Current;
+        if (model is null) return null;
+        var view = _view;
+        if (view is not null && ReferenceEquals(view.Model, model)) return view;
+        if (view is null) return BuildIndex(model);
+        lock (_modelLock)
+        {
+            if (!ReferenceEquals(_building, model))
+            {
+                _building = model;
+                _ = Task.Run(() => BuildIndex(model));
+            }
+        }
+        return view;
+    }
+
+    private ModelView? BuildIndex(ISequenceModel model)
+    {
+        lock (_modelLock)
+        {
+            if (_view is { } current && ReferenceEquals(current.Model, model)) return current;
+            _building = model;
+            _upsertsDuringBuild = [];
+        }
+        try
+        {
+            var index = new VectorIndex(model.Dimension, Math.Max(16, _catalog.Count));
+            var view = new ModelView(model, index);
+            IndexItems(view, _catalog.Entries.Select(e => e.Item));
+            lock (_modelLock)
+            {
+                IndexItems(view, _upsertsDuringBuild ?? []);
+                _upsertsDuringBuild = null;
+                // Requests may still hold the old view, so its index is left to the collector rather than disposed.
+                _view = view;
+            }
+            if (_logger.IsEnabled(LogLevel.Information))
+                _logger.LogInformation("Indexed {Count} item vectors of model {Version}", index.Count, model.Version);
+            return view;
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Indexing the item vectors of model {Version} failed; serving without it", model.Version);
+            lock (_modelLock) _upsertsDuringBuild = null;
+            return _view;
+        }
+    }
+
+    private static void IndexItems(ModelView view, IEnumerable<Item> items)
+    {
+        foreach (var item in items)
+        {
+            var vector = view.Model.ItemVector(item);
+            if (vector is not null && vector.Length == view.Index.Dimension) view.Index.Upsert(item.Id, vector);
+            else view.Index.Remove(item.Id);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Options;
+using Persona.Core.Search;
+using Persona.Text;
+
+namespace Persona.Hosting;
+
+/// <summary>Product search; bound from <c>Persona:Search</c>. Ranking defaults come from <see cref="ProductSearchOptions"/>.</summary>
+public sealed class PersonaSearchOptions
+{
+    public const string SectionName = "Persona:Search";
+    public const int DefaultRecentItems = 10;
+    public const int DefaultClickWindowMinutes = 30;
+    public const int DefaultMaxClickPairs = 100_000;
+    public const int DefaultMinClickPairs = 200;
+
+    public double K1 { get; set; } = Bm25Options.DefaultK1;
+    public double B { get; set; } = Bm25Options.DefaultB;
+    public double TitleWeight { get; set; } = ProductSearchOptions.DefaultTitleWeight;
+    public double BrandWeight { get; set; } = ProductSearchOptions.DefaultBrandWeight;
+    public double CategoryWeight { get; set; } = ProductSearchOptions.DefaultCategoryWeight;
+    public double AttributesWeight { get; set; } = ProductSearchOptions.DefaultAttributesWeight;
+    public int CandidatePool { get; set; } = ProductSearchOptions.DefaultCandidatePool;
+    public int RerankDepth { get; set; } = ProductSearchOptions.DefaultRerankDepth;
+    public FusionMode Fusion { get; set; } = FusionMode.Blend;
+    public double Alpha { get; set; } = ProductSearchOptions.DefaultAlpha;
+    /// <summary>Train the text encoder at start (in the background) and use semantic candidates.</summary>
+    public bool Semantic { get; set; } = true;
+    public int EncoderEpochs { get; set; } = 8;
+    /// <summary>Minutes between checks that retrain the encoder and re-ranker when the catalog grew by a tenth; 0 never.</summary>
+    public int RetrainIntervalMinutes { get; set; } = 30;
+    /// <summary>Recent items per user kept in memory for the re-ranker.</summary>
+    public int RecentItems { get; set; } = DefaultRecentItems;
+    /// <summary>An item event this soon after a user's search counts as a click on that search's results.</summary>
+    public int ClickWindowMinutes { get; set; } = DefaultClickWindowMinutes;
+    public int MaxClickPairs { get; set; } = DefaultMaxClickPairs;
+    /// <summary>Below this many logged (query, click) pairs the re-ranker keeps its default weights.</summary>
+    public int MinClickPairs { get; set; } = DefaultMinClickPairs;
+
+    public ProductSearchOptions ToIndexOptions() => new()
+    {
+        K1 = K1,
+        B = B,
+        TitleWeight = TitleWeight,
+        BrandWeight = BrandWeight,
+        CategoryWeight = CategoryWeight,
+        AttributesWeight = AttributesWeight,
+        CandidatePool = CandidatePool,
+        RerankDepth = RerankDepth,
+        Fusion = Fusion,
+        Alpha = Alpha,
+        Semantic = Semantic,
+    };
+}
+
+public sealed class PersonaSearchOptionsValidator : IValidateOptions<PersonaSearchOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PersonaSearchOptions options)
+    {
+        var failures = new List<string>();
+        try
+        {
+            options.ToIndexOptions().Validate();
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            failures.Add($"Persona:Search:{ex.ParamName}: {ex.Message}");
+        }
+        if (options.EncoderEpochs is < 0 or > 200) failures.Add("Persona:Search:EncoderEpochs must be between 0 and 200.");
+        if (options.RetrainIntervalMinutes is < 0 or > 10_080) failures.Add("Persona:Search:RetrainIntervalMinutes must be between 0 and 10080.");
+        if (options.RecentItems is < 0 or > 200) failures.Add("Persona:Search:RecentItems must be between 0 and 200.");
+        if (options.ClickWindowMinutes is < 1 or > 1440) failures.Add("Persona:Search:ClickWindowMinutes must be between 1 and 1440.");
+        if (options.MaxClickPairs is < 0 or > 10_000_000) failures.Add("Persona:Search:MaxClickPairs must be between 0 and 10000000.");
+        if (options.MinClickPairs < 1) failures.Add("Persona:Search:MinClickPairs must be at least 1.");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,249 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Persona.Abstractions;
+using Persona.Core.Models.Sequence;
+using Persona.Core.Search;
+
+namespace Persona.Hosting;
+
+/// <summary>What the search service holds and how long building it took.</summary>
+public sealed record SearchStatus(
+    int Items, int Terms, bool Semantic, string? EncoderVersion, double IndexSeconds, double? EncoderSeconds,
+    int ClickPairs, RerankerWeights Weights);
+
+/// <summary>
+/// Serves personalised product search: keeps a <see cref="ProductSearchIndex"/> in step with the catalog (an item
+/// upsert is visible to the next query), follows events for each user's recent items, item co-visitation and
+/// (query, clicked item) pairs — an item event within <see cref="PersonaSearchOptions.ClickWindowMinutes"/> of the
+/// same user's search — and trains the text encoder and the re-ranker weights from them in the background.
+/// </summary>
+public sealed class SearchService : IEngineObserver, IDisposable
+{
+    private readonly PersonaEngine _engine;
+    private readonly PersonaSearchOptions _options;
+    private readonly ISequenceModelProvider? _models;
+    private readonly ILogger<SearchService> _logger;
+    private readonly ProductSearchIndex _index;
+    private readonly CoVisitation _coVisitation = new();
+    private readonly ConcurrentDictionary<string, RecentSteps> _recent = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<ClickPair> _clicks = new();
+    private readonly SemaphoreSlim _trainGate = new(1, 1);
+    private double _indexSeconds;
+    private double? _encoderSeconds;
+    private int _trainedItems;
+
+    public SearchService(PersonaEngine engine, IOptions<PersonaSearchOptions> options, ISequenceModelProvider? models = null, ILogger<SearchService>? logger = null)
+    {
+        _engine = engine ?? throw new ArgumentNullException(nameof(engine));
+        _options = options.Value;
+        _models = models;
+        _logger = logger ?? NullLogger<SearchService>.Instance;
+        _index = new ProductSearchIndex(_options.ToIndexOptions());
+        _engine.AddObserver(this);
+    }
+
+    public ProductSearchIndex Index => _index;
+
+    public SearchStatus Status => new(
+        _index.Count, _index.TermCount, _index.Encoder is not null, _index.Encoder?.Version, _indexSeconds, _encoderSeconds,
+        _clicks.Count, _index.Weights);
+
+    /// <summary>Indexes the stored catalog and replays stored events into recent items, co-visitation and click pairs.</summary>
+    public async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var items = new List<Item>();
+        await foreach (var item in _engine.Store.ReadItemsAsync(cancellationToken)) items.Add(item);
+        _index.Upsert(items);
+        _indexSeconds = clock.Elapsed.TotalSeconds;
+        var batch = new List<StoredEvent>(4096);
+        await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
+        {
+            batch.Add(e);
+            if (batch.Count == batch.Capacity)
+            {
+                OnEventsStored(batch);
+                batch.Clear();
+            }
+        }
+        OnEventsStored(batch);
+        if (_logger.IsEnabled(LogLevel.Information))
+            _logger.LogInformation("Search indexed {Items} items in {Seconds:0.00} s; {Clicks} logged search clicks", items.Count, _indexSeconds, _clicks.Count);
+    }
+
+    /// <summary>Whether the catalog grew by a tenth (or from nothing) since the encoder was last trained.</summary>
+    public bool NeedsTraining => _options.Semantic && _index.Count >= 2 && _index.Count > _trainedItems * 1.1;
+
+    /// <summary>Trains the text encoder on the catalog and logged clicks, and the re-ranker weights on the clicks. One run at a time.</summary>
+    public async Task TrainAsync(CancellationToken cancellationToken)
+    {
+        await _trainGate.WaitAsync(cancellationToken);
+        try
+        {
+            var clicks = _clicks.ToArray();
+            var items = _index.Items.ToList();
+            if (_options.Semantic && items.Count >= 2)
+            {
+                var clock = Stopwatch.StartNew();
+                var clicked = clicks.Select(c => _index.TryGetItem(c.ItemId, out var item) ? (c.Query, item!) : default).Where(p => p.Item2 is not null).ToList();
+                var encoder = await Task.Run(() => SemanticEncoder.Train(
+                    SemanticPairs.Build(items, clicked), new SemanticEncoderOptions { Epochs = _options.EncoderEpochs }, cancellationToken), cancellationToken);
+                _index.SetEncoder(encoder);
+                _encoderSeconds = clock.Elapsed.TotalSeconds;
+                _trainedItems = items.Count;
+                if (_logger.IsEnabled(LogLevel.Information))
+                    _logger.LogInformation("Search encoder {Version} trained on {Items} items and {Clicks} clicks in {Seconds:0.0} s", encoder.Version, items.Count, clicked.Count, _encoderSeconds);
+            }
+            if (clicks.Length >= _options.MinClickPairs) _index.Weights = LearnWeights(clicks);
+        }
+        finally
+        {
+            _trainGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Pairwise training data from the click log: the clicked item against up to five items the same query ranked
+    /// above it (skipped) and five random ones from the head. Profiles are the users' current ones.
+    /// </summary>
+    private RerankerWeights LearnWeights(ClickPair[] clicks)
+    {
+        var pairs = new List<(double[], double[])>();
+        var random = new Random(11);
+        var catalog = _engine.Catalog;
+        foreach (var click in clicks)
+        {
+            var user = UserFor(click.UserId);
+            if (user is null) continue;
+            var candidates = _index.Candidates(_index.Parse(click.Query), new SearchRequest { Query = click.Query }, catalog);
+            var at = candidates.FindIndex(c => c.Entry.Item.Id == click.ItemId);
+            if (at < 0 || at >= _index.Options.RerankDepth) continue;
+            var signals = PersonalReranker.Prepare(user, _coVisitation, catalog);
+            var positive = new double[PersonalReranker.FeatureCount];
+            PersonalReranker.Features(signals, candidates[at].Entry.Item, candidates[at].Entry.CategoryKeys, candidates[at].Base, positive);
+            var head = Math.Min(candidates.Count, Math.Min(_index.Options.RerankDepth, 100));
+            var negatives = Enumerable.Range(0, Math.Min(at, 5)).Concat(Enumerable.Range(0, 5).Select(_ => random.Next(head))).Where(j => j != at);
+            foreach (var j in negatives)
+            {
+                var negative = new double[PersonalReranker.FeatureCount];
+                PersonalReranker.Features(signals, candidates[j].Entry.Item, candidates[j].Entry.CategoryKeys, candidates[j].Base, negative);
+                pairs.Add((positive, negative));
+            }
+        }
+        var weights = PersonalReranker.Train(pairs, minPairs: _options.MinClickPairs);
+        if (_logger.IsEnabled(LogLevel.Information))
+            _logger.LogInformation("Search re-ranker weights ({Source}) from {Pairs} pairs: {Weights}", weights.Source, pairs.Count, string.Join(", ", weights.Weights));
+        return weights;
+    }
+
+    /// <summary>Runs a search for <paramref name="userId"/> (or anonymously); consent withdrawal or an unknown user gives the non-personal order.</summary>
+    public SearchResult Search(SearchRequest request, string? userId)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var user = request.Personalize && !string.IsNullOrWhiteSpace(userId) ? UserFor(userId) : null;
+        return _index.Search(request, user, _engine.Catalog, _coVisitation);
+    }
+
+    private SearchUser? UserFor(string userId)
+    {
+        var read = _engine.GetProfile(userId);
+        if (read.Status != ProfileStatus.Found) return null;
+        var profile = read.Profile!;
+        var steps = _recent.TryGetValue(userId, out var r) ? r.Snapshot() : [];
+        var model = _models?.Current;
+        float[]? embedding = null;
+        if (model is not null)
+        {
+            embedding = profile.Embedding is { } e && profile.EmbeddingModelVersion == model.Version ? e : null;
+            if (embedding is null && steps.Length > 0)
+            {
+                var sequence = new List<SequenceStep>(steps.Length);
+                foreach (var s in steps)
+                    if (_index.TryGetItem(s.ItemId, out var item)) sequence.Add(new SequenceStep(item!, s.Type, s.Timestamp));
+                if (sequence.Count > 0) embedding = model.EncodeUser(sequence);
+            }
+        }
+        return new SearchUser
+        {
+            UserId = userId,
+            Profile = profile,
+            RecentItems = steps.Select(s => s.ItemId).ToArray(),
+            Embedding = embedding,
+            Model = embedding is null ? null : model,
+        };
+    }
+
+    public void OnItemsUpserted(IReadOnlyList<Item> items)
+    {
+        try
+        {
+            _index.Upsert(items);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Indexing {Count} upserted items failed", items.Count);
+        }
+    }
+
+    public void OnEventsStored(IReadOnlyList<StoredEvent> events)
+    {
+        var window = TimeSpan.FromMinutes(_options.ClickWindowMinutes);
+        foreach (var e in events)
+        {
+            if (e.ExcludedReason is not null) continue;
+            var recent = _recent.GetOrAdd(e.UserId, _ => new RecentSteps(_options.RecentItems));
+            if (e.Type == EventType.Search)
+            {
+                if (!string.IsNullOrWhiteSpace(e.Query)) recent.LastSearch = (e.Query, e.Timestamp);
+                continue;
+            }
+            if (e.ItemId is null || e.Type == EventType.Impression) continue;
+            if (recent.LastSearch is { } search && e.Timestamp >= search.At && e.Timestamp - search.At <= window && e.Type is EventType.Click or EventType.View or EventType.AddToCart or EventType.Purchase)
+            {
+                _clicks.Enqueue(new ClickPair(e.UserId, search.Query, e.ItemId));
+                while (_clicks.Count > _options.MaxClickPairs && _clicks.TryDequeue(out _)) { }
+                recent.LastSearch = null;
+            }
+            var previous = recent.Snapshot();
+            if (previous.Length == 0 || previous[^1].ItemId != e.ItemId)
+                _coVisitation.AddStep(e.ItemId, previous.Select(s => s.ItemId).ToArray());
+            recent.Add(new RecentStep(e.ItemId, e.Type, e.Timestamp));
+        }
+    }
+
+    public void Dispose()
+    {
+        _index.Dispose();
+        _trainGate.Dispose();
+    }
+
+    private sealed record ClickPair(string UserId, string Query, string ItemId);
+
+    private readonly record struct RecentStep(string ItemId, EventType Type, DateTimeOffset Timestamp);
+
+    /// <summary>A user's last few item steps, oldest first; guarded by its own lock (events of one user are rare).</summary>
+    private sealed class RecentSteps(int capacity)
+    {
+        private readonly Lock _lock = new();
+        private readonly Queue<RecentStep> _steps = new();
+
+        public (string Query, DateTimeOffset At)? LastSearch { get; set; }
+
+        public void Add(RecentStep step)
+        {
+            lock (_lock)
+            {
+                _steps.Enqueue(step);
+                while (_steps.Count > capacity) _steps.Dequeue();
+            }
+        }
+
+        public RecentStep[] Snapshot()
+        {
+            lock (_lock) return [.. _steps];
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Persona.Core.Ingestion;
+using Persona.Core.Search;
+using Persona.Hosting;
+
+namespace Persona.Server.Apis;
+
+/// <summary>One result: the item's display fields, its score and how the score was made, and why it is there.</summary>
+public sealed record SearchItem(
+    string ItemId, string Title, string? Brand, IReadOnlyList<string> CategoryPath, double? Price, string Currency,
+    double Score, ScoreBreakdown Breakdown, SearchReason Reason);
+
+public sealed record SearchResponse(
+    ParsedQuery Query, string? User, bool Personalized, int Candidates, double TookMs, IReadOnlyList<SearchItem> Items);
+
+public static class SearchApi
+{
+    public const int MaxResults = 100;
+
+    public static IEndpointRouteBuilder MapSearchApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/search").WithTags("Search");
+        group.MapGet("/", Search)
+            .WithName("Search")
+            .WithSummary("Product search in Chinese and English, personalised with the user's profile; each result has a score breakdown and a reason.");
+        group.MapGet("/status", Status).WithName("SearchStatus").WithSummary("Index size, encoder and re-ranker weights of the search service.");
+        return app;
+    }
+
+    /// <param name="search">The search service.</param>
+    /// <param name="q">The query text (Chinese, English or both); price phrases such as "under 50" or "100元以下" become filters.</param>
+    /// <param name="user">Personalise for this user (omit for the non-personal order).</param>
+    /// <param name="n">Results wanted, 1..100 (default 20).</param>
+    /// <param name="category">Only items in this category: a key such as "Makeup &gt; Nails" or a category name.</param>
+    /// <param name="priceMax">Only items priced at most this.</param>
+    /// <param name="priceMin">Only items priced at least this.</param>
+    /// <param name="personalize">False gives the non-personal order even with a user.</param>
+    public static Results<Ok<SearchResponse>, ValidationProblem> Search(
+        SearchService search, string? q, string? user, int? n, string? category, double? priceMax, double? priceMin, bool? personalize)
+    {
+        var errors = new List<FieldError>();
+        if (string.IsNullOrWhiteSpace(q)) errors.Add(new FieldError(null, "q", "A query is required."));
+        else if (q.Length > 500) errors.Add(new FieldError(null, "q", "The query is longer than 500 characters."));
+        if (n is < 1 or > MaxResults) errors.Add(new FieldError(null, "n", $"n must be between 1 and {MaxResults}."));
+        if (priceMax is { } max && (!double.IsFinite(max) || max < 0)) errors.Add(new FieldError(null, "priceMax", "priceMax must be a number ≥ 0."));
+        if (priceMin is { } min && (!double.IsFinite(min) || min < 0)) errors.Add(new FieldError(null, "priceMin", "priceMin must be a number ≥ 0."));
+        if (priceMin is { } lo && priceMax is { } hi && lo > hi) errors.Add(new FieldError(null, "priceMin", "priceMin must not exceed priceMax."));
+        if (errors.Count > 0) return ApiResults.Problem(errors);
+
+        var started = Stopwatch.GetTimestamp();
+        var request = new SearchRequest
+        {
+            Query = q!,
+            Limit = n ?? 20,
+            Category = category,
+            PriceMax = priceMax,
+            PriceMin = priceMin,
+            Personalize = personalize ?? true,
+        };
+        var result = search.Search(request, user);
+        var items = result.Hits.Select(h => new SearchItem(
+            h.Item.Id, h.Item.Title, h.Item.Brand, h.Item.CategoryPath, h.Item.Price, h.Item.Currency, h.Score, h.Breakdown, h.Reason)).ToList();
+        return TypedResults.Ok(new SearchResponse(result.Query, user, result.Personalized, result.Candidates,
+            Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 3), items));
+    }
+
+    public static Ok<SearchStatus> Status(SearchService search) => TypedResults.Ok(search.Status);
+}

@@ -1,0 +1,180 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Persona.Abstractions;
+using Persona.Hosting;
+using Persona.Server.Apis;
+using Persona.Server.Json;
+
+namespace Persona.Server.Dashboard;
+
+/// <summary>One page of user ids matching a search, in ordinal order.</summary>
+public sealed record UserListResponse(int Total, IReadOnlyList<string> Users);
+
+/// <summary>A user's events, newest first, each with the item it concerns (when it is in the catalog).</summary>
+public sealed record UserEventsResponse(string UserId, int Total, IReadOnlyList<EventView> Events);
+
+public sealed record EventView(StoredEvent Event, ItemSummary? Item);
+
+/// <summary>What a timeline needs to name an item in both languages.</summary>
+public sealed record ItemSummary(string Id, string Title, string? TitleZh, IReadOnlyList<string> CategoryPath, string? CategoryPathZh, string? Brand, double? Price, string Currency);
+
+/// <summary>The overview page: store counts, the live ingest rate and the current model versions.</summary>
+public sealed record OverviewResponse(PersonaStats Stats, long EventsLastMinute, IReadOnlyList<long> EventsPerSecond, ModelVersions Models);
+
+public sealed record ModelVersions(
+    string? PredictionModel, string? SegmentModel, int? Segments, DateTimeOffset? SegmentsComputedAt, RefreshSummary? LastRefresh);
+
+/// <summary>A stored report document (evaluation, training, model summary), parsed; too large ones are listed without a body.</summary>
+public sealed record StoredReport(string Kind, string Key, int Chars, JsonElement? Report, string? Omitted);
+
+public sealed record ReportsResponse(IReadOnlyList<StoredReport> Reports);
+
+/// <summary>
+/// Serves the dashboard at <c>/</c> (assets under <c>/dashboard/</c>) and the few read endpoints its pages need
+/// beyond the resource APIs. Everything the pages show comes from these and the public API, so it can be fetched
+/// with curl too.
+/// </summary>
+public static class DashboardApi
+{
+    public const int DefaultEventLimit = 50;
+    public const int MaxEventLimit = 500;
+    public const int MaxEvidenceIds = 100;
+    public const int DefaultUserLimit = 20;
+    public const int MaxUserLimit = 200;
+    /// <summary>Report documents larger than this are listed without their body (model outputs, not reports).</summary>
+    public const int MaxReportChars = 512 * 1024;
+
+    /// <summary>Document kinds the Models page reads; <c>models</c> also holds predictions and segment outputs, which are skipped.</summary>
+    public static readonly IReadOnlyList<string> ReportKinds = ["evaluation", "training", "models"];
+
+    // Pages are same-origin modules; inline styles are allowed because ECharts positions its tooltips with them.
+    private const string ContentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+    public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var assets = DashboardAssets.Load();
+        var meter = new IngestRateMeter(app.ServiceProvider.GetRequiredService<TimeProvider>());
+        app.ServiceProvider.GetRequiredService<PersonaEngine>().AddObserver(meter);
+
+        app.MapGet("/", (HttpContext context) => Asset(context, assets, "index.html"))
+            .WithTags("Dashboard").WithName("Dashboard").WithSummary("The web dashboard.").ExcludeFromDescription();
+        app.MapGet("/dashboard/{**path}", (string path, HttpContext context) => Asset(context, assets, path))
+            .WithTags("Dashboard").WithName("DashboardAsset").ExcludeFromDescription();
+
+        app.MapGet("/v1/users", ListUsers)
+            .WithTags("Users").WithName("ListUsers")
+            .WithSummary("User ids containing q (case-insensitive), in ordinal order, at most limit (default 20, at most 200).");
+        app.MapGet("/v1/users/{id}/events", GetUserEventsAsync)
+            .WithTags("Users").WithName("GetUserEvents")
+            .WithSummary("The user's events, newest first (limit, default 50, at most 500), or the ones named by ids (comma-separated, e.g. a tag's evidence), each with its item.");
+
+        var admin = app.MapGroup("/v1/admin").WithTags("Admin");
+        admin.MapGet("/overview", (PersonaEngine engine, PersonaModels models, CancellationToken cancellationToken) => GetOverviewAsync(engine, models, meter, cancellationToken))
+            .WithName("GetOverview")
+            .WithSummary("Store counts, events stored per second over the last minute, and the current model versions.");
+        admin.MapGet("/reports", GetReportsAsync)
+            .WithName("GetReports")
+            .WithSummary("Stored evaluation and training reports and the last model refresh summary.");
+        return app;
+    }
+
+    private static IResult Asset(HttpContext context, DashboardAssets assets, string path)
+    {
+        if (!assets.TryGet(path, out var asset))
+            return ApiResults.NotFound("Not found.", $"The dashboard has no file '{EventBatchReader.Truncate(path)}'.");
+        var headers = context.Response.Headers;
+        // Revalidate every time: the ETag makes that a 304, and a new build is seen at once.
+        headers.CacheControl = "no-cache";
+        headers.XContentTypeOptions = "nosniff";
+        if (path.EndsWith(".html", StringComparison.Ordinal)) headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        return TypedResults.Bytes(asset.Bytes, asset.ContentType, entityTag: asset.ETag);
+    }
+
+    public static Ok<UserListResponse> ListUsers(string? q, int? limit, PersonaEngine engine)
+    {
+        var take = Math.Clamp(limit ?? DefaultUserLimit, 1, MaxUserLimit);
+        var query = q?.Trim() ?? "";
+        var matches = engine.ProfileUsers.Where(u => query.Length == 0 || u.Contains(query, StringComparison.OrdinalIgnoreCase)).ToList();
+        var page = matches.Order(StringComparer.Ordinal).Take(take).ToList();
+        return TypedResults.Ok(new UserListResponse(matches.Count, page));
+    }
+
+    public static async Task<Results<Ok<UserEventsResponse>, ProblemHttpResult>> GetUserEventsAsync(
+        string id, int? limit, string? ids, PersonaEngine engine, CancellationToken cancellationToken)
+    {
+        var user = await engine.GetUserAsync(id, cancellationToken);
+        if (user is { Consent.Personalization: false })
+            return ApiResults.NotFound("No events shown.", "The user has withdrawn consent to personalisation, so their behaviour is not profiled or shown.");
+        var events = await engine.Store.GetUserEventsAsync(id, cancellationToken);
+        if (events.Count == 0 && user is null)
+            return ApiResults.NotFound("User not found.", $"No events or attributes are known for the user '{EventBatchReader.Truncate(id)}'.");
+
+        IEnumerable<StoredEvent> chosen;
+        if (!string.IsNullOrWhiteSpace(ids))
+        {
+            var wanted = ids.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Take(MaxEvidenceIds).ToHashSet(StringComparer.Ordinal);
+            chosen = events.Where(e => wanted.Contains(e.Id));
+        }
+        else
+        {
+            chosen = events;
+        }
+        var page = chosen
+            .OrderByDescending(e => e.Timestamp).ThenByDescending(e => e.Sequence)
+            .Take(Math.Clamp(limit ?? DefaultEventLimit, 1, MaxEventLimit))
+            .ToList();
+
+        var items = new Dictionary<string, ItemSummary?>(StringComparer.Ordinal);
+        foreach (var itemId in page.Select(e => e.ItemId).OfType<string>().Distinct(StringComparer.Ordinal))
+            items[itemId] = await engine.GetItemAsync(itemId, cancellationToken) is { } item ? Summary(item) : null;
+        var views = page.Select(e => new EventView(e, e.ItemId is { } itemId ? items[itemId] : null)).ToList();
+        return TypedResults.Ok(new UserEventsResponse(id, events.Count, views));
+    }
+
+    private static ItemSummary Summary(Item item) => new(
+        item.Id, item.Title, item.Attributes.GetValueOrDefault("title_zh"), item.CategoryPath,
+        item.Attributes.GetValueOrDefault("category_path_zh"), item.Brand, item.Price, item.Currency);
+
+    /// <summary>An admin read: once API scopes exist it requires the admin scope.</summary>
+    public static async Task<Ok<OverviewResponse>> GetOverviewAsync(PersonaEngine engine, PersonaModels models, IngestRateMeter meter, CancellationToken cancellationToken)
+    {
+        var stats = await engine.GetStatsAsync(cancellationToken);
+        var perSecond = meter.PerSecond();
+        var segments = models.Segments;
+        var refresh = models.LastRefresh;
+        var versions = new ModelVersions(refresh?.PredictionModel, segments?.Version ?? refresh?.SegmentModel, segments?.K, segments?.ComputedAt, refresh);
+        return TypedResults.Ok(new OverviewResponse(stats, perSecond.Sum(), perSecond, versions));
+    }
+
+    /// <summary>An admin read: once API scopes exist it requires the admin scope.</summary>
+    public static async Task<Ok<ReportsResponse>> GetReportsAsync(PersonaEngine engine, CancellationToken cancellationToken)
+    {
+        var reports = new List<StoredReport>();
+        foreach (var kind in ReportKinds)
+        {
+            var keys = await engine.Store.ListDocumentKeysAsync(kind, cancellationToken);
+            foreach (var key in keys.Order(StringComparer.Ordinal))
+            {
+                if (kind == PersonaModels.DocumentKind && key is "predictions" or "segments") continue;
+                if (await engine.Store.GetDocumentAsync(kind, key, cancellationToken) is not { } json) continue;
+                if (json.Length > MaxReportChars)
+                {
+                    reports.Add(new StoredReport(kind, key, json.Length, null, $"Larger than {MaxReportChars / 1024} KiB; not a report."));
+                    continue;
+                }
+                try
+                {
+                    using var document = JsonDocument.Parse(json);
+                    reports.Add(new StoredReport(kind, key, json.Length, document.RootElement.Clone(), null));
+                }
+                catch (JsonException)
+                {
+                    reports.Add(new StoredReport(kind, key, json.Length, null, "Not valid JSON."));
+                }
+            }
+        }
+        return TypedResults.Ok(new ReportsResponse(reports));
+    }
+}

@@ -1,0 +1,252 @@
+using System.Buffers;
+
+namespace Persona.Text;
+
+/// <summary>
+/// An in-memory inverted index scored with BM25F over several weighted fields. A document's score for a query is
+/// <c>Σ_terms qtf · idf(t) · t̃f·(k1+1) / (t̃f + k1)</c> where <c>t̃f = Σ_fields w_f · tf_f / (1 − b + b·len_f/avglen_f)</c>
+/// and <c>idf(t) = ln(1 + (N − df + 0.5)/(df + 0.5))</c>, df counting documents that hold the term in any field.
+/// Documents are added, replaced and removed one at a time; a change is visible to the next query.
+/// Many readers run at once; a writer waits for them and blocks them briefly.
+/// </summary>
+public sealed class Bm25Index : IDisposable
+{
+    private readonly Bm25Options _options;
+    private readonly double[] _weights;
+    private readonly int _fields;
+    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly Dictionary<string, TermEntry> _terms = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _ordinals = new(StringComparer.Ordinal);
+    private readonly List<Doc?> _docs = [];
+    private readonly Stack<int> _free = new();
+    private readonly long[] _totalLength;
+    private int _count;
+    private long _nextSequence;
+
+    public Bm25Index(Bm25Options? options = null)
+    {
+        _options = options ?? new Bm25Options();
+        _options.Validate();
+        _weights = [.. _options.FieldWeights];
+        _fields = _weights.Length;
+        _totalLength = new long[_fields];
+    }
+
+    public Bm25Options Options => _options;
+
+    /// <summary>Documents in the index.</summary>
+    public int Count
+    {
+        get
+        {
+            _lock.EnterReadLock();
+            try { return _count; }
+            finally { _lock.ExitReadLock(); }
+        }
+    }
+
+    /// <summary>Distinct terms in the index.</summary>
+    public int TermCount
+    {
+        get
+        {
+            _lock.EnterReadLock();
+            try { return _terms.Count; }
+            finally { _lock.ExitReadLock(); }
+        }
+    }
+
+    public bool Contains(string id)
+    {
+        _lock.EnterReadLock();
+        try { return _ordinals.ContainsKey(id); }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>Adds a document or replaces the one with the same id. <paramref name="fieldTerms"/>[f] are the analysed terms of field f.</summary>
+    public void Upsert(string id, IReadOnlyList<IReadOnlyList<string>> fieldTerms)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ArgumentNullException.ThrowIfNull(fieldTerms);
+        if (fieldTerms.Count != _fields) throw new ArgumentException($"Expected {_fields} fields, got {fieldTerms.Count}.", nameof(fieldTerms));
+        // Count outside the lock: (term, field) → tf.
+        var counts = new Dictionary<(string Term, int Field), int>();
+        var lengths = new int[_fields];
+        for (var f = 0; f < _fields; f++)
+        {
+            foreach (var t in fieldTerms[f])
+            {
+                counts[(t, f)] = counts.GetValueOrDefault((t, f)) + 1;
+                lengths[f]++;
+            }
+        }
+        _lock.EnterWriteLock();
+        try
+        {
+            var sequence = _nextSequence++;
+            if (_ordinals.TryGetValue(id, out var existing))
+            {
+                sequence = _docs[existing]!.Sequence;
+                RemoveLocked(existing);
+            }
+            var ordinal = _free.Count > 0 ? _free.Pop() : _docs.Count;
+            var distinct = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var ((term, field), tf) in counts)
+            {
+                if (!_terms.TryGetValue(term, out var entry)) _terms[term] = entry = new TermEntry();
+                entry.Postings.Add(new Posting(ordinal, field, tf));
+                if (distinct.Add(term)) entry.DocumentFrequency++;
+            }
+            var doc = new Doc(id, [.. distinct], lengths, sequence);
+            if (ordinal == _docs.Count) _docs.Add(doc);
+            else _docs[ordinal] = doc;
+            _ordinals[id] = ordinal;
+            for (var f = 0; f < _fields; f++) _totalLength[f] += lengths[f];
+            _count++;
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Removes a document; false when it was not indexed.</summary>
+    public bool Remove(string id)
+    {
+        _lock.EnterWriteLock();
+        try
+        {
+            if (!_ordinals.TryGetValue(id, out var ordinal)) return false;
+            RemoveLocked(ordinal);
+            return true;
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    private void RemoveLocked(int ordinal)
+    {
+        var doc = _docs[ordinal]!;
+        foreach (var term in doc.Terms)
+        {
+            var entry = _terms[term];
+            entry.Postings.RemoveAll(p => p.Doc == ordinal);
+            if (--entry.DocumentFrequency == 0) _terms.Remove(term);
+        }
+        for (var f = 0; f < _fields; f++) _totalLength[f] -= doc.Lengths[f];
+        _docs[ordinal] = null;
+        _ordinals.Remove(doc.Id);
+        _free.Push(ordinal);
+        _count--;
+    }
+
+    /// <summary>
+    /// The <paramref name="top"/> best documents for the query terms, best first (ties: the earlier indexed first), leaving out those
+    /// <paramref name="filter"/> rejects. Documents matching no term are never returned.
+    /// </summary>
+    public List<ScoredDocument> Search(IReadOnlyList<string> queryTerms, int top, Func<string, bool>? filter = null)
+    {
+        ArgumentNullException.ThrowIfNull(queryTerms);
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        var result = new List<ScoredDocument>();
+        if (top == 0 || queryTerms.Count == 0) return result;
+        var qtf = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var t in queryTerms) qtf[t] = qtf.GetValueOrDefault(t) + 1;
+
+        _lock.EnterReadLock();
+        double[]? scores = null;
+        try
+        {
+            if (_count == 0) return result;
+            scores = ArrayPool<double>.Shared.Rent(_docs.Count);
+            // Pooled arrays may come back dirty from other renters: zero the part in use (O(N), microseconds).
+            Array.Clear(scores, 0, _docs.Count);
+            var touched = new List<int>();
+            var avg = new double[_fields];
+            for (var f = 0; f < _fields; f++) avg[f] = Math.Max(1e-9, (double)_totalLength[f] / _count);
+            var k1 = _options.K1;
+            var b = _options.B;
+            // BM25F: per document, the field-weighted, length-normalised term frequency is summed over fields
+            // first and saturated once, so a term repeated across title and category does not count twice in full.
+            var pseudo = ArrayPool<double>.Shared.Rent(_docs.Count);
+            Array.Clear(pseudo, 0, _docs.Count);
+            var termDocs = new List<int>();
+            try
+            {
+                foreach (var (term, q) in qtf)
+                {
+                    if (!_terms.TryGetValue(term, out var entry)) continue;
+                    var idf = Idf(_count, entry.DocumentFrequency);
+                    termDocs.Clear();
+                    foreach (var p in entry.Postings)
+                    {
+                        var w = _weights[p.Field];
+                        if (w == 0) continue;
+                        if (pseudo[p.Doc] == 0) termDocs.Add(p.Doc);
+                        pseudo[p.Doc] += w * p.Tf / (1 - b + b * _docs[p.Doc]!.Lengths[p.Field] / avg[p.Field]);
+                    }
+                    foreach (var d in termDocs)
+                    {
+                        var tf = pseudo[d];
+                        pseudo[d] = 0;
+                        if (scores[d] == 0) touched.Add(d);
+                        scores[d] += q * idf * tf * (k1 + 1) / (tf + k1);
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<double>.Shared.Return(pseudo);
+            }
+            // Min-heap of the best `top` so far: O(matches · log top).
+            var heap = new PriorityQueue<int, (double Score, long Sequence)>(top + 1, WorstFirst.Instance);
+            foreach (var d in touched)
+            {
+                var s = scores[d];
+                if (s <= 0 || (filter is not null && !filter(_docs[d]!.Id))) continue;
+                var key = (s, _docs[d]!.Sequence);
+                if (heap.Count < top) heap.Enqueue(d, key);
+                else if (heap.TryPeek(out _, out var worst) && WorstFirst.Instance.Compare(key, worst) > 0) heap.EnqueueDequeue(d, key);
+            }
+            while (heap.TryDequeue(out var doc, out var entry)) result.Add(new ScoredDocument(_docs[doc]!.Id, entry.Score));
+            result.Reverse();
+            return result;
+        }
+        finally
+        {
+            if (scores is not null) ArrayPool<double>.Shared.Return(scores);
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>BM25 idf, never negative: ln(1 + (N − df + 0.5)/(df + 0.5)).</summary>
+    public static double Idf(int documents, int documentFrequency) =>
+        Math.Log(1 + (documents - documentFrequency + 0.5) / (documentFrequency + 0.5));
+
+    public void Dispose() => _lock.Dispose();
+
+    /// <summary>Orders (score, sequence) worst first: lower score, then the later indexed, so equal scores rank oldest first.</summary>
+    private sealed class WorstFirst : IComparer<(double Score, long Sequence)>
+    {
+        public static readonly WorstFirst Instance = new();
+
+        public int Compare((double Score, long Sequence) x, (double Score, long Sequence) y)
+        {
+            var c = x.Score.CompareTo(y.Score);
+            return c != 0 ? c : y.Sequence.CompareTo(x.Sequence);
+        }
+    }
+
+    private readonly record struct Posting(int Doc, int Field, int Tf);
+
+    private sealed class TermEntry
+    {
+        public List<Posting> Postings { get; } = [];
+        public int DocumentFrequency { get; set; }
+    }
+
+    /// <summary><paramref name="Sequence"/>: when the id was first indexed (kept on replace); breaks score ties like a docid.</summary>
+    private sealed record Doc(string Id, string[] Terms, int[] Lengths, long Sequence);
+}

@@ -1,0 +1,173 @@
+using FsCheck;
+using FsCheck.Fluent;
+using Persona.Abstractions;
+using Persona.Core.Retrieval;
+
+namespace Persona.Core.Tests.Recommendations;
+
+public sealed class RetrievalTests
+{
+    [Fact]
+    public void VectorIndex_RandomUpsertsAndRemoves_TopKEqualsBruteForce()
+    {
+        var prop = Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), seed =>
+        {
+            var rng = new Random(seed);
+            var dim = rng.Next(1, 40);
+            using var index = new VectorIndex(dim, capacity: 4);
+            var truth = new Dictionary<string, float[]>();
+            // Small integers keep every dot product exact in float, so ties are real and the tie order is tested too.
+            float[] Vector() => Enumerable.Range(0, dim).Select(_ => (float)rng.Next(-3, 4)).ToArray();
+            for (var op = rng.Next(0, 120); op > 0; op--)
+            {
+                var id = "i" + rng.Next(0, 60);
+                if (rng.NextDouble() < 0.2)
+                {
+                    Assert.Equal(truth.Remove(id), index.Remove(id));
+                }
+                else
+                {
+                    var v = Vector();
+                    truth[id] = v;
+                    index.Upsert(id, v);
+                }
+            }
+            Assert.Equal(truth.Count, index.Count);
+            var query = Vector();
+            var k = rng.Next(0, 25);
+            Func<string, bool>? accept = rng.Next(2) == 0 ? null : id => id.GetHashCode(StringComparison.Ordinal) % 3 != 0;
+            var expected = truth
+                .Where(p => accept is null || accept(p.Key))
+                .Select(p => (Id: p.Key, Score: Dot(p.Value, query)))
+                .OrderByDescending(p => p.Score).ThenBy(p => p.Id, StringComparer.Ordinal)
+                .Take(k).ToList();
+            var actual = index.Search(query, k, accept);
+            Assert.Equal(expected.Select(e => e.Id), actual.Select(a => a.Id));
+            Assert.Equal(expected.Select(e => e.Score), actual.Select(a => a.Score));
+            foreach (var (id, v) in truth) Assert.Equal(v, index.GetVector(id));
+        });
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), prop);
+    }
+
+    [Fact]
+    public void VectorIndex_Cosine_RanksByAngleNotLength()
+    {
+        using var index = new VectorIndex(2);
+        index.Upsert("long-off-axis", [10f, 10f]);
+        index.Upsert("short-on-axis", [0.5f, 0f]);
+        var top = index.Search([1f, 0f], 2, cosine: true);
+        Assert.Equal(["short-on-axis", "long-off-axis"], top.Select(t => t.Id));
+        Assert.Equal(1f, top[0].Score, 5);
+        Assert.Equal("long-off-axis", index.Search([1f, 0f], 1)[0].Id);
+    }
+
+    [Fact]
+    public void VectorIndex_WrongDimension_Throws()
+    {
+        using var index = new VectorIndex(3);
+        Assert.Throws<ArgumentException>(() => index.Upsert("a", [1f, 2f]));
+        Assert.Throws<ArgumentException>(() => index.Search([1f], 1));
+    }
+
+    [Fact]
+    public void CoOccurrence_HandExample_CountsFollowersWithinWindow()
+    {
+        var index = new CoOccurrenceIndex(window: 2);
+        // u1: a b c a d   (window 2: each item pairs with the two steps before it)
+        foreach (var item in new[] { "a", "b", "c", "a", "d" }) index.Observe("u1", item);
+        // u2: a a b — the repeated a is one step.
+        foreach (var item in new[] { "a", "a", "b" }) index.Observe("u2", item);
+
+        Assert.Equal(2, index.Count("a", "b"));
+        Assert.Equal(1, index.Count("a", "c"));
+        Assert.Equal(1, index.Count("b", "c"));
+        Assert.Equal(1, index.Count("b", "a"));
+        Assert.Equal(1, index.Count("c", "a"));
+        Assert.Equal(1, index.Count("c", "d"));
+        Assert.Equal(1, index.Count("a", "d"));
+        Assert.Equal(0, index.Count("b", "d")); // three steps apart
+        Assert.Equal(0, index.Count("a", "a"));
+        Assert.Equal(4, index.Total("a"));
+        Assert.Equal([new ScoredId("b", 2), new ScoredId("c", 1), new ScoredId("d", 1)], index.Followers("a", 5));
+        Assert.Equal([new ScoredId("c", 1)], index.Followers("a", 5, id => id == "c"));
+    }
+
+    [Fact]
+    public void CoOccurrence_WindowOfSameItemTwice_CountsOncePerFollower()
+    {
+        var index = new CoOccurrenceIndex(window: 3);
+        foreach (var item in new[] { "a", "b", "a", "c" }) index.Observe("u", item);
+        Assert.Equal(1, index.Count("a", "c"));
+        Assert.Equal(1, index.Count("b", "c"));
+    }
+
+    [Fact]
+    public void Popularity_OneHalfLifeOlder_CountsHalf()
+    {
+        var popularity = new PopularityIndex(halfLifeDays: 10);
+        var now = new DateTimeOffset(2026, 1, 31, 0, 0, 0, TimeSpan.Zero);
+        popularity.Add("old", ["Beauty"], 1, now.AddDays(-10));
+        popularity.Add("new", ["Beauty", "Beauty > Hair"], 1, now);
+        Assert.Equal(0.5, popularity.Score("old") / popularity.Score("new"), 9);
+        popularity.Add("old", ["Beauty"], 1.5, now.AddDays(-10));
+        Assert.Equal(["old", "new"], popularity.Top(null, 5).Select(s => s.Id));
+        Assert.Equal(["new"], popularity.Top("Beauty > Hair", 5).Select(s => s.Id));
+        Assert.Empty(popularity.Top("Toys", 5));
+    }
+
+    [Fact]
+    public void Popularity_WithinMaxStaleness_ServesTheSortedRankingUntilItExpires()
+    {
+        var popularity = new PopularityIndex(halfLifeDays: 10, maxStaleness: TimeSpan.FromHours(1));
+        var now = new DateTimeOffset(2026, 1, 31, 0, 0, 0, TimeSpan.Zero);
+        popularity.Add("a", [], 2, now);
+        Assert.Equal(["a"], popularity.Top(null, 5).Select(s => s.Id));
+        popularity.Add("b", [], 5, now);
+        // The ranking is an hour from expiring; scores come from the same ranking, so ratios stay consistent.
+        Assert.Equal(["a"], popularity.Top(null, 5).Select(s => s.Id));
+        Assert.Equal(2f, popularity.TopScore());
+        Assert.Equal(0, popularity.Score("b"));
+        var fresh = new PopularityIndex(halfLifeDays: 10);
+        fresh.Add("a", [], 2, now);
+        Assert.Equal(2, fresh.Score("a"));
+        fresh.Add("b", [], 5, now);
+        Assert.Equal(["b", "a"], fresh.Top(null, 5).Select(s => s.Id));
+        Assert.Equal(5, fresh.Score("b"));
+    }
+
+    [Fact]
+    public void Popularity_YearsOfHistory_RebasesWithoutOverflow()
+    {
+        var popularity = new PopularityIndex(halfLifeDays: 1);
+        var start = new DateTimeOffset(2010, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        for (var day = 0; day < 3000; day += 7) popularity.Add("steady", [], 1, start.AddDays(day));
+        popularity.Add("recent", [], 1, start.AddDays(2999));
+        var steady = popularity.Score("steady");
+        var recent = popularity.Score("recent");
+        Assert.True(double.IsFinite(steady) && double.IsFinite(recent));
+        // The last weekly event of "steady" (day 2996) is 3 days older than "recent": 2^-3, plus earlier weeks at 2^-7 each step.
+        Assert.Equal(Math.Pow(2, -3) / (1 - Math.Pow(2, -7)), steady / recent, 6);
+    }
+
+    [Fact]
+    public void RecentBehavior_Bounded_KeepsNewestInTimeOrder()
+    {
+        var recent = new RecentBehavior(maxSteps: 3, maxSeen: 4);
+        var t = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        recent.Add("u", new BehaviorStep("a", EventType.View, t.AddMinutes(1)));
+        recent.Add("u", new BehaviorStep("c", EventType.View, t.AddMinutes(3)));
+        recent.Add("u", new BehaviorStep("b", EventType.View, t.AddMinutes(2))); // late arrival
+        recent.Add("u", new BehaviorStep("d", EventType.Purchase, t.AddMinutes(4)));
+        Assert.Equal(["b", "c", "d"], recent.Recent("u").Select(s => s.ItemId));
+        recent.Add("u", new BehaviorStep("e", EventType.View, t.AddMinutes(5)));
+        Assert.Equal(["b", "c", "d", "e"], recent.Seen("u").Order());
+        Assert.Empty(recent.Recent("nobody"));
+    }
+
+    private static float Dot(float[] a, float[] b)
+    {
+        var sum = 0f;
+        for (var i = 0; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
+    }
+}

@@ -1,0 +1,136 @@
+using Persona.Abstractions;
+using Persona.Core.Profiles;
+using Persona.Core.Search;
+
+namespace Persona.Core.Tests.Search;
+
+public sealed class ProductSearchIndexTests
+{
+    private static Item Lipstick(string id, string brand, double price, string title = "matte lipstick") =>
+        new() { Id = id, Title = title, Brand = brand, Price = price, CategoryPath = ["Makeup", "Lips", "Lipstick"] };
+
+    private static readonly Item[] Catalog =
+    [
+        Lipstick("l1", "Alpha", 10),
+        Lipstick("l2", "Beta", 20),
+        Lipstick("l3", "Gamma", 80),
+        Lipstick("l4", "Beta", 120, "long wear lipstick"),
+        new() { Id = "n1", Title = "gel nail polish", Brand = "OPI", Price = 15, CategoryPath = ["Makeup", "Nails", "Nail Polish"] },
+        new() { Id = "z1", Title = "丝绒口红 哑光", Brand = "Beta", Price = 99, CategoryPath = ["Makeup", "Lips", "Lipstick"] },
+    ];
+
+    private static ProductSearchIndex NewIndex()
+    {
+        var index = new ProductSearchIndex();
+        index.Upsert(Catalog);
+        return index;
+    }
+
+    private static SearchUser BetaFan() => new()
+    {
+        UserId = "u1",
+        Profile = new Profile
+        {
+            UserId = "u1",
+            Traits = new Traits { Rfm = new Rfm(1, 1, 1, 3, 3, 3) },
+            Affinities = new Affinities { Brands = [new Affinity("Beta", "Beta", "Beta", 1, 5, 1.0)] },
+        },
+    };
+
+    [Fact]
+    public void Search_Upsert_VisibleToNextQuery()
+    {
+        using var index = NewIndex();
+        Assert.Empty(index.Search(new SearchRequest { Query = "eyeliner" }).Hits);
+
+        index.Upsert([new Item { Id = "e1", Title = "waterproof eyeliner", CategoryPath = ["Makeup", "Eyes"] }]);
+
+        Assert.Equal("e1", index.Search(new SearchRequest { Query = "eyeliner" }).Hits[0].Item.Id);
+        Assert.True(index.Remove("e1"));
+        Assert.Empty(index.Search(new SearchRequest { Query = "eyeliner" }).Hits);
+    }
+
+    [Fact]
+    public void Search_UnavailableUpsert_RemovesItem()
+    {
+        using var index = NewIndex();
+        index.Upsert([Catalog[4] with { Available = false }]);
+
+        Assert.DoesNotContain(index.Search(new SearchRequest { Query = "nail polish" }).Hits, h => h.Item.Id == "n1");
+    }
+
+    [Fact]
+    public void Search_PersonalizeFalseOrNoUser_GivesNonPersonalOrder()
+    {
+        using var index = NewIndex();
+        var anonymous = index.Search(new SearchRequest { Query = "lipstick" });
+        var off = index.Search(new SearchRequest { Query = "lipstick", Personalize = false }, BetaFan());
+        var on = index.Search(new SearchRequest { Query = "lipstick" }, BetaFan());
+
+        Assert.False(anonymous.Personalized);
+        Assert.False(off.Personalized);
+        Assert.Equal(anonymous.Hits.Select(h => h.Item.Id), off.Hits.Select(h => h.Item.Id));
+        Assert.All(off.Hits, h => Assert.Equal(0, h.Breakdown.Personal));
+        Assert.True(on.Personalized);
+        Assert.NotEqual(anonymous.Hits.Select(h => h.Item.Id), on.Hits.Select(h => h.Item.Id));
+    }
+
+    [Fact]
+    public void Search_BrandAffinity_PromotesPreferredBrandWithReason()
+    {
+        using var index = NewIndex();
+        var result = index.Search(new SearchRequest { Query = "matte lipstick" }, BetaFan());
+
+        var top = result.Hits[0];
+        Assert.Equal("Beta", top.Item.Brand);
+        Assert.True(top.Breakdown.Personal > 0);
+        Assert.Contains("Beta", top.Reason.En, StringComparison.Ordinal);
+        Assert.Contains("品牌", top.Reason.Zh, StringComparison.Ordinal);
+        Assert.Equal(top.Score, top.Breakdown.Lexical + top.Breakdown.Semantic + top.Breakdown.Intent + top.Breakdown.Personal, 5);
+    }
+
+    [Fact]
+    public void Search_PriceIntentAndFilters_Apply()
+    {
+        using var index = NewIndex();
+
+        Assert.All(index.Search(new SearchRequest { Query = "lipstick under 50" }).Hits, h => Assert.True(h.Item.Price <= 50));
+        Assert.All(index.Search(new SearchRequest { Query = "口红 100元以下" }).Hits, h => Assert.True(h.Item.Price <= 100));
+        Assert.All(index.Search(new SearchRequest { Query = "lipstick", PriceMax = 15 }).Hits, h => Assert.True(h.Item.Price <= 15));
+        Assert.Equal(["n1"], index.Search(new SearchRequest { Query = "makeup", Category = "Nails" }).Hits.Select(h => h.Item.Id));
+    }
+
+    [Fact]
+    public void Search_CheapIntent_PrefersLowerPercentile()
+    {
+        using var index = NewIndex();
+        var catalog = CatalogSnapshot.Create(Catalog);
+
+        var cheap = index.Search(new SearchRequest { Query = "cheap matte lipstick" }, catalog: catalog);
+
+        Assert.Equal("l1", cheap.Hits[0].Item.Id);
+        Assert.Equal(PricePreference.Low, cheap.Query.PricePreference);
+    }
+
+    [Fact]
+    public void Search_ChineseQuery_FindsChineseTitle()
+    {
+        using var index = NewIndex();
+
+        Assert.Equal("z1", index.Search(new SearchRequest { Query = "哑光口红" }).Hits[0].Item.Id);
+    }
+
+    [Fact]
+    public void Search_RecentCoVisitedItem_IsPromoted()
+    {
+        using var index = NewIndex();
+        var co = new CoVisitation();
+        for (var i = 0; i < 5; i++) co.AddSequence(["n1", "l3"]);
+        var user = new SearchUser { UserId = "u2", RecentItems = ["n1"] };
+
+        var result = index.Search(new SearchRequest { Query = "matte lipstick" }, user, coVisitation: co);
+
+        Assert.Equal("l3", result.Hits[0].Item.Id);
+        Assert.Contains("一起", result.Hits[0].Reason.Zh, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,188 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Playwright;
+using Persona.Abstractions;
+
+namespace Persona.Dashboard.Tests;
+
+/// <summary>Each dashboard page in headless Chromium against the demo server: real data, both languages, a clean console.</summary>
+[Collection(DashboardCollection.Name)]
+public sealed class DashboardPageTests(DashboardServer server)
+{
+    /// <summary>Set to a path (e.g. docs/user-explorer.png) to also save the user explorer screenshot there for the README.</summary>
+    public const string DocsScreenshotVariable = "PERSONA_DOCS_SCREENSHOT";
+
+    [ChromiumFact]
+    public async Task Overview_Opened_ShowsStoreCountsModelsAndEvaluation()
+    {
+        var health = await server.GetJsonAsync("/health");
+        await using var browser = await server.OpenAsync();
+        await browser.GotoAsync("", "overview");
+        var page = browser.Page;
+
+        var users = health.GetProperty("stats").GetProperty("users").GetInt64();
+        var events = health.GetProperty("stats").GetProperty("events").GetInt64();
+        Assert.Equal(users.ToString("N0", CultureInfo.GetCultureInfo("en-US")), await ValueOf(page, "stat-users"));
+        Assert.Equal(events.ToString("N0", CultureInfo.GetCultureInfo("en-US")), await ValueOf(page, "stat-events"));
+        var overview = await server.GetJsonAsync("/v1/admin/overview");
+        Assert.Contains(overview.GetProperty("models").GetProperty("prediction_model").GetString()!, await page.InnerTextAsync("[data-testid=overview-models]"));
+        Assert.Contains("top category precision at3", await page.InnerTextAsync("[data-testid=overview-evaluation]"));
+        Assert.True(await page.Locator(".chart canvas").CountAsync() > 0, "the ingest chart is drawn");
+        await browser.ScreenshotAsync("overview");
+        browser.AssertNoConsoleErrors();
+    }
+
+    [ChromiumFact]
+    public async Task UserExplorer_UserOpened_ShowsExactlyTheProfileTagsAndTheirEvidence()
+    {
+        var userId = RichestUser();
+        var profile = await server.GetJsonAsync($"/v1/users/{userId}/profile");
+        var expectedTags = profile.GetProperty("tags").EnumerateArray().Select(t => t.GetProperty("key").GetString()!).ToList();
+        Assert.NotEmpty(expectedTags);
+
+        await using var browser = await server.OpenAsync();
+        await browser.GotoAsync($"#/users/{userId}", "users");
+        var page = browser.Page;
+
+        var shownTags = await page.Locator("[data-testid=tag-chip]").EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.key)");
+        Assert.Equal(expectedTags, shownTags);
+        Assert.Contains(profile.GetProperty("traits").GetProperty("lifecycle").GetString()!.Replace('_', ' '), await page.InnerTextAsync("[data-testid=lifecycle]"));
+        Assert.True(await page.Locator("[data-testid=timeline] li").CountAsync() > 0);
+        Assert.True(await page.Locator("section canvas").CountAsync() >= 1, "the category affinity chart is drawn");
+        Assert.Contains("%", await page.InnerTextAsync("[data-testid=predictions]"));
+
+        // A tag's chip opens exactly the events the profile cites for it.
+        var tag = profile.GetProperty("tags").EnumerateArray().First(t => t.GetProperty("evidence_event_ids").GetArrayLength() > 0);
+        var evidenceIds = tag.GetProperty("evidence_event_ids").EnumerateArray().Select(e => e.GetString()!).Order(StringComparer.Ordinal).ToList();
+        await page.Locator($"[data-testid=tag-chip][data-key=\"{tag.GetProperty("key").GetString()}\"]").ClickAsync();
+        var evidence = page.Locator("[data-testid=evidence-events] li");
+        await evidence.First.WaitForAsync();
+        var shownEvidence = (await evidence.EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.event)")).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(evidenceIds, shownEvidence);
+
+        // Recommendations: a list when the API has them, otherwise a clear note (and no failed request).
+        Assert.True(await page.Locator("[data-testid=recommendation-list], [data-testid=recommendations-unavailable]").CountAsync() == 1);
+
+        await browser.ScreenshotAsync("user-explorer", Environment.GetEnvironmentVariable(DocsScreenshotVariable) is { Length: > 0 } docs ? Path.GetFullPath(docs) : null);
+        browser.AssertNoConsoleErrors();
+    }
+
+    [ChromiumFact]
+    public async Task LanguageToggle_Clicked_SwitchesToChineseAndIsRemembered()
+    {
+        var userId = RichestUser();
+        var profile = await server.GetJsonAsync($"/v1/users/{userId}/profile");
+        var chineseTags = profile.GetProperty("tags").EnumerateArray().Select(t => t.GetProperty("label_zh").GetString()!).ToList();
+
+        await using var browser = await server.OpenAsync();
+        await browser.GotoAsync($"#/users/{userId}", "users");
+        var page = browser.Page;
+        Assert.Equal("User explorer", (await page.InnerTextAsync("[data-testid=nav-users]")).Trim());
+
+        await page.ClickAsync("[data-testid=lang-toggle]");
+        await browser.WaitReadyAsync("users");
+        Assert.Equal("用户探索", (await page.InnerTextAsync("[data-testid=nav-users]")).Trim());
+        Assert.Equal("zh-CN", await page.GetAttributeAsync("html", "lang"));
+        var chipTexts = await page.Locator("[data-testid=tag-chip]").EvaluateAllAsync<string[]>("els => els.map(e => e.firstChild.textContent)");
+        Assert.Equal(chineseTags, chipTexts);
+        await browser.ScreenshotAsync("user-explorer-zh");
+
+        await page.ReloadAsync();
+        await browser.WaitReadyAsync("users");
+        Assert.Equal("概览", (await page.InnerTextAsync("[data-testid=nav-overview]")).Trim());
+        browser.AssertNoConsoleErrors();
+    }
+
+    [ChromiumFact]
+    public async Task Segments_Opened_ShowsEverySegmentAndCountsAnAudienceLikeTheApi()
+    {
+        var segments = await server.GetJsonAsync("/v1/segments");
+        await using var browser = await server.OpenAsync();
+        await browser.GotoAsync("#/segments", "segments");
+        var page = browser.Page;
+
+        var expected = segments.GetProperty("segments").EnumerateArray().Select(s => s.GetProperty("id").GetString()!).ToList();
+        var shown = await page.Locator("[data-testid=segment-card]").EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.segment)");
+        Assert.Equal(expected, shown);
+        Assert.Equal(1, await page.Locator("[data-testid=segment-map] canvas").CountAsync());
+
+        // The builder's count for one segment equals what the audiences API publishes for the same rule.
+        var first = expected[0];
+        await page.Locator($"[data-testid=audience-builder] input[type=checkbox][value=\"{first}\"]").CheckAsync();
+        await page.FillAsync("[data-testid=audience-k]", "1");
+        await page.ClickAsync("[data-testid=audience-count]");
+        await page.Locator("[data-testid=audience-size]").WaitForAsync();
+        using var response = await server.Http.PostAsJsonAsync("/v1/audiences", new { segments = new[] { first }, min_count = 1 });
+        var api = await response.Content.ReadFromJsonAsync<JsonElement>(PersonaJson.Options);
+        Assert.Equal(api.GetProperty("count").GetInt64().ToString("N0", CultureInfo.GetCultureInfo("en-US")), (await page.InnerTextAsync("[data-testid=audience-size]")).Trim());
+
+        await browser.ScreenshotAsync("segments");
+        browser.AssertNoConsoleErrors();
+    }
+
+    [ChromiumFact]
+    public async Task SearchPlayground_Opened_ComparesPersonalisationOrSaysTheApiIsMissing()
+    {
+        await using var browser = await server.OpenAsync();
+        await browser.GotoAsync("#/search", "search");
+        var page = browser.Page;
+        var openApi = await server.GetJsonAsync("/openapi/v1.json");
+        if (!openApi.GetProperty("paths").TryGetProperty("/v1/search", out _))
+        {
+            Assert.Contains("/v1/search", await page.InnerTextAsync("[data-testid=search-unavailable]"));
+            await browser.ScreenshotAsync("search");
+            browser.AssertNoConsoleErrors();
+            return;
+        }
+
+        // With the API: for some demo shopper, switching personalisation on reorders a category query.
+        var changed = false;
+        foreach (var userId in server.DemoUserIds.Take(5))
+        {
+            var profile = await server.GetJsonAsync($"/v1/users/{userId}/profile");
+            var query = profile.GetProperty("affinities").GetProperty("categories").EnumerateArray().First().GetProperty("label_en").GetString()!;
+            await browser.GotoAsync($"#/search/{Uri.EscapeDataString(query)}/{Uri.EscapeDataString(userId)}", "search");
+            var off = await page.Locator("[data-testid=results-off] li").EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.item)");
+            var on = await page.Locator("[data-testid=results-on] li").EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.item)");
+            Assert.NotEmpty(off);
+            Assert.NotEmpty(on);
+            if (!off.SequenceEqual(on))
+            {
+                changed = true;
+                break;
+            }
+        }
+        Assert.True(changed, "personalisation changed the order for none of five shoppers");
+        await browser.ScreenshotAsync("search");
+        browser.AssertNoConsoleErrors();
+    }
+
+    [ChromiumFact]
+    public async Task Models_Opened_ShowsRefreshTasksAndStoredEvaluation()
+    {
+        var overview = await server.GetJsonAsync("/v1/admin/overview");
+        var tasks = overview.GetProperty("models").GetProperty("last_refresh").GetProperty("tasks").EnumerateArray().Select(t => t.GetProperty("task").GetString()!).ToList();
+        Assert.NotEmpty(tasks);
+
+        await using var browser = await server.OpenAsync();
+        await browser.GotoAsync("#/models", "models");
+        var page = browser.Page;
+        var table = await page.InnerTextAsync("[data-testid=task-table]");
+        Assert.All(tasks, task => Assert.Contains(task, table));
+        Assert.Contains("evaluation / profiles", await page.InnerTextAsync("[data-testid=stored-reports]"));
+        await browser.ScreenshotAsync("models");
+        browser.AssertNoConsoleErrors();
+    }
+
+    private static async Task<string> ValueOf(IPage page, string testId) => (await page.InnerTextAsync($"[data-testid={testId}] .value")).Trim();
+
+    /// <summary>The shopper with the most tags (ties by id), so the explorer shows a full card.</summary>
+    private string RichestUser() =>
+        server.DemoUserIds
+            .Select(u => server.Engine.GetProfile(u).Profile!)
+            .OrderByDescending(p => p.Tags.Count(t => t.EvidenceEventIds.Count > 0))
+            .ThenByDescending(p => p.Tags.Count)
+            .ThenBy(p => p.UserId, StringComparer.Ordinal)
+            .First().UserId;
+}

@@ -1,0 +1,166 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Persona.Abstractions;
+using Persona.Core.Demo;
+using Persona.Core.Evaluation;
+using Persona.Hosting;
+using Persona.Server;
+
+namespace Persona.Dashboard.Tests;
+
+/// <summary>
+/// A real Kestrel server on a free loopback port over a fresh SQLite folder, loaded with a small demo shop
+/// through the same importer as <c>persona demo</c>, with models refreshed and a profile-quality evaluation
+/// stored as <c>persona evaluate</c> stores it; plus one headless Debian Chromium shared by the tests.
+/// </summary>
+public sealed class DashboardServer : IAsyncLifetime
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    private static readonly string[] ChromiumArgs =
+        ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "persona-dashboard-tests", Guid.NewGuid().ToString("n"));
+    private WebApplication? _app;
+    private IPlaywright? _playwright;
+
+    public Uri BaseAddress { get; private set; } = null!;
+    public HttpClient Http { get; private set; } = null!;
+    public PersonaEngine Engine => _app!.Services.GetRequiredService<PersonaEngine>();
+    public IBrowser? Browser { get; private set; }
+    /// <summary>The demo shoppers that have a profile, in ordinal order; users the tests post themselves are not in it.</summary>
+    public IReadOnlyList<string> DemoUserIds { get; private set; } = [];
+
+    /// <summary>Where screenshots go: the test output folder (bin/…/screenshots), never the source tree.</summary>
+    public static string ScreenshotDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    public static bool HasChromium => File.Exists(ChromiumPath);
+
+    public async Task InitializeAsync()
+    {
+        _app = PersonaServer.Build([
+            "--urls=http://127.0.0.1:0",
+            $"--Persona:DataDirectory={_dataDirectory}",
+            "--Persona:Models:RefreshOnStart=false",
+            "--Persona:Models:RefreshIntervalMinutes=0",
+        ]);
+        await _app.StartAsync();
+        BaseAddress = new Uri(_app.Urls.Single());
+        Http = new HttpClient { BaseAddress = BaseAddress };
+
+        var shop = new DemoShopGenerator(new DemoOptions { Users = 150, Items = 600, Days = 60, TargetEventsPerUser = 40 }).Generate();
+        await PersonaImporter.ImportShopAsync(Engine, shop, progress: null, CancellationToken.None);
+        DemoUserIds = [.. shop.Users.Select(u => u.Id).Where(id => Engine.GetProfile(id).Status == ProfileStatus.Found).Order(StringComparer.Ordinal)];
+        await _app.Services.GetRequiredService<PersonaModels>().RefreshAsync(CancellationToken.None);
+        var profiles = shop.Truth.Select(t => Engine.GetProfile(t.UserId)).Where(r => r.Status == ProfileStatus.Found).Select(r => r.Profile!).ToList();
+        await Engine.Store.PutDocumentAsync("evaluation", "profiles", ProfileQualityEvaluator.Evaluate(profiles, shop.Truth).ToJson());
+
+        if (!HasChromium) return;
+        // Only the system browser is used: no Playwright browser download is ever triggered.
+        Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = ChromiumArgs });
+    }
+
+    /// <summary>A fresh browser context (English locale, clean localStorage) with a page that records console errors.</summary>
+    public async Task<BrowserPage> OpenAsync()
+    {
+        var context = await Browser!.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = BaseAddress.ToString(),
+            Locale = "en-US",
+            ViewportSize = new ViewportSize { Width = 1440, Height = 1000 },
+        });
+        var page = await context.NewPageAsync();
+        return new BrowserPage(context, page);
+    }
+
+    public async Task<JsonElement> GetJsonAsync(string path)
+    {
+        using var response = await Http.GetAsync(new Uri(path, UriKind.Relative));
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>(PersonaJson.Options);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null) await Browser.DisposeAsync();
+        _playwright?.Dispose();
+        Http?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+/// <summary>One page in its own context; every console error and uncaught exception is kept for the test to assert on.</summary>
+public sealed class BrowserPage(IBrowserContext context, IPage page) : IAsyncDisposable
+{
+    private readonly List<string> _errors = Attach(page);
+
+    public IPage Page => page;
+
+    public IReadOnlyList<string> ConsoleErrors => _errors;
+
+    private static List<string> Attach(IPage page)
+    {
+        var errors = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error") lock (errors) errors.Add($"{message.Text} ({message.Location})");
+        };
+        page.PageError += (_, error) => { lock (errors) errors.Add($"uncaught: {error}"); };
+        return errors;
+    }
+
+    /// <summary>Opens a dashboard route (e.g. <c>#/users/u-1</c>) and waits until that page has rendered.</summary>
+    public async Task GotoAsync(string route, string pageId)
+    {
+        await page.GotoAsync("/" + route);
+        await WaitReadyAsync(pageId);
+    }
+
+    public Task WaitReadyAsync(string pageId) =>
+        page.WaitForSelectorAsync($"main[data-page='{pageId}'][data-ready='true']", new PageWaitForSelectorOptions { Timeout = 20_000 });
+
+    public async Task ScreenshotAsync(string name, string? copyTo = null)
+    {
+        Directory.CreateDirectory(DashboardServer.ScreenshotDirectory);
+        var path = Path.Combine(DashboardServer.ScreenshotDirectory, name + ".png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        if (copyTo is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(copyTo)!);
+            File.Copy(path, copyTo, overwrite: true);
+        }
+    }
+
+    public void AssertNoConsoleErrors()
+    {
+        lock (_errors) Assert.True(_errors.Count == 0, "Browser console errors:\n" + string.Join("\n", _errors));
+    }
+
+    public async ValueTask DisposeAsync() => await context.DisposeAsync();
+}
+
+/// <summary>A test that needs Debian's Chromium; skipped, saying why, where it is not installed.</summary>
+public sealed class ChromiumFactAttribute : FactAttribute
+{
+    public ChromiumFactAttribute()
+    {
+        if (!DashboardServer.HasChromium)
+            Skip = $"{DashboardServer.ChromiumPath} is not installed (apt-get install chromium fonts-wqy-zenhei); browser tests skipped.";
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class DashboardCollection : ICollectionFixture<DashboardServer>
+{
+    public const string Name = "dashboard";
+}

@@ -1,0 +1,99 @@
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace Persona.Text.Tests;
+
+public sealed class Bm25IndexTests
+{
+    private static IReadOnlyList<IReadOnlyList<string>> One(params string[] terms) => [terms];
+
+    [Fact]
+    public void Search_TinyCorpus_EqualsHandComputedBm25()
+    {
+        // N = 3, k1 = 1.2, b = 0.75; lengths 3, 2, 1 → avg 2.
+        using var index = new Bm25Index(new Bm25Options { K1 = 1.2, B = 0.75 });
+        index.Upsert("a", One("red", "lip", "red"));
+        index.Upsert("b", One("red", "nail"));
+        index.Upsert("c", One("lip"));
+
+        var hits = index.Search(["red"], 10);
+
+        // df(red) = 2: idf = ln(1 + (3 − 2 + 0.5)/(2 + 0.5)) = ln(1.6).
+        var idf = Math.Log(1.6);
+        // a: tf 2, len 3 → norm 1 − 0.75 + 0.75·3/2 = 1.375; t̃f = 2/1.375.
+        var tfA = 2 / 1.375;
+        var expectedA = idf * tfA * 2.2 / (tfA + 1.2);
+        // b: tf 1, len 2 → norm 1.
+        var expectedB = idf * 1 * 2.2 / (1 + 1.2);
+        Assert.Equal(["a", "b"], hits.Select(h => h.Id));
+        Assert.Equal(expectedA, hits[0].Score, 12);
+        Assert.Equal(expectedB, hits[1].Score, 12);
+    }
+
+    [Fact]
+    public void Search_WeightedFields_SumNormalisedFrequenciesBeforeSaturating()
+    {
+        // Two fields with weights 2 and 1, b = 0: t̃f = 2·tf_title + 1·tf_category.
+        using var index = new Bm25Index(new Bm25Options { K1 = 1.0, B = 0, FieldWeights = [2, 1] });
+        index.Upsert("x", [["lip"], ["lip", "makeup"]]);
+        index.Upsert("y", [["nail"], ["makeup"]]);
+
+        var hit = Assert.Single(index.Search(["lip"], 10));
+
+        var idf = Math.Log(1 + (2 - 1 + 0.5) / (1 + 0.5));
+        var tf = 2 * 1 + 1 * 1;
+        Assert.Equal("x", hit.Id);
+        Assert.Equal(idf * tf * 2 / (tf + 1), hit.Score, 12);
+    }
+
+    [Fact]
+    public void Upsert_ReplaceAndRemove_VisibleToNextQuery()
+    {
+        using var index = new Bm25Index();
+        index.Upsert("1", One("serum"));
+        Assert.Equal(["1"], index.Search(["serum"], 5).Select(h => h.Id));
+
+        index.Upsert("1", One("toner"));
+        Assert.Empty(index.Search(["serum"], 5));
+        Assert.Equal(["1"], index.Search(["toner"], 5).Select(h => h.Id));
+
+        Assert.True(index.Remove("1"));
+        Assert.Empty(index.Search(["toner"], 5));
+        Assert.Equal(0, index.Count);
+        Assert.Equal(0, index.TermCount);
+    }
+
+    [Fact]
+    public void Search_EqualScores_EarlierIndexedFirstAndFilterApplies()
+    {
+        using var index = new Bm25Index();
+        index.Upsert("z", One("soap"));
+        index.Upsert("a", One("soap"));
+        index.Upsert("m", One("soap"));
+
+        Assert.Equal(["z", "a", "m"], index.Search(["soap"], 5).Select(h => h.Id));
+        Assert.Equal(["z", "m"], index.Search(["soap"], 5, id => id != "a").Select(h => h.Id));
+        Assert.Equal(["z"], index.Search(["soap"], 1).Select(h => h.Id));
+    }
+
+    [Fact]
+    public void AddThenRemove_AnyDocument_LeavesScoresUnchanged()
+    {
+        string[] vocabulary = ["a", "b", "c", "d", "e"];
+        var terms = Gen.ArrayOf(Gen.Elements(vocabulary)).Select(t => t.Length == 0 ? ["a"] : t);
+        var property = Prop.ForAll(
+            Arb.From(Gen.ArrayOf(terms).Select(d => d.Length == 0 ? [["a"]] : d)),
+            Arb.From(terms),
+            (docs, extra) =>
+            {
+                using var index = new Bm25Index();
+                for (var i = 0; i < docs.Length; i++) index.Upsert($"d{i}", One(docs[i]));
+                var before = index.Search(vocabulary, 100);
+                index.Upsert("extra", One(extra));
+                index.Remove("extra");
+                var after = index.Search(vocabulary, 100);
+                return before.Count == after.Count && before.Zip(after).All(p => p.First.Id == p.Second.Id && Math.Abs(p.First.Score - p.Second.Score) < 1e-9);
+            });
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), property);
+    }
+}
