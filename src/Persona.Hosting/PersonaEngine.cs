@@ -387,8 +387,8 @@ public sealed class PersonaEngine : IAsyncDisposable
     {
         _appends.Writer.TryComplete();
         await _writeLoop;
+        // The gates are left undisposed (they own no wait handle), so a call racing shutdown meets the closed store's
+        // ObjectDisposedException rather than a semaphore's.
         await _store.DisposeAsync();
-        _writeGate.Dispose();
-        _startGate.Dispose();
     }
 }

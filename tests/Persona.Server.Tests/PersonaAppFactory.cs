@@ -23,10 +23,26 @@ public sealed class PersonaAppFactory : WebApplicationFactory<Program>
 
     public Task<long> CountEventsAsync() => Engine.Store.CountEventsAsync();
 
-    protected override void Dispose(bool disposing)
+    /// <summary>
+    /// Stops and disposes the test host after every test of the class has run. Once in a few hundred CI runs the
+    /// shutdown of the in-memory test server raised ObjectDisposedException after all tests had passed (never
+    /// reproduced in 40 local loops); it is written to stderr with its stack instead of failing the class cleanup,
+    /// while the product's own shutdown is covered by the CLI and crash tests.
+    /// </summary>
+    public override async ValueTask DisposeAsync()
     {
-        base.Dispose(disposing);
-        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        try
+        {
+            await base.DisposeAsync();
+        }
+        catch (ObjectDisposedException ex)
+        {
+            await Console.Error.WriteLineAsync($"Test host shutdown raised {ex}");
+        }
+        finally
+        {
+            try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
     }
 }
 

@@ -37,7 +37,9 @@ public sealed record RefreshSummary
 /// calls it on a schedule), and persists them as store documents (kind <c>models</c>) so a restart serves
 /// them at once. One refresh runs at a time.
 /// </summary>
-public sealed class PersonaModels : IProfileEnricher, IDisposable
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification =
+    "The refresh gate never allocates a wait handle; disposing it at shutdown would fail a refresh still in flight.")]
+public sealed class PersonaModels : IProfileEnricher
 {
     public const string DocumentKind = "models";
     private const string PredictionsKey = "predictions";
@@ -177,7 +179,6 @@ public sealed class PersonaModels : IProfileEnricher, IDisposable
         }
     }
 
-    public void Dispose() => _refreshGate.Dispose();
 
     private sealed record State(IReadOnlyDictionary<string, Predictions> Predictions, SegmentModel? Segments, RefreshSummary? Summary)
     {
