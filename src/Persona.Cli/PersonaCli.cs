@@ -17,6 +17,7 @@ public static class PersonaCli
         root.Add(BenchCommand.Create());
         root.Add(SegmentsCommand.Create());
         root.Add(AudienceCommand.Create());
+        root.Add(KeysCommand.Create());
         return root;
     }
 }

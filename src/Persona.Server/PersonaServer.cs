@@ -1,6 +1,7 @@
 using Persona.Abstractions;
 using Persona.Hosting;
 using Persona.Server.Apis;
+using Persona.Server.Security;
 
 namespace Persona.Server;
 
@@ -17,6 +18,7 @@ public static class PersonaServer
         // Per-request framework logs cost more than a 500-event append at high rates; configuration can turn them back on.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.AddPersona();
+        builder.AddPersonaSecurity();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(o => PersonaJson.Configure(o.SerializerOptions));
@@ -25,13 +27,15 @@ public static class PersonaServer
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapOpenApi();
+        app.UsePersonaSecurity();
+        app.MapOpenApi().AllowAnonymous();
         app.MapHealthApi();
         app.MapEventsApi();
         app.MapItemsApi();
         app.MapUsersApi();
         app.MapAudiencesApi();
         app.MapSegmentsApi();
+        app.MapAdminApi();
         return app;
     }
 }

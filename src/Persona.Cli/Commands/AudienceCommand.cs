@@ -33,7 +33,7 @@ internal static class AudienceCommand
                 return 2;
             }
             await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: true, cancellationToken);
-            using var models = SegmentsCommand.Open(engine, PersonaModelOptions.DefaultSeed, 0, PersonaModelOptions.DefaultHorizonDays);
+            var models = SegmentsCommand.Open(engine, PersonaModelOptions.DefaultSeed, 0, PersonaModelOptions.DefaultHorizonDays);
             if (!await models.LoadAsync(cancellationToken)) await models.RefreshAsync(cancellationToken);
             var audiences = new AudienceService(engine, Microsoft.Extensions.Options.Options.Create(models.Options), TimeProvider.System);
             var audience = await audiences.CreateAsync(parsed, cancellationToken);

@@ -21,7 +21,7 @@ internal static class SegmentsCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: false, cancellationToken);
-            using var models = Open(engine, parse.GetValue(seed), parse.GetValue(k), parse.GetValue(horizon));
+            var models = Open(engine, parse.GetValue(seed), parse.GetValue(k), parse.GetValue(horizon));
             var loaded = await models.LoadAsync(cancellationToken);
             if (parse.GetValue(refresh) || !loaded)
             {
