@@ -64,9 +64,36 @@ public interface IDocumentStore
     Task<IReadOnlyList<string>> ListDocumentKeysAsync(string kind, CancellationToken cancellationToken = default);
 }
 
+/// <summary>Append-only record of administrative actions: who did what to which target, when.</summary>
+public interface IAuditStore
+{
+    Task AppendAuditAsync(AuditEntry entry, CancellationToken cancellationToken = default);
+
+    /// <summary>The newest entries first.</summary>
+    Task<IReadOnlyList<AuditEntry>> ReadAuditAsync(int limit, CancellationToken cancellationToken = default);
+}
+
+public sealed record AuditEntry(DateTimeOffset At, string Actor, string Action, string Target, string? Detail = null)
+{
+    /// <summary>Assigned by the store, increasing.</summary>
+    public long Sequence { get; init; }
+}
+
+/// <summary>A document to write (or, with a null <see cref="Json"/>, delete) in the same transaction as an erasure.</summary>
+public sealed record DocumentUpdate(string Kind, string Key, string? Json);
+
+/// <summary>What an erasure removed from the store.</summary>
+public sealed record StoreErasure(int Events, bool Profile, bool User, int DocumentsRewritten);
+
 /// <summary>Everything the product persists. One implementation per storage provider.</summary>
-public interface IPersonaStore : IEventStore, IItemStore, IUserStore, IProfileStore, IDocumentStore, IAsyncDisposable
+public interface IPersonaStore : IEventStore, IItemStore, IUserStore, IProfileStore, IDocumentStore, IAuditStore, IAsyncDisposable
 {
     /// <summary>Creates the schema if needed. Safe to call on every start.</summary>
     Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Erases a user in one transaction: their events, stored profile and user record, and applies
+    /// <paramref name="documents"/> (documents that mentioned the user, rewritten without them).
+    /// </summary>
+    Task<StoreErasure> EraseUserAsync(string userId, IReadOnlyList<DocumentUpdate> documents, CancellationToken cancellationToken = default);
 }

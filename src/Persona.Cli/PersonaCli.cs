@@ -19,6 +19,7 @@ public static class PersonaCli
         root.Add(SegmentsCommand.Create());
         root.Add(AudienceCommand.Create());
         root.Add(SearchCommand.Create());
+        root.Add(KeysCommand.Create());
         return root;
     }
 }

@@ -13,4 +13,41 @@ public interface IEngineObserver
 
     /// <summary>Items just upserted (validated and stored), after the catalog snapshot was swapped.</summary>
     void OnItemsUpserted(IReadOnlyList<Item> items);
+
+    /// <summary>
+    /// The user was erased (right to be forgotten): drop everything held about them. Returns what was removed, for
+    /// the receipt (e.g. "search personalisation: 12 recent items"), or null when nothing was held.
+    /// </summary>
+    string? OnUserErased(string userId) => null;
+}
+
+/// <summary>Holds per-user results that are also persisted as store documents (predictions, segments, audiences).</summary>
+public interface IUserDataOwner
+{
+    /// <summary>The documents to rewrite without the user; written in the erasure's transaction.</summary>
+    Task<IReadOnlyList<DocumentUpdate>> PrepareEraseAsync(string userId, CancellationToken cancellationToken);
+
+    /// <summary>After the store erasure committed: drop the user from memory; returns what was removed, or null.</summary>
+    string? Erase(string userId);
+}
+
+/// <summary>What erasing a user removed; returned by <c>DELETE /v1/users/{id}</c>.</summary>
+public sealed record ErasureReceipt
+{
+    public required string UserId { get; init; }
+    public required DateTimeOffset ErasedAt { get; init; }
+    public required int Events { get; init; }
+    public required bool StoredProfile { get; init; }
+    public required bool UserRecord { get; init; }
+    public required int DocumentsRewritten { get; init; }
+    /// <summary>In-memory state and index entries removed, one line each.</summary>
+    public required IReadOnlyList<string> Removed { get; init; }
+}
+
+/// <summary>Action names written to the audit log.</summary>
+public static class AuditActions
+{
+    public const string EraseUser = "erase_user";
+    public const string ExportAudience = "export_audience";
+    public const string RefreshModels = "refresh_models";
 }

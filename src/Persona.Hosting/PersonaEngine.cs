@@ -228,12 +228,13 @@ public sealed class PersonaEngine : IAsyncDisposable
         {
             try
             {
-                _profiles.Apply(result.Stored);
+                var stored = WithoutErased(result.Stored);
+                _profiles.Apply(stored);
                 // Observers (indexes, recommendation state) see the batch before it is acknowledged,
                 // so a client's next read reflects what it just posted.
-                foreach (var observer in _observers) observer.OnEventsStored(result.Stored);
+                foreach (var observer in _observers) observer.OnEventsStored(stored);
                 var excluded = 0;
-                foreach (var e in result.Stored)
+                foreach (var e in stored)
                 {
                     _knownUsers.TryAdd(e.UserId, 0);
                     _dirtyProfiles.TryAdd(e.UserId, 0);
@@ -253,6 +254,76 @@ public sealed class PersonaEngine : IAsyncDisposable
                 pending.Done.TrySetException(ex);
             }
         }
+    }
+
+    /// <summary>
+    /// Drops events of users erased after the events were appended but before they were published (the erasure
+    /// deleted them from the store already; its watermark is the last sequence at that moment).
+    /// </summary>
+    private IReadOnlyList<StoredEvent> WithoutErased(IReadOnlyList<StoredEvent> events)
+    {
+        if (_erasedThrough.IsEmpty) return events;
+        var kept = new List<StoredEvent>(events.Count);
+        foreach (var e in events)
+            if (!_erasedThrough.TryGetValue(e.UserId, out var through) || e.Sequence > through) kept.Add(e);
+        return kept;
+    }
+
+    /// <summary>
+    /// Erases a user everywhere the engine knows of, in this order: the store (events, profile, user record and
+    /// every document a <see cref="IUserDataOwner"/> rewrites without them, in one transaction), then the in-memory
+    /// profile, consent and burst state, the owners' in-memory data, and every observer (indexes, recommendation
+    /// state). Null when the user is unknown everywhere. Writes one audit entry.
+    /// </summary>
+    public async Task<ErasureReceipt?> EraseUserAsync(string userId, string actor, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            var owners = _owners;
+            var documents = new List<DocumentUpdate>();
+            foreach (var owner in owners) documents.AddRange(await owner.PrepareEraseAsync(userId, cancellationToken));
+            var known = _knownUsers.ContainsKey(userId) || _consents.ContainsKey(userId);
+            var erased = await _store.EraseUserAsync(userId, documents, CancellationToken.None);
+            _erasedThrough[userId] = await _store.GetLastSequenceAsync(CancellationToken.None);
+            var removed = new List<string>();
+            if (_profiles.Remove(userId)) removed.Add("profile state (in memory)");
+            _knownUsers.TryRemove(userId, out _);
+            _dirtyProfiles.TryRemove(userId, out _);
+            if (_consents.TryRemove(userId, out _)) removed.Add("consent flags (in memory)");
+            foreach (var owner in owners)
+                if (owner.Erase(userId) is { } what) removed.Add(what);
+            foreach (var observer in _observers)
+                if (observer.OnUserErased(userId) is { } what) removed.Add(what);
+            if (!known && erased.Events == 0 && !erased.User && !erased.Profile && removed.Count == 0) return null;
+
+            var receipt = new ErasureReceipt
+            {
+                UserId = userId,
+                ErasedAt = _time.GetUtcNow(),
+                Events = erased.Events,
+                StoredProfile = erased.Profile,
+                UserRecord = erased.User,
+                DocumentsRewritten = erased.DocumentsRewritten,
+                Removed = removed,
+            };
+            await _store.AppendAuditAsync(new AuditEntry(receipt.ErasedAt, actor, AuditActions.EraseUser, userId,
+                $"{erased.Events} events, profile {(erased.Profile ? "yes" : "no")}, user record {(erased.User ? "yes" : "no")}, {erased.DocumentsRewritten} documents; {string.Join("; ", removed)}"),
+                CancellationToken.None);
+            return receipt;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>Adds a holder of per-user data (predictions, segments, audiences) that an erasure must clean.</summary>
+    public void AddUserDataOwner(IUserDataOwner owner)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        lock (_registrationLock) _owners = [.. _owners, owner];
     }
 
     private sealed class PendingAppend(StoredEvent[] events)
@@ -317,6 +388,8 @@ public sealed class PersonaEngine : IAsyncDisposable
     private readonly Lock _registrationLock = new();
     private volatile IProfileEnricher[] _enrichers = [];
     private volatile IEngineObserver[] _observers = [];
+    private volatile IUserDataOwner[] _owners = [];
+    private readonly ConcurrentDictionary<string, long> _erasedThrough = new(StringComparer.Ordinal);
 
     /// <summary>Adds model outputs (predictions, segment, embedding) to profiles served and saved; applied in the order added.</summary>
     public void AddProfileEnricher(IProfileEnricher enricher)

@@ -2,6 +2,7 @@ using Persona.Abstractions;
 using Persona.Hosting;
 using Persona.Server.Apis;
 using Persona.Server.Dashboard;
+using Persona.Server.Security;
 
 namespace Persona.Server;
 
@@ -18,6 +19,7 @@ public static class PersonaServer
         // Per-request framework logs cost more than a 500-event append at high rates; configuration can turn them back on.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.AddPersona();
+        builder.AddPersonaSecurity();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(o => PersonaJson.Configure(o.SerializerOptions));
@@ -26,7 +28,8 @@ public static class PersonaServer
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapOpenApi();
+        app.UsePersonaSecurity();
+        app.MapOpenApi().AllowAnonymous();
         app.MapHealthApi();
         app.MapEventsApi();
         app.MapItemsApi();
@@ -36,6 +39,7 @@ public static class PersonaServer
         app.MapRecommendationsApi();
         app.MapSearchApi();
         app.MapDashboard();
+        app.MapAdminApi();
         return app;
     }
 }

@@ -416,6 +416,84 @@ public sealed class SqlitePersonaStore : IPersonaStore
         }
     }
 
+    // ---------------------------------------------------------------- erasure and audit
+
+    /// <inheritdoc />
+    public async Task<StoreErasure> EraseUserAsync(string userId, IReadOnlyList<DocumentUpdate> documents, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentNullException.ThrowIfNull(documents);
+        return await WriteAsync((connection, transaction) =>
+        {
+            int Execute(string sql, params (string Name, object? Value)[] parameters)
+            {
+                using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = sql;
+                foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+                return command.ExecuteNonQuery();
+            }
+
+            var events = Execute("DELETE FROM events WHERE user_id = $user;", ("$user", userId));
+            var profile = Execute("DELETE FROM profiles WHERE user_id = $user;", ("$user", userId)) > 0;
+            var user = Execute("DELETE FROM users WHERE id = $user;", ("$user", userId)) > 0;
+            var rewritten = 0;
+            foreach (var document in documents)
+            {
+                rewritten += document.Json is null
+                    ? Execute("DELETE FROM documents WHERE kind = $kind AND key = $key;", ("$kind", document.Kind), ("$key", document.Key))
+                    : Execute(
+                        """
+                        INSERT INTO documents (kind, key, json, stored_at) VALUES ($kind, $key, $json, $now)
+                        ON CONFLICT (kind, key) DO UPDATE SET json = excluded.json, stored_at = excluded.stored_at;
+                        """,
+                        ("$kind", document.Kind), ("$key", document.Key), ("$json", document.Json), ("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+            }
+            return new StoreErasure(events, profile, user, rewritten);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task AppendAuditAsync(AuditEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        await WriteAsync((connection, transaction) =>
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($at, $actor, $action, $target, $detail);";
+            command.Parameters.AddWithValue("$at", entry.At.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$actor", entry.Actor);
+            command.Parameters.AddWithValue("$action", entry.Action);
+            command.Parameters.AddWithValue("$target", entry.Target);
+            command.Parameters.AddWithValue("$detail", (object?)entry.Detail ?? DBNull.Value);
+            return command.ExecuteNonQuery();
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<AuditEntry>> ReadAuditAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        EnsureInitialized();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT sequence, at, actor, action, target, detail FROM audit_log ORDER BY sequence DESC LIMIT $limit;";
+            command.Parameters.AddWithValue("$limit", limit);
+            var entries = new List<AuditEntry>();
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    entries.Add(new AuditEntry(DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetString(2), reader.GetString(3),
+                        reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5)) { Sequence = reader.GetInt64(0) });
+            }
+            return entries;
+        }
+    }
+
     // ---------------------------------------------------------------- lifetime
 
     /// <summary>Waits for the write in progress, checkpoints the WAL into the file and closes every connection.</summary>

@@ -60,6 +60,17 @@ internal static class SqliteSchema
                 PRIMARY KEY (kind, key)
             ) WITHOUT ROWID;
             """),
+        new(2, "audit log",
+            """
+            CREATE TABLE audit_log (
+                sequence   INTEGER PRIMARY KEY,
+                at         INTEGER NOT NULL,
+                actor      TEXT    NOT NULL,
+                action     TEXT    NOT NULL,
+                target     TEXT    NOT NULL,
+                detail     TEXT
+            );
+            """),
     ];
 
     /// <summary>The version this build writes; a file with a newer one is refused.</summary>

@@ -14,8 +14,13 @@ public sealed class AudienceShopFactory : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var engine = App.Engine;
         _ = App.CreateClient();
+        await SeedAsync(App.Engine);
+    }
+
+    /// <summary>40 items in 4 categories, <see cref="Users"/> users with the consents above, 45 days of views and purchases.</summary>
+    public static async Task SeedAsync(Persona.Hosting.PersonaEngine engine)
+    {
         var items = new List<Item>();
         string[][] paths = [["Beauty", "Skincare"], ["Beauty", "Makeup"], ["Sports", "Shoes"], ["Home", "Kitchen"]];
         for (var i = 0; i < 40; i++)

@@ -13,10 +13,14 @@ public sealed class PersonaAppFactory : WebApplicationFactory<Program>
 {
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "persona-tests", Guid.NewGuid().ToString("n"));
 
+    /// <summary>Configuration applied on top of the defaults; change it before the first request. Open (no keys) unless a test sets keys.</summary>
+    public Dictionary<string, string?> Settings { get; } = new(StringComparer.Ordinal) { ["Persona:Security:Open"] = "true" };
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Persona:DataDirectory", DataDirectory);
         builder.UseSetting("Persona:SnapshotIntervalSeconds", "1");
+        foreach (var (key, value) in Settings) builder.UseSetting(key, value);
     }
 
     public PersonaEngine Engine => Services.GetRequiredService<PersonaEngine>();

@@ -30,6 +30,7 @@ public sealed class ServerProcess : IAsyncDisposable
         start.ArgumentList.Add(ServerAssembly());
         start.ArgumentList.Add($"--urls={url}");
         start.ArgumentList.Add($"--Persona:DataDirectory={dataDirectory}");
+        start.ArgumentList.Add("--Persona:Security:Open=true");
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the server.");
         process.OutputDataReceived += (_, _) => { };

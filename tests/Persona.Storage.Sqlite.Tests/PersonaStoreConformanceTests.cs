@@ -613,6 +613,60 @@ public abstract class PersonaStoreConformanceTests : IAsyncLifetime
         await Task.Run(() => Check.One(Config.QuickThrowOnFailure.WithMaxTest(60), property));
     }
 
+    // ---------------------------------------------------------------- erasure and audit
+
+    [Fact]
+    public async Task EraseUser_RemovesTheirEventsProfileAndRecord_LeavesOthersAndRewritesDocuments()
+    {
+        var store = await OpenAsync();
+        await store.AppendEventsAsync([.. Events("gone", 3, "u-gone"), .. Events("kept", 2, "u-kept")]);
+        await store.UpsertUsersAsync([User("u-gone"), User("u-kept")]);
+        await store.SaveProfilesAsync([Profile("u-gone", 1), Profile("u-kept", 1)]);
+        await store.PutDocumentAsync("audience", "a1", "{\"members\":[\"u-gone\",\"u-kept\"]}");
+        await store.PutDocumentAsync("models", "old", "{\"u-gone\":1}");
+
+        var erased = await store.EraseUserAsync("u-gone",
+            [new DocumentUpdate("audience", "a1", "{\"members\":[\"u-kept\"]}"), new DocumentUpdate("models", "old", null)]);
+
+        Assert.Equal(new StoreErasure(3, Profile: true, User: true, DocumentsRewritten: 2), erased);
+        Assert.Empty(await store.GetUserEventsAsync("u-gone"));
+        Assert.Null(await store.GetProfileAsync("u-gone"));
+        Assert.Null(await store.GetUserAsync("u-gone"));
+        Assert.Equal(2, (await store.GetUserEventsAsync("u-kept")).Count);
+        Assert.NotNull(await store.GetProfileAsync("u-kept"));
+        Assert.Equal("{\"members\":[\"u-kept\"]}", await store.GetDocumentAsync("audience", "a1"));
+        Assert.Null(await store.GetDocumentAsync("models", "old"));
+        Assert.DoesNotContain(await ToListAsync(store.ReadEventsAsync()), e => e.UserId == "u-gone");
+    }
+
+    [Fact]
+    public async Task EraseUser_Unknown_RemovesNothing()
+    {
+        var store = await OpenAsync();
+        await store.AppendEventsAsync(Events("e", 2, "u1"));
+
+        Assert.Equal(new StoreErasure(0, false, false, 0), await store.EraseUserAsync("nobody", []));
+        Assert.Equal(2, await store.CountEventsAsync());
+    }
+
+    [Fact]
+    public async Task Audit_AppendedEntries_ReadNewestFirstAndSurviveReopen()
+    {
+        var store = await OpenAsync();
+        await store.AppendAuditAsync(new AuditEntry(BaseTime, "key:ops", "forget_user", "u1", "3 events"));
+        await store.AppendAuditAsync(new AuditEntry(BaseTime.AddMinutes(1), "key:ops", "export_audience", "aud-1"));
+        await store.DisposeAsync();
+        var reopened = await OpenAsync();
+
+        var entries = await reopened.ReadAuditAsync(10);
+
+        Assert.Equal(["export_audience", "forget_user"], entries.Select(e => e.Action));
+        Assert.Equal("3 events", entries[1].Detail);
+        Assert.Equal(BaseTime, entries[1].At);
+        Assert.True(entries[0].Sequence > entries[1].Sequence);
+        Assert.Single(await reopened.ReadAuditAsync(1));
+    }
+
     protected static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> source)
     {
         var list = new List<T>();

@@ -13,11 +13,16 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var command = new Command("bench", "Measure a running server: ingest throughput and profile latency.");
+        var command = new Command("bench", "Measure a running server: ingest throughput, profile, recommendation and search latency.");
         command.Add(CreateIngest());
         command.Add(CreateProfile());
+        command.Add(RecommendBench.Create());
+        command.Add(SearchBench.Create());
         return command;
     }
+
+    /// <summary>The API key the load generator sends (X-Api-Key); none for an open server.</summary>
+    internal static Option<string?> Key() => new("--key") { Description = "API key to send (X-Api-Key); the server's keys come from Persona:Security:Keys. Omit for an open server." };
 
     private static Option<string> Url() => new("--url") { Description = "Base address of the server.", DefaultValueFactory = _ => Server.PersonaServer.DefaultUrl };
     private static Option<int> Users() => new("--users") { Description = "Number of synthetic users (bench-u0 .. bench-uN).", DefaultValueFactory = _ => 5000 };
@@ -32,14 +37,15 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "Events per request.", DefaultValueFactory = _ => 500 };
         var seed = new Option<int>("--seed") { Description = "Seeds event ids, so another run sends new events.", DefaultValueFactory = _ => Environment.TickCount };
         var warmup = new Option<int>("--warmup") { Description = "Events sent first and not timed, so the server's JIT has settled.", DefaultValueFactory = _ => 50_000 };
-        var command = new Command("ingest", "POST synthetic event batches concurrently and report durable events/s.") { url, users, concurrency, events, batch, seed, warmup };
+        var key = Key();
+        var command = new Command("ingest", "POST synthetic event batches concurrently and report durable events/s.") { url, key, users, concurrency, events, batch, seed, warmup };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var total = parse.GetValue(events);
             var batchSize = parse.GetValue(batch);
             var userCount = parse.GetValue(users);
             var runId = parse.GetValue(seed).ToString("x8");
-            using var client = CreateClient(parse.GetValue(url)!, parse.GetValue(concurrency));
+            using var client = CreateClient(parse.GetValue(url)!, parse.GetValue(concurrency), parse.GetValue(key));
             if (parse.GetValue(warmup) > 0)
                 await PostAllAsync(client, Bodies(runId + "w", parse.GetValue(warmup), batchSize, userCount), parse.GetValue(concurrency), cancellationToken);
 
@@ -62,12 +68,13 @@ internal static class BenchCommand
         var concurrency = Concurrency(64);
         var seconds = new Option<int>("--seconds") { Description = "How long to run.", DefaultValueFactory = _ => 20 };
         var prefix = new Option<string>("--user-prefix") { Description = "User ids are PREFIX0 .. PREFIX(N-1).", DefaultValueFactory = _ => "bench-u" };
-        var command = new Command("profile", "GET profiles of random users concurrently and report p50/p99 latency.") { url, users, concurrency, seconds, prefix };
+        var key = Key();
+        var command = new Command("profile", "GET profiles of random users concurrently and report p50/p99 latency.") { url, key, users, concurrency, seconds, prefix };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var userCount = parse.GetValue(users);
             var userPrefix = parse.GetValue(prefix)!;
-            using var client = CreateClient(parse.GetValue(url)!, parse.GetValue(concurrency));
+            using var client = CreateClient(parse.GetValue(url)!, parse.GetValue(concurrency), parse.GetValue(key));
             var clock = Stopwatch.StartNew();
             var deadline = Stopwatch.GetTimestamp() + (long)(parse.GetValue(seconds) * Stopwatch.Frequency);
             var errors = 0;
@@ -121,12 +128,16 @@ internal static class BenchCommand
         return (latencies, errors);
     }
 
-    private static HttpClient CreateClient(string url, int connections) =>
-        new(new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+    internal static HttpClient CreateClient(string url, int connections, string? key)
+    {
+        var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
         {
             BaseAddress = new Uri(url),
             Timeout = TimeSpan.FromMinutes(2),
         };
+        if (!string.IsNullOrEmpty(key)) client.DefaultRequestHeaders.Add("X-Api-Key", key);
+        return client;
+    }
 
     /// <summary>A JSON batch of views, carts and purchases spread over users, unique ids per run.</summary>
     private static byte[] BuildBatch(string runId, int batchIndex, int count, int batchSize, int users)

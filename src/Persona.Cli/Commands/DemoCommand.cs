@@ -37,7 +37,9 @@ internal static class DemoCommand
                 if (truth is null) return 1;
                 PrintExamples(engine, truth, dir, parse.GetValue(urls)!);
                 if (parse.GetValue(noServe)) return 0;
-                await ServeCommand.RunAsync(dir, parse.GetValue(urls)!, engine, cancellationToken);
+                // The demo runs open, and says so: a development mode, never for real data.
+                AnsiConsole.MarkupLine("[yellow]Demo mode: the API runs OPEN (no API keys). Use `persona serve` with keys for real data.[/]");
+                await ServeCommand.RunAsync(dir, parse.GetValue(urls)!, engine, cancellationToken, [ServeCommand.OpenSetting]);
                 return 0;
             }
             finally

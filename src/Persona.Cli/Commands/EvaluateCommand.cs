@@ -17,12 +17,12 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var task = new Option<string>("--task") { Description = "What to evaluate.", Required = true };
-        task.AcceptOnlyFromAmong(ProfilesTask, PropensityTask, SegmentsTask);
+        task.AcceptOnlyFromAmong(ProfilesTask, PropensityTask, SegmentsTask, SearchEvaluation.Task);
         var data = CommonOptions.Data(Path.Combine(PersonaOptions.DefaultDataDirectory, "demo"));
         var truth = new Option<FileInfo?>("--truth") { Description = $"Ground-truth file (default: DIR/{DemoCommand.TruthFileName}, written by `persona demo`)." };
         var output = new Option<FileInfo?>("--output") { Description = "Also write the report as JSON to this file." };
         var dataset = new Option<string?>("--dataset") { Description = $"propensity: evaluate on a public data set instead of the store ({ImportCommand.TaobaoUserBehavior})." };
-        dataset.AcceptOnlyFromAmong(ImportCommand.TaobaoUserBehavior);
+        dataset.AcceptOnlyFromAmong(ImportCommand.TaobaoUserBehavior, SearchEvaluation.AmazonBeauty, SearchEvaluation.TaobaoTitles);
         var path = new Option<string?>("--path") { Description = "Folder or CSV file of the data set." };
         var horizon = new Option<double?>("--horizon-days") { Description = "propensity: N, the length of each outcome window (default 14; a third of the span for the Taobao sample)." };
         var seed = new Option<int>("--seed") { Description = "Seed of learners, splits and k-means.", DefaultValueFactory = _ => PropensityOptions.DefaultSeed };
@@ -32,6 +32,15 @@ internal static class EvaluateCommand
         {
             var dir = parse.GetValue(data)!;
             var taskName = parse.GetValue(task)!;
+            if (taskName == SearchEvaluation.Task)
+            {
+                if (parse.GetValue(dataset) is not { } searchDataset || parse.GetValue(path) is not { } searchPath)
+                {
+                    Console.Error.WriteLine("--task search needs --dataset and --path.");
+                    return 2;
+                }
+                return await SearchEvaluation.RunAsync(searchDataset, searchPath, parse.GetValue(output), maxUsers: 0, parse.GetValue(seed), cancellationToken);
+            }
             if (taskName == SegmentsTask)
             {
                 Console.WriteLine(await PropensityEvaluation.SegmentsAsync(dir, parse.GetValue(seed), parse.GetValue(k), cancellationToken));

@@ -29,13 +29,14 @@ public static class RecommendBench
         var data = CommonOptions.Data();
         data.Description = "Data folder the server runs on; the users to ask for are read from its events.";
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent clients.", DefaultValueFactory = _ => 64 };
+        var key = BenchCommand.Key();
         var seconds = new Option<int>("--seconds") { Description = "How long to measure.", DefaultValueFactory = _ => 20 };
         var warmup = new Option<int>("--warmup") { Description = "Seconds of untimed requests first, so the server's JIT has settled.", DefaultValueFactory = _ => 5 };
         var n = new Option<int>("--n") { Description = "Items per request.", DefaultValueFactory = _ => 10 };
         var query = new Option<string>("--query") { Description = "Extra query string, e.g. \"excludeSeen=true&diversity=0.3\".", DefaultValueFactory = _ => "" };
         var command = new Command("recommend", "GET recommendations for random users concurrently and report throughput and p50/p99 latency.")
         {
-            url, data, concurrency, seconds, warmup, n, query,
+            url, key, data, concurrency, seconds, warmup, n, query,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -47,7 +48,7 @@ public static class RecommendBench
             }
             var extra = parse.GetValue(query)!;
             var result = await RunAsync(parse.GetValue(url)!, users, parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(seconds)),
-                parse.GetValue(n), extra, TimeSpan.FromSeconds(parse.GetValue(warmup)), cancellationToken);
+                parse.GetValue(n), extra, TimeSpan.FromSeconds(parse.GetValue(warmup)), parse.GetValue(key), cancellationToken);
             AnsiConsole.MarkupLineInterpolated($"recommend: {result.Requests:N0} requests for {users.Count:N0} users with {parse.GetValue(concurrency)} clients in {result.Seconds:0.0} s: [bold]{result.RequestsPerSecond:N0} req/s[/], p50 {result.P50Ms:0.00} ms, p99 {result.P99Ms:0.00} ms, max {result.MaxMs:0.0} ms, errors {result.Errors}");
             return result.Errors == 0 ? 0 : 1;
         });
@@ -57,16 +58,12 @@ public static class RecommendBench
     /// <summary>Runs the load: <paramref name="concurrency"/> clients, each asking for a random user until the time is up.</summary>
     public static async Task<RecommendBenchResult> RunAsync(
         string url, IReadOnlyList<string> users, int concurrency, TimeSpan duration, int n = 10, string extraQuery = "",
-        TimeSpan? warmup = null, CancellationToken cancellationToken = default)
+        TimeSpan? warmup = null, string? key = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(users);
         ArgumentOutOfRangeException.ThrowIfLessThan(concurrency, 1);
         if (users.Count == 0) throw new ArgumentException("No users to ask for.", nameof(users));
-        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
-        {
-            BaseAddress = new Uri(url),
-            Timeout = TimeSpan.FromMinutes(1),
-        };
+        using var client = BenchCommand.CreateClient(url, concurrency, key);
         var suffix = $"?n={n}" + (string.IsNullOrEmpty(extraQuery) ? "" : "&" + extraQuery.TrimStart('?', '&'));
         if (warmup is { } w && w > TimeSpan.Zero) await LoadAsync(client, users, suffix, concurrency, w, seed: 1000, cancellationToken);
 

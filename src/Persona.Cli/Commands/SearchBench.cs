@@ -22,13 +22,14 @@ internal static class SearchBench
         var seconds = new Option<int>("--seconds") { Description = "How long to run.", DefaultValueFactory = _ => 20 };
         var anonymous = new Option<bool>("--anonymous") { Description = "Send no user (non-personal searches)." };
         var buildOnly = new Option<bool>("--build-only") { Description = "Only measure the in-process index build." };
-        var command = new Command("search", "GET /v1/search concurrently and report p50/p99 latency; measure index build time and memory.") { url, path, concurrency, seconds, anonymous, buildOnly };
+        var key = BenchCommand.Key();
+        var command = new Command("search", "GET /v1/search concurrently and report p50/p99 latency; measure index build time and memory.") { url, key, path, concurrency, seconds, anonymous, buildOnly };
         command.SetAction((parse, cancellationToken) => RunAsync(
-            parse.GetValue(url)!, parse.GetValue(path)!, parse.GetValue(concurrency), parse.GetValue(seconds), !parse.GetValue(anonymous), parse.GetValue(buildOnly), cancellationToken));
+            parse.GetValue(url)!, parse.GetValue(path)!, parse.GetValue(concurrency), parse.GetValue(seconds), !parse.GetValue(anonymous), parse.GetValue(buildOnly), parse.GetValue(key), cancellationToken));
         return command;
     }
 
-    public static async Task<int> RunAsync(string url, string path, int concurrency, int seconds, bool personalize, bool buildOnly, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string url, string path, int concurrency, int seconds, bool personalize, bool buildOnly, string? key, CancellationToken cancellationToken)
     {
         if (!AmazonBeautyReader.Exists(path))
         {
@@ -51,11 +52,7 @@ internal static class SearchBench
         var users = File.ReadLines(Path.Combine(path, AmazonBeautyReader.EventsFileName))
             .Select(l => l.Split(' ', 2)[0]).Where(u => u.Length > 0).ToArray();
 
-        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
-        {
-            BaseAddress = new Uri(url),
-            Timeout = TimeSpan.FromMinutes(1),
-        };
+        using var client = BenchCommand.CreateClient(url, concurrency, key);
         string Request(Random rng) =>
             $"/v1/search?q={Uri.EscapeDataString(queries[rng.Next(queries.Count)])}&n=20" + (personalize ? $"&user={Uri.EscapeDataString(users[rng.Next(users.Length)])}" : "");
         // Warm-up: the server's JIT and the first queries' caches settle before the clock starts.

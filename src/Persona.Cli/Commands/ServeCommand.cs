@@ -8,18 +8,22 @@ namespace Persona.Cli.Commands;
 
 internal static class ServeCommand
 {
+    public const string OpenSetting = "--Persona:Security:Open=true";
+
     public static Command Create()
     {
         var data = CommonOptions.Data();
         var urls = CommonOptions.Urls();
-        var command = new Command("serve", "Serve the HTTP API over a data folder. Other --Persona:Key=value arguments set configuration.")
+        var open = new Option<bool>("--open") { Description = "Development only: answer every endpoint without an API key (Persona:Security:Open=true)." };
+        var command = new Command("serve", "Serve the HTTP API over a data folder. Other --Persona:Key=value arguments set configuration; API keys come from Persona:Security:Keys (see `persona keys new`).")
         {
-            data, urls,
+            data, urls, open,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
         {
-            await RunAsync(parse.GetValue(data)!, parse.GetValue(urls)!, engine: null, cancellationToken, parse.UnmatchedTokens);
+            IReadOnlyList<string> configuration = parse.GetValue(open) ? [.. parse.UnmatchedTokens, OpenSetting] : parse.UnmatchedTokens;
+            await RunAsync(parse.GetValue(data)!, parse.GetValue(urls)!, engine: null, cancellationToken, configuration);
             return 0;
         });
         return command;

@@ -41,6 +41,10 @@ public sealed class RecentBehavior
     public IReadOnlyList<BehaviorStep> Recent(string userId) =>
         _users.TryGetValue(userId, out var log) ? log.Steps() : [];
 
+    /// <summary>Forgets the user; returns how many steps were held (0 when unknown).</summary>
+    public int Remove(string userId) =>
+        _users.TryRemove(userId, out var log) ? log.Steps().Length : 0;
+
     /// <summary>Items the user recently interacted with (a copy); empty for an unknown user.</summary>
     public IReadOnlySet<string> Seen(string userId) =>
         _users.TryGetValue(userId, out var log) ? log.SeenItems() : new HashSet<string>();

@@ -32,6 +32,7 @@ public static class AudienceFormats
 /// off, are never members.
 /// </summary>
 public sealed class AudienceService(PersonaEngine engine, Microsoft.Extensions.Options.IOptions<PersonaModelOptions> options, TimeProvider time)
+    : IUserDataOwner
 {
     public const string DocumentKind = "audience";
 
@@ -88,6 +89,25 @@ public sealed class AudienceService(PersonaEngine engine, Microsoft.Extensions.O
         await writer.FlushAsync(cancellationToken);
         return rows;
     }
+
+    /// <summary>Stored audiences that list the user, rewritten without them (their published counts stay as published).</summary>
+    public async Task<IReadOnlyList<DocumentUpdate>> PrepareEraseAsync(string userId, CancellationToken cancellationToken)
+    {
+        var updates = new List<DocumentUpdate>();
+        foreach (var key in await engine.Store.ListDocumentKeysAsync(DocumentKind, cancellationToken))
+        {
+            if (await GetAsync(key, cancellationToken) is not { } audience || !audience.Members.Contains(userId)) continue;
+            var without = audience with { Members = [.. audience.Members.Where(m => m != userId)] };
+            updates.Add(new DocumentUpdate(DocumentKind, key, JsonSerializer.Serialize(without, PersonaJson.Options)));
+        }
+        _lastErasure = updates.Count;
+        return updates;
+    }
+
+    private int _lastErasure;
+
+    /// <inheritdoc />
+    public string? Erase(string userId) => _lastErasure == 0 ? null : $"member of {_lastErasure} stored audience(s), removed";
 
     private IEnumerable<AudienceCandidate> Candidates()
     {

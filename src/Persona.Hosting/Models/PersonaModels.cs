@@ -39,7 +39,7 @@ public sealed record RefreshSummary
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification =
     "The refresh gate never allocates a wait handle; disposing it at shutdown would fail a refresh still in flight.")]
-public sealed class PersonaModels : IProfileEnricher
+public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
 {
     public const string DocumentKind = "models";
     private const string PredictionsKey = "predictions";
@@ -58,6 +58,7 @@ public sealed class PersonaModels : IProfileEnricher
         _options = options.Value;
         _logger = logger ?? NullLogger<PersonaModels>.Instance;
         _engine.AddProfileEnricher(this);
+        _engine.AddUserDataOwner(this);
     }
 
     public PersonaModelOptions Options => _options;
@@ -165,6 +166,9 @@ public sealed class PersonaModels : IProfileEnricher
                 TotalSeconds = Math.Round(total.Elapsed.TotalSeconds, 3),
                 Skipped = skipped,
             };
+            // A user erased while this refresh ran stays erased.
+            foreach (var erased in _erased.Keys) predictions.Remove(erased);
+            if (!_erased.IsEmpty) segments = WithoutUsers(segments, _erased.Keys.ToHashSet(StringComparer.Ordinal));
             _state = new State(predictions, segments, summary);
             await _engine.Store.PutDocumentAsync(DocumentKind, PredictionsKey, JsonSerializer.Serialize(predictions, PersonaJson.Options), cancellationToken);
             await _engine.Store.PutDocumentAsync(DocumentKind, SegmentsKey, JsonSerializer.Serialize(segments, PersonaJson.Options), cancellationToken);
@@ -179,6 +183,44 @@ public sealed class PersonaModels : IProfileEnricher
         }
     }
 
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _erased = new(StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<DocumentUpdate>> PrepareEraseAsync(string userId, CancellationToken cancellationToken)
+    {
+        var state = _state;
+        var updates = new List<DocumentUpdate>();
+        if (state.Predictions.ContainsKey(userId))
+        {
+            var kept = state.Predictions.Where(p => p.Key != userId).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+            updates.Add(new DocumentUpdate(DocumentKind, PredictionsKey, JsonSerializer.Serialize(kept, PersonaJson.Options)));
+        }
+        if (state.Segments is { } segments && (segments.Members.ContainsKey(userId) || segments.Projection.Any(p => p.UserId == userId)))
+            updates.Add(new DocumentUpdate(DocumentKind, SegmentsKey,
+                JsonSerializer.Serialize(WithoutUsers(segments, new HashSet<string>(StringComparer.Ordinal) { userId }), PersonaJson.Options)));
+        return Task.FromResult<IReadOnlyList<DocumentUpdate>>(updates);
+    }
+
+    /// <inheritdoc />
+    public string? Erase(string userId)
+    {
+        _erased[userId] = 0;
+        var state = _state;
+        var hadPredictions = state.Predictions.ContainsKey(userId);
+        var hadSegment = state.Segments?.Members.ContainsKey(userId) == true;
+        if (!hadPredictions && !hadSegment) return null;
+        var predictions = state.Predictions.Where(p => p.Key != userId).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        var segments = state.Segments is null ? null : WithoutUsers(state.Segments, new HashSet<string>(StringComparer.Ordinal) { userId });
+        _state = new State(predictions, segments, state.Summary);
+        return string.Join(", ", new[] { hadPredictions ? "predictions" : null, hadSegment ? "segment membership and map point" : null }.OfType<string>());
+    }
+
+    private static SegmentModel WithoutUsers(SegmentModel model, IReadOnlySet<string> users) => model with
+    {
+        Members = model.Members.Where(m => !users.Contains(m.Key)).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal),
+        Projection = [.. model.Projection.Where(p => !users.Contains(p.UserId))],
+    };
 
     private sealed record State(IReadOnlyDictionary<string, Predictions> Predictions, SegmentModel? Segments, RefreshSummary? Summary)
     {

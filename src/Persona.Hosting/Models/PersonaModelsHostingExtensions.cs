@@ -33,13 +33,15 @@ public static class PersonaModelsHostingExtensions
 /// then every <see cref="PersonaModelOptions.RefreshIntervalMinutes"/>. Refreshing runs in the background:
 /// start-up never waits for training.
 /// </summary>
-internal sealed partial class ModelRefreshService(PersonaModels models, ILogger<ModelRefreshService> logger) : IHostedService, IDisposable
+internal sealed partial class ModelRefreshService(PersonaModels models, AudienceService audiences, ILogger<ModelRefreshService> logger) : IHostedService, IDisposable
 {
     private CancellationTokenSource? _stopping;
     private Task? _loop;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Stored audiences list members: an erasure must rewrite them even if no audience request came yet.
+        models.Engine.AddUserDataOwner(audiences);
         var loaded = await models.LoadAsync(cancellationToken);
         _stopping = new CancellationTokenSource();
         _loop = Task.Run(() => LoopAsync(refreshNow: !loaded && models.Options.RefreshOnStart, _stopping.Token), CancellationToken.None);

@@ -159,6 +159,17 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         return profile with { Embedding = vector, EmbeddingModelVersion = view.Model.Version };
     }
 
+    /// <summary>
+    /// Drops the user's recent behaviour (what personalises their recommendations and the profile embedding). The
+    /// co-occurrence and popularity counts are aggregates over all users and name nobody; they keep the user's share
+    /// until the next start rebuilds them from the store, which no longer holds the user's events.
+    /// </summary>
+    public string? OnUserErased(string userId)
+    {
+        var steps = _recent.Remove(userId);
+        return steps == 0 ? null : $"recommendations: {steps} recent steps";
+    }
+
     public void OnEventsStored(IReadOnlyList<StoredEvent> events)
     {
         lock (_loadLock)

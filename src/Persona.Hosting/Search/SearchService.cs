@@ -29,7 +29,7 @@ public sealed class SearchService : IEngineObserver, IDisposable
     private readonly ProductSearchIndex _index;
     private readonly CoVisitation _coVisitation = new();
     private readonly ConcurrentDictionary<string, RecentSteps> _recent = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<ClickPair> _clicks = new();
+    private volatile ConcurrentQueue<ClickPair> _clicks = new();
     private readonly SemaphoreSlim _trainGate = new(1, 1);
     private double _indexSeconds;
     private double? _encoderSeconds;
@@ -186,6 +186,16 @@ public sealed class SearchService : IEngineObserver, IDisposable
         {
             _logger.LogError(ex, "Indexing {Count} upserted items failed", items.Count);
         }
+    }
+
+    /// <summary>Drops the user's recent steps and their logged (query, click) pairs, so the next encoder training cannot use them.</summary>
+    public string? OnUserErased(string userId)
+    {
+        var steps = _recent.TryRemove(userId, out var recent) ? recent.Snapshot().Length : 0;
+        var clicks = _clicks;
+        var mine = clicks.Count(p => p.UserId == userId);
+        if (mine > 0) _clicks = new ConcurrentQueue<ClickPair>(clicks.Where(p => p.UserId != userId));
+        return steps == 0 && mine == 0 ? null : $"search: {steps} recent steps, {mine} query-click pairs";
     }
 
     public void OnEventsStored(IReadOnlyList<StoredEvent> events)

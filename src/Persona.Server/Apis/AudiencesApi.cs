@@ -1,8 +1,11 @@
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Persona.Abstractions;
 using Persona.Core.Audiences;
 using Persona.Core.Ingestion;
 using Persona.Hosting;
+
+using Persona.Server.Security;
 
 namespace Persona.Server.Apis;
 
@@ -17,11 +20,13 @@ public static class AudiencesApi
         group.MapPost("/", CreateAsync)
             .WithName("CreateAudience")
             .WithSummary("Count the users a rule selects (segments, tags, affinities, predictions, lifecycle); counts below k are suppressed, ε adds Laplace noise.")
-            .Accepts<AudienceRule>("application/json");
-        group.MapGet("/{id}", GetAsync).WithName("GetAudience").WithSummary("An audience's rule and published count.");
+            .Accepts<AudienceRule>("application/json")
+            .RequireScope(PersonaScopes.Read);
+        group.MapGet("/{id}", GetAsync).WithName("GetAudience").WithSummary("An audience's rule and published count.").RequireScope(PersonaScopes.Read);
         group.MapGet("/{id}/export", ExportAsync)
             .WithName("ExportAudience")
-            .WithSummary("Stream an audience's members as CSV or JSON lines (an admin operation).");
+            .WithSummary("Stream an audience's members as CSV or JSON lines (admin scope; audited).")
+            .RequireScope(PersonaScopes.Admin);
         return app;
     }
 
@@ -42,17 +47,19 @@ public static class AudiencesApi
 
     /// <summary>
     /// Streams the members (user id, segment, lifecycle, purchase propensity, churn risk). This lists
-    /// individuals, so it is an admin operation: once API scopes exist it requires the admin scope. Users who
+    /// individuals, so it needs the admin scope and is written to the audit log. Users who
     /// withdrew marketing consent since the audience was made are left out.
     /// </summary>
     public static async Task<Results<EmptyHttpResult, ValidationProblem, ProblemHttpResult>> ExportAsync(
-        string id, string? format, HttpResponse response, AudienceService audiences, CancellationToken cancellationToken)
+        string id, string? format, HttpContext context, AudienceService audiences, PersonaEngine engine, CancellationToken cancellationToken)
     {
         format ??= AudienceFormats.Csv;
         if (format is not (AudienceFormats.Csv or AudienceFormats.JsonLines))
             return ApiResults.Problem([new FieldError(null, "format", $"Must be '{AudienceFormats.Csv}' or '{AudienceFormats.JsonLines}'.")]);
         if (await audiences.GetAsync(id, cancellationToken) is not { } audience)
             return ApiResults.NotFound("Audience not found.", $"No audience has the id '{Json.EventBatchReader.Truncate(id)}'.");
+        var response = context.Response;
+        await engine.Store.AppendAuditAsync(new AuditEntry(DateTimeOffset.UtcNow, context.Actor(), AuditActions.ExportAudience, audience.Id, $"format {format}, {audience.Members.Count} members listed"), cancellationToken);
         response.ContentType = format == AudienceFormats.Csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8";
         response.Headers.ContentDisposition = $"attachment; filename=\"{audience.Id}.{format}\"";
         await using var writer = new StreamWriter(response.Body, new UTF8Encoding(false), bufferSize: 16 * 1024, leaveOpen: true);

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Hosting;
 using Persona.Server.Json;
+using Persona.Server.Security;
 
 namespace Persona.Server.Apis;
 
@@ -12,7 +13,8 @@ public static class EventsApi
         group.MapPost("/", IngestAsync)
             .WithName("IngestEvents")
             .WithSummary("Append a batch of up to 1,000 events, all or nothing; retries with the same ids store nothing twice.")
-            .Accepts<EventBatchRequest>("application/json");
+            .Accepts<EventBatchRequest>("application/json")
+            .RequireScope(PersonaScopes.Ingest);
         return app;
     }
 

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Persona.Hosting;
+using Persona.Server.Security;
 
 namespace Persona.Server.Apis;
 
@@ -7,15 +9,17 @@ public static class HealthApi
 {
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/health", GetAsync).WithTags("Health").WithName("Health").WithSummary("Liveness and store counts.");
+        // Public on purpose: load balancers probe it without a key. It reveals counts only, and whether the server runs open.
+        app.MapGet("/health", GetAsync).WithTags("Health").WithName("Health").WithSummary("Liveness, store counts and the security mode (public).").AllowAnonymous();
         return app;
     }
 
-    public static async Task<Ok<HealthResponse>> GetAsync(PersonaEngine engine, CancellationToken cancellationToken)
+    public static async Task<Ok<HealthResponse>> GetAsync(PersonaEngine engine, IOptions<PersonaSecurityOptions> security, CancellationToken cancellationToken)
     {
         var stats = await engine.GetStatsAsync(cancellationToken);
-        return TypedResults.Ok(new HealthResponse("ok", stats));
+        return TypedResults.Ok(new HealthResponse("ok", stats, security.Value.Open ? "open" : "api_keys"));
     }
 }
 
-public sealed record HealthResponse(string Status, PersonaStats Stats);
+/// <summary>Liveness, counts, and the security mode: <c>api_keys</c>, or <c>open</c> in development mode.</summary>
+public sealed record HealthResponse(string Status, PersonaStats Stats, string Security);

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Abstractions;
 using Persona.Hosting;
 using Persona.Server.Json;
+using Persona.Server.Security;
 
 namespace Persona.Server.Apis;
 
@@ -13,8 +14,9 @@ public static class ItemsApi
         group.MapPut("/{id}", UpsertAsync)
             .WithName("UpsertItem")
             .WithSummary("Create or replace a catalog item; profiles see it from the next event on.")
-            .Accepts<Item>("application/json");
-        group.MapGet("/{id}", GetAsync).WithName("GetItem").WithSummary("Read a catalog item.");
+            .Accepts<Item>("application/json")
+            .RequireScope(PersonaScopes.Ingest);
+        group.MapGet("/{id}", GetAsync).WithName("GetItem").WithSummary("Read a catalog item.").RequireScope(PersonaScopes.Read);
         return app;
     }
 

@@ -4,6 +4,7 @@ using Persona.Core.Ingestion;
 using Persona.Core.Ranking;
 using Persona.Hosting.Recommendations;
 using Persona.Server.Json;
+using Persona.Server.Security;
 
 namespace Persona.Server.Apis;
 
@@ -18,11 +19,13 @@ public static class RecommendationsApi
             .WithTags("Recommendations")
             .WithName("GetRecommendations")
             .WithSummary("Items for a user, each with a score, its sources and a reason in English and Chinese; includes every acknowledged event. " +
-                         "Query: n, category (path key or segment name), exclude (ids, comma-separated or repeated), excludeSeen, diversity (0..1).");
+                         "Query: n, category (path key or segment name), exclude (ids, comma-separated or repeated), excludeSeen, diversity (0..1).")
+            .RequireScope(PersonaScopes.Read);
         app.MapGet("/v1/items/{id}/similar", Similar)
             .WithTags("Recommendations")
             .WithName("GetSimilarItems")
-            .WithSummary("Items like this one (model vectors, items often bought after it, popular in its category), with reasons.");
+            .WithSummary("Items like this one (model vectors, items often bought after it, popular in its category), with reasons.")
+            .RequireScope(PersonaScopes.Read);
         return app;
     }
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Core.Ingestion;
 using Persona.Core.Search;
 using Persona.Hosting;
+using Persona.Server.Security;
 
 namespace Persona.Server.Apis;
 
@@ -20,7 +21,7 @@ public static class SearchApi
 
     public static IEndpointRouteBuilder MapSearchApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/search").WithTags("Search");
+        var group = app.MapGroup("/v1/search").WithTags("Search").RequireScope(PersonaScopes.Read);
         group.MapGet("/", Search)
             .WithName("Search")
             .WithSummary("Product search in Chinese and English, personalised with the user's profile; each result has a score breakdown and a reason.");

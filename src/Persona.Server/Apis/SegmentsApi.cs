@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Core.Models.Segments;
 using Persona.Hosting;
 
+using Persona.Server.Security;
+
 namespace Persona.Server.Apis;
 
 /// <summary>Segments for the dashboard: labels, sizes, and a sample of users on the 2-D PCA map (no user ids).</summary>
@@ -16,10 +18,11 @@ public static class SegmentsApi
     public static IEndpointRouteBuilder MapSegmentsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/segments").WithTags("Segments");
-        group.MapGet("/", Get).WithName("GetSegments").WithSummary("Current segments with bilingual labels, sizes and a 2-D projection sample.");
+        group.MapGet("/", Get).WithName("GetSegments").WithSummary("Current segments with bilingual labels, sizes and a 2-D projection sample.").RequireScope(PersonaScopes.Read);
         group.MapPost("/refresh", RefreshAsync)
             .WithName("RefreshModels")
-            .WithSummary("Retrain the predictions and re-segment now; returns what was done and how long it took.");
+            .WithSummary("Retrain the predictions and re-segment now (admin scope; audited); returns what was done and how long it took.")
+            .RequireScope(PersonaScopes.Admin);
         return app;
     }
 
@@ -31,6 +34,11 @@ public static class SegmentsApi
         return TypedResults.Ok(new SegmentsResponse(m.Version, m.ComputedAt, m.K, m.Silhouette, m.Segments, sample, models.LastRefresh));
     }
 
-    public static async Task<Ok<RefreshSummary>> RefreshAsync(PersonaModels models, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await models.RefreshAsync(cancellationToken));
+    public static async Task<Ok<RefreshSummary>> RefreshAsync(HttpContext context, PersonaModels models, CancellationToken cancellationToken)
+    {
+        var summary = await models.RefreshAsync(cancellationToken);
+        await models.Engine.Store.AppendAuditAsync(new Abstractions.AuditEntry(DateTimeOffset.UtcNow, context.Actor(), AuditActions.RefreshModels, "models",
+            $"{summary.Users} users, predictions {summary.PredictionModel ?? "none"}, segments {summary.SegmentModel ?? "none"}"), cancellationToken);
+        return TypedResults.Ok(summary);
+    }
 }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Abstractions;
 using Persona.Hosting;
 using Persona.Server.Json;
+using Persona.Server.Security;
 
 namespace Persona.Server.Apis;
 
@@ -13,11 +14,17 @@ public static class UsersApi
         group.MapPut("/{id}", UpsertAsync)
             .WithName("UpsertUser")
             .WithSummary("Create or replace a user's attributes and consent flags.")
-            .Accepts<User>("application/json");
-        group.MapGet("/{id}", GetAsync).WithName("GetUser").WithSummary("Read a user's attributes and consent flags.");
+            .Accepts<User>("application/json")
+            .RequireScope(PersonaScopes.Ingest);
+        group.MapGet("/{id}", GetAsync).WithName("GetUser").WithSummary("Read a user's attributes and consent flags.").RequireScope(PersonaScopes.Read);
         group.MapGet("/{id}/profile", GetProfile)
             .WithName("GetProfile")
-            .WithSummary("The user's live profile: traits, affinities and tags with evidence; includes every acknowledged event.");
+            .WithSummary("The user's live profile: traits, affinities and tags with evidence; includes every acknowledged event.")
+            .RequireScope(PersonaScopes.Read);
+        group.MapDelete("/{id}", EraseAsync)
+            .WithName("EraseUser")
+            .WithSummary("Forget a user: erase their events, profile, predictions, segment membership, audience memberships and index entries; returns a receipt.")
+            .RequireScope(PersonaScopes.Admin);
         return app;
     }
 
@@ -50,4 +57,10 @@ public static class UsersApi
             _ => ApiResults.NotFound("User not found.", $"No events or attributes are known for the user '{EventBatchReader.Truncate(id)}'."),
         };
     }
+
+    public static async Task<Results<Ok<ErasureReceipt>, ProblemHttpResult>> EraseAsync(
+        string id, HttpContext context, PersonaEngine engine, CancellationToken cancellationToken) =>
+        await engine.EraseUserAsync(id, context.Actor(), cancellationToken) is { } receipt
+            ? TypedResults.Ok(receipt)
+            : ApiResults.NotFound("User not found.", $"Nothing is stored about '{EventBatchReader.Truncate(id)}'.");
 }

@@ -4,6 +4,7 @@ using Persona.Abstractions;
 using Persona.Hosting;
 using Persona.Server.Apis;
 using Persona.Server.Json;
+using Persona.Server.Security;
 
 namespace Persona.Server.Dashboard;
 
@@ -59,18 +60,20 @@ public static class DashboardApi
         app.ServiceProvider.GetRequiredService<PersonaEngine>().AddObserver(meter);
 
         app.MapGet("/", (HttpContext context) => Asset(context, assets, "index.html"))
-            .WithTags("Dashboard").WithName("Dashboard").WithSummary("The web dashboard.").ExcludeFromDescription();
+            .WithTags("Dashboard").WithName("Dashboard").WithSummary("The web dashboard.").ExcludeFromDescription().AllowAnonymous();
         app.MapGet("/dashboard/{**path}", (string path, HttpContext context) => Asset(context, assets, path))
-            .WithTags("Dashboard").WithName("DashboardAsset").ExcludeFromDescription();
+            .WithTags("Dashboard").WithName("DashboardAsset").ExcludeFromDescription().AllowAnonymous();
 
         app.MapGet("/v1/users", ListUsers)
             .WithTags("Users").WithName("ListUsers")
-            .WithSummary("User ids containing q (case-insensitive), in ordinal order, at most limit (default 20, at most 200).");
+            .WithSummary("User ids containing q (case-insensitive), in ordinal order, at most limit (default 20, at most 200).")
+            .RequireScope(PersonaScopes.Read);
         app.MapGet("/v1/users/{id}/events", GetUserEventsAsync)
             .WithTags("Users").WithName("GetUserEvents")
-            .WithSummary("The user's events, newest first (limit, default 50, at most 500), or the ones named by ids (comma-separated, e.g. a tag's evidence), each with its item.");
+            .WithSummary("The user's events, newest first (limit, default 50, at most 500), or the ones named by ids (comma-separated, e.g. a tag's evidence), each with its item.")
+            .RequireScope(PersonaScopes.Read);
 
-        var admin = app.MapGroup("/v1/admin").WithTags("Admin");
+        var admin = app.MapGroup("/v1/admin").WithTags("Admin").RequireScope(PersonaScopes.Admin);
         admin.MapGet("/overview", (PersonaEngine engine, PersonaModels models, CancellationToken cancellationToken) => GetOverviewAsync(engine, models, meter, cancellationToken))
             .WithName("GetOverview")
             .WithSummary("Store counts, events stored per second over the last minute, and the current model versions.");
