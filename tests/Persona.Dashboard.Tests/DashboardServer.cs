@@ -44,6 +44,7 @@ public sealed class DashboardServer : IAsyncLifetime
         _app = PersonaServer.Build([
             "--urls=http://127.0.0.1:0",
             $"--Persona:DataDirectory={_dataDirectory}",
+            "--Persona:Security:Open=true",
             "--Persona:Models:RefreshOnStart=false",
             "--Persona:Models:RefreshIntervalMinutes=0",
         ]);

@@ -236,6 +236,7 @@ public sealed class RecommendationsApiTests
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseSetting("Persona:DataDirectory", _dataDirectory);
+            builder.UseSetting("Persona:Security:Open", "true");
             if (provider is not null) builder.ConfigureTestServices(services => services.AddSingleton(provider));
         }
 
