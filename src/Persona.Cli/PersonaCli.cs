@@ -13,6 +13,7 @@ public static class PersonaCli
         root.Add(ImportCommand.Create());
         root.Add(ServeCommand.Create());
         root.Add(ProfileCommand.Create());
+        root.Add(TrainCommand.Create());
         root.Add(RecommendCommand.Create());
         root.Add(EvaluateCommand.Create());
         root.Add(BenchCommand.Create());

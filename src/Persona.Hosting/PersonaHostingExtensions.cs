@@ -32,6 +32,7 @@ public static class PersonaHostingExtensions
         builder.Services.TryAddSingleton<PersonaEngine>();
         builder.Services.AddHostedService<PersonaEngineService>();
         builder.AddPersonaModels();
+        builder.AddPersonaSequenceModel();
         builder.AddPersonaRecommendations();
         builder.AddPersonaSearch();
         return builder;

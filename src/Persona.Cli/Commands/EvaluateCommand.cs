@@ -17,21 +17,38 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var task = new Option<string>("--task") { Description = "What to evaluate.", Required = true };
-        task.AcceptOnlyFromAmong(ProfilesTask, PropensityTask, SegmentsTask, SearchEvaluation.Task);
+        task.AcceptOnlyFromAmong(ProfilesTask, PropensityTask, SegmentsTask, SearchEvaluation.Task, NextItemEvaluation.Task);
         var data = CommonOptions.Data(Path.Combine(PersonaOptions.DefaultDataDirectory, "demo"));
         var truth = new Option<FileInfo?>("--truth") { Description = $"Ground-truth file (default: DIR/{DemoCommand.TruthFileName}, written by `persona demo`)." };
         var output = new Option<FileInfo?>("--output") { Description = "Also write the report as JSON to this file." };
-        var dataset = new Option<string?>("--dataset") { Description = $"propensity: evaluate on a public data set instead of the store ({ImportCommand.TaobaoUserBehavior})." };
-        dataset.AcceptOnlyFromAmong(ImportCommand.TaobaoUserBehavior, SearchEvaluation.AmazonBeauty, SearchEvaluation.TaobaoTitles);
+        var dataset = new Option<string?>("--dataset") { Description = $"A public data set instead of the store: propensity {ImportCommand.TaobaoUserBehavior}; search {SearchEvaluation.AmazonBeauty} or {SearchEvaluation.TaobaoTitles}; next-item amazon-beauty or any name of a `user item item ...` file." };
+        dataset.Validators.Add(result =>
+        {
+            // next-item accepts any `user item item ...` file by name; the other tasks know their data sets.
+            if (result.GetValue(task) == NextItemEvaluation.Task || result.GetValue(dataset) is not { } name) return;
+            string[] known = [ImportCommand.TaobaoUserBehavior, SearchEvaluation.AmazonBeauty, SearchEvaluation.TaobaoTitles];
+            if (!known.Contains(name)) result.AddError($"--dataset must be one of {string.Join(", ", known)} for this task.");
+        });
         var path = new Option<string?>("--path") { Description = "Folder or CSV file of the data set." };
         var horizon = new Option<double?>("--horizon-days") { Description = "propensity: N, the length of each outcome window (default 14; a third of the span for the Taobao sample)." };
         var seed = new Option<int>("--seed") { Description = "Seed of learners, splits and k-means.", DefaultValueFactory = _ => PropensityOptions.DefaultSeed };
         var k = new Option<int>("--k") { Description = "segments: number of segments (0 = choose by silhouette).", DefaultValueFactory = _ => 0 };
         var command = new Command("evaluate", "Measure quality against ground truth and print the tables.") { task, data, truth, output, dataset, path, horizon, seed, k };
+        NextItemEvaluation.Options.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var dir = parse.GetValue(data)!;
             var taskName = parse.GetValue(task)!;
+            if (taskName == NextItemEvaluation.Task)
+            {
+                if (parse.GetValue(path) is not { } nextItemPath)
+                {
+                    Console.Error.WriteLine("--task next-item needs --path (a folder with a `user item item ...` file, or the file).");
+                    return 2;
+                }
+                return await NextItemEvaluation.RunAsync(parse.GetValue(dataset) ?? Path.GetFileNameWithoutExtension(nextItemPath), nextItemPath,
+                    parse.GetValue(output), NextItemEvaluation.ReadOptions(parse) with { Seed = parse.GetValue(seed) }, cancellationToken);
+            }
             if (taskName == SearchEvaluation.Task)
             {
                 if (parse.GetValue(dataset) is not { } searchDataset || parse.GetValue(path) is not { } searchPath)

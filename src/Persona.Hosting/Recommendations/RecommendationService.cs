@@ -156,8 +156,35 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         if (t_skipEmbedding || CurrentView() is not { } view) return profile;
         var steps = Steps(profile.UserId);
         if (steps.Count == 0 || view.Model.EncodeUser(steps) is not { } vector) return profile;
-        return profile with { Embedding = vector, EmbeddingModelVersion = view.Model.Version };
+        var predictions = (profile.Predictions ?? new Predictions { ModelVersion = view.Model.Version, ComputedAt = profile.AsOf })
+            with { NextCategories = NextCategories(view, vector) };
+        return profile with { Embedding = vector, EmbeddingModelVersion = view.Model.Version, Predictions = predictions };
     }
+
+    /// <summary>
+    /// The categories the model expects next: a softmax over the scores of the best <see cref="NextCategoryItems"/>
+    /// items, summed per leaf category path, the top three.
+    /// </summary>
+    private List<ScoredKey> NextCategories(ModelView view, float[] user)
+    {
+        var top = view.Index.Search(user, NextCategoryItems);
+        if (top.Length == 0) return [];
+        var max = top.Max(t => t.Score);
+        var byCategory = new Dictionary<string, double>(StringComparer.Ordinal);
+        var total = 0.0;
+        foreach (var scored in top)
+        {
+            if (!_catalog.TryGet(scored.Id, out var entry) || entry.Item.CategoryPath.Count == 0) continue;
+            var weight = Math.Exp(scored.Score - max);
+            total += weight;
+            var key = CategoryPaths.Key(entry.Item.CategoryPath, entry.Item.CategoryPath.Count);
+            byCategory[key] = byCategory.GetValueOrDefault(key) + weight;
+        }
+        return [.. byCategory.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Take(3)
+            .Select(c => new ScoredKey(c.Key, Math.Round(c.Value / total, 4)))];
+    }
+
+    private const int NextCategoryItems = 100;
 
     /// <summary>
     /// Drops the user's recent behaviour (what personalises their recommendations and the profile embedding). The

@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Persona.Core.Evaluation.NextItem;
+using Persona.Core.Models.Sequence;
+
+namespace Persona.Cli.Commands;
+
+/// <summary>
+/// <c>persona evaluate --task next-item --dataset NAME --path DIR</c>: the harness of BENCHMARKS.md §1 (model,
+/// popularity and item co-occurrence on one split). The data set becomes the same events and items an import stores
+/// and goes through <see cref="SequenceDataset.Build"/> and <see cref="SequenceTrainer"/> as <c>persona train</c> does.
+/// </summary>
+internal static class NextItemEvaluation
+{
+    public const string Task = "next-item";
+
+    /// <summary>Default cap on training time in the harness, so a run stays inside the 30-minute budget.</summary>
+    public static readonly TimeSpan DefaultTimeLimit = TimeSpan.FromMinutes(25);
+
+    /// <summary>Training options for <c>evaluate</c> (without <c>--seed</c>, which evaluate already has); add them with <see cref="TrainingOptionSet.AddTo"/>.</summary>
+    public static TrainingOptionSet Options { get; } = new(includeSeed: false);
+
+    public static async Task<int> RunAsync(string dataset, string path, FileInfo? output, SequenceTrainingOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.TimeLimit is null) options = options with { TimeLimit = DefaultTimeLimit };
+        NextItemReport? report = null;
+        await TrainingProgress.RunAsync(async progress =>
+        {
+            (report, _) = await NextItemBenchmark.RunAsync(dataset, path, options, trainModel: true, progress, cancellationToken);
+        });
+        Console.WriteLine(report!.ToMarkdown());
+        if (output is not null) await File.WriteAllTextAsync(output.FullName, report.ToJson(), cancellationToken);
+        return 0;
+    }
+
+    /// <summary>Parses the training options that <see cref="Options"/> added to the evaluate command.</summary>
+    public static SequenceTrainingOptions ReadOptions(ParseResult parse) => Options.Read(parse);
+}

@@ -1,0 +1,117 @@
+using System.CommandLine;
+using System.Globalization;
+using Persona.Core.Models.Sequence;
+using Spectre.Console;
+
+namespace Persona.Cli.Commands;
+
+/// <summary><c>persona train</c>: trains the sequence transformer from the store's events and stores a new model version.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var data = CommonOptions.Data();
+        var options = new TrainingOptionSet();
+        var command = new Command("train", "Train the sequence transformer on the store's events; writes DATA/models/sequence/<version>/.") { data };
+        options.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var dir = parse.GetValue(data)!;
+            var training = options.Read(parse);
+            await using var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken);
+            var repository = SequenceModelRepository.ForDataDirectory(dir.FullName);
+            string version = "";
+            SequenceTrainingResult? result = null;
+            SequenceDataset? dataset = null;
+            await TrainingProgress.RunAsync(async progress =>
+                (version, result, dataset) = await SequenceTraining.TrainFromStoreAsync(engine.Store, repository, training, progress, cancellationToken));
+            var c = CultureInfo.InvariantCulture;
+            Console.WriteLine(string.Create(c,
+                $"Trained {version} on {dataset!.Users.Count:N0} users, {dataset.ItemCount:N0} items: best epoch {result!.BestEpoch} of {result.EpochsRun}, " +
+                $"validation NDCG@10 {result.BestValidationNdcg10:0.0000}, {result.Elapsed.TotalSeconds:0} s. Stored in {Path.Combine(repository.Root, version)}."));
+            return 0;
+        });
+        return command;
+    }
+}
+
+/// <summary>The training options shared by <c>persona train</c> and <c>persona evaluate --task next-item</c>.</summary>
+internal sealed class TrainingOptionSet(bool includeSeed = true)
+{
+    private readonly Option<int> _epochs = new("--epochs") { Description = "Most epochs (early stopping usually ends sooner).", DefaultValueFactory = _ => SequenceTrainingOptions.DefaultEpochs };
+    private readonly Option<int> _dim = new("--dim") { Description = "Embedding and hidden width.", DefaultValueFactory = _ => SequenceTrainingOptions.DefaultDimension };
+    private readonly Option<int> _maxLength = new("--max-len") { Description = "Newest steps of a user the model reads.", DefaultValueFactory = _ => SequenceTrainingOptions.DefaultMaxLength };
+    private readonly Option<int> _seed = new("--seed") { Description = "Seed of initialisation, batching and dropout.", DefaultValueFactory = _ => SequenceTrainingOptions.DefaultSeed };
+    private readonly Option<int> _layers = new("--layers") { Description = "Transformer layers.", DefaultValueFactory = _ => new SequenceTrainingOptions().Layers };
+    private readonly Option<int> _heads = new("--heads") { Description = "Attention heads.", DefaultValueFactory = _ => new SequenceTrainingOptions().Heads };
+    private readonly Option<float> _dropout = new("--dropout") { Description = "Dropout of embeddings, attention and feed-forward blocks.", DefaultValueFactory = _ => new SequenceTrainingOptions().Dropout };
+    private readonly Option<int> _batch = new("--batch") { Description = "Users per step.", DefaultValueFactory = _ => new SequenceTrainingOptions().BatchSize };
+    private readonly Option<float> _lr = new("--lr") { Description = "Peak learning rate (AdamW).", DefaultValueFactory = _ => new SequenceTrainingOptions().LearningRate };
+    private readonly Option<int> _negatives = new("--negatives") { Description = "0: full softmax over the catalog; N: N shared sampled negatives per step.", DefaultValueFactory = _ => new SequenceTrainingOptions().SampledNegatives };
+    private readonly Option<int> _patience = new("--patience") { Description = "Epochs without a better validation NDCG@10 before stopping.", DefaultValueFactory = _ => new SequenceTrainingOptions().Patience };
+    private readonly Option<double?> _minutes = new("--max-minutes") { Description = "Stop training after this many minutes (keeping the best epoch)." };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { _epochs, _dim, _maxLength, _layers, _heads, _dropout, _batch, _lr, _negatives, _patience, _minutes })
+            command.Options.Add(option);
+        if (includeSeed) command.Options.Add(_seed);
+    }
+
+    public SequenceTrainingOptions Read(ParseResult parse) => new()
+    {
+        Epochs = parse.GetValue(_epochs),
+        Dimension = parse.GetValue(_dim),
+        MaxLength = parse.GetValue(_maxLength),
+        Seed = includeSeed ? parse.GetValue(_seed) : SequenceTrainingOptions.DefaultSeed,
+        Layers = parse.GetValue(_layers),
+        Heads = parse.GetValue(_heads),
+        Dropout = parse.GetValue(_dropout),
+        BatchSize = parse.GetValue(_batch),
+        LearningRate = parse.GetValue(_lr),
+        SampledNegatives = parse.GetValue(_negatives),
+        Patience = parse.GetValue(_patience),
+        TimeLimit = parse.GetValue(_minutes) is { } m ? TimeSpan.FromMinutes(m) : null,
+    };
+}
+
+/// <summary>A Spectre progress bar over training: epoch, loss, validation NDCG@10 and ETA.</summary>
+internal static class TrainingProgress
+{
+    public static async Task RunAsync(Func<IProgress<SequenceTrainingProgress>, Task> work)
+    {
+        if (Console.IsErrorRedirected || Console.IsOutputRedirected)
+        {
+            await work(new Inline(p =>
+            {
+                if (p.ValidationNdcg10 is { } v)
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}: loss {p.Loss:0.0000}, validation NDCG@10 {v:0.0000} (best {p.BestValidationNdcg10:0.0000}), {p.Elapsed.TotalSeconds:0} s"));
+            }));
+            return;
+        }
+        await AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask("training", maxValue: 1);
+                double? lastNdcg = null;
+                await work(new Inline(p =>
+                {
+                    lastNdcg = p.ValidationNdcg10 ?? lastNdcg;
+                    var c = CultureInfo.InvariantCulture;
+                    var ndcg = lastNdcg is { } v ? string.Create(c, $"val NDCG@10 {v:0.0000} (best {p.BestValidationNdcg10:0.0000})") : "val NDCG@10 –";
+                    var eta = p.Eta is { } e ? string.Create(c, $" ETA ≤ {e:hh\\:mm\\:ss}") : "";
+                    task.Description = Markup.Escape(string.Create(c, $"epoch {p.Epoch}/{p.Epochs} loss {p.Loss:0.000} {ndcg}{eta}"));
+                    task.MaxValue = Math.Max(1, (double)p.Epochs * p.StepsPerEpoch);
+                    task.Value = ((p.Epoch - 1.0) * p.StepsPerEpoch) + p.Step;
+                }));
+                task.Value = task.MaxValue;
+            });
+    }
+
+    private sealed class Inline(Action<SequenceTrainingProgress> report) : IProgress<SequenceTrainingProgress>
+    {
+        public void Report(SequenceTrainingProgress value) => report(value);
+    }
+}

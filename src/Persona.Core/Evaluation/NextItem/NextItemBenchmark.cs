@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Persona.Core.Models.Sequence;
+
+namespace Persona.Core.Evaluation.NextItem;
+
+/// <summary>One model's row of the next-item table (test split).</summary>
+public sealed record NextItemResult(
+    string Model, int Users, double Hr5, double Ndcg5, double Hr10, double Ndcg10, double Hr20, double Ndcg20,
+    double Coverage10, double Novelty10, double TrainingSeconds)
+{
+    public static NextItemResult From(string model, NextItemMetrics m, IReadOnlyList<long> counts, double trainingSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        return new(model, m.Users, m.HitRate(5), m.Ndcg(5), m.HitRate(10), m.Ndcg(10), m.HitRate(20), m.Ndcg(20), m.Coverage(10),
+            NextItemMetrics.Novelty(m.TopLists, 10, counts, m.CatalogSize), trainingSeconds);
+    }
+}
+
+/// <summary>The next-item evaluation of a data set: the model and both baselines under one protocol.</summary>
+public sealed record NextItemReport
+{
+    public required string Dataset { get; init; }
+
+    public int Users { get; init; }
+
+    public int Items { get; init; }
+
+    public long Interactions { get; init; }
+
+    public required IReadOnlyList<NextItemResult> Results { get; init; }
+
+    public SequenceTrainingOptions? Training { get; init; }
+
+    public int BestEpoch { get; init; }
+
+    public int EpochsRun { get; init; }
+
+    public double BestValidationNdcg10 { get; init; }
+
+    public IReadOnlyList<double> ValidationByEpoch { get; init; } = [];
+
+    public string Machine { get; init; } = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}";
+
+    public DateTimeOffset MeasuredAt { get; init; } = DateTimeOffset.UtcNow;
+
+    public string ToMarkdown()
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine(c, $"Next-item evaluation, {Dataset}: {Users:N0} users, {Items:N0} items, {Interactions:N0} interactions; leave-one-out test, full ranking, seen items excluded, last 50 steps.");
+        sb.AppendLine();
+        sb.AppendLine("| model | HR@5 | NDCG@5 | HR@10 | NDCG@10 | HR@20 | NDCG@20 | coverage@10 | novelty@10 (bits) | training |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in Results)
+        {
+            sb.AppendLine(c, $"| {r.Model} | {r.Hr5:.0000} | {r.Ndcg5:.0000} | {r.Hr10:.0000} | {r.Ndcg10:.0000} | {r.Hr20:.0000} | {r.Ndcg20:.0000} | {r.Coverage10:.0000} | {r.Novelty10:0.00} | {r.TrainingSeconds:0.0} s |");
+        }
+        if (Training is { } t)
+        {
+            sb.AppendLine();
+            sb.AppendLine(c, $"Transformer: d {t.Dimension}, {t.Layers} layers, {t.Heads} head(s), max length {t.MaxLength}, dropout {t.Dropout}, batch {t.BatchSize}, lr {t.LearningRate}, " +
+                $"{(t.SampledNegatives > 0 ? $"{t.SampledNegatives} sampled negatives" : "full softmax")}, seed {t.Seed}; best epoch {BestEpoch} of {EpochsRun}, validation NDCG@10 {BestValidationNdcg10:.0000}.");
+        }
+        sb.AppendLine(c, $"Machine: {Machine}.");
+        return sb.ToString();
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, SequenceModelManifest.Json);
+}
+
+/// <summary>
+/// The harness behind <c>persona evaluate --task next-item</c>: reads the data set into events and items, builds the
+/// <see cref="SequenceDataset"/> with the same code <c>persona train</c> uses on a store, trains the transformer with
+/// <see cref="SequenceTrainer"/>, and measures it with popularity and item co-occurrence on the test split.
+/// </summary>
+public static class NextItemBenchmark
+{
+    public static async Task<(NextItemReport Report, SequenceTrainingResult? Training)> RunAsync(
+        string name, string path, SequenceTrainingOptions options, bool trainModel = true,
+        IProgress<SequenceTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var (events, items) = await SequenceFileReader.ReadAsync(path, cancellationToken).ConfigureAwait(false);
+        var data = SequenceDataset.Build(events, items);
+        var (report, training) = Run(name, data, options, trainModel, progress, cancellationToken);
+        return (report, training);
+    }
+
+    public static (NextItemReport Report, SequenceTrainingResult? Training) Run(
+        string name, SequenceDataset data, SequenceTrainingOptions options, bool trainModel = true,
+        IProgress<SequenceTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var counts = PopularityScorer.FitCounts(data);
+        var results = new List<NextItemResult>();
+        var clock = Stopwatch.StartNew();
+        var popularity = new PopularityScorer(data);
+        var popularitySeconds = clock.Elapsed.TotalSeconds;
+        results.Add(NextItemResult.From(popularity.Name, NextItemEvaluator.Evaluate(data, popularity, NextItemSplit.Test), counts, popularitySeconds));
+        clock.Restart();
+        var cooccurrence = new CooccurrenceScorer(data);
+        var cooccurrenceSeconds = clock.Elapsed.TotalSeconds;
+        results.Add(NextItemResult.From(cooccurrence.Name, NextItemEvaluator.Evaluate(data, cooccurrence, NextItemSplit.Test), counts, cooccurrenceSeconds));
+        SequenceTrainingResult? training = null;
+        if (trainModel)
+        {
+            training = SequenceTrainer.Train(data, options, progress, cancellationToken);
+            var metrics = NextItemEvaluator.Evaluate(data, new SequenceModelScorer(training.Model), NextItemSplit.Test);
+            results.Add(NextItemResult.From("sequence transformer", metrics, counts, training.Elapsed.TotalSeconds));
+        }
+        var report = new NextItemReport
+        {
+            Dataset = name,
+            Users = data.Users.Count,
+            Items = data.ItemCount,
+            Interactions = data.StepCount,
+            Results = results,
+            Training = trainModel ? options : null,
+            BestEpoch = training?.BestEpoch ?? 0,
+            EpochsRun = training?.EpochsRun ?? 0,
+            BestValidationNdcg10 = training?.BestValidationNdcg10 ?? 0,
+            ValidationByEpoch = training?.ValidationByEpoch ?? [],
+        };
+        return (report, training);
+    }
+}

@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using Persona.Core.Evaluation.NextItem;
+using Persona.Neural;
+using Persona.Neural.Optim;
+
+namespace Persona.Core.Models.Sequence;
+
+/// <summary>Training settings of the sequence transformer (defaults: the configuration measured on Amazon Beauty).</summary>
+public sealed record SequenceTrainingOptions
+{
+    public const int DefaultDimension = 64;
+    public const int DefaultMaxLength = 50;
+    public const int DefaultEpochs = 200;
+    public const int DefaultSeed = 42;
+    public const int DefaultSampledNegatives = 4096;
+
+    public int Dimension { get; init; } = DefaultDimension;
+
+    public int Layers { get; init; } = 2;
+
+    public int Heads { get; init; } = 1;
+
+    public int MaxLength { get; init; } = DefaultMaxLength;
+
+    public float Dropout { get; init; } = 0.5f;
+
+    public int Epochs { get; init; } = DefaultEpochs;
+
+    public int BatchSize { get; init; } = 128;
+
+    public float LearningRate { get; init; } = 2e-3f;
+
+    public float WeightDecay { get; init; }
+
+    /// <summary>Epochs after early stopping whose windows include the validation step (the test step stays held out).</summary>
+    public int RefitEpochs { get; init; } = 1;
+
+    /// <summary>Share of items (with attributes) whose id embedding is dropped in a step, for cold-start vectors.</summary>
+    public float ItemIdDropout { get; init; }
+
+    /// <summary>0: cross-entropy over the whole catalog; otherwise this many shared uniform negatives per batch.</summary>
+    public int SampledNegatives { get; init; } = DefaultSampledNegatives;
+
+    /// <summary>Epochs without a better validation NDCG@10 before stopping.</summary>
+    public int Patience { get; init; } = 10;
+
+    /// <summary>Stop after this much training time (then keep the best epoch so far); null = no limit.</summary>
+    public TimeSpan? TimeLimit { get; init; }
+
+    public int Seed { get; init; } = DefaultSeed;
+}
+
+/// <summary>Where training stands, reported after every step and every validation.</summary>
+public sealed record SequenceTrainingProgress(
+    int Epoch, int Epochs, int Step, int StepsPerEpoch, float Loss, double? ValidationNdcg10, double BestValidationNdcg10, TimeSpan Elapsed, TimeSpan? Eta);
+
+/// <summary>A trained model with the figures of its run.</summary>
+public sealed record SequenceTrainingResult(SequenceModel Model, int BestEpoch, int EpochsRun, double BestValidationNdcg10, TimeSpan Elapsed, IReadOnlyList<double> ValidationByEpoch);
+
+/// <summary>
+/// Trains the sequence transformer with cross-entropy at every position of each user's training steps (all but the
+/// last two), early-stopping on validation NDCG@10 (full ranking, seen items excluded) and keeping the best epoch.
+/// Batches group users of similar length, so right-padding wastes little; the run is deterministic for a seed.
+/// </summary>
+public static class SequenceTrainer
+{
+    public static SequenceTrainingResult Train(
+        SequenceDataset data, SequenceTrainingOptions options, IProgress<SequenceTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        var clock = Stopwatch.StartNew();
+        var rng = new Rng((ulong)options.Seed);
+        var config = new SequenceNetworkConfig
+        {
+            ItemCount = data.ItemCount,
+            AttributeCount = data.Vocabulary.AttributeCount,
+            Dimension = options.Dimension,
+            Layers = options.Layers,
+            Heads = options.Heads,
+            MaxLength = options.MaxLength,
+            Dropout = options.Dropout,
+        };
+        var network = new SequenceNetwork(config, rng.Fork());
+        network.SetItemAttributes(data.ItemAttributes);
+        var parameters = network.Parameters().ToList();
+        var optimizer = new AdamW(parameters, options.LearningRate, beta1: 0.9f, beta2: 0.98f, weightDecay: options.WeightDecay);
+
+        var samples = Samples(data, heldOut: 2, options.MaxLength);
+        if (samples.Count == 0) throw new InvalidOperationException("No user has the three or more steps that training and validation need.");
+
+        var validationUsers = Enumerable.Range(0, data.Users.Count).Where(u => data.Users[u].Length >= 3).ToArray();
+        var batchRng = rng.Fork();
+        var negativeRng = rng.Fork();
+        var stepsPerEpoch = (samples.Count + options.BatchSize - 1) / options.BatchSize;
+        var best = double.NegativeInfinity;
+        var bestEpoch = 0;
+        float[][]? bestWeights = null;
+        var history = new List<double>();
+        var epochsRun = 0;
+        for (var epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            network.Train();
+            var batches = MakeBatches(samples, options.BatchSize, batchRng);
+            var lossSum = 0.0;
+            for (var s = 0; s < batches.Count; s++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var loss = Step(network, optimizer, parameters, data, batches[s], options, negativeRng);
+                lossSum += loss;
+                progress?.Report(new SequenceTrainingProgress(epoch, options.Epochs, s + 1, batches.Count, loss, null, Math.Max(0, best), clock.Elapsed,
+                    Eta(clock.Elapsed, epoch - 1 + ((s + 1.0) / batches.Count), options)));
+            }
+            epochsRun = epoch;
+            network.Eval();
+            var ndcg = Validate(network, data, validationUsers);
+            history.Add(ndcg);
+            if (ndcg > best)
+            {
+                best = ndcg;
+                bestEpoch = epoch;
+                bestWeights = parameters.Select(p => p.ToArray()).ToArray();
+            }
+            progress?.Report(new SequenceTrainingProgress(epoch, options.Epochs, batches.Count, batches.Count, (float)(lossSum / batches.Count), ndcg, best, clock.Elapsed,
+                Eta(clock.Elapsed, epoch, options)));
+            if (epoch - bestEpoch >= options.Patience) break;
+            if (options.TimeLimit is { } limit && clock.Elapsed >= limit) break;
+        }
+
+        if (bestWeights is not null)
+        {
+            for (var i = 0; i < parameters.Count; i++) bestWeights[i].CopyTo(parameters[i].Data);
+        }
+
+        // Refit: a few more epochs whose windows end at the validation step (only the test step stays unseen), so the
+        // served model has learned each user's newest transition too; validation has chosen everything else.
+        if (options.RefitEpochs > 0)
+        {
+            var refit = Samples(data, heldOut: 1, options.MaxLength);
+            network.Train();
+            for (var epoch = 1; epoch <= options.RefitEpochs; epoch++)
+            {
+                var batches = MakeBatches(refit, options.BatchSize, batchRng);
+                for (var s = 0; s < batches.Count; s++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var loss = Step(network, optimizer, parameters, data, batches[s], options, negativeRng);
+                    progress?.Report(new SequenceTrainingProgress(epochsRun, options.Epochs, s + 1, batches.Count, loss, null, Math.Max(0, best), clock.Elapsed, TimeSpan.Zero));
+                }
+            }
+        }
+        network.Eval();
+        var version = "seq-" + DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        var model = new SequenceModel(network, data.Vocabulary, version);
+        return new SequenceTrainingResult(model, bestEpoch, epochsRun, best, clock.Elapsed, history);
+    }
+
+    private static TimeSpan? Eta(TimeSpan elapsed, double epochsDone, SequenceTrainingOptions options)
+    {
+        if (epochsDone <= 0) return null;
+        var remaining = TimeSpan.FromTicks((long)(elapsed.Ticks / epochsDone * Math.Max(0, options.Epochs - epochsDone)));
+        if (options.TimeLimit is { } limit && elapsed + remaining > limit) remaining = limit > elapsed ? limit - elapsed : TimeSpan.Zero;
+        return remaining;
+    }
+
+    /// <summary>Validation NDCG@10 of the network over the given users (history = all but the last two steps).</summary>
+    public static double Validate(SequenceNetwork network, SequenceDataset data, IReadOnlyList<int> users)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var model = new SequenceModel(network, data.Vocabulary, "validation");
+        var scorer = new SequenceModelScorer(model);
+        var metrics = NextItemEvaluator.Evaluate(data, scorer, NextItemSplit.Validation, users);
+        return metrics.Ndcg(10);
+    }
+
+    /// <summary>Training windows: the newest MaxLength + 1 steps of each user, leaving out the last <paramref name="heldOut"/>.</summary>
+    private static List<(int User, int Start, int Length)> Samples(SequenceDataset data, int heldOut, int maxLength)
+    {
+        var samples = new List<(int User, int Start, int Length)>();
+        for (var u = 0; u < data.Users.Count; u++)
+        {
+            var trainLength = data.Users[u].Length - heldOut;
+            if (trainLength < 2) continue;
+            var window = Math.Min(trainLength, maxLength + 1);
+            samples.Add((u, trainLength - window, window));
+        }
+        return samples;
+    }
+
+    /// <summary>Batches of samples of similar window length, in a shuffled order (a fresh shuffle every epoch).</summary>
+    private static List<(int User, int Start, int Length)[]> MakeBatches(List<(int User, int Start, int Length)> samples, int batchSize, Rng rng)
+    {
+        var keys = new ulong[samples.Count];
+        for (var i = 0; i < keys.Length; i++) keys[i] = rng.NextUInt64();
+        var order = Enumerable.Range(0, samples.Count).OrderBy(i => samples[i].Length).ThenBy(i => keys[i]).ToArray();
+        var batches = new List<(int, int, int)[]>();
+        for (var b = 0; b < order.Length; b += batchSize)
+            batches.Add(order.Skip(b).Take(batchSize).Select(i => samples[i]).ToArray());
+        var shuffled = batches.ToArray();
+        rng.Shuffle(shuffled.AsSpan());
+        return [.. shuffled];
+    }
+
+    private static float Step(
+        SequenceNetwork network, AdamW optimizer, List<Tensor> parameters, SequenceDataset data, (int User, int Start, int Length)[] batch,
+        SequenceTrainingOptions options, Rng negativeRng)
+    {
+        var count = batch.Length;
+        var seq = batch.Max(b => b.Length) - 1;
+        var items = new int[count * seq];
+        var types = new int[count * seq];
+        var gaps = new int[count * seq];
+        var targets = new int[count * seq];
+        Array.Fill(targets, -1);
+        for (var i = 0; i < count; i++)
+        {
+            var (u, start, length) = batch[i];
+            var user = data.Users[u];
+            SequenceModel.FillWindow(user, start, length - 1, items.AsSpan(i * seq, seq), types.AsSpan(i * seq, seq), gaps.AsSpan(i * seq, seq));
+            for (var t = 0; t < length - 1; t++) targets[(i * seq) + t] = user.Items[start + t + 1] - 1; // class = item index − 1
+        }
+
+        using var tape = new Tape();
+        var table = network.ItemTable(options.ItemIdDropout, negativeRng);        // (items + 1, dim)
+        var x = Ops.Embedding(table, items, count, seq);                        // (batch, seq, dim)
+        var h = network.Encode(x, types, gaps);                                 // (batch, seq, dim)
+        var hidden = Ops.Reshape(h, count * seq, options.Dimension);            // (batch·seq, dim)
+        var classes = Ops.Slice(table, 0, 1, data.ItemCount);                   // (items, dim), padding row left out
+        Tensor loss;
+        if (options.SampledNegatives > 0)
+        {
+            // Uniform shared negatives: log q is the same for every item, so the logQ correction is a constant.
+            var negatives = new int[options.SampledNegatives];
+            for (var j = 0; j < negatives.Length; j++) negatives[j] = negativeRng.NextInt(data.ItemCount);
+            loss = Ops.SampledSoftmaxCrossEntropy(hidden, classes, targets, negatives, ignoreIndex: -1);
+        }
+        else
+        {
+            loss = Ops.LinearCrossEntropy(hidden, classes, targets, ignoreIndex: -1);
+        }
+        tape.Backward(loss);
+        GradientClipping.ClipByGlobalNorm(parameters, 5f);
+        optimizer.Step();
+        optimizer.ZeroGrad();
+        return loss.ToScalar();
+    }
+}

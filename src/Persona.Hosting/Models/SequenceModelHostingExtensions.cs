@@ -1,0 +1,60 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Persona.Core.Models.Sequence;
+
+namespace Persona.Hosting;
+
+public static class SequenceModelHostingExtensions
+{
+    /// <summary>How often the server looks for a newer trained sequence model in <c>DATA/models/sequence</c>.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Serves the newest model that <c>persona train</c> wrote under the data folder, and picks up a newer one
+    /// without a restart. Registered before recommendations, which use it through <see cref="ISequenceModelProvider"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddPersonaSequenceModel(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton(sp => SequenceModelRepository.ForDataDirectory(sp.GetRequiredService<IOptions<PersonaOptions>>().Value.DataDirectory));
+        builder.Services.TryAddSingleton<ISequenceModelProvider>(sp => sp.GetRequiredService<SequenceModelRepository>());
+        builder.Services.AddHostedService<SequenceModelWatcher>();
+        return builder;
+    }
+}
+
+/// <summary>Loads the newest stored model at start, then checks for a newer version every <see cref="SequenceModelHostingExtensions.PollInterval"/>.</summary>
+internal sealed partial class SequenceModelWatcher(SequenceModelRepository repository, ILogger<SequenceModelWatcher> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(SequenceModelHostingExtensions.PollInterval);
+        try
+        {
+            do
+            {
+                try
+                {
+                    if (repository.Refresh()) LogLoaded(logger, repository.Current!.Version);
+                }
+                catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or System.Text.Json.JsonException)
+                {
+                    LogLoadFailed(logger, ex);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving sequence model {Version}")]
+    private static partial void LogLoaded(ILogger logger, string version);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Loading the newest sequence model failed; the previous one keeps serving")]
+    private static partial void LogLoadFailed(ILogger logger, Exception ex);
+}
