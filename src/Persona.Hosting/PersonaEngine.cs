@@ -456,10 +456,22 @@ public sealed class PersonaEngine : IAsyncDisposable
         _knownUsers.TryAdd(user.Id, 0);
     }
 
+    /// <summary>Finishes queued appends, writes the changed profiles, then closes the store.</summary>
     public async ValueTask DisposeAsync()
     {
         _appends.Writer.TryComplete();
         await _writeLoop;
+        if (_started)
+        {
+            try
+            {
+                await FlushProfilesAsync(CancellationToken.None);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already closed by an earlier dispose.
+            }
+        }
         // The gates are left undisposed (they own no wait handle), so a call racing shutdown meets the closed store's
         // ObjectDisposedException rather than a semaphore's.
         await _store.DisposeAsync();

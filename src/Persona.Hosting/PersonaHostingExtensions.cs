@@ -79,7 +79,15 @@ internal sealed class PersonaEngineService(PersonaEngine engine, IOptions<Person
     {
         if (_stopping is not null) await _stopping.CancelAsync();
         if (_loop is not null) await _loop;
-        await engine.FlushProfilesAsync(cancellationToken);
+        try
+        {
+            await engine.FlushProfilesAsync(cancellationToken);
+        }
+        catch (ObjectDisposedException)
+        {
+            // A second stop path (an app whose Main runs RunAsync, under a test host that also stops it) disposed the
+            // engine meanwhile; disposing flushed the profiles first.
+        }
     }
 
     public ValueTask DisposeAsync()
