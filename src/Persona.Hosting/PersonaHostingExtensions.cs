@@ -77,6 +77,8 @@ internal sealed class PersonaEngineService(PersonaEngine engine, IOptions<Person
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Under a test host the app can be stopped twice, the second time after disposal: nothing is left to do then.
+        if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
         if (_stopping is not null) await _stopping.CancelAsync();
         if (_loop is not null) await _loop;
         try
@@ -92,7 +94,10 @@ internal sealed class PersonaEngineService(PersonaEngine engine, IOptions<Person
 
     public ValueTask DisposeAsync()
     {
-        _stopping?.Dispose();
+        // Disposal without a stop (or racing one) cancels the loop first; the token source itself holds no handle.
+        if (Interlocked.Exchange(ref _stopped, 1) == 0) _stopping?.Cancel();
         return ValueTask.CompletedTask;
     }
+
+    private int _stopped;
 }

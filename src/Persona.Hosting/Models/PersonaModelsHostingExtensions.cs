@@ -78,9 +78,16 @@ internal sealed partial class ModelRefreshService(PersonaModels models, Audience
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // A second stop after disposal (a test host racing the app's own RunAsync) has nothing left to do.
+        if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
         if (_stopping is not null) await _stopping.CancelAsync();
         if (_loop is not null) await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    public void Dispose() => _stopping?.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 0) _stopping?.Cancel();
+    }
+
+    private int _stopped;
 }
