@@ -6,7 +6,7 @@ namespace Persona.Core.Demo;
 public static class DemoGroundTruth
 {
     public const string ChurnDefinition =
-        "truth.jsonl `churned = true`: the generator stopped the user for good (at churned_at) before the end of the test window";
+        "demo-truth.jsonl `churned = true`: the generator stopped the user for good (at churned_at) before the end of the test window";
 
     public const string PurchaseDefinition =
         "likely buyer: the generator's latent purchase rate (purchase_rate_per_day) × the user's active days in the test window gives " +
