@@ -100,14 +100,15 @@ public sealed class AudienceService(PersonaEngine engine, Microsoft.Extensions.O
             var without = audience with { Members = [.. audience.Members.Where(m => m != userId)] };
             updates.Add(new DocumentUpdate(DocumentKind, key, JsonSerializer.Serialize(without, PersonaJson.Options)));
         }
-        _lastErasure = updates.Count;
+        if (updates.Count > 0) _pendingErasures[userId] = updates.Count;
         return updates;
     }
 
-    private int _lastErasure;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _pendingErasures = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
-    public string? Erase(string userId) => _lastErasure == 0 ? null : $"member of {_lastErasure} stored audience(s), removed";
+    public string? Erase(string userId) =>
+        _pendingErasures.TryRemove(userId, out var audiences) ? $"member of {audiences} stored audience(s), removed" : null;
 
     private IEnumerable<AudienceCandidate> Candidates()
     {

@@ -72,7 +72,11 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
         var state = _state;
         var predictions = state.Predictions.GetValueOrDefault(profile.UserId);
         var segment = state.Segments?.Members.GetValueOrDefault(profile.UserId);
-        return predictions is null && segment is null ? profile : profile with { Predictions = predictions ?? profile.Predictions, Segment = segment ?? profile.Segment };
+        if (predictions is null && segment is null) return profile;
+        // Next categories come from the sequence model's enricher, which may have run first: keep them.
+        if (predictions is not null && profile.Predictions is { NextCategories.Count: > 0 } earlier)
+            predictions = predictions with { NextCategories = earlier.NextCategories };
+        return profile with { Predictions = predictions ?? profile.Predictions, Segment = segment ?? profile.Segment };
     }
 
     /// <summary>Loads the results of the last refresh from the store; false when there are none.</summary>

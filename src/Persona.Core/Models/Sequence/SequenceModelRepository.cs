@@ -104,6 +104,9 @@ public sealed class SequenceModelRepository : ISequenceModelProvider
 /// <summary>Training from a store, the path of <c>persona train</c> and of the server's trainer.</summary>
 public static class SequenceTraining
 {
+    /// <summary>Store document kind of training reports (key: the model version).</summary>
+    public const string TrainingDocumentKind = "training";
+
     /// <summary>Builds the data set from the store's events and items, trains, and saves a new version into the repository.</summary>
     public static async Task<(string Version, SequenceTrainingResult Result, SequenceDataset Data)> TrainFromStoreAsync(
         Abstractions.IPersonaStore store, SequenceModelRepository repository, SequenceTrainingOptions options,
@@ -113,6 +116,20 @@ public static class SequenceTraining
         var data = await SequenceDataset.FromStoreAsync(store, cancellationToken: cancellationToken).ConfigureAwait(false);
         var result = await Task.Run(() => SequenceTrainer.Train(data, options, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
         var version = repository.Save(result, options, new Dictionary<string, double> { ["users"] = data.Users.Count, ["items"] = data.ItemCount });
+        // The training curve as a store document, for the dashboard's Models page and anyone reading the API.
+        var report = new
+        {
+            Version = version,
+            Users = data.Users.Count,
+            Items = data.ItemCount,
+            result.BestEpoch,
+            result.EpochsRun,
+            BestValidationNdcg10 = result.BestValidationNdcg10,
+            ElapsedSeconds = Math.Round(result.Elapsed.TotalSeconds, 1),
+            ValidationNdcg10ByEpoch = result.ValidationByEpoch,
+            Options = options,
+        };
+        await store.PutDocumentAsync(TrainingDocumentKind, version, System.Text.Json.JsonSerializer.Serialize(report, Abstractions.PersonaJson.Options), cancellationToken).ConfigureAwait(false);
         return (version, result, data);
     }
 }
