@@ -12,7 +12,7 @@ public sealed record SequenceTrainingOptions
     public const int DefaultMaxLength = 50;
     public const int DefaultEpochs = 200;
     public const int DefaultSeed = 42;
-    public const int DefaultSampledNegatives = 4096;
+    public const int DefaultSampledNegatives = 8192;
 
     public int Dimension { get; init; } = DefaultDimension;
 
@@ -228,7 +228,8 @@ public static class SequenceTrainer
         var hidden = Ops.Reshape(h, count * seq, options.Dimension);            // (batch·seq, dim)
         var classes = Ops.Slice(table, 0, 1, data.ItemCount);                   // (items, dim), padding row left out
         Tensor loss;
-        if (options.SampledNegatives > 0)
+        // As many negatives as items or more: the full softmax is exact and no dearer.
+        if (options.SampledNegatives > 0 && options.SampledNegatives < data.ItemCount)
         {
             // Uniform shared negatives: log q is the same for every item, so the logQ correction is a constant.
             var negatives = new int[options.SampledNegatives];
