@@ -23,7 +23,17 @@ internal static class ServeCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             IReadOnlyList<string> configuration = parse.GetValue(open) ? [.. parse.UnmatchedTokens, OpenSetting] : parse.UnmatchedTokens;
-            await RunAsync(parse.GetValue(data)!, parse.GetValue(urls)!, engine: null, cancellationToken, configuration);
+            try
+            {
+                await RunAsync(parse.GetValue(data)!, parse.GetValue(urls)!, engine: null, cancellationToken, configuration);
+            }
+            catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+            {
+                // Configuration mistakes are the user's to fix: the message names the setting, a stack trace would bury it.
+                foreach (var failure in ex.Failures) Console.Error.WriteLine(failure);
+                Console.Error.WriteLine("(`persona serve --open` runs without keys, for development only.)");
+                return 2;
+            }
             return 0;
         });
         return command;
