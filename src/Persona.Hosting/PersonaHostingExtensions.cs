@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Persona.Abstractions;
 using Persona.Storage.Sqlite;
@@ -40,64 +41,34 @@ public static class PersonaHostingExtensions
 }
 
 /// <summary>Loads the engine before requests are served, writes changed profiles periodically, and flushes on stop.</summary>
-internal sealed class PersonaEngineService(PersonaEngine engine, IOptions<PersonaOptions> options, Microsoft.Extensions.Logging.ILogger<PersonaEngineService> logger)
-    : IHostedService, IAsyncDisposable
+internal sealed partial class PersonaEngineService(PersonaEngine engine, IOptions<PersonaOptions> options, ILogger<PersonaEngineService> logger)
+    : PeriodicWorkService
 {
-    private CancellationTokenSource? _stopping;
-    private Task? _loop;
-
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override async Task<bool> LoadAsync(CancellationToken cancellationToken)
     {
         await engine.StartAsync(progress: null, cancellationToken);
-        _stopping = new CancellationTokenSource();
-        _loop = FlushLoopAsync(_stopping.Token);
+        return false;
     }
 
-    private async Task FlushLoopAsync(CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.SnapshotIntervalSeconds));
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                try
-                {
-                    await engine.FlushProfilesAsync(cancellationToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    Microsoft.Extensions.Logging.LoggerExtensions.LogError(logger, ex, "Writing profile snapshots failed; will retry");
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    protected override TimeSpan? Interval => TimeSpan.FromSeconds(options.Value.SnapshotIntervalSeconds);
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    protected override Task RunAsync(CancellationToken cancellationToken) => engine.FlushProfilesAsync(cancellationToken);
+
+    protected override void OnFailed(Exception exception) => LogFlushFailed(logger, exception);
+
+    protected override async Task OnStoppedAsync(CancellationToken cancellationToken)
     {
-        // Under a test host the app can be stopped twice, the second time after disposal: nothing is left to do then.
-        if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
-        if (_stopping is not null) await _stopping.CancelAsync();
-        if (_loop is not null) await _loop;
         try
         {
             await engine.FlushProfilesAsync(cancellationToken);
         }
         catch (ObjectDisposedException)
         {
-            // A second stop path (an app whose Main runs RunAsync, under a test host that also stops it) disposed the
-            // engine meanwhile; disposing flushed the profiles first.
+            // The app's own RunAsync (under a test host that also stops it) disposed the engine meanwhile; disposing
+            // flushed the profiles first.
         }
     }
 
-    public ValueTask DisposeAsync()
-    {
-        // Disposal without a stop (or racing one) cancels the loop first; the token source itself holds no handle.
-        if (Interlocked.Exchange(ref _stopped, 1) == 0) _stopping?.Cancel();
-        return ValueTask.CompletedTask;
-    }
-
-    private int _stopped;
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing profile snapshots failed; will retry")]
+    private static partial void LogFlushFailed(ILogger logger, Exception ex);
 }

@@ -33,61 +33,23 @@ public static class PersonaModelsHostingExtensions
 /// then every <see cref="PersonaModelOptions.RefreshIntervalMinutes"/>. Refreshing runs in the background:
 /// start-up never waits for training.
 /// </summary>
-internal sealed partial class ModelRefreshService(PersonaModels models, AudienceService audiences, ILogger<ModelRefreshService> logger) : IHostedService, IDisposable
+internal sealed partial class ModelRefreshService(PersonaModels models, AudienceService audiences, ILogger<ModelRefreshService> logger) : PeriodicWorkService
 {
-    private CancellationTokenSource? _stopping;
-    private Task? _loop;
-
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override async Task<bool> LoadAsync(CancellationToken cancellationToken)
     {
         // Stored audiences list members: an erasure must rewrite them even if no audience request came yet.
         models.Engine.AddUserDataOwner(audiences);
         var loaded = await models.LoadAsync(cancellationToken);
-        _stopping = new CancellationTokenSource();
-        _loop = Task.Run(() => LoopAsync(refreshNow: !loaded && models.Options.RefreshOnStart, _stopping.Token), CancellationToken.None);
+        return !loaded && models.Options.RefreshOnStart;
     }
 
-    private async Task LoopAsync(bool refreshNow, CancellationToken cancellationToken)
-    {
-        var interval = models.Options.RefreshIntervalMinutes;
-        using var timer = interval > 0 ? new PeriodicTimer(TimeSpan.FromMinutes(interval)) : null;
-        try
-        {
-            if (refreshNow) await RefreshAsync(cancellationToken);
-            while (timer is not null && await timer.WaitForNextTickAsync(cancellationToken)) await RefreshAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    protected override TimeSpan? Interval =>
+        models.Options.RefreshIntervalMinutes > 0 ? TimeSpan.FromMinutes(models.Options.RefreshIntervalMinutes) : null;
 
-    private async Task RefreshAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await models.RefreshAsync(cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogRefreshFailed(logger, ex);
-        }
-    }
+    protected override Task RunAsync(CancellationToken cancellationToken) => models.RefreshAsync(cancellationToken);
+
+    protected override void OnFailed(Exception exception) => LogRefreshFailed(logger, exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Refreshing predictions and segments failed; will retry on the next tick")]
     private static partial void LogRefreshFailed(ILogger logger, Exception ex);
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        // A second stop after disposal (a test host racing the app's own RunAsync) has nothing left to do.
-        if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
-        if (_stopping is not null) await _stopping.CancelAsync();
-        if (_loop is not null) await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-    }
-
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _stopped, 1) == 0) _stopping?.Cancel();
-    }
-
-    private int _stopped;
 }

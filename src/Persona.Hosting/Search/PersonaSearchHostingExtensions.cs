@@ -36,59 +36,23 @@ public static class PersonaSearchHostingExtensions
 /// Indexes the catalog before requests are served (the engine is already loaded); trains in the background at start
 /// and again every <see cref="PersonaSearchOptions.RetrainIntervalMinutes"/> when the catalog has grown.
 /// </summary>
-internal sealed partial class SearchStartupService(SearchService search, IOptions<PersonaSearchOptions> options, ILogger<SearchStartupService> logger) : IHostedService, IDisposable
+internal sealed partial class SearchStartupService(SearchService search, IOptions<PersonaSearchOptions> options, ILogger<SearchStartupService> logger) : PeriodicWorkService
 {
-    private readonly CancellationTokenSource _stopping = new();
-    private Task? _training;
-
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override async Task<bool> LoadAsync(CancellationToken cancellationToken)
     {
         await search.LoadAsync(cancellationToken);
-        _training = Task.Run(() => LoopAsync(_stopping.Token), CancellationToken.None);
+        return true;
     }
 
-    private async Task LoopAsync(CancellationToken cancellationToken)
-    {
-        var interval = options.Value.RetrainIntervalMinutes;
-        using var timer = interval > 0 ? new PeriodicTimer(TimeSpan.FromMinutes(interval)) : null;
-        try
-        {
-            await TrainAsync(cancellationToken);
-            while (timer is not null && await timer.WaitForNextTickAsync(cancellationToken))
-                if (search.NeedsTraining) await TrainAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    protected override TimeSpan? Interval =>
+        options.Value.RetrainIntervalMinutes > 0 ? TimeSpan.FromMinutes(options.Value.RetrainIntervalMinutes) : null;
 
-    private async Task TrainAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await search.TrainAsync(cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogTrainingFailed(logger, ex);
-        }
-    }
+    protected override bool IsDue => search.NeedsTraining;
+
+    protected override Task RunAsync(CancellationToken cancellationToken) => search.TrainAsync(cancellationToken);
+
+    protected override void OnFailed(Exception exception) => LogTrainingFailed(logger, exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Training the search encoder failed; search stays lexical until the next try")]
     private static partial void LogTrainingFailed(ILogger logger, Exception ex);
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        // A second stop after disposal (a test host racing the app's own RunAsync) has nothing left to do.
-        if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
-        await _stopping.CancelAsync();
-        if (_training is not null) await _training.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-    }
-
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _stopped, 1) == 0) _stopping.Cancel();
-    }
-
-    private int _stopped;
 }
