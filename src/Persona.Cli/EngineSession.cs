@@ -1,5 +1,8 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Persona.Hosting;
+using Persona.Hosting.Privacy;
 using Persona.Storage.Sqlite;
 using Spectre.Console;
 
@@ -8,18 +11,51 @@ namespace Persona.Cli;
 /// <summary>Opens the store and the engine over a data folder for a one-shot command, with a progress bar.</summary>
 internal static class EngineSession
 {
+    /// <remarks>
+    /// The pseudonymisation key comes from the environment, as for <c>persona serve</c>:
+    /// <c>Persona__Privacy__PseudonymKeyFile</c> or <c>PERSONA_PSEUDONYM_KEY</c>. A key that is unusable or does not
+    /// fit the data folder ends the process with exit code 2 and the reason, not a stack trace.
+    /// </remarks>
     public static async Task<PersonaEngine> OpenAsync(DirectoryInfo data, bool quiet, CancellationToken cancellationToken)
     {
-        var options = new PersonaOptions { DataDirectory = data.FullName };
-        var store = new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = data.FullName });
-        var engine = new PersonaEngine(store, Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System, NullLogger<PersonaEngine>.Instance);
-        if (quiet || Console.IsErrorRedirected)
+        var options = new PersonaOptions { DataDirectory = data.FullName, Privacy = PrivacyFromEnvironment() };
+        PersonaEngine engine;
+        try
         {
-            await engine.StartAsync(progress: null, cancellationToken);
+            engine = new PersonaEngine(new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = data.FullName }),
+                Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System, NullLogger<PersonaEngine>.Instance);
+        }
+        catch (PseudonymisationException ex)
+        {
+            return Refuse(ex);
+        }
+        try
+        {
+            if (quiet || Console.IsErrorRedirected) await engine.StartAsync(progress: null, cancellationToken);
+            else await Progress.RunAsync(async progress => await engine.StartAsync(progress, cancellationToken));
             return engine;
         }
-        await Progress.RunAsync(async progress => await engine.StartAsync(progress, cancellationToken));
-        return engine;
+        catch (PseudonymisationException ex)
+        {
+            await engine.DisposeAsync();
+            return Refuse(ex);
+        }
+    }
+
+    /// <summary>The <c>Persona:Privacy</c> settings from environment variables.</summary>
+    public static PersonaPrivacyOptions PrivacyFromEnvironment()
+    {
+        var privacy = new PersonaPrivacyOptions();
+        new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(PersonaPrivacyOptions.SectionName).Bind(privacy);
+        privacy.ApplyEnvironment();
+        return privacy;
+    }
+
+    private static PersonaEngine Refuse(PseudonymisationException ex)
+    {
+        Console.Error.WriteLine(ex.Message);
+        Environment.Exit(2);
+        throw new UnreachableException();
     }
 }
 

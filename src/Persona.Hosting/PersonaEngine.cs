@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Persona.Abstractions;
 using Persona.Core.Ingestion;
 using Persona.Core.Profiles;
+using Persona.Hosting.Privacy;
 
 namespace Persona.Hosting;
 
@@ -25,6 +26,7 @@ public sealed class PersonaEngine : IAsyncDisposable
     private readonly BurstDetector _bursts;
     private readonly ProfileBook _profiles;
     private readonly ProfileBuilder _builder;
+    private readonly UserIdProtector _userIds;
     private readonly ConcurrentDictionary<string, Consent> _consents = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _knownUsers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _dirtyProfiles = new(StringComparer.Ordinal);
@@ -49,12 +51,20 @@ public sealed class PersonaEngine : IAsyncDisposable
         _bursts = new BurstDetector(_options.Ingestion);
         _profiles = new ProfileBook(_options.Profiles);
         _builder = new ProfileBuilder(_options.Profiles);
+        _userIds = UserIdProtector.Create(_options.Privacy);
         _writeLoop = Task.Run(WriteLoopAsync);
     }
 
     public IPersonaStore Store => _store;
     public PersonaOptions Options => _options;
     public CatalogSnapshot Catalog => _profiles.Catalog;
+
+    /// <summary>
+    /// How user ids are stored (identity unless pseudonymisation is configured). Ingestion and user upserts protect
+    /// ids themselves; every other member that takes a user id expects the stored id, so callers holding a raw id
+    /// (an API route, a CLI argument) pass it through <see cref="UserIdProtector.ToStored"/> first.
+    /// </summary>
+    public UserIdProtector UserIds => _userIds;
 
     /// <summary>Creates the schema and loads catalog, consent and profile states from the store. Idempotent.</summary>
     public async Task StartAsync(IProgress<WorkProgress>? progress, CancellationToken cancellationToken)
@@ -64,6 +74,7 @@ public sealed class PersonaEngine : IAsyncDisposable
         {
             if (_started) return;
             await _store.InitializeAsync(cancellationToken);
+            await PseudonymStoreGuard.CheckAsync(_store, _userIds, _time, cancellationToken);
             var items = new List<Item>();
             await foreach (var item in _store.ReadItemsAsync(cancellationToken)) items.Add(item);
             _profiles.Catalog = CatalogSnapshot.Create(items);
@@ -103,11 +114,41 @@ public sealed class PersonaEngine : IAsyncDisposable
     }
 
     /// <summary>Checks events whose type is still text (as the API reads them) and parses them when valid.</summary>
-    public RawEventValidation ValidateRawEvents(IReadOnlyList<RawEvent> events) => _eventValidator.ValidateRaw(events, _time.GetUtcNow());
+    public RawEventValidation ValidateRawEvents(IReadOnlyList<RawEvent> events)
+    {
+        var checkedBatch = _eventValidator.ValidateRaw(events, _time.GetUtcNow());
+        if (!_userIds.Enabled) return checkedBatch;
+        var shapes = PseudonymShapedIds(events.Count, i => events[i]?.UserId, "user_id");
+        return shapes.Count == 0 ? checkedBatch : new RawEventValidation(checkedBatch.Events, [.. checkedBatch.Errors, .. shapes]);
+    }
 
-    public IReadOnlyList<FieldError> ValidateEvents(IReadOnlyList<Event> events) => _eventValidator.Validate(events, _time.GetUtcNow());
+    public IReadOnlyList<FieldError> ValidateEvents(IReadOnlyList<Event> events) =>
+        WithPseudonymShapes(_eventValidator.Validate(events, _time.GetUtcNow()), events.Count, i => events[i]?.UserId, "user_id");
+
     public IReadOnlyList<FieldError> ValidateItems(IReadOnlyList<Item> items) => _itemValidator.Validate(items);
-    public IReadOnlyList<FieldError> ValidateUsers(IReadOnlyList<User> users) => _userValidator.Validate(users, _time.GetUtcNow());
+
+    public IReadOnlyList<FieldError> ValidateUsers(IReadOnlyList<User> users) =>
+        WithPseudonymShapes(_userValidator.Validate(users, _time.GetUtcNow()), users.Count, i => users[i]?.Id, "id");
+
+    private IReadOnlyList<FieldError> WithPseudonymShapes(IReadOnlyList<FieldError> errors, int count, Func<int, string?> userId, string field)
+    {
+        if (!_userIds.Enabled) return errors;
+        var shapes = PseudonymShapedIds(count, userId, field);
+        return shapes.Count == 0 ? errors : [.. errors, .. shapes];
+    }
+
+    /// <summary>
+    /// With pseudonymisation on, readers may name a user by their pseudonym, so a raw id of that very shape would be
+    /// ambiguous: it is refused at the door rather than stored under an id nobody can read back.
+    /// </summary>
+    private static List<FieldError> PseudonymShapedIds(int count, Func<int, string?> userId, string field)
+    {
+        var errors = new List<FieldError>();
+        for (var i = 0; i < count; i++)
+            if (userId(i) is { } id && UserIdProtector.IsPseudonym(id.AsSpan().Trim()))
+                errors.Add(new FieldError(i, field, $"has the shape of a stored pseudonym ({UserIdProtector.Prefix} and 32 hex digits); with pseudonymised ids a raw id must not look like one."));
+        return errors;
+    }
 
     /// <summary>
     /// Validates the whole batch first; stores all of it or, on any error, nothing. Returns once the batch is
@@ -115,7 +156,7 @@ public sealed class PersonaEngine : IAsyncDisposable
     /// </summary>
     public async Task<IngestOutcome> IngestEventsAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
     {
-        var errors = _eventValidator.Validate(events, _time.GetUtcNow());
+        var errors = ValidateEvents(events);
         return errors.Count > 0 ? IngestOutcome.Invalid(errors) : await AppendValidatedAsync(events, cancellationToken);
     }
 
@@ -125,7 +166,7 @@ public sealed class PersonaEngine : IAsyncDisposable
     /// </summary>
     public async Task<IngestOutcome> IngestRawEventsAsync(IReadOnlyList<RawEvent> events, CancellationToken cancellationToken)
     {
-        var checkedBatch = _eventValidator.ValidateRaw(events, _time.GetUtcNow());
+        var checkedBatch = ValidateRawEvents(events);
         return checkedBatch.IsValid ? await AppendValidatedAsync(checkedBatch.Events, cancellationToken) : IngestOutcome.Invalid(checkedBatch.Errors);
     }
 
@@ -134,7 +175,12 @@ public sealed class PersonaEngine : IAsyncDisposable
         if (!_started) throw new InvalidOperationException("Call StartAsync before ingesting.");
         var now = _time.GetUtcNow();
         var normalized = new StoredEvent[events.Count];
-        for (var i = 0; i < events.Count; i++) normalized[i] = EventNormalizer.Normalize(events[i], now);
+        for (var i = 0; i < events.Count; i++)
+        {
+            // Protected before normalising: a content-derived event id then hashes the pseudonym, not the raw id.
+            var e = _userIds.Enabled ? events[i] with { UserId = _userIds.Protect(events[i].UserId.Trim()) } : events[i];
+            normalized[i] = EventNormalizer.Normalize(e, now);
+        }
         var pending = new PendingAppend(normalized);
         await _appends.Writer.WriteAsync(pending, cancellationToken);
         // Once queued the batch is written even if this caller goes away; it just stops waiting.
@@ -273,7 +319,8 @@ public sealed class PersonaEngine : IAsyncDisposable
     /// Erases a user everywhere the engine knows of, in this order: the store (events, profile, user record and
     /// every document a <see cref="IUserDataOwner"/> rewrites without them, in one transaction), then the in-memory
     /// profile, consent and burst state, the owners' in-memory data, and every observer (indexes, recommendation
-    /// state). Null when the user is unknown everywhere. Writes one audit entry.
+    /// state). Null when the user is unknown everywhere. Writes one audit entry. <paramref name="userId"/> is the
+    /// stored id (see <see cref="UserIds"/>), so the audit log never holds a raw id when ids are pseudonymised.
     /// </summary>
     public async Task<ErasureReceipt?> EraseUserAsync(string userId, string actor, CancellationToken cancellationToken)
     {
@@ -354,8 +401,9 @@ public sealed class PersonaEngine : IAsyncDisposable
 
     public async Task<IReadOnlyList<FieldError>> UpsertUsersAsync(IReadOnlyList<User> users, CancellationToken cancellationToken)
     {
-        var errors = _userValidator.Validate(users, _time.GetUtcNow());
+        var errors = ValidateUsers(users);
         if (errors.Count > 0) return errors;
+        if (_userIds.Enabled) users = users.Select(u => u with { Id = _userIds.Protect(u.Id) }).ToList();
         await _store.UpsertUsersAsync(users, cancellationToken);
         foreach (var user in users)
         {
@@ -368,12 +416,16 @@ public sealed class PersonaEngine : IAsyncDisposable
     public Task<Item?> GetItemAsync(string id, CancellationToken cancellationToken) =>
         _store.GetItemAsync(id, cancellationToken);
 
+    /// <summary>The stored user record; <paramref name="id"/> is the stored id (see <see cref="UserIds"/>).</summary>
     public Task<User?> GetUserAsync(string id, CancellationToken cancellationToken) => _store.GetUserAsync(id, cancellationToken);
 
     /// <summary>The data clock (newest event time) or the wall clock, per <see cref="PersonaOptions.Clock"/>.</summary>
     public DateTimeOffset AsOf => _options.Clock == ClockModes.Wall || _profiles.DataClock is not { } clock ? _time.GetUtcNow() : clock;
 
-    /// <summary>The live profile, built from the in-memory state, so it includes every acknowledged event.</summary>
+    /// <summary>
+    /// The live profile, built from the in-memory state, so it includes every acknowledged event. <paramref name="userId"/>
+    /// is the stored id (see <see cref="UserIds"/>).
+    /// </summary>
     public ProfileRead GetProfile(string userId)
     {
         if (_consents.TryGetValue(userId, out var consent) && !consent.Personalization)
@@ -410,6 +462,9 @@ public sealed class PersonaEngine : IAsyncDisposable
         foreach (var enricher in _enrichers) profile = enricher.Enrich(profile);
         return profile;
     }
+
+    /// <summary>False when the user has withdrawn personalisation consent (a dictionary read; <see cref="GetProfile"/> builds the whole profile).</summary>
+    public bool PersonalizationAllowed(string userId) => !_consents.TryGetValue(userId, out var consent) || consent.Personalization;
 
     /// <summary>False when the user has withdrawn marketing consent: never counted in or exported with an audience.</summary>
     public bool MarketingAllowed(string userId) => !_consents.TryGetValue(userId, out var consent) || consent.Marketing;

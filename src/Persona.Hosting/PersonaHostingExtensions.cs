@@ -23,6 +23,8 @@ public static class PersonaHostingExtensions
             .Bind(builder.Configuration.GetSection(PersonaOptions.SectionName))
             .ValidateOnStart();
         if (configure is not null) optionsBuilder.Configure(configure);
+        // The key may come from the environment rather than configuration files (PERSONA_PSEUDONYM_KEY).
+        optionsBuilder.PostConfigure(o => o.Privacy.ApplyEnvironment());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PersonaOptions>, PersonaOptionsValidator>());
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<IPersonaStore>(sp =>

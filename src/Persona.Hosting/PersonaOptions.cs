@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Persona.Core.Ingestion;
 using Persona.Core.Profiles;
+using Persona.Hosting.Privacy;
 
 namespace Persona.Hosting;
 
@@ -25,6 +26,9 @@ public sealed class PersonaOptions
 
     public IngestionOptions Ingestion { get; set; } = new();
     public ProfileOptions Profiles { get; set; } = new();
+
+    /// <summary>Pseudonymised user ids (off unless a key is configured).</summary>
+    public PersonaPrivacyOptions Privacy { get; set; } = new();
 }
 
 public static class ClockModes
@@ -43,6 +47,7 @@ public sealed class PersonaOptionsValidator : IValidateOptions<PersonaOptions>
         if (options.SnapshotIntervalSeconds is < 1 or > 3600) failures.Add("Persona:SnapshotIntervalSeconds must be between 1 and 3600.");
         failures.AddRange(options.Ingestion.Validate().Select(p => "Persona:Ingestion: " + p));
         failures.AddRange(options.Profiles.Validate().Select(p => "Persona:Profiles: " + p));
+        failures.AddRange(options.Privacy.Validate());
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

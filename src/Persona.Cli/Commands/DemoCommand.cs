@@ -98,7 +98,7 @@ internal static class DemoCommand
         if (truth.FirstOrDefault(t => t.IsNew && t.EventCount >= 5) is { } newcomer) picks.Add(newcomer.UserId);
         foreach (var userId in truth.Select(t => t.UserId).Where(id => !picks.Contains(id)).Take(3 - picks.Count).ToList()) picks.Add(userId);
         foreach (var userId in picks)
-            if (engine.GetProfile(userId) is { Status: ProfileStatus.Found, Profile: { } profile }) ProfilePrinter.Print(profile);
+            if (engine.GetProfile(engine.UserIds.ToStored(userId)) is { Status: ProfileStatus.Found, Profile: { } profile }) ProfilePrinter.Print(profile with { UserId = userId });
         var example = picks.FirstOrDefault() ?? "<user-id>";
         AnsiConsole.MarkupLineInterpolated($"Try: [bold]persona profile --data {dir.FullName} {example}[/] or [bold]curl {url}/v1/users/{example}/profile[/]");
     }

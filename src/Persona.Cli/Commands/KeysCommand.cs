@@ -1,11 +1,15 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using Persona.Hosting.Privacy;
 using Persona.Server.Security;
 using Spectre.Console;
 
 namespace Persona.Cli.Commands;
 
-/// <summary><c>persona keys new</c>: makes an API key and prints the configuration that holds only its hash.</summary>
+/// <summary>
+/// <c>persona keys new</c>: makes an API key and prints the configuration that holds only its hash.
+/// <c>persona keys pseudonym --out FILE</c>: makes the key for pseudonymised user ids.
+/// </summary>
 internal static class KeysCommand
 {
     public static Command Create()
@@ -36,6 +40,52 @@ internal static class KeysCommand
             Console.WriteLine("  " + string.Join(' ', arguments));
             return 0;
         });
-        return new Command("keys", "Manage API keys.") { create };
+        return new Command("keys", "Manage API keys and the pseudonymisation key.") { create, Pseudonym() };
+    }
+
+    private static Command Pseudonym()
+    {
+        var output = new Option<FileInfo>("--out")
+        {
+            Description = "File to write the key to (must not exist yet). Keep it outside the data folder, and back it up: without it no stored user can be found again.",
+            Required = true,
+        };
+        var command = new Command("pseudonym", "Make a random 32-byte key for pseudonymised user ids (stored as HMAC-SHA256 of the id); writes it base64, readable by its owner only.") { output };
+        command.SetAction(parse =>
+        {
+            var file = parse.GetValue(output)!;
+            if (file.Exists)
+            {
+                // Replacing a key in use would orphan every stored user; a new key goes to a new file.
+                Console.Error.WriteLine($"{file.FullName} exists; a key in use must not be overwritten. Choose another --out.");
+                return 2;
+            }
+            var key = RandomNumberGenerator.GetBytes(PersonaPrivacyOptions.MinKeyBytes);
+            try
+            {
+                file.Directory?.Create();
+                var stream = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+                if (!OperatingSystem.IsWindows()) stream.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                using (var writer = new StreamWriter(file.FullName, System.Text.Encoding.ASCII, stream))
+                    writer.WriteLine(Convert.ToBase64String(key));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"Cannot write {file.FullName}: {ex.Message}");
+                return 2;
+            }
+            var fingerprint = UserIdProtector.WithKey(key).Fingerprint;
+            CryptographicOperations.ZeroMemory(key);
+            AnsiConsole.MarkupLineInterpolated($"Pseudonymisation key written to [bold]{file.FullName}[/] (owner read/write only; fingerprint {fingerprint}).");
+            Console.WriteLine("Keep it outside the data folder and back it up: the store records only its fingerprint, and without the key no stored user can be found by their id.");
+            Console.WriteLine();
+            Console.WriteLine("Use it with a new, empty data folder (a folder that already holds raw user ids is refused; re-import its data into a new folder instead):");
+            Console.WriteLine($"  persona serve --data DIR --{PersonaPrivacyOptions.KeyFileSetting}={file.FullName}");
+            Console.WriteLine($$"""  or in appsettings.json: "Persona": { "Privacy": { "PseudonymKeyFile": "{{file.FullName}}" } }""");
+            Console.WriteLine($"  or in the environment (also read by import, profile, recommend, search, demo): Persona__Privacy__PseudonymKeyFile={file.FullName}");
+            Console.WriteLine($"  or the key itself: {PersonaPrivacyOptions.KeyEnvironmentVariable}=$(cat {file.FullName})");
+            return 0;
+        });
+        return command;
     }
 }

@@ -17,14 +17,15 @@ internal static class ProfileCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: parse.GetValue(json), cancellationToken);
-            var read = engine.GetProfile(parse.GetValue(userId)!);
+            var id = parse.GetValue(userId)!;
+            var read = engine.GetProfile(engine.UserIds.ToStored(id));
             switch (read.Status)
             {
                 case ProfileStatus.Found when parse.GetValue(json):
-                    Console.WriteLine(JsonSerializer.Serialize(read.Profile, new JsonSerializerOptions(PersonaJson.Options) { WriteIndented = true }));
+                    Console.WriteLine(JsonSerializer.Serialize(read.Profile! with { UserId = id }, new JsonSerializerOptions(PersonaJson.Options) { WriteIndented = true }));
                     return 0;
                 case ProfileStatus.Found:
-                    ProfilePrinter.Print(read.Profile!);
+                    ProfilePrinter.Print(read.Profile! with { UserId = id });
                     return 0;
                 case ProfileStatus.ConsentWithdrawn:
                     Console.Error.WriteLine("This user has withdrawn consent to personalisation; no profile is built.");

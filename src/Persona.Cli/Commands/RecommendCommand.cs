@@ -37,13 +37,13 @@ internal static class RecommendCommand
             var service = new RecommendationService(engine, Options.Create(new RecommendationOptions()), provider);
             await service.LoadAsync(cancellationToken);
             var user = parse.GetValue(userId)!;
-            var list = service.Recommend(user, new RecommendationQuery
+            var list = service.Recommend(engine.UserIds.ToStored(user), new RecommendationQuery
             {
                 Count = parse.GetValue(n),
                 Category = parse.GetValue(category),
                 ExcludeSeen = parse.GetValue(excludeSeen),
                 Diversity = parse.GetValue(diversity),
-            });
+            }) with { UserId = user };
             if (quiet)
             {
                 Console.WriteLine(JsonSerializer.Serialize(list, new JsonSerializerOptions(PersonaJson.Options) { WriteIndented = true }));

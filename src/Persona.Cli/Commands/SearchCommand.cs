@@ -43,7 +43,7 @@ internal static class SearchCommand
                 PriceMax = parse.GetValue(priceMax),
                 Personalize = !parse.GetValue(noPersonalize),
             };
-            var result = search.Search(request, parse.GetValue(user));
+            var result = search.Search(request, parse.GetValue(user) is { } id ? engine.UserIds.ToStored(id) : null);
             if (quiet)
             {
                 Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions(PersonaJson.Options) { WriteIndented = true }));

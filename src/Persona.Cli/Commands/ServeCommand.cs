@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Persona.Hosting.Privacy;
 using Persona.Server;
 
 namespace Persona.Cli.Commands;
@@ -31,13 +32,29 @@ internal static class ServeCommand
             {
                 // Configuration mistakes are the user's to fix: the message names the setting, a stack trace would bury it.
                 foreach (var failure in ex.Failures) Console.Error.WriteLine(failure);
-                Console.Error.WriteLine("(`persona serve --open` runs without keys, for development only.)");
+                if (ex.Failures.Any(f => f.Contains("Security", StringComparison.Ordinal)))
+                    Console.Error.WriteLine("(`persona serve --open` runs without keys, for development only.)");
+                return 2;
+            }
+            catch (Exception ex) when (Pseudonymisation(ex) is { } refused)
+            {
+                // The key does not fit the data folder (or is unusable): the message says which setting to change.
+                Console.Error.WriteLine(refused.Message);
                 return 2;
             }
             return 0;
         });
         return command;
     }
+
+    /// <summary>The pseudonymisation refusal behind a start-up failure (the host may wrap it), or null.</summary>
+    private static PseudonymisationException? Pseudonymisation(Exception? ex) => ex switch
+    {
+        PseudonymisationException p => p,
+        AggregateException a => a.InnerExceptions.Select(Pseudonymisation).FirstOrDefault(p => p is not null),
+        null => null,
+        _ => Pseudonymisation(ex.InnerException),
+    };
 
     /// <summary>Runs the server until Ctrl+C; reuses an already-open engine when one is given.</summary>
     public static async Task RunAsync(DirectoryInfo data, string urls, Hosting.PersonaEngine? engine, CancellationToken cancellationToken, IReadOnlyList<string>? configuration = null)
@@ -48,6 +65,9 @@ internal static class ServeCommand
             {
                 if (engine is not null) builder.Services.AddSingleton(engine);
             });
+        // Loading first (the hosted service then finds the engine started) lets a key that does not fit the data
+        // folder end the command with its message instead of the host's start-up failure log.
+        await app.Services.GetRequiredService<Hosting.PersonaEngine>().StartAsync(progress: null, cancellationToken);
         Spectre.Console.AnsiConsole.MarkupLineInterpolated($"[green]Persona API listening on {urls}[/] (data: {data.FullName}). Ctrl+C stops.");
         await app.StartAsync(cancellationToken);
         await app.WaitForShutdownAsync(cancellationToken);

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Core.Ingestion;
 using Persona.Core.Ranking;
+using Persona.Hosting;
 using Persona.Hosting.Recommendations;
 using Persona.Server.Json;
 using Persona.Server.Security;
@@ -29,7 +30,7 @@ public static class RecommendationsApi
         return app;
     }
 
-    public static Results<Ok<RecommendationList>, ValidationProblem> Recommend(string id, HttpRequest request, RecommendationService service)
+    public static Results<Ok<RecommendationList>, ValidationProblem> Recommend(string id, HttpRequest request, RecommendationService service, PersonaEngine engine)
     {
         var query = request.Query;
         var errors = new List<FieldError>();
@@ -50,7 +51,8 @@ public static class RecommendationsApi
         if (exclude.Count > MaxExclude) errors.Add(new FieldError(null, "exclude", $"At most {MaxExclude} ids may be excluded."));
         if (errors.Count > 0) return Problem(errors);
 
-        var list = service.Recommend(id, new RecommendationQuery
+        // The service reads state keyed by stored ids; the answer names the user as the caller did.
+        var list = service.Recommend(engine.UserIds.ToStored(id), new RecommendationQuery
         {
             Count = n,
             Category = category,
@@ -58,7 +60,7 @@ public static class RecommendationsApi
             ExcludeSeen = excludeSeen,
             Diversity = diversity,
         });
-        return TypedResults.Ok(list);
+        return TypedResults.Ok(list with { UserId = id });
     }
 
     public static Results<Ok<SimilarItemsList>, ValidationProblem, ProblemHttpResult> Similar(string id, HttpRequest request, RecommendationService service)

@@ -37,8 +37,9 @@ public static class SearchApi
     /// <param name="priceMax">Only items priced at most this.</param>
     /// <param name="priceMin">Only items priced at least this.</param>
     /// <param name="personalize">False gives the non-personal order even with a user.</param>
+    /// <param name="engine">Maps the user id to the stored one.</param>
     public static Results<Ok<SearchResponse>, ValidationProblem> Search(
-        SearchService search, string? q, string? user, int? n, string? category, double? priceMax, double? priceMin, bool? personalize)
+        SearchService search, PersonaEngine engine, string? q, string? user, int? n, string? category, double? priceMax, double? priceMin, bool? personalize)
     {
         var errors = new List<FieldError>();
         if (string.IsNullOrWhiteSpace(q)) errors.Add(new FieldError(null, "q", "A query is required."));
@@ -59,7 +60,7 @@ public static class SearchApi
             PriceMin = priceMin,
             Personalize = personalize ?? true,
         };
-        var result = search.Search(request, user);
+        var result = search.Search(request, string.IsNullOrWhiteSpace(user) ? user : engine.UserIds.ToStored(user));
         var items = result.Hits.Select(h => new SearchItem(
             h.Item.Id, h.Item.Title, h.Item.Brand, h.Item.CategoryPath, h.Item.Price, h.Item.Currency, h.Score, h.Breakdown, h.Reason)).ToList();
         return TypedResults.Ok(new SearchResponse(result.Query, user, result.Personalized, result.Candidates,

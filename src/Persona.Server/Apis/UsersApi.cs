@@ -42,17 +42,20 @@ public static class UsersApi
         }
     }
 
+    // Routes take the caller's id (raw, or a pseudonym listed by the API) and answer with it; the store is read by
+    // the stored id (identical unless ids are pseudonymised).
+
     public static async Task<Results<Ok<User>, ProblemHttpResult>> GetAsync(string id, PersonaEngine engine, CancellationToken cancellationToken) =>
-        await engine.GetUserAsync(id, cancellationToken) is { } user
-            ? TypedResults.Ok(user)
+        await engine.GetUserAsync(engine.UserIds.ToStored(id), cancellationToken) is { } user
+            ? TypedResults.Ok(user with { Id = id })
             : ApiResults.NotFound("User not found.", $"No user has the id '{EventBatchReader.Truncate(id)}'.");
 
     public static Results<Ok<Profile>, ProblemHttpResult> GetProfile(string id, PersonaEngine engine)
     {
-        var read = engine.GetProfile(id);
+        var read = engine.GetProfile(engine.UserIds.ToStored(id));
         return read.Status switch
         {
-            ProfileStatus.Found => TypedResults.Ok(read.Profile!),
+            ProfileStatus.Found => TypedResults.Ok(read.Profile! with { UserId = id }),
             ProfileStatus.ConsentWithdrawn => ApiResults.NotFound("No profile.", "The user has withdrawn consent to personalisation, so no profile is built."),
             _ => ApiResults.NotFound("User not found.", $"No events or attributes are known for the user '{EventBatchReader.Truncate(id)}'."),
         };
@@ -60,7 +63,7 @@ public static class UsersApi
 
     public static async Task<Results<Ok<ErasureReceipt>, ProblemHttpResult>> EraseAsync(
         string id, HttpContext context, PersonaEngine engine, CancellationToken cancellationToken) =>
-        await engine.EraseUserAsync(id, context.Actor(), cancellationToken) is { } receipt
-            ? TypedResults.Ok(receipt)
+        await engine.EraseUserAsync(engine.UserIds.ToStored(id), context.Actor(), cancellationToken) is { } receipt
+            ? TypedResults.Ok(receipt with { UserId = id })
             : ApiResults.NotFound("User not found.", $"Nothing is stored about '{EventBatchReader.Truncate(id)}'.");
 }

@@ -66,7 +66,7 @@ public static class DashboardApi
 
         app.MapGet("/v1/users", ListUsers)
             .WithTags("Users").WithName("ListUsers")
-            .WithSummary("User ids containing q (case-insensitive), in ordinal order, at most limit (default 20, at most 200).")
+            .WithSummary("User ids containing q (case-insensitive), in ordinal order, at most limit (default 20, at most 200). With pseudonymised ids the list shows pseudonyms, and a raw id in q finds its own.")
             .RequireScope(PersonaScopes.Read);
         app.MapGet("/v1/users/{id}/events", GetUserEventsAsync)
             .WithTags("Users").WithName("GetUserEvents")
@@ -99,7 +99,11 @@ public static class DashboardApi
     {
         var take = Math.Clamp(limit ?? DefaultUserLimit, 1, MaxUserLimit);
         var query = q?.Trim() ?? "";
-        var matches = engine.ProfileUsers.Where(u => query.Length == 0 || u.Contains(query, StringComparison.OrdinalIgnoreCase)).ToList();
+        // Stored ids are pseudonyms when pseudonymisation is on: an exact raw id is matched through its pseudonym.
+        var exact = query.Length > 0 && engine.UserIds.Enabled ? engine.UserIds.ToStored(query) : null;
+        var matches = engine.ProfileUsers
+            .Where(u => query.Length == 0 || u.Contains(query, StringComparison.OrdinalIgnoreCase) || u == exact)
+            .ToList();
         var page = matches.Order(StringComparer.Ordinal).Take(take).ToList();
         return TypedResults.Ok(new UserListResponse(matches.Count, page));
     }
@@ -107,10 +111,11 @@ public static class DashboardApi
     public static async Task<Results<Ok<UserEventsResponse>, ProblemHttpResult>> GetUserEventsAsync(
         string id, int? limit, string? ids, PersonaEngine engine, CancellationToken cancellationToken)
     {
-        var user = await engine.GetUserAsync(id, cancellationToken);
+        var stored = engine.UserIds.ToStored(id);
+        var user = await engine.GetUserAsync(stored, cancellationToken);
         if (user is { Consent.Personalization: false })
             return ApiResults.NotFound("No events shown.", "The user has withdrawn consent to personalisation, so their behaviour is not profiled or shown.");
-        var events = await engine.Store.GetUserEventsAsync(id, cancellationToken);
+        var events = await engine.Store.GetUserEventsAsync(stored, cancellationToken);
         if (events.Count == 0 && user is null)
             return ApiResults.NotFound("User not found.", $"No events or attributes are known for the user '{EventBatchReader.Truncate(id)}'.");
 
@@ -132,7 +137,8 @@ public static class DashboardApi
         var items = new Dictionary<string, ItemSummary?>(StringComparer.Ordinal);
         foreach (var itemId in page.Select(e => e.ItemId).OfType<string>().Distinct(StringComparer.Ordinal))
             items[itemId] = await engine.GetItemAsync(itemId, cancellationToken) is { } item ? Summary(item) : null;
-        var views = page.Select(e => new EventView(e, e.ItemId is { } itemId ? items[itemId] : null)).ToList();
+        // The caller named the user; the events name them the same way.
+        var views = page.Select(e => new EventView(stored == id ? e : e with { UserId = id }, e.ItemId is { } itemId ? items[itemId] : null)).ToList();
         return TypedResults.Ok(new UserEventsResponse(id, events.Count, views));
     }
 
