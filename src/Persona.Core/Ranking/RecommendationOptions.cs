@@ -21,6 +21,8 @@ public sealed class RecommendationOptions
     public const double DefaultPopularityWeight = 0.2;
     public const int DefaultMmrPoolFactor = 4;
     public const int DefaultPopularityRefreshMilliseconds = 1000;
+    public const int DefaultCacheSeconds = 30;
+    public const int DefaultCacheUsers = 200_000;
 
     /// <summary>Results when the caller does not say.</summary>
     public int DefaultN { get; set; } = DefaultCount;
@@ -50,6 +52,13 @@ public sealed class RecommendationOptions
     public double PopularityWeight { get; set; } = DefaultPopularityWeight;
     /// <summary>MMR re-ranks the best n × this many candidates.</summary>
     public int MmrPoolFactor { get; set; } = DefaultMmrPoolFactor;
+    /// <summary>
+    /// How long an answer may be served again while the user's own behaviour, the catalog and the model are unchanged
+    /// (0: never cached). Bounds how late other shoppers' activity (co-occurrence, popularity) reaches a user's list.
+    /// </summary>
+    public int CacheSeconds { get; set; } = DefaultCacheSeconds;
+    /// <summary>Users whose answers the cache holds at most.</summary>
+    public int CacheUsers { get; set; } = DefaultCacheUsers;
 
     public IReadOnlyList<string> Validate()
     {
@@ -67,6 +76,8 @@ public sealed class RecommendationOptions
             if (!(weight is >= 0 and <= 100)) problems.Add($"{name} must be between 0 and 100.");
         if (PopularityRefreshMilliseconds is < 0 or > 3_600_000) problems.Add("PopularityRefreshMilliseconds must be between 0 and 3600000.");
         if (MmrPoolFactor is < 1 or > 20) problems.Add("MmrPoolFactor must be between 1 and 20.");
+        if (CacheSeconds is < 0 or > 86_400) problems.Add("CacheSeconds must be between 0 and 86400.");
+        if (CacheUsers is < 2 or > 10_000_000) problems.Add("CacheUsers must be between 2 and 10000000.");
         return problems;
     }
 }

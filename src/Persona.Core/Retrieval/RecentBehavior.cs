@@ -16,6 +16,8 @@ public sealed class RecentBehavior
     public const int DefaultMaxSeen = 500;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, UserLog> _users = new(StringComparer.Ordinal);
+    // One counter for all users, so a user who was removed and came back never reuses an old version.
+    private long _lastVersion;
 
     public RecentBehavior(int maxSteps = DefaultMaxSteps, int maxSeen = DefaultMaxSeen)
     {
@@ -34,8 +36,11 @@ public sealed class RecentBehavior
     {
         ArgumentNullException.ThrowIfNull(userId);
         var log = _users.GetOrAdd(userId, static (_, self) => new UserLog(self.MaxSteps, self.MaxSeen), this);
-        log.Add(step);
+        log.Add(step, Interlocked.Increment(ref _lastVersion));
     }
+
+    /// <summary>Changes whenever the user's steps change (0: unknown user); for caches of answers derived from them.</summary>
+    public long Version(string userId) => _users.TryGetValue(userId, out var log) ? log.Version : 0;
 
     /// <summary>The user's last steps, oldest first (a copy); empty for an unknown user.</summary>
     public IReadOnlyList<BehaviorStep> Recent(string userId) =>
@@ -55,8 +60,11 @@ public sealed class RecentBehavior
         private readonly List<BehaviorStep> _steps = [];
         private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
         private readonly Queue<string> _seenOrder = new();
+        private long _version;
 
-        public void Add(BehaviorStep step)
+        public long Version => Volatile.Read(ref _version);
+
+        public void Add(BehaviorStep step, long version)
         {
             lock (_lock)
             {
@@ -70,6 +78,9 @@ public sealed class RecentBehavior
                     _seenOrder.Enqueue(step.ItemId);
                     if (_seenOrder.Count > maxSeen) _seen.Remove(_seenOrder.Dequeue());
                 }
+                // After the change and inside the lock: a reader that sees this version then reads (under the lock)
+                // at least these steps, so an answer is never cached under a version newer than its data.
+                Volatile.Write(ref _version, version);
             }
         }
 

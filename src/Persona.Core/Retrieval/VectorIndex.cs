@@ -1,10 +1,11 @@
 using System.Numerics.Tensors;
+using Persona.Numerics;
 
 namespace Persona.Core.Retrieval;
 
 /// <summary>
 /// Exact maximum-inner-product search over item vectors held in one contiguous row-major matrix
-/// (rows, dimension): each query is one SIMD dot product per row (<see cref="TensorPrimitives.Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/>)
+/// (rows, dimension): each query scores every row with SIMD dot products (<see cref="RowDots"/>, four rows at a time)
 /// feeding a bounded heap. At 12k items × 64 floats that is 3 MB scanned in well under a millisecond; the issue
 /// allows an exact scan up to 100k items. Items are added, replaced and removed in place (removal moves the last
 /// row into the hole), so the matrix stays dense. Any number of readers run together; writers take the lock alone.
@@ -126,13 +127,21 @@ public sealed class VectorIndex : IDisposable
         try
         {
             var matrix = _matrix.AsSpan(0, _count * Dimension); // (rows, dim)
-            for (var row = 0; row < _count; row++)
+            Span<float> scores = stackalloc float[ScanBlock];
+            for (var start = 0; start < _count; start += ScanBlock)
             {
-                var score = TensorPrimitives.Dot(matrix.Slice(row * Dimension, Dimension), query);
-                if (cosine) score = _norms[row] == 0f ? 0f : score / (_norms[row] * queryNorm);
-                if (!top.MayAccept(score)) continue;
-                var id = _ids[row];
-                if (accept is null || accept(id)) top.Add(id, score);
+                var rows = Math.Min(ScanBlock, _count - start);
+                var block = scores[..rows];
+                RowDots.Compute(matrix.Slice(start * Dimension, rows * Dimension), query, block);
+                for (var i = 0; i < rows; i++)
+                {
+                    var row = start + i;
+                    var score = block[i];
+                    if (cosine) score = _norms[row] == 0f ? 0f : score / (_norms[row] * queryNorm);
+                    if (!top.MayAccept(score)) continue;
+                    var id = _ids[row];
+                    if (accept is null || accept(id)) top.Add(id, score);
+                }
             }
         }
         finally
@@ -141,6 +150,9 @@ public sealed class VectorIndex : IDisposable
         }
         return top.ToSortedArray();
     }
+
+    /// <summary>Rows scored per pass (a 1 KiB buffer on the stack).</summary>
+    private const int ScanBlock = 256;
 
     private void Grow()
     {

@@ -42,6 +42,10 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     private volatile ModelView? _view;
     private ISequenceModel? _building;
     private List<Item>? _upsertsDuringBuild;
+    private readonly UserResultCache<RecommendationList> _cache;
+    // Moves when something every answer depends on changes: the catalog or the model in service.
+    private long _epoch;
+    private const string AnonymousCacheUser = "";
     // GetProfile runs the enrichers; a recommendation request reads the profile only for affinities and encodes the
     // user itself, so it skips the embedding there instead of encoding twice.
     [ThreadStatic] private static bool t_skipEmbedding;
@@ -58,6 +62,7 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         _coOccurrence = new CoOccurrenceIndex(Options.CoOccurrenceWindow);
         _popularity = new PopularityIndex(Options.PopularityHalfLifeDays, TimeSpan.FromMilliseconds(Options.PopularityRefreshMilliseconds));
         _recommender = new Recommender(Options, _catalog, _coOccurrence, _popularity);
+        _cache = new UserResultCache<RecommendationList>(TimeSpan.FromSeconds(Options.CacheSeconds), Options.CacheUsers);
         _engine.AddObserver(this);
         _engine.AddProfileEnricher(this);
     }
@@ -114,11 +119,40 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
             _logger.LogInformation("Recommendations loaded {Items} items and {Events} item events of {Users} users", _catalog.Count, applied, _recent.UserCount);
     }
 
-    /// <summary>Recommendations for a user; a user who withdrew personalisation consent gets popular items, marked as such.</summary>
+    /// <summary>
+    /// Recommendations for a user; a user who withdrew personalisation consent gets popular items, marked as such.
+    /// Answers are cached per user and query (<see cref="RecommendationOptions.CacheSeconds"/>) until the user's own
+    /// behaviour, the catalog or the model changes; consent is checked on every request.
+    /// </summary>
     public RecommendationList Recommend(string userId, RecommendationQuery query)
     {
         ArgumentNullException.ThrowIfNull(userId);
         ArgumentNullException.ThrowIfNull(query);
+        var allowed = _engine.PersonalizationAllowed(userId);
+        var cacheUser = allowed ? userId : AnonymousCacheUser;
+        var stamp = Stamp(cacheUser);
+        var queryKey = CacheKey(query);
+        if (_cache.TryGet(cacheUser, queryKey, stamp, out var cached))
+            return allowed ? cached : cached with { UserId = userId };
+        var list = Compute(userId, query);
+        // Stored only when nothing moved while it was computed, so an erased user's answer cannot slip back in.
+        if (list.Personalized == allowed && Stamp(cacheUser) == stamp) _cache.Set(cacheUser, queryKey, stamp, list);
+        return list;
+    }
+
+    /// <summary>What a cached answer for <paramref name="cacheUser"/> depends on besides time (the anonymous answer: only the epoch).</summary>
+    private CacheStamp Stamp(string cacheUser) =>
+        new(Volatile.Read(ref _epoch), cacheUser.Length == 0 ? 0 : _recent.Version(cacheUser));
+
+    private static string CacheKey(RecommendationQuery query)
+    {
+        var exclude = query.Exclude.Count == 0 ? "" : string.Join('\u001f', query.Exclude.Order(StringComparer.Ordinal));
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{query.Count}\u001e{query.Category}\u001e{query.ExcludeSeen}\u001e{query.Diversity:R}\u001e{exclude}");
+    }
+
+    private RecommendationList Compute(string userId, RecommendationQuery query)
+    {
         ProfileRead read;
         t_skipEmbedding = true;
         try { read = _engine.GetProfile(userId); }
@@ -194,7 +228,9 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     public string? OnUserErased(string userId)
     {
         var steps = _recent.Remove(userId);
-        return steps == 0 ? null : $"recommendations: {steps} recent steps";
+        var cached = _cache.Remove(userId);
+        if (steps == 0 && cached == 0) return null;
+        return cached == 0 ? $"recommendations: {steps} recent steps" : $"recommendations: {steps} recent steps, {cached} cached answers";
     }
 
     public void OnEventsStored(IReadOnlyList<StoredEvent> events)
@@ -225,6 +261,7 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
             if (_pendingItems is not null) _pendingItems.AddRange(items);
             else _catalog.Upsert(items);
         }
+        Interlocked.Increment(ref _epoch);
         lock (_modelLock)
         {
             _upsertsDuringBuild?.AddRange(items);
@@ -274,8 +311,9 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     /// </summary>
     private ModelView? CurrentView()
     {
+        // Before the catalog is loaded an index would be built empty and then kept for this model.
         var model = _models?.Current;
-        if (model is null) return null;
+        if (model is null || !IsLoaded) return null;
         var view = _view;
         if (view is not null && ReferenceEquals(view.Model, model)) return view;
         if (view is null) return BuildIndex(model);
@@ -309,6 +347,7 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
                 _upsertsDuringBuild = null;
                 // Requests may still hold the old view, so its index is left to the collector rather than disposed.
                 _view = view;
+                Interlocked.Increment(ref _epoch);
             }
             if (_logger.IsEnabled(LogLevel.Information))
                 _logger.LogInformation("Indexed {Count} item vectors of model {Version}", index.Count, model.Version);

@@ -111,6 +111,9 @@ public sealed class SequenceModel : ISequenceModel
         var typeIds = types.GetRange(skip, n).ToArray();
         var gapIds = gaps.GetRange(skip, n).ToArray();
         gapIds[0] = 0; // the window's first step has no predecessor inside it, as in training
+        // One short sequence: managed GEMM on the calling thread. OpenBLAS's worker threads would spin and yield
+        // around every tiny call, and a server runs many of these at once.
+        using var backend = Gemm.UseBackend(GemmBackend.Managed);
         using var tape = new Tape(recordGradients: false);
         var h = Network.Encode(Tensor.Wrap(x, 1, n, d), typeIds, gapIds); // (1, n, dim)
         return h.Data.Slice((n - 1) * d, d).ToArray();

