@@ -170,3 +170,49 @@ public sealed class SecurityTests(SecuredShopFactory shop) : IClassFixture<Secur
         Assert.True((await response.ReadJsonAsync()).GetProperty("errors").TryGetProperty("limit", out _));
     }
 }
+
+/// <summary>The limits in <c>Persona:Security</c> reach the pipeline through the validated options.</summary>
+public sealed class SecurityLimitsTests
+{
+    [Fact]
+    public async Task RateLimit_FromOptions_RejectsBeyondTheBurstWith429ProblemDetails()
+    {
+        await using var app = new PersonaAppFactory();
+        app.Settings["Persona:Security:RequestsPerSecond"] = "1";
+        app.Settings["Persona:Security:Burst"] = "3";
+        using var client = app.CreateClient();
+
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? rejected = null;
+        for (var i = 0; i < 6; i++)
+        {
+            var response = await client.GetAsync("/health");
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests) rejected ??= response;
+            else response.Dispose();
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK], statuses.Take(3));
+        Assert.NotNull(rejected);
+        Assert.Equal("application/problem+json", rejected.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("1 requests a second (bursts up to 3)", await rejected.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        rejected.Dispose();
+    }
+
+    [Theory]
+    [InlineData("MaxRequestBodyBytes", "10")]
+    [InlineData("RequestTimeoutSeconds", "0")]
+    [InlineData("RequestsPerSecond", "-1")]
+    public async Task Start_InvalidLimit_FailsNamingTheOption(string option, string value)
+    {
+        await using var app = new PersonaAppFactory();
+        app.Settings[$"Persona:Security:{option}"] = value;
+
+        var error = Record.Exception(() => app.CreateClient());
+
+        Assert.NotNull(error);
+        var failure = error as Microsoft.Extensions.Options.OptionsValidationException ?? error.InnerException as Microsoft.Extensions.Options.OptionsValidationException;
+        Assert.NotNull(failure);
+        Assert.Contains(failure.Failures, f => f.Contains($"Persona:Security:{option}", StringComparison.Ordinal));
+    }
+}

@@ -13,18 +13,20 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var command = new Command("bench", "Measure a running server: ingest throughput, profile, recommendation and search latency.");
+        var command = new Command("bench", "Measure a running server: ingest throughput, profile, recommendation and search latency, sustained mixed load.");
         command.Add(CreateIngest());
         command.Add(CreateProfile());
         command.Add(RecommendBench.Create());
         command.Add(SearchBench.Create());
+        command.Add(MixedBench.Create());
         return command;
     }
 
     /// <summary>The API key the load generator sends (X-Api-Key); none for an open server.</summary>
     internal static Option<string?> Key() => new("--key") { Description = "API key to send (X-Api-Key); the server's keys come from Persona:Security:Keys. Omit for an open server." };
 
-    private static Option<string> Url() => new("--url") { Description = "Base address of the server.", DefaultValueFactory = _ => Server.PersonaServer.DefaultUrl };
+    /// <summary>The server to load (--url).</summary>
+    internal static Option<string> Url() => new("--url") { Description = "Base address of the server.", DefaultValueFactory = _ => Server.PersonaServer.DefaultUrl };
     private static Option<int> Users() => new("--users") { Description = "Number of synthetic users (bench-u0 .. bench-uN).", DefaultValueFactory = _ => 5000 };
     private static Option<int> Concurrency(int defaultValue) => new("--concurrency") { Description = "Concurrent clients.", DefaultValueFactory = _ => defaultValue };
 
@@ -76,22 +78,8 @@ internal static class BenchCommand
             var userPrefix = parse.GetValue(prefix)!;
             using var client = CreateClient(parse.GetValue(url)!, parse.GetValue(concurrency), parse.GetValue(key));
             var clock = Stopwatch.StartNew();
-            var deadline = Stopwatch.GetTimestamp() + (long)(parse.GetValue(seconds) * Stopwatch.Frequency);
-            var errors = 0;
-            var perWorker = Enumerable.Range(0, parse.GetValue(concurrency)).Select(async worker =>
-            {
-                var random = new Random(worker);
-                var samples = new List<double>();
-                while (Stopwatch.GetTimestamp() < deadline)
-                {
-                    var started = Stopwatch.GetTimestamp();
-                    using var response = await client.GetAsync($"/v1/users/{userPrefix}{random.Next(userCount)}/profile", HttpCompletionOption.ResponseContentRead, cancellationToken);
-                    samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                    if (!response.IsSuccessStatusCode) Interlocked.Increment(ref errors);
-                }
-                return samples;
-            }).ToArray();
-            var all = (await Task.WhenAll(perWorker)).SelectMany(s => s).ToArray();
+            var (all, errors) = await RunClientsAsync(client, parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(seconds)),
+                random => $"/v1/users/{userPrefix}{random.Next(userCount)}/profile", seed: 0, cancellationToken);
             Array.Sort(all);
             AnsiConsole.MarkupLineInterpolated($"profile: {all.Length:N0} requests with {parse.GetValue(concurrency)} clients in {clock.Elapsed.TotalSeconds:0.0} s: [bold]{all.Length / clock.Elapsed.TotalSeconds:N0} req/s[/], p50 {Percentile(all, 0.50):0.00} ms, p99 {Percentile(all, 0.99):0.00} ms, errors {errors}");
             return errors == 0 ? 0 : 1;
@@ -162,6 +150,32 @@ internal static class BenchCommand
         return Encoding.UTF8.GetBytes(json.Append("]}").ToString());
     }
 
-    private static double Percentile(double[] sorted, double q) =>
+    /// <summary>The <paramref name="q"/> quantile of ascending samples (nearest rank); NaN when there are none.</summary>
+    internal static double Percentile(double[] sorted, double q) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Floor(q * sorted.Length))];
+
+    /// <summary>
+    /// <paramref name="concurrency"/> clients GET the path <paramref name="request"/> makes (from each client's own seeded
+    /// Random) until <paramref name="duration"/> is up; returns every request's latency in ms and the non-2xx count.
+    /// </summary>
+    internal static async Task<(double[] Latencies, int Errors)> RunClientsAsync(
+        HttpClient client, int concurrency, TimeSpan duration, Func<Random, string> request, int seed, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var errors = 0;
+        var perWorker = Enumerable.Range(0, concurrency).Select(async worker =>
+        {
+            var random = new Random(seed + worker);
+            var samples = new List<double>();
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                var started = Stopwatch.GetTimestamp();
+                using var response = await client.GetAsync(request(random), HttpCompletionOption.ResponseContentRead, cancellationToken);
+                samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                if (!response.IsSuccessStatusCode) Interlocked.Increment(ref errors);
+            }
+            return samples;
+        }).ToArray();
+        return ((await Task.WhenAll(perWorker)).SelectMany(s => s).ToArray(), errors);
+    }
 }

@@ -91,10 +91,11 @@ internal static class EvaluateCommand
             }
             var truthRows = await DemoTruthFile.ReadAsync(truthFile.FullName, cancellationToken);
             await using var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken);
+            // The truth file names users by their raw ids; a pseudonymised store keys them by pseudonym.
             var profiles = truthRows
-                .Select(t => engine.GetProfile(t.UserId))
-                .Where(r => r.Status == ProfileStatus.Found)
-                .Select(r => r.Profile!)
+                .Select(t => (t.UserId, Read: engine.GetProfile(engine.UserIds.ToStored(t.UserId))))
+                .Where(r => r.Read.Status == ProfileStatus.Found)
+                .Select(r => r.Read.Profile! with { UserId = r.UserId })
                 .ToList();
             var report = ProfileQualityEvaluator.Evaluate(profiles, truthRows);
             Console.WriteLine(report.ToMarkdown());

@@ -24,10 +24,20 @@ internal static class NextItemEvaluation
         ArgumentNullException.ThrowIfNull(options);
         if (options.TimeLimit is null) options = options with { TimeLimit = DefaultTimeLimit };
         NextItemReport? report = null;
-        await TrainingProgress.RunAsync(async progress =>
+        try
         {
-            (report, _) = await NextItemBenchmark.RunAsync(dataset, path, options, trainModel: true, progress, cancellationToken);
-        });
+            if (!await TrainingProgress.TryRunAsync(async progress =>
+            {
+                (report, _) = await NextItemBenchmark.RunAsync(dataset, path, options, trainModel: true, progress, cancellationToken);
+            }))
+                return 1;
+        }
+        catch (FileNotFoundException ex)
+        {
+            // The reader's message says which path and why (none or several sequence files).
+            Console.Error.WriteLine(ex.Message);
+            return 1;
+        }
         Console.WriteLine(report!.ToMarkdown());
         if (output is not null) await File.WriteAllTextAsync(output.FullName, report.ToJson(), cancellationToken);
         return 0;

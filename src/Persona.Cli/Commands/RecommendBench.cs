@@ -25,7 +25,7 @@ public static class RecommendBench
 {
     public static Command Create()
     {
-        var url = new Option<string>("--url") { Description = "Base address of the server.", DefaultValueFactory = _ => Server.PersonaServer.DefaultUrl };
+        var url = BenchCommand.Url();
         var data = CommonOptions.Data();
         data.Description = "Data folder the server runs on; the users to ask for are read from its events.";
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent clients.", DefaultValueFactory = _ => 64 };
@@ -71,32 +71,14 @@ public static class RecommendBench
         var (samples, errors) = await LoadAsync(client, users, suffix, concurrency, duration, seed: 0, cancellationToken);
         var seconds = clock.Elapsed.TotalSeconds;
         Array.Sort(samples);
-        return new RecommendBenchResult(samples.Length, seconds, Percentile(samples, 0.50), Percentile(samples, 0.99),
+        return new RecommendBenchResult(samples.Length, seconds, BenchCommand.Percentile(samples, 0.50), BenchCommand.Percentile(samples, 0.99),
             samples.Length == 0 ? double.NaN : samples[^1], errors);
     }
 
-    private static async Task<(double[] Samples, int Errors)> LoadAsync(
-        HttpClient client, IReadOnlyList<string> users, string suffix, int concurrency, TimeSpan duration, int seed, CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-        var errors = 0;
-        var perWorker = Enumerable.Range(0, concurrency).Select(async worker =>
-        {
-            var random = new Random(seed + worker);
-            var samples = new List<double>();
-            while (Stopwatch.GetTimestamp() < deadline)
-            {
-                var user = Uri.EscapeDataString(users[random.Next(users.Count)]);
-                var started = Stopwatch.GetTimestamp();
-                using var response = await client.GetAsync($"/v1/users/{user}/recommendations{suffix}", HttpCompletionOption.ResponseContentRead, cancellationToken);
-                samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                if (!response.IsSuccessStatusCode) Interlocked.Increment(ref errors);
-            }
-            return samples;
-        }).ToArray();
-        var all = (await Task.WhenAll(perWorker)).SelectMany(s => s).ToArray();
-        return (all, errors);
-    }
+    private static Task<(double[] Latencies, int Errors)> LoadAsync(
+        HttpClient client, IReadOnlyList<string> users, string suffix, int concurrency, TimeSpan duration, int seed, CancellationToken cancellationToken) =>
+        BenchCommand.RunClientsAsync(client, concurrency, duration,
+            random => $"/v1/users/{Uri.EscapeDataString(users[random.Next(users.Count)])}/recommendations{suffix}", seed, cancellationToken);
 
     /// <summary>Distinct users with events in the folder's store (read through the store, beside the running server).</summary>
     public static async Task<IReadOnlyList<string>> ReadUsersAsync(DirectoryInfo data, CancellationToken cancellationToken)
@@ -108,7 +90,4 @@ public static class RecommendBench
         await foreach (var e in store.ReadEventsAsync(0, cancellationToken)) users.Add(e.UserId);
         return [.. users.Order(StringComparer.Ordinal)];
     }
-
-    private static double Percentile(double[] sorted, double q) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Floor(q * sorted.Length))];
 }

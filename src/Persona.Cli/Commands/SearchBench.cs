@@ -16,7 +16,7 @@ internal static class SearchBench
 {
     public static Command Create()
     {
-        var url = new Option<string>("--url") { Description = "Base address of the server.", DefaultValueFactory = _ => Server.PersonaServer.DefaultUrl };
+        var url = BenchCommand.Url();
         var path = new Option<string>("--path") { Description = "The amazon-beauty folder (queries and users come from it).", Required = true };
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent clients.", DefaultValueFactory = _ => 64 };
         var seconds = new Option<int>("--seconds") { Description = "How long to run.", DefaultValueFactory = _ => 20 };
@@ -36,19 +36,11 @@ internal static class SearchBench
             Console.Error.WriteLine($"No {AmazonBeautyReader.EventsFileName} and {AmazonBeautyReader.ItemsFileName} in '{path}'.");
             return 2;
         }
-        var items = new List<Item>();
-        await foreach (var r in new AmazonBeautyReader(path).ReadItemsAsync(cancellationToken: cancellationToken))
-            if (r.Record is { } record) items.Add(record.Value);
+        var items = await ReadItemsAsync(path, cancellationToken);
         MeasureBuild(items, cancellationToken);
         if (buildOnly) return 0;
 
-        var random = new Random(5);
-        var queries = new List<string>();
-        foreach (var item in items.OrderBy(_ => random.Next()).Take(2000))
-        {
-            queries.Add(string.Join(' ', item.CategoryPath).ToLowerInvariant());
-            if (SemanticPairs.Fragment(item.Title, random) is { } fragment) queries.Add(fragment);
-        }
+        var queries = Queries(items, 2000, seed: 5);
         var users = File.ReadLines(Path.Combine(path, AmazonBeautyReader.EventsFileName))
             .Select(l => l.Split(' ', 2)[0]).Where(u => u.Length > 0).ToArray();
 
@@ -56,13 +48,35 @@ internal static class SearchBench
         string Request(Random rng) =>
             $"/v1/search?q={Uri.EscapeDataString(queries[rng.Next(queries.Count)])}&n=20" + (personalize ? $"&user={Uri.EscapeDataString(users[rng.Next(users.Length)])}" : "");
         // Warm-up: the server's JIT and the first queries' caches settle before the clock starts.
-        await RunClientsAsync(client, concurrency, 3, Request, cancellationToken);
+        await BenchCommand.RunClientsAsync(client, concurrency, TimeSpan.FromSeconds(3), Request, seed: 0, cancellationToken);
         var clock = Stopwatch.StartNew();
-        var (latencies, errors) = await RunClientsAsync(client, concurrency, seconds, Request, cancellationToken);
+        var (latencies, errors) = await BenchCommand.RunClientsAsync(client, concurrency, TimeSpan.FromSeconds(seconds), Request, seed: 0, cancellationToken);
         var elapsed = clock.Elapsed.TotalSeconds;
         Array.Sort(latencies);
-        AnsiConsole.MarkupLineInterpolated($"search ({(personalize ? "personalised" : "anonymous")}): {latencies.Length:N0} requests with {concurrency} clients in {elapsed:0.0} s: [bold]{latencies.Length / elapsed:N0} req/s[/], p50 {Percentile(latencies, 0.50):0.00} ms, p99 {Percentile(latencies, 0.99):0.00} ms, errors {errors}");
+        AnsiConsole.MarkupLineInterpolated($"search ({(personalize ? "personalised" : "anonymous")}): {latencies.Length:N0} requests with {concurrency} clients in {elapsed:0.0} s: [bold]{latencies.Length / elapsed:N0} req/s[/], p50 {BenchCommand.Percentile(latencies, 0.50):0.00} ms, p99 {BenchCommand.Percentile(latencies, 0.99):0.00} ms, errors {errors}");
         return errors == 0 ? 0 : 1;
+    }
+
+    /// <summary>The catalog of an amazon-beauty folder.</summary>
+    internal static async Task<List<Item>> ReadItemsAsync(string path, CancellationToken cancellationToken)
+    {
+        var items = new List<Item>();
+        await foreach (var r in new AmazonBeautyReader(path).ReadItemsAsync(cancellationToken: cancellationToken))
+            if (r.Record is { } record) items.Add(record.Value);
+        return items;
+    }
+
+    /// <summary>Real-looking queries: the category path and a title fragment of up to <paramref name="count"/> random catalog items.</summary>
+    internal static List<string> Queries(IReadOnlyList<Item> items, int count, int seed)
+    {
+        var random = new Random(seed);
+        var queries = new List<string>();
+        foreach (var item in items.OrderBy(_ => random.Next()).Take(count))
+        {
+            if (item.CategoryPath.Count > 0) queries.Add(string.Join(' ', item.CategoryPath).ToLowerInvariant());
+            if (SemanticPairs.Fragment(item.Title, random) is { } fragment) queries.Add(fragment);
+        }
+        return queries;
     }
 
     /// <summary>Builds the lexical index and trains the encoder in this process; reports time and managed memory held.</summary>
@@ -85,29 +99,4 @@ internal static class SearchBench
             $"index build: {items.Count:N0} items, {index.TermCount:N0} terms: lexical {lexicalSeconds:0.00} s, {(afterLexical - before) / 1048576.0:0.0} MiB; encoder training {trainSeconds:0.00} s, item vectors {encodeSeconds:0.00} s; total held {(after - before) / 1048576.0:0.0} MiB (encoder table {encoder.MemoryBytes / 1048576.0:0.0} MiB)");
         GC.KeepAlive(index);
     }
-
-    private static async Task<(double[] Latencies, int Errors)> RunClientsAsync(
-        HttpClient client, int concurrency, int seconds, Func<Random, string> request, CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
-        var errors = 0;
-        var perWorker = Enumerable.Range(0, concurrency).Select(async worker =>
-        {
-            var random = new Random(worker);
-            var samples = new List<double>();
-            while (Stopwatch.GetTimestamp() < deadline)
-            {
-                var started = Stopwatch.GetTimestamp();
-                using var response = await client.GetAsync(request(random), HttpCompletionOption.ResponseContentRead, cancellationToken);
-                samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                if (!response.IsSuccessStatusCode) Interlocked.Increment(ref errors);
-            }
-            return samples;
-        }).ToArray();
-        var all = (await Task.WhenAll(perWorker)).SelectMany(s => s).ToArray();
-        return (all, errors);
-    }
-
-    private static double Percentile(double[] sorted, double q) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Floor(q * sorted.Length))];
 }

@@ -23,8 +23,9 @@ internal static class TrainCommand
             string version = "";
             SequenceTrainingResult? result = null;
             SequenceDataset? dataset = null;
-            await TrainingProgress.RunAsync(async progress =>
-                (version, result, dataset) = await SequenceTraining.TrainFromStoreAsync(engine.Store, repository, training, progress, cancellationToken));
+            if (!await TrainingProgress.TryRunAsync(async progress =>
+                (version, result, dataset) = await SequenceTraining.TrainFromStoreAsync(engine.Store, repository, training, progress, cancellationToken)))
+                return 1;
             var c = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Create(c,
                 $"Trained {version} on {dataset!.Users.Count:N0} users, {dataset.ItemCount:N0} items: best epoch {result!.BestEpoch} of {result.EpochsRun}, " +
@@ -36,8 +37,9 @@ internal static class TrainCommand
 }
 
 /// <summary>The training options shared by <c>persona train</c> and <c>persona evaluate --task next-item</c>.</summary>
-internal sealed class TrainingOptionSet(bool includeSeed = true)
+internal sealed class TrainingOptionSet
 {
+    private readonly bool _includeSeed;
     private readonly Option<int> _epochs = new("--epochs") { Description = "Most epochs (early stopping usually ends sooner).", DefaultValueFactory = _ => SequenceTrainingOptions.DefaultEpochs };
     private readonly Option<int> _dim = new("--dim") { Description = "Embedding and hidden width.", DefaultValueFactory = _ => SequenceTrainingOptions.DefaultDimension };
     private readonly Option<int> _maxLength = new("--max-len") { Description = "Newest steps of a user the model reads.", DefaultValueFactory = _ => SequenceTrainingOptions.DefaultMaxLength };
@@ -51,19 +53,55 @@ internal sealed class TrainingOptionSet(bool includeSeed = true)
     private readonly Option<int> _patience = new("--patience") { Description = "Epochs without a better validation NDCG@10 before stopping.", DefaultValueFactory = _ => new SequenceTrainingOptions().Patience };
     private readonly Option<double?> _minutes = new("--max-minutes") { Description = "Stop training after this many minutes (keeping the best epoch)." };
 
+    public TrainingOptionSet(bool includeSeed = true)
+    {
+        _includeSeed = includeSeed;
+        AtLeast(_epochs, 1);
+        AtLeast(_dim, 1);
+        AtLeast(_maxLength, 1);
+        AtLeast(_layers, 1);
+        AtLeast(_heads, 1);
+        AtLeast(_batch, 1);
+        AtLeast(_negatives, 0);
+        AtLeast(_patience, 1);
+        _heads.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is var heads and > 0 && r.GetValue(_dim) is var dim and > 0 && dim % heads != 0)
+                r.AddError($"--heads must divide --dim ({dim} is not a multiple of {heads}).");
+        });
+        _dropout.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<float>() is not (>= 0f and < 1f)) r.AddError("--dropout must be at least 0 and below 1.");
+        });
+        _lr.Validators.Add(r =>
+        {
+            if (!(r.GetValueOrDefault<float>() is var lr && float.IsFinite(lr) && lr > 0)) r.AddError("--lr must be a positive number.");
+        });
+        _minutes.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is { } m && !(double.IsFinite(m) && m > 0)) r.AddError("--max-minutes must be a positive number.");
+        });
+    }
+
     public void AddTo(Command command)
     {
         foreach (var option in new Option[] { _epochs, _dim, _maxLength, _layers, _heads, _dropout, _batch, _lr, _negatives, _patience, _minutes })
             command.Options.Add(option);
-        if (includeSeed) command.Options.Add(_seed);
+        if (_includeSeed) command.Options.Add(_seed);
     }
+
+    /// <summary>A value below <paramref name="minimum"/> is a parse error that names the option.</summary>
+    private static void AtLeast(Option<int> option, int minimum) => option.Validators.Add(r =>
+    {
+        if (r.GetValueOrDefault<int>() < minimum) r.AddError($"{option.Name} must be at least {minimum} (got {r.GetValueOrDefault<int>()}).");
+    });
 
     public SequenceTrainingOptions Read(ParseResult parse) => new()
     {
         Epochs = parse.GetValue(_epochs),
         Dimension = parse.GetValue(_dim),
         MaxLength = parse.GetValue(_maxLength),
-        Seed = includeSeed ? parse.GetValue(_seed) : SequenceTrainingOptions.DefaultSeed,
+        Seed = _includeSeed ? parse.GetValue(_seed) : SequenceTrainingOptions.DefaultSeed,
         Layers = parse.GetValue(_layers),
         Heads = parse.GetValue(_heads),
         Dropout = parse.GetValue(_dropout),
@@ -78,6 +116,24 @@ internal sealed class TrainingOptionSet(bool includeSeed = true)
 /// <summary>A Spectre progress bar over training: epoch, loss, validation NDCG@10 and ETA.</summary>
 internal static class TrainingProgress
 {
+    /// <summary>
+    /// Runs training under the progress display; when the data cannot train a model (the trainer's
+    /// InvalidOperationException, e.g. no user with three or more steps) prints its message on one line and returns false.
+    /// </summary>
+    public static async Task<bool> TryRunAsync(Func<IProgress<SequenceTrainingProgress>, Task> work)
+    {
+        try
+        {
+            await RunAsync(work);
+            return true;
+        }
+        catch (InvalidOperationException ex)
+        {
+            Console.Error.WriteLine($"Cannot train: {ex.Message}");
+            return false;
+        }
+    }
+
     public static async Task RunAsync(Func<IProgress<SequenceTrainingProgress>, Task> work)
     {
         if (Console.IsErrorRedirected || Console.IsOutputRedirected)

@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
 namespace Persona.Server.Security;
@@ -29,40 +30,47 @@ public static class SecurityExtensions
             .AddPolicy(PolicyOf(PersonaScopes.Read), p => p.AddRequirements(new ScopeRequirement(PersonaScopes.Read)))
             .AddPolicy(PolicyOf(PersonaScopes.Admin), p => p.AddRequirements(new ScopeRequirement(PersonaScopes.Admin)));
 
-        var limits = builder.Configuration.GetSection(PersonaSecurityOptions.SectionName).Get<PersonaSecurityOptions>() ?? new PersonaSecurityOptions();
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxRequestBodyBytes);
-        builder.Services.AddRequestTimeouts(o => o.DefaultPolicy = new RequestTimeoutPolicy
-        {
-            Timeout = TimeSpan.FromSeconds(limits.RequestTimeoutSeconds),
-            TimeoutStatusCode = StatusCodes.Status503ServiceUnavailable,
-        });
-        builder.Services.AddRateLimiter(o =>
-        {
-            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.OnRejected = async (context, cancellationToken) =>
+        // The limits come from the validated options, resolved when the server starts (after validation), so a bad
+        // value stops the start with the setting's name rather than being read raw from configuration here.
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<PersonaSecurityOptions>>((kestrel, security) =>
+            kestrel.Limits.MaxRequestBodySize = security.Value.MaxRequestBodyBytes);
+        builder.Services.AddRequestTimeouts();
+        builder.Services.AddOptions<RequestTimeoutOptions>().Configure<IOptions<PersonaSecurityOptions>>((timeouts, security) =>
+            timeouts.DefaultPolicy = new RequestTimeoutPolicy
             {
-                if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry))
-                    context.HttpContext.Response.Headers.RetryAfter = Math.Ceiling(retry.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-                await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context.HttpContext,
-                    ProblemDetails = { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests", Detail = $"This key may make {limits.RequestsPerSecond} requests a second (bursts up to {limits.Burst}); retry later." },
-                });
-            };
-            if (limits.RequestsPerSecond > 0)
-            {
-                o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                    RateLimitPartition.GetTokenBucketLimiter(PartitionOf(context), _ => new TokenBucketRateLimiterOptions
-                    {
-                        TokenLimit = limits.Burst,
-                        TokensPerPeriod = limits.RequestsPerSecond,
-                        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                        QueueLimit = 0,
-                        AutoReplenishment = true,
-                    }));
-            }
-        });
+                Timeout = TimeSpan.FromSeconds(security.Value.RequestTimeoutSeconds),
+                TimeoutStatusCode = StatusCodes.Status503ServiceUnavailable,
+            });
+        builder.Services.AddRateLimiter(_ => { });
+        builder.Services.AddOptions<RateLimiterOptions>().Configure<IOptions<PersonaSecurityOptions>>((limiter, security) => ConfigureRateLimiter(limiter, security.Value));
         return builder;
+    }
+
+    private static void ConfigureRateLimiter(RateLimiterOptions o, PersonaSecurityOptions limits)
+    {
+        o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+        o.OnRejected = async (context, cancellationToken) =>
+        {
+            if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry))
+                context.HttpContext.Response.Headers.RetryAfter = Math.Ceiling(retry.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context.HttpContext,
+                ProblemDetails = { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests", Detail = $"This key may make {limits.RequestsPerSecond} requests a second (bursts up to {limits.Burst}); retry later." },
+            });
+        };
+        if (limits.RequestsPerSecond > 0)
+        {
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                RateLimitPartition.GetTokenBucketLimiter(PartitionOf(context), _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = limits.Burst,
+                    TokensPerPeriod = limits.RequestsPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                }));
+        }
     }
 
     /// <summary>The key's name once authenticated, else the client address: unauthenticated floods share one bucket per address.</summary>
