@@ -426,15 +426,21 @@ public sealed class PersonaEngine : IAsyncDisposable
     /// The live profile, built from the in-memory state, so it includes every acknowledged event. <paramref name="userId"/>
     /// is the stored id (see <see cref="UserIds"/>).
     /// </summary>
-    public ProfileRead GetProfile(string userId)
+    public ProfileRead GetProfile(string userId) => GetProfile(userId, enrich: true);
+
+    /// <summary>
+    /// As <see cref="GetProfile(string)"/>; with <paramref name="enrich"/> false the model outputs (embedding,
+    /// predictions, segment) are left out, for callers that need only the behavioural part on a hot path.
+    /// </summary>
+    public ProfileRead GetProfile(string userId, bool enrich)
     {
         if (_consents.TryGetValue(userId, out var consent) && !consent.Personalization)
             return new ProfileRead(ProfileStatus.ConsentWithdrawn, null);
         var profile = _profiles.Build(userId, AsOf);
-        if (profile is not null) return new ProfileRead(ProfileStatus.Found, Enrich(profile));
-        return _knownUsers.ContainsKey(userId)
-            ? new ProfileRead(ProfileStatus.Found, Enrich(_builder.Build(userId, new ProfileState(_options.Profiles), Catalog, AsOf, version: 0)))
-            : new ProfileRead(ProfileStatus.UnknownUser, null);
+        if (profile is null && _knownUsers.ContainsKey(userId))
+            profile = _builder.Build(userId, new ProfileState(_options.Profiles), Catalog, AsOf, version: 0);
+        if (profile is null) return new ProfileRead(ProfileStatus.UnknownUser, null);
+        return new ProfileRead(ProfileStatus.Found, enrich ? Enrich(profile) : profile);
     }
 
     private readonly Lock _registrationLock = new();
@@ -463,7 +469,7 @@ public sealed class PersonaEngine : IAsyncDisposable
         return profile;
     }
 
-    /// <summary>False when the user has withdrawn personalisation consent (a dictionary read; <see cref="GetProfile"/> builds the whole profile).</summary>
+    /// <summary>False when the user has withdrawn personalisation consent (a dictionary read; <see cref="GetProfile(string)"/> builds the whole profile).</summary>
     public bool PersonalizationAllowed(string userId) => !_consents.TryGetValue(userId, out var consent) || consent.Personalization;
 
     /// <summary>False when the user has withdrawn marketing consent: never counted in or exported with an audience.</summary>

@@ -72,6 +72,34 @@ public sealed class SearchApiTests : IClassFixture<PersonaAppFactory>
     }
 
     [Fact]
+    public async Task Search_PostedEvent_ReachesTheSearchersNextResults()
+    {
+        await SeedAsync();
+        await PostPurchasesAsync("s-switch", "s-l3", 2);
+        var before = await PersonalOfAsync("s-switch", "s-l1");
+
+        await PostPurchasesAsync("s-switch", "s-l1", 3);
+
+        Assert.True(await PersonalOfAsync("s-switch", "s-l1") > before);
+    }
+
+    private async Task PostPurchasesAsync(string user, string item, int count)
+    {
+        var events = string.Join(",", Enumerable.Range(0, count).Select(i =>
+            $"{{\"user_id\":\"{user}\",\"type\":\"purchase\",\"item_id\":\"{item}\",\"timestamp\":\"2026-10-{i + 10}T10:00:00Z\"}}"));
+        var posted = await _client.PostAsync("/v1/events", HttpJson.Body($"[{events}]"));
+        Assert.True(posted.IsSuccessStatusCode, await posted.Content.ReadAsStringAsync());
+    }
+
+    private async Task<double> PersonalOfAsync(string user, string item)
+    {
+        var body = await (await _client.GetAsync($"/v1/search?q=lipstick&user={user}&n=10")).ReadJsonAsync();
+        return body.GetProperty("items").EnumerateArray()
+            .Single(i => i.GetProperty("item_id").GetString() == item)
+            .GetProperty("breakdown").GetProperty("personal").GetDouble();
+    }
+
+    [Fact]
     public async Task Search_ItemUpserted_VisibleToNextQuery()
     {
         Assert.Empty(Ids(await (await _client.GetAsync("/v1/search?q=tourmaline")).ReadJsonAsync()));

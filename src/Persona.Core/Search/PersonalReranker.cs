@@ -114,14 +114,8 @@ public static class PersonalReranker
 
     private static double Cosine(float[] a, float[] b)
     {
-        double dot = 0, na = 0, nb = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            dot += a[i] * b[i];
-            na += a[i] * a[i];
-            nb += b[i] * b[i];
-        }
-        return na > 0 && nb > 0 ? dot / Math.Sqrt(na * nb) : 0;
+        var cosine = System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(a, b);
+        return float.IsFinite(cosine) ? cosine : 0; // NaN when either vector is zero
     }
 
     /// <summary>

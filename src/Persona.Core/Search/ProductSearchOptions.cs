@@ -34,6 +34,13 @@ public sealed class ProductSearchOptions
     public double CategoryBoost { get; init; } = 0.2;
     /// <summary>Weight of (1 − price percentile) for "cheap" queries, of the percentile for "premium" ones.</summary>
     public double PricePreferenceBoost { get; init; } = 0.2;
+    /// <summary>
+    /// How long a query's non-personal candidates are reused while the index is unchanged (any item upsert or a new
+    /// encoder starts afresh at once); 0 turns the cache off.
+    /// </summary>
+    public int CandidateCacheSeconds { get; init; } = 600;
+    /// <summary>Distinct queries whose candidates the cache holds at most.</summary>
+    public int CandidateCacheQueries { get; init; } = 20_000;
 
     public Bm25Options Bm25 => new() { K1 = K1, B = B, FieldWeights = [TitleWeight, BrandWeight, CategoryWeight, AttributesWeight] };
 
@@ -43,6 +50,8 @@ public sealed class ProductSearchOptions
         if (CandidatePool is < 1 or > 100_000) throw new ArgumentOutOfRangeException(nameof(CandidatePool), CandidatePool, "CandidatePool must be in 1..100000.");
         if (RerankDepth is < 1 or > 100_000) throw new ArgumentOutOfRangeException(nameof(RerankDepth), RerankDepth, "RerankDepth must be in 1..100000.");
         if (!double.IsFinite(Alpha) || Alpha is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "Alpha must be in [0, 1].");
+        if (CandidateCacheSeconds is < 0 or > 86_400) throw new ArgumentOutOfRangeException(nameof(CandidateCacheSeconds), CandidateCacheSeconds, "CandidateCacheSeconds must be in 0..86400.");
+        if (CandidateCacheQueries is < 2 or > 10_000_000) throw new ArgumentOutOfRangeException(nameof(CandidateCacheQueries), CandidateCacheQueries, "CandidateCacheQueries must be in 2..10000000.");
         foreach (var (name, value) in new[] { (nameof(BrandBoost), BrandBoost), (nameof(CategoryBoost), CategoryBoost), (nameof(PricePreferenceBoost), PricePreferenceBoost) })
             if (!double.IsFinite(value) || value < 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number ≥ 0.");
     }

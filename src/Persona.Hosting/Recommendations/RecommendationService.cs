@@ -42,13 +42,10 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     private volatile ModelView? _view;
     private ISequenceModel? _building;
     private List<Item>? _upsertsDuringBuild;
-    private readonly UserResultCache<RecommendationList> _cache;
+    private readonly AnswerCache<RecommendationList> _cache;
     // Moves when something every answer depends on changes: the catalog or the model in service.
     private long _epoch;
     private const string AnonymousCacheUser = "";
-    // GetProfile runs the enrichers; a recommendation request reads the profile only for affinities and encodes the
-    // user itself, so it skips the embedding there instead of encoding twice.
-    [ThreadStatic] private static bool t_skipEmbedding;
 
     public RecommendationService(PersonaEngine engine, IOptions<RecommendationOptions> options, ISequenceModelProvider? models = null, ILogger<RecommendationService>? logger = null)
     {
@@ -62,7 +59,7 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         _coOccurrence = new CoOccurrenceIndex(Options.CoOccurrenceWindow);
         _popularity = new PopularityIndex(Options.PopularityHalfLifeDays, TimeSpan.FromMilliseconds(Options.PopularityRefreshMilliseconds));
         _recommender = new Recommender(Options, _catalog, _coOccurrence, _popularity);
-        _cache = new UserResultCache<RecommendationList>(TimeSpan.FromSeconds(Options.CacheSeconds), Options.CacheUsers);
+        _cache = new AnswerCache<RecommendationList>(TimeSpan.FromSeconds(Options.CacheSeconds), Options.CacheUsers);
         _engine.AddObserver(this);
         _engine.AddProfileEnricher(this);
     }
@@ -153,10 +150,8 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
 
     private RecommendationList Compute(string userId, RecommendationQuery query)
     {
-        ProfileRead read;
-        t_skipEmbedding = true;
-        try { read = _engine.GetProfile(userId); }
-        finally { t_skipEmbedding = false; }
+        // Only the affinities are read; the model outputs the enrichers add are not needed (the user is encoded below).
+        var read = _engine.GetProfile(userId, enrich: false);
 
         UserContext user;
         if (read.Status == ProfileStatus.ConsentWithdrawn)
@@ -187,7 +182,7 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     public Profile Enrich(Profile profile)
     {
         ArgumentNullException.ThrowIfNull(profile);
-        if (t_skipEmbedding || CurrentView() is not { } view) return profile;
+        if (CurrentView() is not { } view) return profile;
         var steps = Steps(profile.UserId);
         if (steps.Count == 0 || view.Model.EncodeUser(steps) is not { } vector) return profile;
         var predictions = (profile.Predictions ?? new Predictions { ModelVersion = view.Model.Version, ComputedAt = profile.AsOf })

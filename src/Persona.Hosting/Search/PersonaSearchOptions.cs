@@ -12,6 +12,7 @@ public sealed class PersonaSearchOptions
     public const int DefaultClickWindowMinutes = 30;
     public const int DefaultMaxClickPairs = 100_000;
     public const int DefaultMinClickPairs = 200;
+    public const int DefaultUserCacheSeconds = 30;
 
     public double K1 { get; set; } = Bm25Options.DefaultK1;
     public double B { get; set; } = Bm25Options.DefaultB;
@@ -35,6 +36,14 @@ public sealed class PersonaSearchOptions
     public int MaxClickPairs { get; set; } = DefaultMaxClickPairs;
     /// <summary>Below this many logged (query, click) pairs the re-ranker keeps its default weights.</summary>
     public int MinClickPairs { get; set; } = DefaultMinClickPairs;
+    /// <summary>Seconds a query's non-personal candidates are reused while the index is unchanged; 0 off.</summary>
+    public int CandidateCacheSeconds { get; set; } = new ProductSearchOptions().CandidateCacheSeconds;
+    public int CandidateCacheQueries { get; set; } = new ProductSearchOptions().CandidateCacheQueries;
+    /// <summary>
+    /// Seconds a searcher's prepared profile signals (affinities, sequence embedding) are reused while their own
+    /// behaviour is unchanged; 0 off. Bounds how late a profile's slow drift (decay with time) shows.
+    /// </summary>
+    public int UserCacheSeconds { get; set; } = DefaultUserCacheSeconds;
 
     public ProductSearchOptions ToIndexOptions() => new()
     {
@@ -49,6 +58,8 @@ public sealed class PersonaSearchOptions
         Fusion = Fusion,
         Alpha = Alpha,
         Semantic = Semantic,
+        CandidateCacheSeconds = CandidateCacheSeconds,
+        CandidateCacheQueries = CandidateCacheQueries,
     };
 }
 
@@ -71,6 +82,7 @@ public sealed class PersonaSearchOptionsValidator : IValidateOptions<PersonaSear
         if (options.ClickWindowMinutes is < 1 or > 1440) failures.Add("Persona:Search:ClickWindowMinutes must be between 1 and 1440.");
         if (options.MaxClickPairs is < 0 or > 10_000_000) failures.Add("Persona:Search:MaxClickPairs must be between 0 and 10000000.");
         if (options.MinClickPairs < 1) failures.Add("Persona:Search:MinClickPairs must be at least 1.");
+        if (options.UserCacheSeconds is < 0 or > 3600) failures.Add("Persona:Search:UserCacheSeconds must be between 0 and 3600.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Persona.Abstractions;
 using Persona.Core.Models.Sequence;
+using Persona.Core.Ranking;
 using Persona.Core.Search;
 
 namespace Persona.Hosting;
@@ -31,6 +32,12 @@ public sealed class SearchService : IEngineObserver, IDisposable
     private readonly ConcurrentDictionary<string, RecentSteps> _recent = new(StringComparer.Ordinal);
     private volatile ConcurrentQueue<ClickPair> _clicks = new();
     private readonly SemaphoreSlim _trainGate = new(1, 1);
+    private readonly AnswerCache<SearchUser> _users;
+    private readonly Lock _modelLock = new();
+    private ISequenceModel? _lastModel;
+    private long _modelEpoch;
+    // One counter for all users' recent steps, so a user who was erased and came back never reuses a version.
+    private long _lastStepVersion;
     private double _indexSeconds;
     private double? _encoderSeconds;
     private int _trainedItems;
@@ -42,6 +49,7 @@ public sealed class SearchService : IEngineObserver, IDisposable
         _models = models;
         _logger = logger ?? NullLogger<SearchService>.Instance;
         _index = new ProductSearchIndex(_options.ToIndexOptions());
+        _users = new AnswerCache<SearchUser>(TimeSpan.FromSeconds(_options.UserCacheSeconds), 2 * _options.CandidateCacheQueries);
         _engine.AddObserver(this);
     }
 
@@ -147,18 +155,48 @@ public sealed class SearchService : IEngineObserver, IDisposable
         return _index.Search(request, user, _engine.Catalog, _coVisitation);
     }
 
+    /// <summary>
+    /// What the re-ranker knows of a user: the behavioural profile (without model outputs) and the sequence model's
+    /// embedding of their recent steps. Reused while their steps and the model are unchanged (for at most
+    /// <see cref="PersonaSearchOptions.UserCacheSeconds"/>); consent is checked on every call.
+    /// </summary>
     private SearchUser? UserFor(string userId)
     {
-        var read = _engine.GetProfile(userId);
+        if (!_engine.PersonalizationAllowed(userId)) return null;
+        var model = _models?.Current;
+        var stamp = Stamp(userId, model);
+        if (_users.TryGet(userId, "", stamp, out var cached)) return cached;
+        var user = BuildUser(userId, model);
+        if (user is not null && Stamp(userId, model) == stamp) _users.Set(userId, "", stamp, user);
+        return user;
+    }
+
+    private CacheStamp Stamp(string userId, ISequenceModel? model)
+    {
+        if (!ReferenceEquals(model, Volatile.Read(ref _lastModel)))
+        {
+            lock (_modelLock)
+            {
+                if (!ReferenceEquals(model, _lastModel))
+                {
+                    _lastModel = model;
+                    _modelEpoch++;
+                }
+            }
+        }
+        return new CacheStamp(Volatile.Read(ref _modelEpoch), _recent.TryGetValue(userId, out var r) ? r.Version : 0);
+    }
+
+    private SearchUser? BuildUser(string userId, ISequenceModel? model)
+    {
+        var read = _engine.GetProfile(userId, enrich: false);
         if (read.Status != ProfileStatus.Found) return null;
         var profile = read.Profile!;
         var steps = _recent.TryGetValue(userId, out var r) ? r.Snapshot() : [];
-        var model = _models?.Current;
         float[]? embedding = null;
         if (model is not null)
         {
-            embedding = profile.Embedding is { } e && profile.EmbeddingModelVersion == model.Version ? e : null;
-            if (embedding is null && steps.Length > 0)
+            if (steps.Length > 0)
             {
                 var sequence = new List<SequenceStep>(steps.Length);
                 foreach (var s in steps)
@@ -192,6 +230,7 @@ public sealed class SearchService : IEngineObserver, IDisposable
     public string? OnUserErased(string userId)
     {
         var steps = _recent.TryRemove(userId, out var recent) ? recent.Snapshot().Length : 0;
+        _users.Remove(userId);
         var clicks = _clicks;
         var mine = clicks.Count(p => p.UserId == userId);
         if (mine > 0) _clicks = new ConcurrentQueue<ClickPair>(clicks.Where(p => p.UserId != userId));
@@ -220,7 +259,7 @@ public sealed class SearchService : IEngineObserver, IDisposable
             var previous = recent.Snapshot();
             if (previous.Length == 0 || previous[^1].ItemId != e.ItemId)
                 _coVisitation.AddStep(e.ItemId, previous.Select(s => s.ItemId).ToArray());
-            recent.Add(new RecentStep(e.ItemId, e.Type, e.Timestamp));
+            recent.Add(new RecentStep(e.ItemId, e.Type, e.Timestamp), Interlocked.Increment(ref _lastStepVersion));
         }
     }
 
@@ -239,15 +278,20 @@ public sealed class SearchService : IEngineObserver, IDisposable
     {
         private readonly Lock _lock = new();
         private readonly Queue<RecentStep> _steps = new();
+        private long _version;
 
         public (string Query, DateTimeOffset At)? LastSearch { get; set; }
 
-        public void Add(RecentStep step)
+        /// <summary>Changes with every step added (set inside the lock after the change, so a reader never pairs new steps with an old version).</summary>
+        public long Version => Volatile.Read(ref _version);
+
+        public void Add(RecentStep step, long version)
         {
             lock (_lock)
             {
                 _steps.Enqueue(step);
                 while (_steps.Count > capacity) _steps.Dequeue();
+                Volatile.Write(ref _version, version);
             }
         }
 

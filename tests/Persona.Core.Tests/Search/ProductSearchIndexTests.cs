@@ -51,6 +51,29 @@ public sealed class ProductSearchIndexTests
     }
 
     [Fact]
+    public void Search_CandidateCache_SameAnswersAsWithoutIt()
+    {
+        using var cached = NewIndex();
+        using var uncached = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0 });
+        uncached.Upsert(Catalog);
+        string[] queries = ["lipstick", "matte lipstick under 50", "口红", "nail polish", "lipstick", "Beta lipstick"];
+
+        foreach (var query in queries)
+            foreach (var user in new[] { null, BetaFan() })
+            {
+                var request = new SearchRequest { Query = query };
+                var expected = uncached.Search(request, user);
+                for (var repeat = 0; repeat < 2; repeat++)
+                {
+                    var actual = cached.Search(request, user);
+                    Assert.Equal(expected.Hits.Select(h => (h.Item.Id, h.Score)), actual.Hits.Select(h => (h.Item.Id, h.Score)));
+                    Assert.Equal(expected.Personalized, actual.Personalized);
+                }
+            }
+        Assert.Equal(2, cached.Search(new SearchRequest { Query = "lipstick", PriceMax = 50 }).Hits.Count(h => h.Item.Brand is "Alpha" or "Beta"));
+    }
+
+    [Fact]
     public void Search_UnavailableUpsert_RemovesItem()
     {
         using var index = NewIndex();
