@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -45,5 +46,64 @@ public static class RowDots
             }
         }
         for (; r < rows; r++) scores[r] = TensorPrimitives.Dot(matrix.Slice(r * dim, dim), query);
+    }
+
+    /// <summary>
+    /// The rows of the <paramref name="count"/> highest of <paramref name="scores"/>[0..rows), best first (ties by row);
+    /// every row tied with the last one kept is included, so the result may be longer. O(rows) to find the threshold
+    /// (quickselect on a pooled copy) plus O(count · log count) to order what passes it, whatever order the scores are in.
+    /// NaN scores are never returned.
+    /// </summary>
+    public static int[] TopRows(float[] scores, int rows, int count)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, scores.Length);
+        if (count <= 0 || rows <= 0) return [];
+        var threshold = float.NegativeInfinity;
+        if (count < rows)
+        {
+            var copy = ArrayPool<float>.Shared.Rent(rows);
+            try
+            {
+                for (var r = 0; r < rows; r++) copy[r] = float.IsNaN(scores[r]) ? float.NegativeInfinity : scores[r];
+                threshold = KthLargest(copy.AsSpan(0, rows), count);
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(copy);
+            }
+        }
+        var kept = new List<int>(Math.Min(rows, count + 16));
+        for (var r = 0; r < rows; r++)
+            if (scores[r] >= threshold) kept.Add(r);
+        kept.Sort((a, b) => scores[a] != scores[b] ? scores[b].CompareTo(scores[a]) : a.CompareTo(b));
+        return [.. kept];
+    }
+
+    /// <summary>The k-th largest value (k ≥ 1) of <paramref name="values"/>, which it reorders (Hoare quickselect).</summary>
+    private static float KthLargest(Span<float> values, int k)
+    {
+        int lo = 0, hi = values.Length - 1, target = k - 1;
+        while (lo < hi)
+        {
+            var pivot = Median(values[lo], values[lo + ((hi - lo) >> 1)], values[hi]);
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (values[i] > pivot) i++;
+                while (values[j] < pivot) j--;
+                if (i > j) break;
+                (values[i], values[j]) = (values[j], values[i]);
+                i++;
+                j--;
+            }
+            // Now values[lo..j] ≥ pivot ≥ values[i..hi], and anything between j and i equals the pivot.
+            if (target <= j) hi = j;
+            else if (target >= i) lo = i;
+            else return pivot;
+        }
+        return values[target];
+
+        static float Median(float a, float b, float c) => Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
     }
 }

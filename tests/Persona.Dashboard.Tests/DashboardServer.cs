@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Persona.Abstractions;
@@ -15,8 +16,9 @@ namespace Persona.Dashboard.Tests;
 /// A real Kestrel server on a free loopback port over a fresh SQLite folder, loaded with a small demo shop
 /// through the same importer as <c>persona demo</c>, with models refreshed and a profile-quality evaluation
 /// stored as <c>persona evaluate</c> stores it; plus one headless Debian Chromium shared by the tests.
+/// Started open (development mode) unless a subclass passes its own security arguments.
 /// </summary>
-public sealed class DashboardServer : IAsyncLifetime
+public class DashboardServer : IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
@@ -24,8 +26,23 @@ public sealed class DashboardServer : IAsyncLifetime
         ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "persona-dashboard-tests", Guid.NewGuid().ToString("n"));
+    private readonly IReadOnlyList<string> _securityArguments;
+    private readonly DemoOptions _shop;
     private WebApplication? _app;
     private IPlaywright? _playwright;
+
+    public DashboardServer()
+        : this(["--Persona:Security:Open=true"], new DemoOptions { Users = 150, Items = 600, Days = 60, TargetEventsPerUser = 40 })
+    {
+    }
+
+    /// <param name="securityArguments">Command-line settings under <c>Persona:Security</c> (open mode or keys).</param>
+    /// <param name="shop">Size of the demo shop loaded before the tests.</param>
+    protected DashboardServer(IReadOnlyList<string> securityArguments, DemoOptions shop)
+    {
+        _securityArguments = securityArguments;
+        _shop = shop;
+    }
 
     public Uri BaseAddress { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
@@ -44,7 +61,7 @@ public sealed class DashboardServer : IAsyncLifetime
         _app = PersonaServer.Build([
             "--urls=http://127.0.0.1:0",
             $"--Persona:DataDirectory={_dataDirectory}",
-            "--Persona:Security:Open=true",
+            .. _securityArguments,
             "--Persona:Models:RefreshOnStart=false",
             "--Persona:Models:RefreshIntervalMinutes=0",
         ]);
@@ -52,7 +69,7 @@ public sealed class DashboardServer : IAsyncLifetime
         BaseAddress = new Uri(_app.Urls.Single());
         Http = new HttpClient { BaseAddress = BaseAddress };
 
-        var shop = new DemoShopGenerator(new DemoOptions { Users = 150, Items = 600, Days = 60, TargetEventsPerUser = 40 }).Generate();
+        var shop = new DemoShopGenerator(_shop).Generate();
         await PersonaImporter.ImportShopAsync(Engine, shop, progress: null, CancellationToken.None);
         DemoUserIds = [.. shop.Users.Select(u => u.Id).Where(id => Engine.GetProfile(id).Status == ProfileStatus.Found).Order(StringComparer.Ordinal)];
         await _app.Services.GetRequiredService<PersonaModels>().RefreshAsync(CancellationToken.None);
@@ -66,22 +83,25 @@ public sealed class DashboardServer : IAsyncLifetime
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = ChromiumArgs });
     }
 
-    /// <summary>A fresh browser context (English locale, clean localStorage) with a page that records console errors.</summary>
-    public async Task<BrowserPage> OpenAsync()
+    /// <summary>A fresh browser context (English locale unless told, clean localStorage) with a page that records console errors.</summary>
+    public async Task<BrowserPage> OpenAsync(string locale = "en-US")
     {
         var context = await Browser!.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = BaseAddress.ToString(),
-            Locale = "en-US",
+            Locale = locale,
             ViewportSize = new ViewportSize { Width = 1440, Height = 1000 },
         });
         var page = await context.NewPageAsync();
         return new BrowserPage(context, page);
     }
 
-    public async Task<JsonElement> GetJsonAsync(string path)
+    /// <summary>GETs a JSON answer, sending <paramref name="apiKey"/> as <c>X-Api-Key</c> when given; fails on a non-2xx status.</summary>
+    public async Task<JsonElement> GetJsonAsync(string path, string? apiKey = null)
     {
-        using var response = await Http.GetAsync(new Uri(path, UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+        if (apiKey is not null) request.Headers.Add("X-Api-Key", apiKey);
+        using var response = await Http.SendAsync(request);
         response.EnsureSuccessStatusCode();
         return await response.Content.ReadFromJsonAsync<JsonElement>(PersonaJson.Options);
     }
@@ -103,20 +123,23 @@ public sealed class DashboardServer : IAsyncLifetime
 /// <summary>One page in its own context; every console error and uncaught exception is kept for the test to assert on.</summary>
 public sealed class BrowserPage(IBrowserContext context, IPage page) : IAsyncDisposable
 {
-    private readonly List<string> _errors = Attach(page);
+    private readonly List<ConsoleError> _errors = Attach(page);
 
     public IPage Page => page;
 
-    public IReadOnlyList<string> ConsoleErrors => _errors;
-
-    private static List<string> Attach(IPage page)
+    public IReadOnlyList<string> ConsoleErrors
     {
-        var errors = new List<string>();
+        get { lock (_errors) return [.. _errors.Select(e => e.ToString())]; }
+    }
+
+    private static List<ConsoleError> Attach(IPage page)
+    {
+        var errors = new List<ConsoleError>();
         page.Console += (_, message) =>
         {
-            if (message.Type == "error") lock (errors) errors.Add($"{message.Text} ({message.Location})");
+            if (message.Type == "error") lock (errors) errors.Add(new ConsoleError(message.Text, message.Location));
         };
-        page.PageError += (_, error) => { lock (errors) errors.Add($"uncaught: {error}"); };
+        page.PageError += (_, error) => { lock (errors) errors.Add(new ConsoleError($"uncaught: {error}", "")); };
         return errors;
     }
 
@@ -147,7 +170,57 @@ public sealed class BrowserPage(IBrowserContext context, IPage page) : IAsyncDis
         lock (_errors) Assert.True(_errors.Count == 0, "Browser console errors:\n" + string.Join("\n", _errors));
     }
 
+    /// <summary>
+    /// Asserts that the only console errors are Chromium's own "Failed to load resource" lines for the given
+    /// (status, path) answers, e.g. the 401s a keyed server gives before a key is entered, and that each of them
+    /// was seen; any other error, or one of those statuses on another path, fails.
+    /// </summary>
+    public void AssertOnlyHttpErrors(params (int Status, string Path)[] expected)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        List<ConsoleError> errors;
+        lock (_errors) errors = [.. _errors];
+        var seen = new HashSet<(int, string)>();
+        var unexpected = new List<ConsoleError>();
+        foreach (var error in errors)
+        {
+            var match = expected.FirstOrDefault(e => error.IsFailedLoad(e.Status, e.Path));
+            if (match.Path is null) unexpected.Add(error);
+            else seen.Add(match);
+        }
+        Assert.True(unexpected.Count == 0, "Unexpected browser console errors:\n" + string.Join("\n", unexpected));
+        Assert.True(seen.Count == expected.Length,
+            "Expected failed loads not reported: " + string.Join(", ", expected.Where(e => !seen.Contains(e)).Select(e => $"{e.Status} {e.Path}")));
+    }
+
     public async ValueTask DisposeAsync() => await context.DisposeAsync();
+}
+
+/// <summary>One console error: its text and where it came from (<c>URL:line:column</c>).</summary>
+public sealed record ConsoleError(string Text, string Location)
+{
+    /// <summary>
+    /// Chromium's line for a response with <paramref name="status"/> to <paramref name="path"/> (query included),
+    /// e.g. "Failed to load resource: the server responded with a status of 401 (Unauthorized)" at that URL.
+    /// </summary>
+    public bool IsFailedLoad(int status, string path)
+    {
+        var text = $"Failed to load resource: the server responded with a status of {status} ({ReasonPhrases.GetReasonPhrase(status)})";
+        if (!string.Equals(Text, text, StringComparison.Ordinal)) return false;
+        // The location is the resource's absolute URL followed by ":line:column".
+        var url = StripNumber(StripNumber(Location));
+        return Uri.TryCreate(url, UriKind.Absolute, out var uri) && string.Equals(uri.PathAndQuery, path, StringComparison.Ordinal);
+    }
+
+    /// <summary>The location without a trailing ":123".</summary>
+    private static string StripNumber(string location)
+    {
+        var colon = location.LastIndexOf(':');
+        var digits = location.AsSpan(colon + 1);
+        return colon > 0 && !digits.IsEmpty && !digits.ContainsAnyExceptInRange('0', '9') ? location[..colon] : location;
+    }
+
+    public override string ToString() => $"{Text} ({Location})";
 }
 
 /// <summary>A test that needs Debian's Chromium; skipped, saying why, where it is not installed.</summary>

@@ -46,10 +46,15 @@ public sealed record CatalogEntry(Item Item, IReadOnlyList<string> CategoryKeys,
     }
 }
 
-/// <summary>The catalog as recommendations read it; safe for concurrent readers and writers.</summary>
+/// <summary>
+/// The catalog as recommendations read it; safe for concurrent readers and writers. Items of one category path share
+/// one <see cref="CatalogEntry.CategoryKeys"/> list, so per-request work that depends only on the path can be
+/// memoised by reference.
+/// </summary>
 public sealed class ItemCatalog
 {
     private readonly ConcurrentDictionary<string, CatalogEntry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _paths = new(StringComparer.Ordinal);
 
     public int Count => _entries.Count;
 
@@ -58,7 +63,13 @@ public sealed class ItemCatalog
     public void Upsert(IEnumerable<Item> items)
     {
         ArgumentNullException.ThrowIfNull(items);
-        foreach (var item in items) _entries[item.Id] = CatalogEntry.From(item);
+        foreach (var item in items)
+        {
+            var entry = CatalogEntry.From(item);
+            // The deepest key spells the whole path, so it names the shared list.
+            if (entry.CategoryKeys.Count > 0) entry = entry with { CategoryKeys = _paths.GetOrAdd(entry.CategoryKeys[^1], entry.CategoryKeys) };
+            _entries[item.Id] = entry;
+        }
     }
 
     public bool TryGet(string itemId, [NotNullWhen(true)] out CatalogEntry? entry) => _entries.TryGetValue(itemId, out entry);

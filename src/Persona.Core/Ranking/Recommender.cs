@@ -324,6 +324,8 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         private readonly Dictionary<string, Affinity> _categories = new(StringComparer.Ordinal);
         private readonly Dictionary<string, Affinity> _brands = new(StringComparer.OrdinalIgnoreCase);
         private readonly List<Affinity> _ordered;
+        // The catalog shares one key list per category path, so a request's candidates mostly hit here.
+        private readonly Dictionary<IReadOnlyList<string>, Affinity?> _byPath = new(ReferenceEqualityComparer.Instance);
 
         public AffinityLookup(Affinities affinities)
         {
@@ -338,10 +340,13 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
 
         public (double Value, Affinity? Label) Of(CatalogEntry entry)
         {
-            Affinity? best = null;
             var keys = entry.CategoryKeys;
-            for (var d = keys.Count > 1 ? 1 : 0; d < keys.Count; d++)
-                if (_categories.TryGetValue(keys[d], out var c) && (best is null || c.Share > best.Share)) best = c;
+            if (!_byPath.TryGetValue(keys, out var best))
+            {
+                for (var d = keys.Count > 1 ? 1 : 0; d < keys.Count; d++)
+                    if (_categories.TryGetValue(keys[d], out var c) && (best is null || c.Share > best.Share)) best = c;
+                _byPath[keys] = best;
+            }
             Affinity? brand = entry.Item.Brand is { Length: > 0 } name && _brands.TryGetValue(name.Trim(), out var b) ? b : null;
             var categoryShare = best?.Share ?? 0;
             var brandShare = 0.5 * (brand?.Share ?? 0);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using Persona.Numerics;
 
@@ -116,6 +117,11 @@ public sealed class VectorIndex : IDisposable
     /// <paramref name="cosine"/>, the largest cosine), best first, ties by id. <paramref name="accept"/> filters
     /// ids before they compete; it runs under the read lock and must not call back into this index.
     /// </summary>
+    /// <remarks>
+    /// Every row is scored, then only the best few times k are put in order and offered to <paramref name="accept"/>,
+    /// so a filter (a dictionary lookup or more) runs for about that many ids however the catalog is ordered; when
+    /// it rejects so many that fewer than k remain, the rest of the rows are offered too.
+    /// </remarks>
     public ScoredId[] Search(ReadOnlySpan<float> query, int k, Func<string, bool>? accept = null, bool cosine = false)
     {
         if (query.Length != Dimension) throw new ArgumentException($"Expected a query of {Dimension} floats, got {query.Length}.", nameof(query));
@@ -124,35 +130,33 @@ public sealed class VectorIndex : IDisposable
         var queryNorm = cosine ? TensorPrimitives.Norm(query) : 1f;
         if (queryNorm == 0f) return [];
         _lock.EnterReadLock();
+        var scores = ArrayPool<float>.Shared.Rent(Math.Max(1, _count));
         try
         {
-            var matrix = _matrix.AsSpan(0, _count * Dimension); // (rows, dim)
-            Span<float> scores = stackalloc float[ScanBlock];
-            for (var start = 0; start < _count; start += ScanBlock)
+            var rows = _count;
+            RowDots.Compute(_matrix.AsSpan(0, rows * Dimension), query, scores.AsSpan(0, rows)); // (rows, dim) · (dim) → (rows)
+            if (cosine)
+                for (var row = 0; row < rows; row++) scores[row] = _norms[row] == 0f ? 0f : scores[row] / (_norms[row] * queryNorm);
+            var order = RowDots.TopRows(scores, rows, accept is null ? k : Math.Max(4 * k, k + 64));
+            foreach (var row in order)
             {
-                var rows = Math.Min(ScanBlock, _count - start);
-                var block = scores[..rows];
-                RowDots.Compute(matrix.Slice(start * Dimension, rows * Dimension), query, block);
-                for (var i = 0; i < rows; i++)
-                {
-                    var row = start + i;
-                    var score = block[i];
-                    if (cosine) score = _norms[row] == 0f ? 0f : score / (_norms[row] * queryNorm);
-                    if (!top.MayAccept(score)) continue;
-                    var id = _ids[row];
-                    if (accept is null || accept(id)) top.Add(id, score);
-                }
+                if (!top.MayAccept(scores[row])) break;
+                if (accept is null || accept(_ids[row])) top.Add(_ids[row], scores[row]);
+            }
+            if (top.Count < k && order.Length < rows)
+            {
+                var offered = new HashSet<int>(order);
+                for (var row = 0; row < rows; row++)
+                    if (!offered.Contains(row) && top.MayAccept(scores[row]) && accept!(_ids[row])) top.Add(_ids[row], scores[row]);
             }
         }
         finally
         {
+            ArrayPool<float>.Shared.Return(scores);
             _lock.ExitReadLock();
         }
         return top.ToSortedArray();
     }
-
-    /// <summary>Rows scored per pass (a 1 KiB buffer on the stack).</summary>
-    private const int ScanBlock = 256;
 
     private void Grow()
     {

@@ -62,12 +62,15 @@ public sealed class CoVisitation
 
     /// <summary>
     /// Neighbours of a user's recent items (newest last) with Σ decay^age · <see cref="Similarity"/>, in one lock:
-    /// what the re-ranker looks candidates up in.
+    /// what the re-ranker looks candidates up in. With <paramref name="among"/> only those items are scored (a
+    /// query's candidates): each recent item then costs min(its neighbours, candidates) lookups, where a popular
+    /// item alone can have thousands of neighbours.
     /// </summary>
-    public Dictionary<string, float> Neighbours(IReadOnlyList<string> recent, float decay = 0.8f)
+    public Dictionary<string, float> Neighbours(IReadOnlyList<string> recent, IReadOnlyCollection<string>? among = null, float decay = 0.8f)
     {
         ArgumentNullException.ThrowIfNull(recent);
         var scores = new Dictionary<string, float>(StringComparer.Ordinal);
+        var wanted = among as IReadOnlySet<string> ?? (among is null ? null : new HashSet<string>(among, StringComparer.Ordinal));
         lock (_lock)
         {
             var weight = 1f;
@@ -76,8 +79,18 @@ public sealed class CoVisitation
                 var a = recent[k];
                 if (!_pairs.TryGetValue(a, out var row)) continue;
                 var ca = _counts[a];
-                foreach (var (b, together) in row)
-                    scores[b] = scores.GetValueOrDefault(b) + weight * together / MathF.Sqrt(ca * _counts[b]);
+                if (wanted is not null && wanted.Count < row.Count)
+                {
+                    foreach (var b in wanted)
+                        if (row.TryGetValue(b, out var together)) Add(b, together);
+                }
+                else
+                {
+                    foreach (var (b, together) in row)
+                        if (wanted is null || wanted.Contains(b)) Add(b, together);
+                }
+
+                void Add(string b, float together) => scores[b] = scores.GetValueOrDefault(b) + weight * together / MathF.Sqrt(ca * _counts[b]);
             }
         }
         return scores;

@@ -33,18 +33,21 @@ public static class PersonalReranker
         internal Dictionary<string, float> Neighbours { get; init; } = [];
         internal SearchUser User { get; init; } = null!;
         internal CatalogSnapshot? Catalog { get; init; }
+        // Items of one category path share their key list in the index, so the category feature is computed once per path.
+        internal Dictionary<IReadOnlyList<string>, double> CategoryFeature { get; } = new(ReferenceEqualityComparer.Instance);
 
         public bool IsEmpty => Categories.Count == 0 && Brands.Count == 0 && Bands.Count == 0 && Neighbours.Count == 0 && User.Embedding is null;
     }
 
-    public static UserSignals Prepare(SearchUser user, CoVisitation? coVisitation, CatalogSnapshot? catalog)
+    /// <summary>Prepares the user's lookups; with <paramref name="candidates"/> co-visitation is scored for those items only.</summary>
+    public static UserSignals Prepare(SearchUser user, CoVisitation? coVisitation, CatalogSnapshot? catalog, IReadOnlyCollection<string>? candidates = null)
     {
         ArgumentNullException.ThrowIfNull(user);
         var signals = new UserSignals
         {
             User = user,
             Catalog = catalog,
-            Neighbours = coVisitation is not null && user.RecentItems.Count > 0 ? coVisitation.Neighbours(user.RecentItems) : [],
+            Neighbours = coVisitation is not null && user.RecentItems.Count > 0 ? coVisitation.Neighbours(user.RecentItems, candidates) : [],
         };
         if (user.Profile?.Affinities is { } a)
         {
@@ -55,8 +58,11 @@ public static class PersonalReranker
         return signals;
     }
 
-    /// <summary>Fills <paramref name="features"/> (length <see cref="FeatureCount"/>) for one candidate.</summary>
-    public static void Features(UserSignals signals, Item item, IReadOnlyList<string> categoryKeys, double baseScore, Span<double> features)
+    /// <summary>
+    /// Fills <paramref name="features"/> (length <see cref="FeatureCount"/>) for one candidate;
+    /// <paramref name="sequenceCosine"/>, when the caller computed it in bulk, replaces the model lookup.
+    /// </summary>
+    public static void Features(UserSignals signals, Item item, IReadOnlyList<string> categoryKeys, double baseScore, Span<double> features, double? sequenceCosine = null)
     {
         ArgumentNullException.ThrowIfNull(signals);
         ArgumentNullException.ThrowIfNull(item);
@@ -64,41 +70,52 @@ public static class PersonalReranker
         features[0] = baseScore;
         if (categoryKeys.Count > 0)
         {
-            var sum = 0.0;
-            foreach (var key in categoryKeys) sum += signals.Categories.GetValueOrDefault(key);
-            features[1] = sum / categoryKeys.Count;
+            if (!signals.CategoryFeature.TryGetValue(categoryKeys, out var category))
+            {
+                var sum = 0.0;
+                foreach (var key in categoryKeys) sum += signals.Categories.GetValueOrDefault(key);
+                signals.CategoryFeature[categoryKeys] = category = sum / categoryKeys.Count;
+            }
+            features[1] = category;
         }
-        if (item.Brand is { } brand) features[2] = signals.Brands.GetValueOrDefault(brand.Trim());
+        if (item.Brand is { Length: > 0 } brand)
+            features[2] = signals.Brands.GetValueOrDefault(char.IsWhiteSpace(brand[0]) || char.IsWhiteSpace(brand[^1]) ? brand.Trim() : brand);
         if (signals.Bands.Count > 0 && item.Price is not null && signals.Catalog?.PricePercentile(item.Id) is { } pct)
             features[3] = signals.Bands.GetValueOrDefault(pct < 1.0 / 3 ? Tiers.Low : pct > 2.0 / 3 ? Tiers.High : Tiers.Mid);
-        if (signals.User is { Embedding: { } u, Model: { } model } && model.ItemVector(item) is { } v && v.Length == u.Length)
-            features[4] = Cosine(u, v);
+        if (sequenceCosine is { } known) features[4] = known;
+        else if (signals.User is { Embedding: { } u, Model: { } model } && model.Cosine(u, item) is { } cosine) features[4] = cosine;
         if (signals.Neighbours.TryGetValue(item.Id, out var co)) features[5] = co / (co + 0.1);
     }
 
     /// <summary>
     /// The order of <paramref name="candidates"/> (given best first by their non-personal score) after re-ranking the
     /// first <paramref name="depth"/> by w·f; the tail keeps its order. <paramref name="personal"/>[i] receives
-    /// candidate i's personal contribution (w·f − base).
+    /// candidate i's personal contribution (w·f − base). <paramref name="sequenceCosines"/>[i], when given, is
+    /// candidate i's sequence-model cosine computed in bulk.
     /// </summary>
-    public static int[] Rerank(IReadOnlyList<ProductSearchIndex.Candidate> candidates, UserSignals signals, IReadOnlyList<double> weights, int depth, double[] personal)
+    public static int[] Rerank(IReadOnlyList<ProductSearchIndex.Candidate> candidates, UserSignals signals, IReadOnlyList<double> weights, int depth, double[] personal, double[]? sequenceCosines = null)
     {
         ArgumentNullException.ThrowIfNull(candidates);
         ArgumentNullException.ThrowIfNull(personal);
         depth = Math.Min(depth, candidates.Count);
         Span<double> features = stackalloc double[FeatureCount];
+        // Sort keys: the negated final score, then the tie-break (older items first), so the sort compares plain arrays.
+        var keys = new double[depth];
+        var sequences = new long[depth];
         for (var i = 0; i < depth; i++)
         {
             var c = candidates[i];
-            Features(signals, c.Entry.Item, c.Entry.CategoryKeys, c.Base, features);
+            Features(signals, c.Entry.Item, c.Entry.CategoryKeys, c.Base, features, sequenceCosines is not null && i < sequenceCosines.Length ? sequenceCosines[i] : null);
             personal[i] = Score(weights, features) - c.Base;
+            keys[i] = -(c.Base + personal[i]);
+            sequences[i] = c.Entry.Sequence;
         }
         var order = new int[candidates.Count];
         for (var i = 0; i < order.Length; i++) order[i] = i;
         Array.Sort(order, 0, depth, Comparer<int>.Create((a, b) =>
         {
-            var c = (candidates[b].Base + personal[b]).CompareTo(candidates[a].Base + personal[a]);
-            return c != 0 ? c : candidates[a].Entry.Sequence.CompareTo(candidates[b].Entry.Sequence);
+            var c = keys[a].CompareTo(keys[b]);
+            return c != 0 ? c : sequences[a].CompareTo(sequences[b]);
         }));
         return order;
     }
@@ -112,11 +129,6 @@ public static class PersonalReranker
         return s;
     }
 
-    private static double Cosine(float[] a, float[] b)
-    {
-        var cosine = System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(a, b);
-        return float.IsFinite(cosine) ? cosine : 0; // NaN when either vector is zero
-    }
 
     /// <summary>
     /// Pairwise logistic learning to rank: minimises Σ log(1 + exp(−w·(f⁺ − f⁻))) + λ‖w‖² by SGD over (clicked,

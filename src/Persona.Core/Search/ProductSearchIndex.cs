@@ -27,6 +27,7 @@ public sealed class ProductSearchIndex : IDisposable
     private long _nextSequence;
     private long _snapshotVersion;
     private readonly AnswerCache<CandidateSet> _candidateCache;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string[]> _paths = new(StringComparer.Ordinal);
 
     public ProductSearchIndex(ProductSearchOptions? options = null)
     {
@@ -120,10 +121,12 @@ public sealed class ProductSearchIndex : IDisposable
         return new Snapshot(byId, entries, vocabulary, encoder, Interlocked.Increment(ref _snapshotVersion), withVectors, matrix);
     }
 
-    private static Entry NewEntry(Item item, SemanticEncoder? encoder, long sequence)
+    private Entry NewEntry(Item item, SemanticEncoder? encoder, long sequence)
     {
         var keys = new string[item.CategoryPath.Count];
         for (var d = 1; d <= keys.Length; d++) keys[d - 1] = CategoryPaths.Key(item.CategoryPath, d);
+        // Items of one path share one key array (the deepest key spells the path), so per-path work can be memoised.
+        if (keys.Length > 0) keys = _paths.GetOrAdd(keys[^1], keys);
         return new Entry(item, keys, encoder?.Encode(SearchFields.FullText(item)), sequence);
     }
 
@@ -138,7 +141,8 @@ public sealed class ProductSearchIndex : IDisposable
         ArgumentNullException.ThrowIfNull(request);
         var snapshot = _snapshot;
         var limit = Math.Clamp(request.Limit, 1, 1000);
-        var (parsed, candidates) = CachedCandidates(snapshot, request, catalog, Math.Max(_options.CandidatePool, limit));
+        var set = CachedCandidates(snapshot, request, catalog, Math.Max(_options.CandidatePool, limit));
+        var (parsed, candidates) = (set.Parsed, set.Candidates);
         var personal = new double[candidates.Count];
         var order = Enumerable.Range(0, candidates.Count).ToArray();
         var weights = _weights.Weights;
@@ -146,11 +150,15 @@ public sealed class ProductSearchIndex : IDisposable
         var personalized = false;
         if (request.Personalize && user is not null)
         {
-            signals = PersonalReranker.Prepare(user, coVisitation, catalog);
+            var depth = Math.Min(_options.RerankDepth, candidates.Count);
+            var reranked = new HashSet<string>(depth, StringComparer.Ordinal);
+            for (var i = 0; i < depth; i++) reranked.Add(candidates[i].Entry.Item.Id);
+            signals = PersonalReranker.Prepare(user, coVisitation, catalog, reranked);
             if (!signals.IsEmpty)
             {
                 personalized = true;
-                order = PersonalReranker.Rerank(candidates, signals, weights, _options.RerankDepth, personal);
+                var cosines = user is { Embedding: { } embedding, Model: { } model } ? set.SequenceCosines(model, embedding, depth) : null;
+                order = PersonalReranker.Rerank(candidates, signals, weights, _options.RerankDepth, personal, cosines);
             }
         }
         var features = new double[PersonalReranker.FeatureCount];
@@ -281,34 +289,40 @@ public sealed class ProductSearchIndex : IDisposable
 
     /// <summary>
     /// Brute-force cosine over all item vectors (unit length) held in one matrix: O(items · dim) SIMD dot products,
-    /// four rows at a time; the filter runs only for rows that would enter the heap.
+    /// four rows at a time; only the best few times <paramref name="top"/> are ordered and filtered, as in
+    /// <see cref="Retrieval.VectorIndex.Search"/>. Positive similarities only, best first.
     /// </summary>
     private static List<(Entry, double)> SemanticSearch(Snapshot snapshot, float[] query, int top, Func<Entry, bool>? filter)
     {
         var result = new List<(Entry, double)>();
-        var rows = snapshot.VectorEntries;
-        if (TensorPrimitives.Norm(query) == 0 || rows.Length == 0 || snapshot.Matrix.Length != rows.Length * query.Length) return result;
-        var heap = new PriorityQueue<Entry, float>(top + 1);
-        var worst = 0f;
-        Span<float> scores = stackalloc float[256];
-        var dim = query.Length;
-        for (var start = 0; start < rows.Length; start += scores.Length)
+        var entries = snapshot.VectorEntries;
+        var rows = entries.Length;
+        if (TensorPrimitives.Norm(query) == 0 || rows == 0 || snapshot.Matrix.Length != rows * query.Length) return result;
+        var scores = System.Buffers.ArrayPool<float>.Shared.Rent(rows);
+        try
         {
-            var block = scores[..Math.Min(scores.Length, rows.Length - start)];
-            RowDots.Compute(snapshot.Matrix.AsSpan(start * dim, block.Length * dim), query, block); // (rows, dim) · (dim) → (rows)
-            for (var i = 0; i < block.Length; i++)
+            RowDots.Compute(snapshot.Matrix, query, scores.AsSpan(0, rows)); // (rows, dim) · (dim) → (rows)
+            var order = RowDots.TopRows(scores, rows, filter is null ? top : Math.Max(4 * top, top + 64));
+            foreach (var row in order)
             {
-                var s = block[i];
-                if (s <= 0 || (heap.Count == top && s <= worst)) continue;
-                var e = rows[start + i];
-                if (filter is not null && !filter(e)) continue;
-                if (heap.Count < top) heap.Enqueue(e, s);
-                else heap.EnqueueDequeue(e, s);
-                if (heap.Count == top) heap.TryPeek(out _, out worst);
+                if (result.Count == top || scores[row] <= 0) break;
+                if (filter is null || filter(entries[row])) result.Add((entries[row], scores[row]));
+            }
+            if (result.Count < top && order.Length < rows && filter is not null)
+            {
+                // The filter rejected most of the head: fall back to every row, in order.
+                result.Clear();
+                foreach (var row in RowDots.TopRows(scores, rows, rows))
+                {
+                    if (result.Count == top || scores[row] <= 0) break;
+                    if (filter(entries[row])) result.Add((entries[row], scores[row]));
+                }
             }
         }
-        while (heap.TryDequeue(out var e, out var s)) result.Add((e, s));
-        result.Reverse();
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(scores);
+        }
         return result;
     }
 
@@ -347,6 +361,50 @@ public sealed class ProductSearchIndex : IDisposable
     private sealed record Snapshot(
         Dictionary<string, Entry> ById, Entry[] Entries, QueryVocabulary Vocabulary, SemanticEncoder? Encoder, long Version, Entry[] VectorEntries, float[] Matrix);
 
-    /// <summary>A query as parsed and its fused candidates, best first; shared by concurrent searches, so never changed.</summary>
-    private sealed record CandidateSet(ParsedQuery Parsed, List<Candidate> Candidates);
+    /// <summary>
+    /// A query as parsed and its fused candidates, best first; shared by concurrent searches, so never changed, apart
+    /// from the lazily built copy of the head's sequence-model item vectors (rebuilt when the model changes).
+    /// </summary>
+    private sealed class CandidateSet(ParsedQuery parsed, List<Candidate> candidates)
+    {
+        private volatile ModelRows? _rows;
+
+        public ParsedQuery Parsed { get; } = parsed;
+        public List<Candidate> Candidates { get; } = candidates;
+
+        /// <summary>Cosine of <paramref name="user"/> with each of the first <paramref name="depth"/> candidates' item vectors (0 without one).</summary>
+        public double[] SequenceCosines(Models.Sequence.ISequenceModel model, float[] user, int depth)
+        {
+            var rows = _rows;
+            if (rows is null || !ReferenceEquals(rows.Model, model) || rows.Norms.Length < depth)
+                _rows = rows = ModelRows.Build(model, Candidates, depth);
+            var dim = model.Dimension;
+            var cosines = new double[depth];
+            var userNorm = TensorPrimitives.Norm(user);
+            if (user.Length != dim || userNorm == 0) return cosines;
+            var dots = new float[depth];
+            RowDots.Compute(rows.Matrix.AsSpan(0, depth * dim), user, dots); // (depth, dim) · (dim) → (depth)
+            for (var i = 0; i < depth; i++)
+                cosines[i] = rows.Norms[i] == 0 ? 0 : dots[i] / (rows.Norms[i] * userNorm);
+            return cosines;
+        }
+    }
+
+    /// <summary>Item vectors of candidates under one model, row i for candidate i (zeros without a vector), and their norms.</summary>
+    private sealed record ModelRows(Models.Sequence.ISequenceModel Model, float[] Matrix, float[] Norms)
+    {
+        public static ModelRows Build(Models.Sequence.ISequenceModel model, List<Candidate> candidates, int depth)
+        {
+            var dim = model.Dimension;
+            var matrix = new float[depth * dim];
+            var norms = new float[depth];
+            for (var i = 0; i < depth; i++)
+            {
+                if (model.ItemVector(candidates[i].Entry.Item) is not { } v || v.Length != dim) continue;
+                v.CopyTo(matrix, i * dim);
+                norms[i] = TensorPrimitives.Norm(v);
+            }
+            return new ModelRows(model, matrix, norms);
+        }
+    }
 }

@@ -28,6 +28,16 @@ public interface ISequenceModel
     /// category path) for new ones; null when neither is known.
     /// </summary>
     float[]? ItemVector(Item item);
+
+    /// <summary>
+    /// Cosine of <paramref name="user"/> with the item's vector; null when the item has none. Called per search
+    /// candidate, so implementations should avoid copying the vector.
+    /// </summary>
+    double? Cosine(ReadOnlySpan<float> user, Item item) =>
+        ItemVector(item) is { } v && v.Length == user.Length ? Finite(System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(user, v)) : null;
+
+    /// <summary>A zero vector's cosine is NaN; it says nothing, so it counts as 0.</summary>
+    protected static double Finite(float cosine) => float.IsFinite(cosine) ? cosine : 0;
 }
 
 /// <summary>The sequence model currently in service; a new stored version replaces it without a restart.</summary>

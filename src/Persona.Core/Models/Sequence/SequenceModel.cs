@@ -119,6 +119,19 @@ public sealed class SequenceModel : ISequenceModel
         return h.Data.Slice((n - 1) * d, d).ToArray();
     }
 
+    public double? Cosine(ReadOnlySpan<float> user, Item item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        var d = Dimension;
+        if (user.Length != d) return null;
+        var index = Vocabulary.ItemIndex(item.Id);
+        // A learned item's row is read in place; a new item's vector is composed from its attributes.
+        ReadOnlySpan<float> vector = index > 0 ? _itemTable.AsSpan(index * d, d) : ItemVector(item);
+        if (vector.Length != d) return null;
+        var cosine = System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(user, vector);
+        return float.IsFinite(cosine) ? cosine : 0;
+    }
+
     public float[]? ItemVector(Item item)
     {
         ArgumentNullException.ThrowIfNull(item);
