@@ -58,21 +58,25 @@ public sealed class KeyFlowTests(KeyedDashboardServer server)
 
         await UseKeyAsync(page, server.ReadKey);
         await page.Locator(KeyForm, new PageLocatorOptions { HasText = ForbiddenEn }).WaitForAsync();
-        await browser.WaitReadyAsync("overview");
         Assert.Equal(ForbiddenEn, await page.InnerTextAsync($"{KeyForm} span"));
-        Assert.Contains("This endpoint needs the 'admin' scope", await page.InnerTextAsync("main .error"));
         await AssertNoOverviewDataAsync(page);
 
-        // Pins today's shell: it stores a key before trying it, so the refused key stays in localStorage and the
-        // form, shown again after a reload, offers it for replacement. Trying the key against /v1/admin/overview
-        // before storing it would drop it instead; these two assertions then flip to Null.
-        Assert.Equal(server.ReadKey, await StoredKeyAsync(page));
+        // The shell tries a key before keeping it: the refused key is not stored and the input is emptied.
+        Assert.Null(await StoredKeyAsync(page));
+        Assert.Equal("", await page.InputValueAsync("[data-testid=key-input]"));
+
+        // The open form follows the language toggle.
+        await page.ClickAsync("#lang-toggle");
+        await page.Locator(KeyForm, new PageLocatorOptions { HasText = "使用密钥" }).WaitForAsync();
+        Assert.Contains("admin", await page.InnerTextAsync($"{KeyForm} span"), StringComparison.Ordinal);
+        Assert.Matches("[\\u4e00-\\u9fff]", await page.InnerTextAsync($"{KeyForm} span"));
+        await page.ClickAsync("#lang-toggle");
+
         await page.ReloadAsync();
         await browser.WaitReadyAsync("overview");
-        Assert.Equal(ForbiddenEn, await page.InnerTextAsync($"{KeyForm} span"));
-        Assert.Equal(server.ReadKey, await page.InputValueAsync("[data-testid=key-input]"));
+        Assert.Equal(NeededEn, await page.InnerTextAsync($"{KeyForm} span"));
         await AssertNoOverviewDataAsync(page);
-        browser.AssertOnlyHttpErrors((401, Overview), (401, Reports), (403, Overview), (403, Reports));
+        browser.AssertOnlyHttpErrors((401, Overview), (401, Reports), (403, Overview));
     }
 
     [ChromiumFact]

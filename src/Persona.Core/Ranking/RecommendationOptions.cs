@@ -22,7 +22,7 @@ public sealed class RecommendationOptions
     public const int DefaultMmrPoolFactor = 4;
     public const int DefaultPopularityRefreshMilliseconds = 1000;
     public const int DefaultCacheSeconds = 30;
-    public const int DefaultCacheUsers = 200_000;
+    public const int DefaultCacheUsers = 50_000;
 
     /// <summary>Results when the caller does not say.</summary>
     public int DefaultN { get; set; } = DefaultCount;

@@ -363,7 +363,8 @@ public sealed class ProductSearchIndex : IDisposable
 
     /// <summary>
     /// A query as parsed and its fused candidates, best first; shared by concurrent searches, so never changed, apart
-    /// from the lazily built copy of the head's sequence-model item vectors (rebuilt when the model changes).
+    /// from the lazily resolved rows of the head's items in the sequence model's table (resolved again when the model
+    /// changes): 4 bytes a candidate, so a search reads item vectors without a dictionary lookup per candidate.
     /// </summary>
     private sealed class CandidateSet(ParsedQuery parsed, List<Candidate> candidates)
     {
@@ -376,35 +377,19 @@ public sealed class ProductSearchIndex : IDisposable
         public double[] SequenceCosines(Models.Sequence.ISequenceModel model, float[] user, int depth)
         {
             var rows = _rows;
-            if (rows is null || !ReferenceEquals(rows.Model, model) || rows.Norms.Length < depth)
-                _rows = rows = ModelRows.Build(model, Candidates, depth);
-            var dim = model.Dimension;
+            if (rows is null || !ReferenceEquals(rows.Model, model) || rows.Rows.Length < depth)
+            {
+                var resolved = new int[depth];
+                for (var i = 0; i < depth; i++) resolved[i] = model.Row(Candidates[i].Entry.Item);
+                _rows = rows = new ModelRows(model, resolved);
+            }
             var cosines = new double[depth];
-            var userNorm = TensorPrimitives.Norm(user);
-            if (user.Length != dim || userNorm == 0) return cosines;
-            var dots = new float[depth];
-            RowDots.Compute(rows.Matrix.AsSpan(0, depth * dim), user, dots); // (depth, dim) · (dim) → (depth)
+            model.RowCosines(user, rows.Rows.AsSpan(0, depth), cosines);
             for (var i = 0; i < depth; i++)
-                cosines[i] = rows.Norms[i] == 0 ? 0 : dots[i] / (rows.Norms[i] * userNorm);
+                if (rows.Rows[i] < 0) cosines[i] = model.Cosine(user, Candidates[i].Entry.Item) ?? 0;
             return cosines;
         }
     }
 
-    /// <summary>Item vectors of candidates under one model, row i for candidate i (zeros without a vector), and their norms.</summary>
-    private sealed record ModelRows(Models.Sequence.ISequenceModel Model, float[] Matrix, float[] Norms)
-    {
-        public static ModelRows Build(Models.Sequence.ISequenceModel model, List<Candidate> candidates, int depth)
-        {
-            var dim = model.Dimension;
-            var matrix = new float[depth * dim];
-            var norms = new float[depth];
-            for (var i = 0; i < depth; i++)
-            {
-                if (model.ItemVector(candidates[i].Entry.Item) is not { } v || v.Length != dim) continue;
-                v.CopyTo(matrix, i * dim);
-                norms[i] = TensorPrimitives.Norm(v);
-            }
-            return new ModelRows(model, matrix, norms);
-        }
-    }
+    private sealed record ModelRows(Models.Sequence.ISequenceModel Model, int[] Rows);
 }

@@ -40,7 +40,7 @@ public sealed class ProductSearchOptions
     /// </summary>
     public int CandidateCacheSeconds { get; init; } = 600;
     /// <summary>Distinct queries whose candidates the cache holds at most.</summary>
-    public int CandidateCacheQueries { get; init; } = 20_000;
+    public int CandidateCacheQueries { get; init; } = 5_000;
 
     public Bm25Options Bm25 => new() { K1 = K1, B = B, FieldWeights = [TitleWeight, BrandWeight, CategoryWeight, AttributesWeight] };
 

@@ -44,6 +44,8 @@ public sealed class PersonaSearchOptions
     /// behaviour is unchanged; 0 off. Bounds how late a profile's slow drift (decay with time) shows.
     /// </summary>
     public int UserCacheSeconds { get; set; } = DefaultUserCacheSeconds;
+    /// <summary>Searchers whose prepared signals the cache holds at most.</summary>
+    public int UserCacheUsers { get; set; } = 20_000;
 
     public ProductSearchOptions ToIndexOptions() => new()
     {
@@ -83,6 +85,7 @@ public sealed class PersonaSearchOptionsValidator : IValidateOptions<PersonaSear
         if (options.MaxClickPairs is < 0 or > 10_000_000) failures.Add("Persona:Search:MaxClickPairs must be between 0 and 10000000.");
         if (options.MinClickPairs < 1) failures.Add("Persona:Search:MinClickPairs must be at least 1.");
         if (options.UserCacheSeconds is < 0 or > 3600) failures.Add("Persona:Search:UserCacheSeconds must be between 0 and 3600.");
+        if (options.UserCacheUsers is < 2 or > 10_000_000) failures.Add("Persona:Search:UserCacheUsers must be between 2 and 10000000.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

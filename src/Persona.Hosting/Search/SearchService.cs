@@ -49,7 +49,7 @@ public sealed class SearchService : IEngineObserver, IDisposable
         _models = models;
         _logger = logger ?? NullLogger<SearchService>.Instance;
         _index = new ProductSearchIndex(_options.ToIndexOptions());
-        _users = new AnswerCache<SearchUser>(TimeSpan.FromSeconds(_options.UserCacheSeconds), 2 * _options.CandidateCacheQueries);
+        _users = new AnswerCache<SearchUser>(TimeSpan.FromSeconds(_options.UserCacheSeconds), _options.UserCacheUsers);
         _engine.AddObserver(this);
     }
 
@@ -207,7 +207,8 @@ public sealed class SearchService : IEngineObserver, IDisposable
         return new SearchUser
         {
             UserId = userId,
-            Profile = profile,
+            // Cached: keep only what the re-ranker reads, not the whole profile with its tags and evidence.
+            Profile = new Profile { UserId = profile.UserId, Traits = profile.Traits, Affinities = profile.Affinities },
             RecentItems = steps.Select(s => s.ItemId).ToArray(),
             Embedding = embedding,
             Model = embedding is null ? null : model,

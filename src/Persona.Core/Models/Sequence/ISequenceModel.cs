@@ -36,6 +36,15 @@ public interface ISequenceModel
     double? Cosine(ReadOnlySpan<float> user, Item item) =>
         ItemVector(item) is { } v && v.Length == user.Length ? Finite(System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(user, v)) : null;
 
+    /// <summary>
+    /// The item's row in the model's table of learned vectors, for <see cref="RowCosines"/>; -1 when it has none
+    /// (a new item, composed from attributes: use <see cref="Cosine"/>). Rows stay valid for this model instance.
+    /// </summary>
+    int Row(Item item) => -1;
+
+    /// <summary>cosines[i] = cosine of <paramref name="user"/> with row rows[i], for every rows[i] ≥ 0; others are left as they are.</summary>
+    void RowCosines(ReadOnlySpan<float> user, ReadOnlySpan<int> rows, Span<double> cosines) { }
+
     /// <summary>A zero vector's cosine is NaN; it says nothing, so it counts as 0.</summary>
     protected static double Finite(float cosine) => float.IsFinite(cosine) ? cosine : 0;
 }

@@ -119,6 +119,41 @@ public sealed class SequenceModel : ISequenceModel
         return h.Data.Slice((n - 1) * d, d).ToArray();
     }
 
+    public int Row(Item item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        var index = Vocabulary.ItemIndex(item.Id);
+        return index > 0 ? index : -1;
+    }
+
+    public void RowCosines(ReadOnlySpan<float> user, ReadOnlySpan<int> rows, Span<double> cosines)
+    {
+        var d = Dimension;
+        var userNorm = System.Numerics.Tensors.TensorPrimitives.Norm(user);
+        if (user.Length != d) return;
+        var norms = RowNorms();
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var row = rows[i];
+            if (row < 0) continue;
+            var norm = norms[row] * userNorm;
+            cosines[i] = norm > 0 ? System.Numerics.Tensors.TensorPrimitives.Dot(user, _itemTable.AsSpan(row * d, d)) / norm : 0;
+        }
+    }
+
+    private float[]? _rowNorms;
+
+    /// <summary>‖row‖ of every item vector, computed once per model (a benign race may compute it twice).</summary>
+    private float[] RowNorms()
+    {
+        if (Volatile.Read(ref _rowNorms) is { } cached) return cached;
+        var d = Dimension;
+        var norms = new float[_itemTable.Length / d];
+        for (var r = 0; r < norms.Length; r++) norms[r] = System.Numerics.Tensors.TensorPrimitives.Norm(_itemTable.AsSpan(r * d, d));
+        Volatile.Write(ref _rowNorms, norms);
+        return norms;
+    }
+
     public double? Cosine(ReadOnlySpan<float> user, Item item)
     {
         ArgumentNullException.ThrowIfNull(item);

@@ -69,12 +69,25 @@ document.getElementById('lang-toggle').addEventListener('click', () => {
 function showKeyForm(status) {
   if (document.getElementById('key-form')) return;
   const input = h('input', { type: 'password', id: 'key-input', 'data-testid': 'key-input', placeholder: t('key.placeholder'), value: apiKey() });
+  // data-i18n: renderNav relabels them when the language changes while the form is open.
+  const label = h('span', { 'data-i18n': status === 403 ? 'key.forbidden' : 'key.needed' }, status === 403 ? t('key.forbidden') : t('key.needed'));
   const form = h('form', { id: 'key-form', class: 'key-form', 'data-testid': 'key-form' },
-    h('span', {}, status === 403 ? t('key.forbidden') : t('key.needed')), input,
-    h('button', { type: 'submit' }, t('key.save')));
-  form.addEventListener('submit', (event) => {
+    label, input, h('button', { type: 'submit', 'data-i18n': 'key.save' }, t('key.save')));
+  form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    setApiKey(input.value.trim());
+    const key = input.value.trim();
+    if (key) {
+      // Tried before it is kept: a key the server refuses, or one without the admin scope, is not stored.
+      const probe = await fetch('/v1/admin/overview', { headers: { 'x-api-key': key } });
+      if (probe.status === 401 || probe.status === 403) {
+        const message = probe.status === 403 ? 'key.forbidden' : 'key.needed';
+        label.dataset.i18n = message;
+        label.textContent = t(message);
+        input.value = '';
+        return;
+      }
+    }
+    setApiKey(key);
     form.remove();
     render();
   });
