@@ -137,6 +137,22 @@ public sealed class RecommendationServiceTests
     }
 
     [Fact]
+    public async Task Warm_AfterLoad_ActiveUsersDefaultListsAreCachedAndEqualAFreshComputation()
+    {
+        await using var shop = await Shop.OpenAsync();
+        var engine = shop.Engine;
+        var warmed = new RecommendationService(engine, Options.Create(new RecommendationOptions { CacheSeconds = 3600 }));
+        await warmed.LoadAsync(CancellationToken.None);
+        await warmed.Warming;
+
+        Assert.Equal(10, warmed.CachedUsers);
+        var cold = await LoadedAsync(engine, cacheSeconds: 0);
+        var query = new RecommendationQuery { Count = RecommendationOptions.DefaultCount };
+        foreach (var user in Enumerable.Range(0, 10).Select(u => $"u{u}"))
+            Assert.Equal(cold.Recommend(user, query).Items.Select(i => (i.ItemId, i.Score)), warmed.Recommend(user, query).Items.Select(i => (i.ItemId, i.Score)));
+    }
+
+    [Fact]
     public async Task Recommend_CacheOff_EveryCallComputes()
     {
         await using var shop = await Shop.OpenAsync();
@@ -151,7 +167,7 @@ public sealed class RecommendationServiceTests
 
     private static async Task<RecommendationService> LoadedAsync(PersonaEngine engine, int cacheSeconds)
     {
-        var service = new RecommendationService(engine, Options.Create(new RecommendationOptions { CacheSeconds = cacheSeconds }));
+        var service = new RecommendationService(engine, Options.Create(new RecommendationOptions { CacheSeconds = cacheSeconds, WarmUsers = 0 }));
         await service.LoadAsync(CancellationToken.None);
         return service;
     }

@@ -21,8 +21,9 @@ public sealed class RecommendationOptions
     public const double DefaultPopularityWeight = 0.2;
     public const int DefaultMmrPoolFactor = 4;
     public const int DefaultPopularityRefreshMilliseconds = 1000;
-    public const int DefaultCacheSeconds = 30;
+    public const int DefaultCacheSeconds = 300;
     public const int DefaultCacheUsers = 50_000;
+    public const int DefaultWarmUsers = 20_000;
 
     /// <summary>Results when the caller does not say.</summary>
     public int DefaultN { get; set; } = DefaultCount;
@@ -59,6 +60,12 @@ public sealed class RecommendationOptions
     public int CacheSeconds { get; set; } = DefaultCacheSeconds;
     /// <summary>Users whose answers the cache holds at most.</summary>
     public int CacheUsers { get; set; } = DefaultCacheUsers;
+    /// <summary>
+    /// After start and whenever a new model comes into service, the default list (n = <see cref="DefaultN"/>, no
+    /// filters) of this many of the most recently active users is computed in the background, so their first
+    /// requests are answered from the cache instead of all computing at once (0: off; needs the cache).
+    /// </summary>
+    public int WarmUsers { get; set; } = DefaultWarmUsers;
 
     public IReadOnlyList<string> Validate()
     {
@@ -78,6 +85,7 @@ public sealed class RecommendationOptions
         if (MmrPoolFactor is < 1 or > 20) problems.Add("MmrPoolFactor must be between 1 and 20.");
         if (CacheSeconds is < 0 or > 86_400) problems.Add("CacheSeconds must be between 0 and 86400.");
         if (CacheUsers is < 2 or > 10_000_000) problems.Add("CacheUsers must be between 2 and 10000000.");
+        if (WarmUsers < 0 || WarmUsers > CacheUsers) problems.Add("WarmUsers must be between 0 and CacheUsers.");
         return problems;
     }
 }

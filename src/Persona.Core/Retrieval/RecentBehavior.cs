@@ -39,6 +39,15 @@ public sealed class RecentBehavior
         log.Add(step, Interlocked.Increment(ref _lastVersion));
     }
 
+    /// <summary>Up to <paramref name="count"/> users, the most recently active first (by their newest step's time).</summary>
+    public IReadOnlyList<string> MostRecentUsers(int count)
+    {
+        if (count <= 0) return [];
+        var users = _users.Select(u => (u.Key, Last: u.Value.LastTimestamp)).ToList();
+        users.Sort(static (a, b) => b.Last != a.Last ? b.Last.CompareTo(a.Last) : string.CompareOrdinal(a.Key, b.Key));
+        return [.. users.Take(count).Select(u => u.Key)];
+    }
+
     /// <summary>Changes whenever the user's steps change (0: unknown user); for caches of answers derived from them.</summary>
     public long Version(string userId) => _users.TryGetValue(userId, out var log) ? log.Version : 0;
 
@@ -63,6 +72,14 @@ public sealed class RecentBehavior
         private long _version;
 
         public long Version => Volatile.Read(ref _version);
+
+        public DateTimeOffset LastTimestamp
+        {
+            get
+            {
+                lock (_lock) return _steps.Count == 0 ? DateTimeOffset.MinValue : _steps[^1].Timestamp;
+            }
+        }
 
         public void Add(BehaviorStep step, long version)
         {

@@ -3,15 +3,15 @@ namespace Persona.Core.Search;
 /// <summary>
 /// Item-to-item co-occurrence within users' behaviour sequences: items seen within <see cref="Window"/> steps
 /// of each other count once per occurrence. <see cref="Similarity"/> is the cosine-normalised count, so hugely
-/// popular items do not neighbour everything. Thread-safe: writes take a lock, reads take it once per query
-/// (<see cref="Neighbours"/>).
+/// popular items do not neighbour everything. Thread-safe: writes take the lock alone; reads share it, once per
+/// query (<see cref="Neighbours"/>), so concurrent searches never queue behind each other.
 /// </summary>
-public sealed class CoVisitation
+public sealed class CoVisitation : IDisposable
 {
     public const int DefaultWindow = 3;
     private readonly Dictionary<string, Dictionary<string, float>> _pairs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, float> _counts = new(StringComparer.Ordinal);
-    private readonly Lock _lock = new();
+    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
 
     public CoVisitation(int window = DefaultWindow)
     {
@@ -25,13 +25,18 @@ public sealed class CoVisitation
     public void AddSequence(IReadOnlyList<string> items)
     {
         ArgumentNullException.ThrowIfNull(items);
-        lock (_lock)
+        _lock.EnterWriteLock();
+        try
         {
             for (var i = 0; i < items.Count; i++)
             {
                 _counts[items[i]] = _counts.GetValueOrDefault(items[i]) + 1;
                 for (var j = Math.Max(0, i - Window); j < i; j++) AddPair(items[i], items[j]);
             }
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
         }
     }
 
@@ -40,10 +45,15 @@ public sealed class CoVisitation
     {
         ArgumentNullException.ThrowIfNull(item);
         ArgumentNullException.ThrowIfNull(recent);
-        lock (_lock)
+        _lock.EnterWriteLock();
+        try
         {
             _counts[item] = _counts.GetValueOrDefault(item) + 1;
             for (var j = Math.Max(0, recent.Count - Window); j < recent.Count; j++) AddPair(item, recent[j]);
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
         }
     }
 
@@ -71,7 +81,8 @@ public sealed class CoVisitation
         ArgumentNullException.ThrowIfNull(recent);
         var scores = new Dictionary<string, float>(StringComparer.Ordinal);
         var wanted = among as IReadOnlySet<string> ?? (among is null ? null : new HashSet<string>(among, StringComparer.Ordinal));
-        lock (_lock)
+        _lock.EnterReadLock();
+        try
         {
             var weight = 1f;
             for (var k = recent.Count - 1; k >= 0; k--, weight *= decay)
@@ -93,16 +104,27 @@ public sealed class CoVisitation
                 void Add(string b, float together) => scores[b] = scores.GetValueOrDefault(b) + weight * together / MathF.Sqrt(ca * _counts[b]);
             }
         }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
         return scores;
     }
 
     /// <summary>count(a, b) / √(count(a) · count(b)); 0 when never seen together.</summary>
     public float Similarity(string a, string b)
     {
-        lock (_lock)
+        _lock.EnterReadLock();
+        try
         {
             if (!_pairs.TryGetValue(a, out var row) || !row.TryGetValue(b, out var together)) return 0;
             return together / MathF.Sqrt(_counts[a] * _counts[b]);
         }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
     }
+
+    public void Dispose() => _lock.Dispose();
 }

@@ -10,7 +10,7 @@ public sealed class ProductSearchOptions
     public const double DefaultCategoryWeight = 1.0;
     public const double DefaultAttributesWeight = 0.5;
     public const int DefaultCandidatePool = 300;
-    public const int DefaultRerankDepth = 300;
+    public const int DefaultRerankDepth = 100;
     public const double DefaultAlpha = 0.7;
 
     public double K1 { get; init; } = Bm25Options.DefaultK1;

@@ -69,6 +69,9 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     /// <summary>True once <see cref="LoadAsync"/> has run.</summary>
     public bool IsLoaded { get; private set; }
 
+    /// <summary>Users with at least one cached answer (an upper bound while generations overlap).</summary>
+    public int CachedUsers => _cache.Count;
+
     /// <summary>Items known to recommendations.</summary>
     public int CatalogCount => _catalog.Count;
 
@@ -114,7 +117,45 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         if (_models?.Current is { } model) BuildIndex(model);
         if (_logger.IsEnabled(LogLevel.Information))
             _logger.LogInformation("Recommendations loaded {Items} items and {Events} item events of {Users} users", _catalog.Count, applied, _recent.UserCount);
+        StartWarming();
     }
+
+    /// <summary>The background run of <see cref="RecommendationOptions.WarmUsers"/>; completed when none is running.</summary>
+    public Task Warming { get; private set; } = Task.CompletedTask;
+
+    /// <summary>
+    /// Computes the default list of the most recently active users in the background (one thread, so requests keep
+    /// being served); a newer run (a new model) supersedes a running one.
+    /// </summary>
+    private void StartWarming()
+    {
+        if (Options.WarmUsers == 0 || !_cache.Enabled) return;
+        var run = Interlocked.Increment(ref _warmRun);
+        Warming = Task.Run(() =>
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var query = new RecommendationQuery { Count = Options.DefaultN };
+            var done = 0;
+            try
+            {
+                foreach (var user in _recent.MostRecentUsers(Options.WarmUsers))
+                {
+                    if (Volatile.Read(ref _warmRun) != run) return;
+                    Recommend(user, query);
+                    done++;
+                }
+                if (_logger.IsEnabled(LogLevel.Information))
+                    _logger.LogInformation("Precomputed the recommendations of {Users} recently active users in {Seconds:0.0} s", done, clock.Elapsed.TotalSeconds);
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
+            {
+                // The host is shutting down under the run; the cache fills on demand instead.
+                if (_logger.IsEnabled(LogLevel.Debug)) _logger.LogDebug(ex, "Precomputing recommendations stopped after {Users} users", done);
+            }
+        });
+    }
+
+    private int _warmRun;
 
     /// <summary>
     /// Recommendations for a user; a user who withdrew personalisation consent gets popular items, marked as such.
@@ -125,6 +166,8 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     {
         ArgumentNullException.ThrowIfNull(userId);
         ArgumentNullException.ThrowIfNull(query);
+        // A model that came into service moves the epoch once its index is built (now when none serves yet).
+        if (_models?.Current is { } model && !ReferenceEquals(_view?.Model, model)) CurrentView();
         var allowed = _engine.PersonalizationAllowed(userId);
         var cacheUser = allowed ? userId : AnonymousCacheUser;
         var stamp = Stamp(cacheUser);
@@ -256,7 +299,9 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
             if (_pendingItems is not null) _pendingItems.AddRange(items);
             else _catalog.Upsert(items);
         }
-        Interlocked.Increment(ref _epoch);
+        // An item taken off sale must leave every cached list at once; new items and changed details reach cached
+        // lists within CacheSeconds.
+        if (items.Any(i => !i.Available)) Interlocked.Increment(ref _epoch);
         lock (_modelLock)
         {
             _upsertsDuringBuild?.AddRange(items);
@@ -344,6 +389,8 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
                 _view = view;
                 Interlocked.Increment(ref _epoch);
             }
+            // Lists cached under the previous model no longer count; recompute the active users' in the background.
+            if (IsLoaded) StartWarming();
             if (_logger.IsEnabled(LogLevel.Information))
                 _logger.LogInformation("Indexed {Count} item vectors of model {Version}", index.Count, model.Version);
             return view;

@@ -12,7 +12,7 @@ public sealed class PersonaSearchOptions
     public const int DefaultClickWindowMinutes = 30;
     public const int DefaultMaxClickPairs = 100_000;
     public const int DefaultMinClickPairs = 200;
-    public const int DefaultUserCacheSeconds = 30;
+    public const int DefaultUserCacheSeconds = 300;
 
     public double K1 { get; set; } = Bm25Options.DefaultK1;
     public double B { get; set; } = Bm25Options.DefaultB;
@@ -45,7 +45,9 @@ public sealed class PersonaSearchOptions
     /// </summary>
     public int UserCacheSeconds { get; set; } = DefaultUserCacheSeconds;
     /// <summary>Searchers whose prepared signals the cache holds at most.</summary>
-    public int UserCacheUsers { get; set; } = 20_000;
+    public int UserCacheUsers { get; set; } = 50_000;
+    /// <summary>After load, the signals of this many of the most recently active users are prepared in the background (0: off).</summary>
+    public int WarmUsers { get; set; } = 20_000;
 
     public ProductSearchOptions ToIndexOptions() => new()
     {
@@ -86,6 +88,7 @@ public sealed class PersonaSearchOptionsValidator : IValidateOptions<PersonaSear
         if (options.MinClickPairs < 1) failures.Add("Persona:Search:MinClickPairs must be at least 1.");
         if (options.UserCacheSeconds is < 0 or > 3600) failures.Add("Persona:Search:UserCacheSeconds must be between 0 and 3600.");
         if (options.UserCacheUsers is < 2 or > 10_000_000) failures.Add("Persona:Search:UserCacheUsers must be between 2 and 10000000.");
+        if (options.WarmUsers < 0 || options.WarmUsers > options.UserCacheUsers) failures.Add("Persona:Search:WarmUsers must be between 0 and UserCacheUsers.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

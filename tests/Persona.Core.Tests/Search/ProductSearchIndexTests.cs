@@ -147,7 +147,7 @@ public sealed class ProductSearchIndexTests
     public void Search_RecentCoVisitedItem_IsPromoted()
     {
         using var index = NewIndex();
-        var co = new CoVisitation();
+        using var co = new CoVisitation();
         for (var i = 0; i < 5; i++) co.AddSequence(["n1", "l3"]);
         var user = new SearchUser { UserId = "u2", RecentItems = ["n1"] };
 
