@@ -52,6 +52,12 @@ public sealed record MixedLoadOptions
     /// <summary>Share of ingested events that belong to users new to the store (the rest go to existing users).</summary>
     public double NewUserShare { get; init; } = 0.2;
 
+    /// <summary>
+    /// How many distinct new users the run draws from: a shop's customer base grows slowly, and a bounded pool lets
+    /// the per-user state settle so that memory growth from a leak would stand out.
+    /// </summary>
+    public int NewUsers { get; init; } = 2_000;
+
     /// <summary>How often a progress line is printed and the server's resident memory sampled.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -265,7 +271,7 @@ public sealed class MixedLoadRunner(HttpClient client, MixedLoadSources sources,
         for (var i = 0; i < options.BatchSize; i++)
         {
             var user = random.NextDouble() < options.NewUserShare
-                ? $"mixed-{options.RunId}-u{random.Next(100_000)}"
+                ? $"mixed-{options.RunId}-u{random.Next(options.NewUsers)}"
                 : sources.Users[random.Next(sources.Users.Count)];
             var type = EventTypes[random.Next(EventTypes.Length)];
             if (i > 0) json.Append(',');
@@ -319,6 +325,7 @@ internal static class MixedBench
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent clients.", DefaultValueFactory = _ => 32 };
         var mix = new Option<string>("--mix") { Description = "Relative weights of the operations.", DefaultValueFactory = _ => "ingest=1,profile=4,recommend=4,search=2" };
         var batch = new Option<int>("--batch") { Description = "Events per ingest request.", DefaultValueFactory = _ => 50 };
+        var newUsers = new Option<int>("--new-users") { Description = "Distinct new users the ingested events draw from (a fifth of the events go to them).", DefaultValueFactory = _ => new MixedLoadOptions().NewUsers };
         var dataset = new Option<string?>("--dataset") { Description = "amazon-beauty: users, items and queries come from the data set at --path (the one the server imported)." };
         dataset.AcceptOnlyFromAmong(SearchEvaluation.AmazonBeauty);
         var path = new Option<string?>("--path") { Description = "The amazon-beauty folder." };
@@ -330,7 +337,7 @@ internal static class MixedBench
         {
             if (r.GetValueOrDefault<int>() < 0) r.AddError("--warmup must be at least 0.");
         });
-        foreach (var option in new[] { seconds, concurrency, batch })
+        foreach (var option in new[] { seconds, concurrency, batch, newUsers })
             option.Validators.Add(r =>
             {
                 if (r.GetValueOrDefault<int>() < 1) r.AddError($"{option.Name} must be at least 1.");
@@ -342,7 +349,7 @@ internal static class MixedBench
         });
         var command = new Command("mixed", "Sustained mixed load (ingest, profile, recommendations, search): throughput, p50/p99, errors, server resident memory.")
         {
-            url, key, seconds, concurrency, mix, batch, warmup, dataset, path, data, pid, output,
+            url, key, seconds, concurrency, mix, batch, newUsers, warmup, dataset, path, data, pid, output,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -357,6 +364,7 @@ internal static class MixedBench
                 Concurrency = parse.GetValue(concurrency),
                 Mix = MixedLoadOptions.ParseMix(parse.GetValue(mix)!),
                 BatchSize = parse.GetValue(batch),
+                NewUsers = parse.GetValue(newUsers),
             };
             using var client = BenchCommand.CreateClient(baseUrl, options.Concurrency, parse.GetValue(key));
             Func<long?>? residentBytes = serverPid is { } p ? () => ServerMemory.ResidentBytes(p) : null;

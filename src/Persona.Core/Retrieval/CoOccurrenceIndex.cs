@@ -16,6 +16,11 @@ namespace Persona.Core.Retrieval;
 public sealed class CoOccurrenceIndex
 {
     public const int DefaultWindow = 3;
+    /// <summary>
+    /// Followers kept per item. A row that doubles past it is cut back to its most frequent ones, so memory stays
+    /// O(items · this) however long the log runs; recommendations read at most a few hundred followers per anchor.
+    /// </summary>
+    public const int DefaultMaxFollowers = 500;
 
     private readonly Lock _writeLock = new();
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
@@ -25,11 +30,15 @@ public sealed class CoOccurrenceIndex
     private readonly Dictionary<string, Tail> _tails = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Snapshot> _published = new(StringComparer.Ordinal);
 
-    public CoOccurrenceIndex(int window = DefaultWindow)
+    public CoOccurrenceIndex(int window = DefaultWindow, int maxFollowers = DefaultMaxFollowers)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxFollowers, 1);
         Window = window;
+        MaxFollowers = maxFollowers;
     }
+
+    public int MaxFollowers { get; }
 
     /// <summary>How many preceding steps each new item is paired with.</summary>
     public int Window { get; }
@@ -55,6 +64,7 @@ public sealed class CoOccurrenceIndex
                     if (previous == next || tail.IndexOf(previous) < i) continue;
                     var map = _followers[previous] ??= [];
                     map[next] = map.GetValueOrDefault(next) + 1;
+                    if (map.Count > 2 * MaxFollowers) Prune(map, MaxFollowers);
                     _totals[previous]++;
                     touched.Add(previous);
                 }
@@ -83,6 +93,14 @@ public sealed class CoOccurrenceIndex
         for (var i = 0; i < snapshot.Ids.Length && result.Count < k; i++)
             if (accept is null || accept(snapshot.Ids[i])) result.Add(new ScoredId(snapshot.Ids[i], snapshot.Counts[i]));
         return [.. result];
+    }
+
+    /// <summary>Keeps the <paramref name="keep"/> most frequent followers (ties: the earlier interned item).</summary>
+    private static void Prune(Dictionary<int, int> map, int keep)
+    {
+        var kept = map.OrderByDescending(p => p.Value).ThenBy(p => p.Key).Take(keep).ToList();
+        map.Clear();
+        foreach (var (id, count) in kept) map[id] = count;
     }
 
     private void Publish(int item)

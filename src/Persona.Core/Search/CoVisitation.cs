@@ -9,15 +9,21 @@ namespace Persona.Core.Search;
 public sealed class CoVisitation : IDisposable
 {
     public const int DefaultWindow = 3;
+    /// <summary>Neighbours kept per item: a row that doubles past it is cut back to its strongest, so memory stays O(items · this).</summary>
+    public const int DefaultMaxNeighbours = 500;
     private readonly Dictionary<string, Dictionary<string, float>> _pairs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, float> _counts = new(StringComparer.Ordinal);
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
 
-    public CoVisitation(int window = DefaultWindow)
+    public CoVisitation(int window = DefaultWindow, int maxNeighbours = DefaultMaxNeighbours)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxNeighbours, 1);
         Window = window;
+        MaxNeighbours = maxNeighbours;
     }
+
+    public int MaxNeighbours { get; }
 
     public int Window { get; }
 
@@ -67,6 +73,12 @@ public sealed class CoVisitation : IDisposable
         {
             if (!_pairs.TryGetValue(x, out var row)) _pairs[x] = row = new Dictionary<string, float>(StringComparer.Ordinal);
             row[y] = row.GetValueOrDefault(y) + 1;
+            if (row.Count > 2 * MaxNeighbours)
+            {
+                var kept = row.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(MaxNeighbours).ToList();
+                row.Clear();
+                foreach (var (id, together) in kept) row[id] = together;
+            }
         }
     }
 

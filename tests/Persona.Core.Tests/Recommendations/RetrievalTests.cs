@@ -93,6 +93,23 @@ public sealed class RetrievalTests
     }
 
     [Fact]
+    public void CoOccurrence_ManyDistinctFollowers_RowStaysBoundedAndKeepsTheFrequentOnes()
+    {
+        var index = new CoOccurrenceIndex(window: 1, maxFollowers: 3);
+        var user = 0;
+        void Follow(string next) => index.ObserveMany([($"u{user}", "a"), ($"u{user++}", next)]);
+        for (var i = 0; i < 5; i++) Follow("often");
+        for (var i = 0; i < 3; i++) Follow("sometimes");
+        for (var i = 0; i < 50; i++) Follow($"once-{i}");
+
+        var followers = index.Followers("a", 100);
+        Assert.InRange(followers.Length, 3, 6);
+        Assert.Equal(new ScoredId("often", 5), followers[0]);
+        Assert.Equal(new ScoredId("sometimes", 3), followers[1]);
+        Assert.Equal(58, index.Total("a"));
+    }
+
+    [Fact]
     public void CoOccurrence_WindowOfSameItemTwice_CountsOncePerFollower()
     {
         var index = new CoOccurrenceIndex(window: 3);

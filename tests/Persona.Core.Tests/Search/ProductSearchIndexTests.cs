@@ -74,6 +74,19 @@ public sealed class ProductSearchIndexTests
     }
 
     [Fact]
+    public void CoVisitation_ManyDistinctNeighbours_RowStaysBoundedAndKeepsTheStrongOnes()
+    {
+        using var co = new CoVisitation(window: 1, maxNeighbours: 3);
+        for (var i = 0; i < 4; i++) co.AddSequence(["a", "strong"]);
+        for (var i = 0; i < 40; i++) co.AddSequence(["a", $"weak-{i}"]);
+
+        var neighbours = co.Neighbours(["a"]);
+        Assert.InRange(neighbours.Count, 3, 6);
+        Assert.True(neighbours["strong"] > 0);
+        Assert.True(co.Similarity("a", "strong") > 0);
+    }
+
+    [Fact]
     public void Search_UnavailableUpsert_RemovesItem()
     {
         using var index = NewIndex();
