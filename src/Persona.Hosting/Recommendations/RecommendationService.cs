@@ -43,7 +43,7 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     private ISequenceModel? _building;
     private List<Item>? _upsertsDuringBuild;
     private readonly AnswerCache<RecommendationList> _cache;
-    // Moves when something every answer depends on changes: the catalog or the model in service.
+    // Moves when something every answer depends on changes: the model in service, or an item going off sale.
     private long _epoch;
     private const string AnonymousCacheUser = "";
 
@@ -159,8 +159,8 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
 
     /// <summary>
     /// Recommendations for a user; a user who withdrew personalisation consent gets popular items, marked as such.
-    /// Answers are cached per user and query (<see cref="RecommendationOptions.CacheSeconds"/>) until the user's own
-    /// behaviour, the catalog or the model changes; consent is checked on every request.
+    /// Answers are cached per user and query for at most <see cref="RecommendationOptions.CacheSeconds"/>, and only
+    /// until the user's own behaviour or the model changes or an item goes off sale; consent is checked on every request.
     /// </summary>
     public RecommendationList Recommend(string userId, RecommendationQuery query)
     {
