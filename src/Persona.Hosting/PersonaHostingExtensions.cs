@@ -19,13 +19,9 @@ public static class PersonaHostingExtensions
     public static IHostApplicationBuilder AddPersona(this IHostApplicationBuilder builder, Action<PersonaOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var optionsBuilder = builder.Services.AddOptions<PersonaOptions>()
-            .Bind(builder.Configuration.GetSection(PersonaOptions.SectionName))
-            .ValidateOnStart();
-        if (configure is not null) optionsBuilder.Configure(configure);
+        var optionsBuilder = builder.AddValidatedOptions<PersonaOptions, PersonaOptionsValidator>(PersonaOptions.SectionName, configure);
         // The key may come from the environment rather than configuration files (PERSONA_PSEUDONYM_KEY).
         optionsBuilder.PostConfigure(o => o.Privacy.ApplyEnvironment());
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PersonaOptions>, PersonaOptionsValidator>());
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<IPersonaStore>(sp =>
         {

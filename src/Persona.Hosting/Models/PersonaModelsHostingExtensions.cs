@@ -16,11 +16,7 @@ public static class PersonaModelsHostingExtensions
     public static IHostApplicationBuilder AddPersonaModels(this IHostApplicationBuilder builder, Action<PersonaModelOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var optionsBuilder = builder.Services.AddOptions<PersonaModelOptions>()
-            .Bind(builder.Configuration.GetSection(PersonaModelOptions.SectionName))
-            .ValidateOnStart();
-        if (configure is not null) optionsBuilder.Configure(configure);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PersonaModelOptions>, PersonaModelOptionsValidator>());
+        builder.AddValidatedOptions<PersonaModelOptions, PersonaModelOptionsValidator>(PersonaModelOptions.SectionName, configure);
         builder.Services.TryAddSingleton<PersonaModels>();
         builder.Services.TryAddSingleton<AudienceService>();
         builder.Services.AddHostedService<ModelRefreshService>();

@@ -21,11 +21,7 @@ public static class RecommendationHostingExtensions
     public static IHostApplicationBuilder AddPersonaRecommendations(this IHostApplicationBuilder builder, Action<RecommendationOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var optionsBuilder = builder.Services.AddOptions<RecommendationOptions>()
-            .Bind(builder.Configuration.GetSection(RecommendationOptions.SectionName))
-            .ValidateOnStart();
-        if (configure is not null) optionsBuilder.Configure(configure);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RecommendationOptions>, RecommendationOptionsValidator>());
+        builder.AddValidatedOptions<RecommendationOptions, RecommendationOptionsValidator>(RecommendationOptions.SectionName, configure);
         builder.Services.TryAddSingleton(sp => new RecommendationService(
             sp.GetRequiredService<PersonaEngine>(),
             sp.GetRequiredService<IOptions<RecommendationOptions>>(),

@@ -17,11 +17,7 @@ public static class PersonaSearchHostingExtensions
     public static IHostApplicationBuilder AddPersonaSearch(this IHostApplicationBuilder builder, Action<PersonaSearchOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var optionsBuilder = builder.Services.AddOptions<PersonaSearchOptions>()
-            .Bind(builder.Configuration.GetSection(PersonaSearchOptions.SectionName))
-            .ValidateOnStart();
-        if (configure is not null) optionsBuilder.Configure(configure);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PersonaSearchOptions>, PersonaSearchOptionsValidator>());
+        builder.AddValidatedOptions<PersonaSearchOptions, PersonaSearchOptionsValidator>(PersonaSearchOptions.SectionName, configure);
         builder.Services.TryAddSingleton(sp => new SearchService(
             sp.GetRequiredService<PersonaEngine>(),
             sp.GetRequiredService<IOptions<PersonaSearchOptions>>(),
