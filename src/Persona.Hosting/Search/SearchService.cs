@@ -259,11 +259,14 @@ public sealed class SearchService : IEngineObserver, IDisposable
     public string? OnUserErased(string userId)
     {
         var steps = _recent.TryRemove(userId, out var recent) ? recent.Snapshot().Length : 0;
-        _users.Remove(userId);
+        var signals = _users.Remove(userId);
         var clicks = _clicks;
         var mine = clicks.Count(p => p.UserId == userId);
         if (mine > 0) _clicks = new ConcurrentQueue<ClickPair>(clicks.Where(p => p.UserId != userId));
-        return steps == 0 && mine == 0 ? null : $"search: {steps} recent steps, {mine} query-click pairs";
+        if (steps == 0 && mine == 0 && signals == 0) return null;
+        return signals == 0
+            ? $"search: {steps} recent steps, {mine} query-click pairs"
+            : $"search: {steps} recent steps, {mine} query-click pairs, cached re-ranking signals";
     }
 
     public void OnEventsStored(IReadOnlyList<StoredEvent> events)
