@@ -14,6 +14,9 @@ public interface IEngineObserver
     /// <summary>Items just upserted (validated and stored), after the catalog snapshot was swapped.</summary>
     void OnItemsUpserted(IReadOnlyList<Item> items);
 
+    /// <summary>User records just upserted (validated and stored; ids as stored).</summary>
+    void OnUsersUpserted(IReadOnlyList<User> users) { }
+
     /// <summary>
     /// The user was erased (right to be forgotten): drop everything held about them. Returns what was removed, for
     /// the receipt (e.g. "search personalisation: 12 recent items"), or null when nothing was held.

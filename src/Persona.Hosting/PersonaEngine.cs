@@ -410,6 +410,7 @@ public sealed class PersonaEngine : IAsyncDisposable
             RememberUser(user);
             _dirtyProfiles.TryAdd(user.Id, 0);
         }
+        foreach (var observer in _observers) observer.OnUsersUpserted(users);
         return [];
     }
 

@@ -153,6 +153,31 @@ public sealed class RecommendationServiceTests
     }
 
     [Fact]
+    public async Task Recommend_NewUserWithOnlyAttributes_PopularAmongTheirAgeGroupFirstWithThatReason()
+    {
+        await using var shop = await Shop.OpenAsync();
+        var engine = shop.Engine;
+        // Two shoppers aged 45-54 bought a shampoo; overall, the lipstick and nail polish viewed by u0..u9 lead.
+        Assert.Empty(await engine.UpsertUsersAsync([new User { Id = "older-0", AgeBand = "45-54" }, new User { Id = "older-1", AgeBand = "45-54" }], CancellationToken.None));
+        Assert.Empty((await engine.IngestEventsAsync([Event("older-0", "2-1", 30, EventType.Purchase), Event("older-1", "2-1", 31, EventType.Purchase)], CancellationToken.None)).Errors);
+        var service = await LoadedAsync(engine, cacheSeconds: 3600);
+        var query = new RecommendationQuery { Count = 3 };
+        Assert.False(service.Recommend("stranger", query).Personalized);
+        Assert.NotEqual("2-1", service.Recommend("stranger", query).Items[0].ItemId);
+
+        // A newcomer known only by a user record (sent after the service loaded).
+        Assert.Empty(await engine.UpsertUsersAsync([new User { Id = "newcomer", AgeBand = "45-54", Region = "North" }], CancellationToken.None));
+        var list = service.Recommend("newcomer", query);
+
+        Assert.True(list.Personalized);
+        var first = list.Items[0];
+        Assert.Equal("2-1", first.ItemId);
+        Assert.Equal(RecommendationSources.Segment, first.Sources[0]);
+        Assert.Equal("Popular with shoppers like you (age 45-54)", first.Reason.En);
+        Assert.Equal("与你相似的顾客（年龄段45-54）常买", first.Reason.Zh);
+    }
+
+    [Fact]
     public async Task Recommend_CacheOff_EveryCallComputes()
     {
         await using var shop = await Shop.OpenAsync();

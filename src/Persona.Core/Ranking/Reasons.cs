@@ -30,4 +30,7 @@ public static class Reasons
 
     public static Reason PopularIn(string? labelEn, string? labelZh) =>
         labelEn is null ? new("Popular right now", "当前热销") : new($"Popular in {labelEn}", $"{labelZh ?? labelEn}热销");
+
+    public static Reason PopularWithShoppersLikeYou(string groupEn, string groupZh) =>
+        new($"Popular with shoppers like you ({groupEn})", $"与你相似的顾客（{groupZh}）常买");
 }

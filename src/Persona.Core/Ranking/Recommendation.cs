@@ -11,6 +11,8 @@ public static class RecommendationSources
     public const string CoOccurrence = "co_occurrence";
     public const string Affinity = "affinity";
     public const string Popularity = "popularity";
+    /// <summary>Popular among shoppers who share the user's attributes (age band, gender, region).</summary>
+    public const string Segment = "segment";
 }
 
 /// <summary>Why an item is shown, in English and Chinese.</summary>
@@ -39,9 +41,39 @@ public sealed record RecommendationQuery
 /// </summary>
 public sealed record UserContext(string UserId, IReadOnlyList<BehaviorStep> Recent, IReadOnlySet<string> Seen, Affinities? Affinities, bool Personalized)
 {
+    /// <summary>The user's attribute groups (<see cref="UserSegments.Of"/>); empty when none are known.</summary>
+    public IReadOnlyList<UserSegment> Segments { get; init; } = [];
+
     /// <summary>A user about whom nothing may be used.</summary>
     public static UserContext Anonymous(string userId) => new(userId, [], new HashSet<string>(), null, Personalized: false);
 }
 
 /// <summary>A sequence model with the index of its item vectors (built for that model).</summary>
 public sealed record ModelView(ISequenceModel Model, VectorIndex Index);
+
+/// <summary>One attribute group a user belongs to: its popularity key and its label in both languages.</summary>
+public sealed record UserSegment(string Key, string LabelEn, string LabelZh);
+
+/// <summary>The attribute groups of a user record that popularity is counted within: age band, gender and region.</summary>
+public static class UserSegments
+{
+    /// <summary>Popularity keys start with this, so they never collide with category keys.</summary>
+    public const string Prefix = "segment:";
+
+    public static IReadOnlyList<UserSegment> Of(User user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        var segments = new List<UserSegment>(3);
+        Add("age_band", user.AgeBand, "age", "年龄段");
+        Add("gender", user.Gender, "gender", "性别");
+        Add("region", user.Region, "region", "地区");
+        return segments;
+
+        void Add(string attribute, string? value, string en, string zh)
+        {
+            if (string.IsNullOrWhiteSpace(value)) return;
+            var v = value.Trim();
+            segments.Add(new UserSegment($"{Prefix}{attribute}={v.ToLowerInvariant()}", $"{en} {v}", $"{zh}{v}"));
+        }
+    }
+}

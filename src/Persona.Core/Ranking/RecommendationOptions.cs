@@ -19,6 +19,7 @@ public sealed class RecommendationOptions
     public const double DefaultCoOccurrenceWeight = 0.8;
     public const double DefaultAffinityWeight = 0.4;
     public const double DefaultPopularityWeight = 0.2;
+    public const double DefaultSegmentWeight = 0.3;
     public const int DefaultMmrPoolFactor = 4;
     public const int DefaultPopularityRefreshMilliseconds = 1000;
     public const int DefaultCacheSeconds = 300;
@@ -51,6 +52,8 @@ public sealed class RecommendationOptions
     public double CoOccurrenceWeight { get; set; } = DefaultCoOccurrenceWeight;
     public double AffinityWeight { get; set; } = DefaultAffinityWeight;
     public double PopularityWeight { get; set; } = DefaultPopularityWeight;
+    /// <summary>Weight of popularity among shoppers who share the user's attributes (age band, gender, region).</summary>
+    public double SegmentWeight { get; set; } = DefaultSegmentWeight;
     /// <summary>MMR re-ranks the best n × this many candidates.</summary>
     public int MmrPoolFactor { get; set; } = DefaultMmrPoolFactor;
     /// <summary>
@@ -79,7 +82,7 @@ public sealed class RecommendationOptions
         if (AnchorItems is < 1 or > 100) problems.Add("AnchorItems must be between 1 and 100.");
         if (!(AnchorDecay is > 0 and <= 1)) problems.Add("AnchorDecay must be in (0, 1].");
         if (!(PopularityHalfLifeDays is > 0 and <= 36_500)) problems.Add("PopularityHalfLifeDays must be in (0, 36500].");
-        foreach (var (name, weight) in new[] { ("ModelWeight", ModelWeight), ("CoOccurrenceWeight", CoOccurrenceWeight), ("AffinityWeight", AffinityWeight), ("PopularityWeight", PopularityWeight) })
+        foreach (var (name, weight) in new[] { ("ModelWeight", ModelWeight), ("CoOccurrenceWeight", CoOccurrenceWeight), ("AffinityWeight", AffinityWeight), ("PopularityWeight", PopularityWeight), ("SegmentWeight", SegmentWeight) })
             if (!(weight is >= 0 and <= 100)) problems.Add($"{name} must be between 0 and 100.");
         if (PopularityRefreshMilliseconds is < 0 or > 3_600_000) problems.Add("PopularityRefreshMilliseconds must be between 0 and 3600000.");
         if (MmrPoolFactor is < 1 or > 20) problems.Add("MmrPoolFactor must be between 1 and 20.");

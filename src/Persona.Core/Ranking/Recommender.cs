@@ -90,6 +90,21 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         if (affinity is not null)
             foreach (var key in affinity.TopCategoryKeys(3))
                 foreach (var hit in popularity.Top(key, m / 2, Accept)) Get(pool, hit.Id);
+        // Popular among shoppers who share the user's attributes: each group's best scaled to 1, the strongest group counting.
+        if (user.Personalized && options.SegmentWeight > 0)
+            foreach (var segment in user.Segments)
+            {
+                var best = popularity.TopScore(segment.Key);
+                if (best <= 0) continue;
+                foreach (var hit in popularity.Top(segment.Key, m / 2, Accept))
+                {
+                    var c = Get(pool, hit.Id);
+                    var value = Math.Sqrt(Math.Clamp(hit.Score / best, 0, 1));
+                    if (value <= c.Segment) continue;
+                    c.Segment = value;
+                    c.SegmentLabel = segment;
+                }
+            }
         var (popularityScores, popularityMax) = popularity.Overall();
 
         var ranked = new List<Scored>(pool.Count);
@@ -100,7 +115,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
             if (popularityMax > 0) c.Popularity = Math.Sqrt(Math.Clamp(popularityScores.GetValueOrDefault(id) / popularityMax, 0, 1));
             if (affinity is not null) (c.Affinity, c.AffinityLabel) = affinity.Of(entry);
             var score = options.ModelWeight * c.Model + options.CoOccurrenceWeight * c.CoOccurrence
-                + options.AffinityWeight * c.Affinity + options.PopularityWeight * c.Popularity;
+                + options.AffinityWeight * c.Affinity + options.PopularityWeight * c.Popularity + options.SegmentWeight * c.Segment;
             ranked.Add(new Scored(entry, c, score));
         }
         ranked.Sort(static (x, y) => y.Score != x.Score ? y.Score.CompareTo(x.Score) : string.CompareOrdinal(x.Entry.Item.Id, y.Entry.Item.Id));
@@ -116,6 +131,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
                 (RecommendationSources.CoOccurrence, options.CoOccurrenceWeight * r.Candidate.CoOccurrence),
                 (RecommendationSources.Affinity, options.AffinityWeight * r.Candidate.Affinity),
                 (RecommendationSources.Popularity, options.PopularityWeight * r.Candidate.Popularity),
+                (RecommendationSources.Segment, options.SegmentWeight * r.Candidate.Segment),
             ];
             var sources = parts.Where(p => p.Value > 0).OrderByDescending(p => p.Value).Select(p => p.Source).ToList();
             if (sources.Count == 0) sources.Add(RecommendationSources.Popularity);
@@ -261,6 +277,8 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
                     return Reasons.OftenBoughtAfter(anchor);
                 case RecommendationSources.Affinity when r.Candidate.AffinityLabel is { } label:
                     return Reasons.MatchesInterest(label.LabelEn, label.LabelZh);
+                case RecommendationSources.Segment when r.Candidate.SegmentLabel is { } segment:
+                    return Reasons.PopularWithShoppersLikeYou(segment.LabelEn, segment.LabelZh);
                 case RecommendationSources.Popularity:
                     return PopularReason(r.Entry, category);
             }
@@ -314,6 +332,8 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         public string? Anchor;
         public double AnchorValue;
         public Affinity? AffinityLabel;
+        public double Segment;
+        public UserSegment? SegmentLabel;
     }
 
     private sealed record Scored(CatalogEntry Entry, Candidate Candidate, double Score);

@@ -43,6 +43,8 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     private ISequenceModel? _building;
     private List<Item>? _upsertsDuringBuild;
     private readonly AnswerCache<RecommendationList> _cache;
+    // Each user's attribute groups (age band, gender, region): popularity is also counted within them.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<UserSegment>> _segments = new(StringComparer.Ordinal);
     // Moves when something every answer depends on changes: the model in service, or an item going off sale.
     private long _epoch;
     private const string AnonymousCacheUser = "";
@@ -84,6 +86,8 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         var items = new List<Item>();
         await foreach (var item in _engine.Store.ReadItemsAsync(cancellationToken)) items.Add(item);
         _catalog.Upsert(items);
+        // Before the events, so their popularity is counted within each user's groups too.
+        await foreach (var user in _engine.Store.ReadUsersAsync(cancellationToken)) RememberSegments(user);
 
         // Streamed in store order, a page at a time, so memory stays flat however long the log is. Co-occurrence
         // follows arrival order (time order for live traffic, and for imports that list each user's history in order);
@@ -205,8 +209,9 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         {
             var recent = _recent.Recent(userId);
             var affinities = read.Profile?.Affinities;
-            var known = recent.Count > 0 || affinities is { Categories.Count: > 0 } or { Brands.Count: > 0 };
-            user = new UserContext(userId, recent, query.ExcludeSeen ? _recent.Seen(userId) : new HashSet<string>(), affinities, known);
+            var segments = _segments.TryGetValue(userId, out var s) ? s : [];
+            var known = recent.Count > 0 || affinities is { Categories.Count: > 0 } or { Brands.Count: > 0 } || segments.Count > 0;
+            user = new UserContext(userId, recent, query.ExcludeSeen ? _recent.Seen(userId) : new HashSet<string>(), affinities, known) { Segments = segments };
         }
         var view = user.Personalized ? CurrentView() : null;
         var items = _recommender.Recommend(user, query, view);
@@ -266,6 +271,7 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     public string? OnUserErased(string userId)
     {
         var steps = _recent.Remove(userId);
+        _segments.TryRemove(userId, out _);
         var cached = _cache.Remove(userId);
         if (steps == 0 && cached == 0) return null;
         return cached == 0 ? $"recommendations: {steps} recent steps" : $"recommendations: {steps} recent steps, {cached} cached answers";
@@ -309,6 +315,23 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         }
     }
 
+    public void OnUsersUpserted(IReadOnlyList<User> users)
+    {
+        foreach (var user in users)
+        {
+            RememberSegments(user);
+            // The user's groups shape their list: answers cached under the old ones go.
+            _cache.Remove(user.Id);
+        }
+    }
+
+    private void RememberSegments(User user)
+    {
+        var segments = UserSegments.Of(user);
+        if (segments.Count > 0) _segments[user.Id] = segments;
+        else _segments.TryRemove(user.Id, out _);
+    }
+
     private static bool Counts(StoredEvent e) =>
         e.ItemId is not null && e.ExcludedReason is null && e.Type is not (EventType.Impression or EventType.Search);
 
@@ -329,7 +352,8 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
             if (!Counts(e)) continue;
             _recent.Add(e.UserId, new BehaviorStep(e.ItemId!, e.Type, e.Timestamp));
             steps.Add((e.UserId, e.ItemId!));
-            var keys = _catalog.TryGet(e.ItemId!, out var entry) ? entry.CategoryKeys : [];
+            IReadOnlyList<string> keys = _catalog.TryGet(e.ItemId!, out var entry) ? entry.CategoryKeys : [];
+            if (_segments.TryGetValue(e.UserId, out var segments)) keys = [.. keys, .. segments.Select(g => g.Key)];
             interactions.Add((e.ItemId!, keys, Weight(e.Type), e.Timestamp));
         }
         _coOccurrence.ObserveMany(steps);
