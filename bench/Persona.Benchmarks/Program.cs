@@ -10,6 +10,13 @@ if (args.Contains("--profile-step"))
     return;
 }
 
+// dotnet run -c Release --project bench/Persona.Benchmarks -- --ann-probe [--rows N | --model DATA_DIR]  (approximate index recall)
+if (args.Contains("--ann-probe"))
+{
+    AnnProbe.Run(args);
+    return;
+}
+
 if (args.Contains("--gemm-probe"))
 {
     GemmProbe.Run(args);
