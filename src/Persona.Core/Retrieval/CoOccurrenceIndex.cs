@@ -64,7 +64,7 @@ public sealed class CoOccurrenceIndex
                     if (previous == next || tail.IndexOf(previous) < i) continue;
                     var map = _followers[previous] ??= [];
                     map[next] = map.GetValueOrDefault(next) + 1;
-                    if (map.Count > 2 * MaxFollowers) Prune(map, MaxFollowers);
+                    BoundedRows.Trim(map, MaxFollowers, Comparer<int>.Default);
                     _totals[previous]++;
                     touched.Add(previous);
                 }
@@ -93,14 +93,6 @@ public sealed class CoOccurrenceIndex
         for (var i = 0; i < snapshot.Ids.Length && result.Count < k; i++)
             if (accept is null || accept(snapshot.Ids[i])) result.Add(new ScoredId(snapshot.Ids[i], snapshot.Counts[i]));
         return [.. result];
-    }
-
-    /// <summary>Keeps the <paramref name="keep"/> most frequent followers (ties: the earlier interned item).</summary>
-    private static void Prune(Dictionary<int, int> map, int keep)
-    {
-        var kept = map.OrderByDescending(p => p.Value).ThenBy(p => p.Key).Take(keep).ToList();
-        map.Clear();
-        foreach (var (id, count) in kept) map[id] = count;
     }
 
     private void Publish(int item)

@@ -14,7 +14,6 @@ public sealed class IvfPartition
     /// <summary>Share of the clusters a query scans.</summary>
     public const double ProbeFraction = 0.08;
 
-    private readonly int _dimension;
     private readonly float[] _centroids;  // (clusters, dim)
     private readonly float[] _halfNorms;  // ½‖c‖² per cluster: nearest in L2 = argmax(x·c − ½‖c‖²)
     private readonly List<int>[] _members;
@@ -22,15 +21,9 @@ public sealed class IvfPartition
 
     private IvfPartition(int dimension, float[] centroids, int rowsCapacity)
     {
-        _dimension = dimension;
         _centroids = centroids;
         Clusters = centroids.Length / dimension;
-        _halfNorms = new float[Clusters];
-        for (var c = 0; c < Clusters; c++)
-        {
-            var centroid = _centroids.AsSpan(c * dimension, dimension);
-            _halfNorms[c] = 0.5f * TensorPrimitives.Dot(centroid, centroid);
-        }
+        _halfNorms = HalfNorms(centroids, dimension);
         _members = new List<int>[Clusters];
         for (var c = 0; c < Clusters; c++) _members[c] = [];
         _clusterOf = new int[Math.Max(16, rowsCapacity)];
@@ -59,13 +52,13 @@ public sealed class IvfPartition
         var counts = new int[clusters];
         for (var round = 0; round < iterations; round++)
         {
-            var partition = new IvfPartition(dimension, centroids, 0);
+            var halfNorms = HalfNorms(centroids, dimension);
             Array.Clear(sums);
             Array.Clear(counts);
             foreach (var row in sample)
             {
                 var x = matrix.Slice(row * dimension, dimension);
-                var c = partition.Nearest(x, scores);
+                var c = Nearest(centroids, halfNorms, x, scores);
                 TensorPrimitives.Add(sums.AsSpan(c * dimension, dimension), x, sums.AsSpan(c * dimension, dimension));
                 counts[c]++;
             }
@@ -87,7 +80,7 @@ public sealed class IvfPartition
     public void Set(int row, ReadOnlySpan<float> vector, float[]? scratch = null)
     {
         if (row >= _clusterOf.Length) Array.Resize(ref _clusterOf, Math.Max(row + 1, 2 * _clusterOf.Length));
-        var cluster = Nearest(vector, scratch ?? new float[Clusters]);
+        var cluster = Nearest(_centroids, _halfNorms, vector, scratch ?? new float[Clusters]);
         var previous = _clusterOf[row] - 1; // stored +1, so 0 means "not filed"
         if (previous == cluster) return;
         if (previous >= 0) _members[previous].Remove(row);
@@ -123,14 +116,26 @@ public sealed class IvfPartition
         return rows;
     }
 
-    private int Nearest(ReadOnlySpan<float> x, float[] scores)
+    private static float[] HalfNorms(float[] centroids, int dimension)
     {
-        RowDots.Compute(_centroids, x, scores); // (clusters, dim) · (dim) → (clusters)
+        var halfNorms = new float[centroids.Length / dimension];
+        for (var c = 0; c < halfNorms.Length; c++)
+        {
+            var centroid = centroids.AsSpan(c * dimension, dimension);
+            halfNorms[c] = 0.5f * TensorPrimitives.Dot(centroid, centroid);
+        }
+        return halfNorms;
+    }
+
+    /// <summary>The centroid nearest to <paramref name="x"/> in L2: argmax(x·c − ½‖c‖²).</summary>
+    private static int Nearest(float[] centroids, float[] halfNorms, ReadOnlySpan<float> x, float[] scores)
+    {
+        RowDots.Compute(centroids, x, scores); // (clusters, dim) · (dim) → (clusters)
         var best = 0;
         var bestScore = float.NegativeInfinity;
-        for (var c = 0; c < Clusters; c++)
+        for (var c = 0; c < halfNorms.Length; c++)
         {
-            var score = scores[c] - _halfNorms[c];
+            var score = scores[c] - halfNorms[c];
             if (score > bestScore)
             {
                 bestScore = score;

@@ -73,12 +73,7 @@ public sealed class CoVisitation : IDisposable
         {
             if (!_pairs.TryGetValue(x, out var row)) _pairs[x] = row = new Dictionary<string, float>(StringComparer.Ordinal);
             row[y] = row.GetValueOrDefault(y) + 1;
-            if (row.Count > 2 * MaxNeighbours)
-            {
-                var kept = row.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(MaxNeighbours).ToList();
-                row.Clear();
-                foreach (var (id, together) in kept) row[id] = together;
-            }
+            Retrieval.BoundedRows.Trim(row, MaxNeighbours, StringComparer.Ordinal);
         }
     }
 

@@ -135,28 +135,9 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     {
         if (Options.WarmUsers == 0 || !_cache.Enabled) return;
         var run = Interlocked.Increment(ref _warmRun);
-        Warming = Task.Run(() =>
-        {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            var query = new RecommendationQuery { Count = Options.DefaultN };
-            var done = 0;
-            try
-            {
-                foreach (var user in _recent.MostRecentUsers(Options.WarmUsers))
-                {
-                    if (Volatile.Read(ref _warmRun) != run) return;
-                    Recommend(user, query);
-                    done++;
-                }
-                if (_logger.IsEnabled(LogLevel.Information))
-                    _logger.LogInformation("Precomputed the recommendations of {Users} recently active users in {Seconds:0.0} s", done, clock.Elapsed.TotalSeconds);
-            }
-            catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
-            {
-                // The host is shutting down under the run; the cache fills on demand instead.
-                if (_logger.IsEnabled(LogLevel.Debug)) _logger.LogDebug(ex, "Precomputing recommendations stopped after {Users} users", done);
-            }
-        });
+        var query = new RecommendationQuery { Count = Options.DefaultN };
+        Warming = BackgroundWarmup.Start("the recommendations", () => _recent.MostRecentUsers(Options.WarmUsers),
+            user => Recommend(user, query), () => Volatile.Read(ref _warmRun) != run, _logger);
     }
 
     private int _warmRun;

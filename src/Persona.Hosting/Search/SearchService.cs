@@ -80,35 +80,17 @@ public sealed class SearchService : IEngineObserver, IDisposable
         OnEventsStored(batch);
         if (_logger.IsEnabled(LogLevel.Information))
             _logger.LogInformation("Search indexed {Items} items in {Seconds:0.00} s; {Clicks} logged search clicks", items.Count, _indexSeconds, _clicks.Count);
-        if (_options.WarmUsers > 0 && _options.UserCacheSeconds > 0) Warming = Task.Run(Warm, CancellationToken.None);
+        if (_options.WarmUsers > 0 && _options.UserCacheSeconds > 0)
+            Warming = BackgroundWarmup.Start("the search signals", MostRecentUsers, user => UserFor(user), static () => false, _logger);
     }
 
     /// <summary>The background preparation of recent searchers' signals after load; completed when none is running.</summary>
     public Task Warming { get; private set; } = Task.CompletedTask;
 
-    /// <summary>Prepares the re-ranking signals of the most recently active users, so their first searches skip it.</summary>
-    private void Warm()
-    {
-        var clock = Stopwatch.StartNew();
-        var users = _recent.Select(u => (u.Key, Last: u.Value.Last)).OrderByDescending(u => u.Last).ThenBy(u => u.Key, StringComparer.Ordinal)
-            .Take(_options.WarmUsers).Select(u => u.Key).ToList();
-        var done = 0;
-        try
-        {
-            foreach (var user in users)
-            {
-                UserFor(user);
-                done++;
-            }
-            if (_logger.IsEnabled(LogLevel.Information))
-                _logger.LogInformation("Prepared the search signals of {Users} recently active users in {Seconds:0.0} s", done, clock.Elapsed.TotalSeconds);
-        }
-        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
-        {
-            // The host is shutting down under the run; signals are prepared on demand instead.
-            if (_logger.IsEnabled(LogLevel.Debug)) _logger.LogDebug(ex, "Preparing search signals stopped after {Users} users", done);
-        }
-    }
+    /// <summary>The users whose signals are prepared after load, the most recently active first.</summary>
+    private IReadOnlyList<string> MostRecentUsers() =>
+        [.. _recent.Select(u => (u.Key, Last: u.Value.Last)).OrderByDescending(u => u.Last).ThenBy(u => u.Key, StringComparer.Ordinal)
+            .Take(_options.WarmUsers).Select(u => u.Key)];
 
     /// <summary>Whether the catalog grew by a tenth (or from nothing) since the encoder was last trained.</summary>
     public bool NeedsTraining => _options.Semantic && _index.Count >= 2 && _index.Count > _trainedItems * 1.1;
