@@ -3,41 +3,49 @@ namespace Persona.Core.Search;
 /// <summary>
 /// Item-to-item co-occurrence within users' behaviour sequences: items seen within <see cref="Window"/> steps
 /// of each other count once per occurrence. <see cref="Similarity"/> is the cosine-normalised count, so hugely
-/// popular items do not neighbour everything. Thread-safe: writes take the lock alone; reads share it, once per
-/// query (<see cref="Neighbours"/>), so concurrent searches never queue behind each other.
+/// popular items do not neighbour everything. Items are numbered by <see cref="Ordinals"/>, shared with the search
+/// index, so scoring a query's candidates looks up ints. Thread-safe: writes take the lock alone; reads share it, once
+/// per query (<see cref="Score"/>), so concurrent searches never queue behind each other.
 /// </summary>
 public sealed class CoVisitation : IDisposable
 {
     public const int DefaultWindow = 3;
     /// <summary>Neighbours kept per item: a row that doubles past it is cut back to its strongest, so memory stays O(items · this).</summary>
     public const int DefaultMaxNeighbours = 500;
-    private readonly Dictionary<string, Dictionary<string, float>> _pairs = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, float> _counts = new(StringComparer.Ordinal);
+    // Indexed by item ordinal: the item's neighbours (ordinal → times seen together) and how often it was seen.
+    private Dictionary<int, float>?[] _rows = [];
+    private float[] _counts = [];
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
 
-    public CoVisitation(int window = DefaultWindow, int maxNeighbours = DefaultMaxNeighbours)
+    public CoVisitation(int window = DefaultWindow, int maxNeighbours = DefaultMaxNeighbours, KeyOrdinals? ordinals = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxNeighbours, 1);
         Window = window;
         MaxNeighbours = maxNeighbours;
+        Ordinals = ordinals ?? new KeyOrdinals();
     }
 
     public int MaxNeighbours { get; }
 
     public int Window { get; }
 
+    /// <summary>The numbering of items; pass the search index's so its entries' ordinals can be scored directly.</summary>
+    public KeyOrdinals Ordinals { get; }
+
     /// <summary>Adds one user's sequence (oldest first).</summary>
     public void AddSequence(IReadOnlyList<string> items)
     {
         ArgumentNullException.ThrowIfNull(items);
+        var ordinals = Intern(items);
         _lock.EnterWriteLock();
         try
         {
-            for (var i = 0; i < items.Count; i++)
+            Grow();
+            for (var i = 0; i < ordinals.Length; i++)
             {
-                _counts[items[i]] = _counts.GetValueOrDefault(items[i]) + 1;
-                for (var j = Math.Max(0, i - Window); j < i; j++) AddPair(items[i], items[j]);
+                _counts[ordinals[i]]++;
+                for (var j = Math.Max(0, i - Window); j < i; j++) AddPair(ordinals[i], ordinals[j]);
             }
         }
         finally
@@ -51,11 +59,16 @@ public sealed class CoVisitation : IDisposable
     {
         ArgumentNullException.ThrowIfNull(item);
         ArgumentNullException.ThrowIfNull(recent);
+        var ordinal = Ordinals.GetOrAdd(item);
+        var from = Math.Max(0, recent.Count - Window);
+        var previous = new int[recent.Count - from];
+        for (var j = 0; j < previous.Length; j++) previous[j] = Ordinals.GetOrAdd(recent[from + j]);
         _lock.EnterWriteLock();
         try
         {
-            _counts[item] = _counts.GetValueOrDefault(item) + 1;
-            for (var j = Math.Max(0, recent.Count - Window); j < recent.Count; j++) AddPair(item, recent[j]);
+            Grow();
+            _counts[ordinal]++;
+            foreach (var other in previous) AddPair(ordinal, other);
         }
         finally
         {
@@ -63,69 +76,144 @@ public sealed class CoVisitation : IDisposable
         }
     }
 
-    private void AddPair(string a, string b)
+    private int[] Intern(IReadOnlyList<string> items)
     {
-        if (string.Equals(a, b, StringComparison.Ordinal)) return;
+        var ordinals = new int[items.Count];
+        for (var i = 0; i < ordinals.Length; i++) ordinals[i] = Ordinals.GetOrAdd(items[i]);
+        return ordinals;
+    }
+
+    /// <summary>Makes room for every ordinal handed out so far (inside the write lock).</summary>
+    private void Grow()
+    {
+        var needed = Ordinals.Count;
+        if (needed <= _counts.Length) return;
+        var size = Math.Max(needed, _counts.Length * 2);
+        Array.Resize(ref _rows, size);
+        Array.Resize(ref _counts, size);
+    }
+
+    private void AddPair(int a, int b)
+    {
+        if (a == b) return;
         Increment(a, b);
         Increment(b, a);
 
-        void Increment(string x, string y)
+        void Increment(int x, int y)
         {
-            if (!_pairs.TryGetValue(x, out var row)) _pairs[x] = row = new Dictionary<string, float>(StringComparer.Ordinal);
+            var row = _rows[x] ??= [];
             row[y] = row.GetValueOrDefault(y) + 1;
-            Retrieval.BoundedRows.Trim(row, MaxNeighbours, StringComparer.Ordinal);
+            Retrieval.BoundedRows.Trim(row, MaxNeighbours, Comparer<int>.Default);
         }
     }
 
     /// <summary>
-    /// Neighbours of a user's recent items (newest last) with Σ decay^age · <see cref="Similarity"/>, in one lock:
-    /// what the re-ranker looks candidates up in. With <paramref name="among"/> only those items are scored (a
-    /// query's candidates): each recent item then costs min(its neighbours, candidates) lookups, where a popular
-    /// item alone can have thousands of neighbours.
+    /// scores[i] = Σ over the user's recent items (ordinals, newest last) of decay^age · <see cref="Similarity"/> with
+    /// candidates[i], in one read lock: what the re-ranker scores a query's candidates with. Negative ordinals (items
+    /// never seen) score 0. A row up to <see cref="ScanFactor"/> times the candidates is walked in memory order against
+    /// a small table of the candidates; a longer one is probed once per candidate.
     /// </summary>
-    public Dictionary<string, float> Neighbours(IReadOnlyList<string> recent, IReadOnlyCollection<string>? among = null, float decay = 0.8f)
+    public void Score(ReadOnlySpan<int> recent, ReadOnlySpan<int> candidates, Span<float> scores, float decay = 0.8f)
     {
-        ArgumentNullException.ThrowIfNull(recent);
-        var scores = new Dictionary<string, float>(StringComparer.Ordinal);
-        var wanted = among as IReadOnlySet<string> ?? (among is null ? null : new HashSet<string>(among, StringComparer.Ordinal));
+        ArgumentOutOfRangeException.ThrowIfLessThan(scores.Length, candidates.Length, nameof(scores));
+        scores = scores[..candidates.Length];
+        scores.Clear();
+        if (recent.IsEmpty || candidates.IsEmpty) return;
+        var table = new CandidateTable(candidates, candidates.Length <= 256 ? stackalloc int[CandidateTable.SizeFor(candidates.Length)] : default);
         _lock.EnterReadLock();
         try
         {
             var weight = 1f;
-            for (var k = recent.Count - 1; k >= 0; k--, weight *= decay)
+            for (var k = recent.Length - 1; k >= 0; k--, weight *= decay)
             {
                 var a = recent[k];
-                if (!_pairs.TryGetValue(a, out var row)) continue;
+                if ((uint)a >= (uint)_rows.Length || _rows[a] is not { Count: > 0 } row) continue;
                 var ca = _counts[a];
-                if (wanted is not null && wanted.Count < row.Count)
+                if (row.Count <= ScanFactor * candidates.Length)
                 {
-                    foreach (var b in wanted)
-                        if (row.TryGetValue(b, out var together)) Add(b, together);
+                    foreach (var (b, together) in row)
+                        if (table.Find(b) is >= 0 and var i) scores[i] += weight * together / MathF.Sqrt(ca * _counts[b]);
                 }
                 else
                 {
-                    foreach (var (b, together) in row)
-                        if (wanted is null || wanted.Contains(b)) Add(b, together);
+                    for (var i = 0; i < candidates.Length; i++)
+                    {
+                        var b = candidates[i];
+                        if (b >= 0 && row.TryGetValue(b, out var together)) scores[i] += weight * together / MathF.Sqrt(ca * _counts[b]);
+                    }
                 }
-
-                void Add(string b, float together) => scores[b] = scores.GetValueOrDefault(b) + weight * together / MathF.Sqrt(ca * _counts[b]);
             }
         }
         finally
         {
             _lock.ExitReadLock();
         }
-        return scores;
+    }
+
+    /// <summary>Rows up to this many times the candidates are walked whole rather than probed per candidate.</summary>
+    public const int ScanFactor = 8;
+
+    /// <summary>Open-addressing table from candidate ordinal to its position; slots hold position + 1 (0: empty).</summary>
+    private readonly ref struct CandidateTable
+    {
+        private readonly ReadOnlySpan<int> _candidates;
+        private readonly Span<int> _slots;
+        private readonly int _mask;
+
+        public static int SizeFor(int count) => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(4, 2 * count));
+
+        public CandidateTable(ReadOnlySpan<int> candidates, Span<int> slots)
+        {
+            _candidates = candidates;
+            _slots = slots.IsEmpty ? new int[SizeFor(candidates.Length)] : slots;
+            _slots.Clear();
+            _mask = _slots.Length - 1;
+            for (var i = 0; i < candidates.Length; i++)
+            {
+                if (candidates[i] < 0) continue;
+                var slot = Hash(candidates[i]) & _mask;
+                while (_slots[slot] != 0) slot = (slot + 1) & _mask;
+                _slots[slot] = i + 1;
+            }
+        }
+
+        public int Find(int ordinal)
+        {
+            for (var slot = Hash(ordinal) & _mask; _slots[slot] != 0; slot = (slot + 1) & _mask)
+                if (_candidates[_slots[slot] - 1] == ordinal) return _slots[slot] - 1;
+            return -1;
+        }
+
+        private static int Hash(int ordinal) => (int)((uint)ordinal * 0x9E3779B1u >> 7);
     }
 
     /// <summary>count(a, b) / √(count(a) · count(b)); 0 when never seen together.</summary>
     public float Similarity(string a, string b)
     {
+        var x = Ordinals.Find(a);
+        var y = Ordinals.Find(b);
+        if (x < 0 || y < 0) return 0;
         _lock.EnterReadLock();
         try
         {
-            if (!_pairs.TryGetValue(a, out var row) || !row.TryGetValue(b, out var together)) return 0;
-            return together / MathF.Sqrt(_counts[a] * _counts[b]);
+            if (x >= _rows.Length || _rows[x] is not { } row || !row.TryGetValue(y, out var together)) return 0;
+            return together / MathF.Sqrt(_counts[x] * _counts[y]);
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>How many neighbours the item's row holds now.</summary>
+    public int NeighbourCount(string item)
+    {
+        var x = Ordinals.Find(item);
+        if (x < 0) return 0;
+        _lock.EnterReadLock();
+        try
+        {
+            return x < _rows.Length && _rows[x] is { } row ? row.Count : 0;
         }
         finally
         {

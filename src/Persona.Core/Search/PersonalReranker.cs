@@ -24,106 +24,282 @@ public static class PersonalReranker
     public static IReadOnlyList<string> FeatureNames { get; } = ["base", "category", "brand", "price_band", "sequence", "recent"];
     public const int FeatureCount = 6;
 
-    /// <summary>Per-user lookups prepared once per query.</summary>
+    /// <summary>
+    /// What re-ranking reads of a user, prepared once per query: affinity shares by brand and category-key ordinal,
+    /// price-band shares by tier, the recent items in the co-visitation numbering and the sequence embedding.
+    /// </summary>
     public sealed class UserSignals
     {
-        internal Dictionary<string, double> Categories { get; } = new(StringComparer.Ordinal);
-        internal Dictionary<string, double> Brands { get; } = new(StringComparer.Ordinal);
-        internal Dictionary<string, double> Bands { get; } = new(StringComparer.Ordinal);
-        internal Dictionary<string, float> Neighbours { get; init; } = [];
         internal SearchUser User { get; init; } = null!;
         internal CatalogSnapshot? Catalog { get; init; }
-        // Items of one category path share their key list in the index, so the category feature is computed once per path.
-        internal Dictionary<IReadOnlyList<string>, double> CategoryFeature { get; } = new(ReferenceEqualityComparer.Instance);
+        internal CoVisitation? CoVisitation { get; init; }
+        internal ResolvedUser Resolved { get; init; } = null!;
+        internal int[] Recent => Resolved.Recent;
+        /// <summary>Whether entries' item ordinals are in the co-visitation numbering (else their ids are looked up).</summary>
+        internal bool SharedNumbering { get; init; }
+        internal Dictionary<int, double> Categories => Resolved.Categories;
+        internal Dictionary<int, double> Brands => Resolved.Brands;
+        internal double[]? Bands => Resolved.Bands;
+        // Items of one category path share their key ordinals, so the category feature is computed once per path.
+        internal Dictionary<int, double> CategoryFeature { get; } = [];
 
-        public bool IsEmpty => Categories.Count == 0 && Brands.Count == 0 && Bands.Count == 0 && Neighbours.Count == 0 && User.Embedding is null;
+        /// <summary>Whether the profile's affinities or the sequence model say anything about the user.</summary>
+        public bool HasProfileSignals => Categories.Count > 0 || Brands.Count > 0 || Bands is not null || User.Embedding is not null;
+
+        /// <summary>Whether nothing about the user can move a candidate.</summary>
+        public bool IsEmpty => !HasProfileSignals && Recent.Length == 0;
+
+        /// <summary>scores[i] = co-visitation of the user's recent items with candidates[i] (0 without any), for the first scores.Length.</summary>
+        internal void CoScores(IReadOnlyList<ProductSearchIndex.Candidate> candidates, ReadOnlySpan<CandidateFacts> facts, Span<float> scores)
+        {
+            if (CoVisitation is null || Recent.Length == 0)
+            {
+                scores.Clear();
+                return;
+            }
+            var count = scores.Length;
+            Span<int> ordinals = count <= 256 ? stackalloc int[count] : new int[count];
+            for (var i = 0; i < count; i++)
+                ordinals[i] = SharedNumbering ? facts[i].Ordinal : CoVisitation.Ordinals.Find(candidates[i].Entry.Item.Id);
+            CoVisitation.Score(Recent, ordinals, scores);
+        }
     }
 
-    /// <summary>Prepares the user's lookups; with <paramref name="candidates"/> co-visitation is scored for those items only.</summary>
-    public static UserSignals Prepare(SearchUser user, CoVisitation? coVisitation, CatalogSnapshot? catalog, IReadOnlyCollection<string>? candidates = null)
+    /// <summary>What re-ranking reads of a candidate, packed so a query's head is one contiguous array.</summary>
+    public readonly record struct CandidateFacts(double Base, long Sequence, int Ordinal, int Brand, int Path)
     {
-        ArgumentNullException.ThrowIfNull(user);
-        var signals = new UserSignals
+        public static CandidateFacts Of(ProductSearchIndex.Candidate candidate)
         {
-            User = user,
-            Catalog = catalog,
-            Neighbours = coVisitation is not null && user.RecentItems.Count > 0 ? coVisitation.Neighbours(user.RecentItems, candidates) : [],
-        };
-        if (user.Profile?.Affinities is { } a)
-        {
-            foreach (var c in a.Categories) signals.Categories[c.Key] = c.Share;
-            foreach (var b in a.Brands) signals.Brands[b.Key] = b.Share;
-            foreach (var p in a.PriceBands) signals.Bands[p.Key] = p.Share;
+            var entry = candidate.Entry;
+            return new(candidate.Base, entry.Sequence, entry.Ordinal, entry.Brand, entry.CategoryKeyOrdinals.Length > 0 ? entry.CategoryKeyOrdinals[^1] : -1);
         }
-        return signals;
+    }
+
+    /// <summary>The item's price tier in the catalog: 0 low, 1 mid, 2 high (thirds of the price percentile); -1 without a price.</summary>
+    public static int PriceTier(CatalogSnapshot? catalog, Item item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        if (item.Price is null || catalog?.PricePercentile(item.Id) is not { } pct) return -1;
+        return pct < 1.0 / 3 ? 0 : pct > 2.0 / 3 ? 2 : 1;
     }
 
     /// <summary>
-    /// Fills <paramref name="features"/> (length <see cref="FeatureCount"/>) for one candidate;
-    /// <paramref name="sequenceCosine"/>, when the caller computed it in bulk, replaces the model lookup.
+    /// A user's affinity keys and recent items in the numberings of one index and co-visitation; read-only once built, so
+    /// concurrent searches of one cached user share it.
     /// </summary>
-    public static void Features(UserSignals signals, Item item, IReadOnlyList<string> categoryKeys, double baseScore, Span<double> features, double? sequenceCosine = null)
+    internal sealed class ResolvedUser
+    {
+        public required SearchKeys Keys { get; init; }
+        public required CoVisitation? CoVisitation { get; init; }
+        /// <summary>The user's recent items in the co-visitation numbering, newest last (items it never saw left out).</summary>
+        public int[] Recent { get; init; } = [];
+        public Dictionary<int, double> Categories { get; } = [];
+        public Dictionary<int, double> Brands { get; } = [];
+        /// <summary>Share of each price tier (low, mid, high); null without price-band affinities.</summary>
+        public double[]? Bands { get; set; }
+        /// <summary>The numberings' sizes when some key was not found yet (null: all were), so a later key can be picked up.</summary>
+        public (int Brands, int Categories, int Items)? Incomplete { get; set; }
+
+        public bool Fits(SearchKeys keys, CoVisitation? coVisitation) =>
+            ReferenceEquals(keys, Keys) && ReferenceEquals(coVisitation, CoVisitation)
+            && (Incomplete is not { } sizes || sizes == (keys.Brands.Count, keys.Categories.Count, coVisitation?.Ordinals.Count ?? 0));
+    }
+
+    // Keyed by the searcher object, which the search service caches while the user's steps and profile are unchanged.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SearchUser, ResolvedUser> Resolutions = new();
+
+    /// <summary>Prepares the user's lookups against the numberings <paramref name="keys"/> of the index the candidates come from.</summary>
+    public static UserSignals Prepare(SearchUser user, SearchKeys keys, CoVisitation? coVisitation, CatalogSnapshot? catalog)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(keys);
+        if (!Resolutions.TryGetValue(user, out var resolved) || !resolved.Fits(keys, coVisitation))
+        {
+            resolved = Resolve(user, keys, coVisitation);
+            Resolutions.AddOrUpdate(user, resolved);
+        }
+        return new UserSignals
+        {
+            User = user,
+            Catalog = catalog,
+            CoVisitation = coVisitation,
+            Resolved = resolved,
+            SharedNumbering = coVisitation is not null && ReferenceEquals(keys.Items, coVisitation.Ordinals),
+        };
+    }
+
+    private static ResolvedUser Resolve(SearchUser user, SearchKeys keys, CoVisitation? coVisitation)
+    {
+        var sizes = (keys.Brands.Count, keys.Categories.Count, coVisitation?.Ordinals.Count ?? 0);
+        var complete = true;
+        var recent = new List<int>(user.RecentItems.Count);
+        if (coVisitation is not null)
+            foreach (var id in user.RecentItems)
+                if (coVisitation.Ordinals.Find(id) is >= 0 and var ordinal) recent.Add(ordinal);
+                else complete = false;
+        var resolved = new ResolvedUser { Keys = keys, CoVisitation = coVisitation, Recent = [.. recent] };
+        if (user.Profile?.Affinities is { } a)
+        {
+            // Keys the index never saw can match no candidate yet.
+            foreach (var c in a.Categories)
+                if (keys.Categories.Find(c.Key) is >= 0 and var key) resolved.Categories[key] = c.Share;
+                else complete = false;
+            foreach (var b in a.Brands)
+                if (keys.Brands.Find(b.Key) is >= 0 and var brand) resolved.Brands[brand] = b.Share;
+                else complete = false;
+            if (a.PriceBands.Count > 0)
+            {
+                resolved.Bands = new double[3];
+                foreach (var p in a.PriceBands)
+                    if (p.Key switch { Tiers.Low => 0, Tiers.Mid => 1, Tiers.High => 2, _ => -1 } is >= 0 and var tier) resolved.Bands[tier] = p.Share;
+            }
+        }
+        if (!complete) resolved.Incomplete = sizes;
+        return resolved;
+    }
+
+    /// <summary>Fills <paramref name="features"/> (length <see cref="FeatureCount"/>) for one candidate.</summary>
+    public static void Features(UserSignals signals, ProductSearchIndex.Candidate candidate, Span<double> features)
     {
         ArgumentNullException.ThrowIfNull(signals);
-        ArgumentNullException.ThrowIfNull(item);
+        ArgumentNullException.ThrowIfNull(candidate);
+        var item = candidate.Entry.Item;
+        var cosine = signals.User is { Embedding: { } u, Model: { } model } ? model.Cosine(u, item) ?? 0 : 0;
+        Span<float> co = stackalloc float[1];
+        ReadOnlySpan<CandidateFacts> facts = [CandidateFacts.Of(candidate)];
+        signals.CoScores([candidate], facts, co);
+        Fill(signals, facts[0], [candidate], 0, signals.Bands is null ? -1 : PriceTier(signals.Catalog, item), cosine, co[0], features);
+    }
+
+    /// <summary>Features of candidates[at] from its packed facts; the candidate itself is read only for the first of each category path.</summary>
+    private static void Fill(
+        UserSignals signals, in CandidateFacts facts, IReadOnlyList<ProductSearchIndex.Candidate> candidates, int at, int priceTier, double sequenceCosine, float coScore, Span<double> features)
+    {
         features.Clear();
-        features[0] = baseScore;
-        if (categoryKeys.Count > 0)
+        features[0] = facts.Base;
+        if (facts.Path >= 0 && signals.Categories.Count > 0)
         {
-            if (!signals.CategoryFeature.TryGetValue(categoryKeys, out var category))
+            if (!signals.CategoryFeature.TryGetValue(facts.Path, out var category))
             {
+                var keys = candidates[at].Entry.CategoryKeyOrdinals;
                 var sum = 0.0;
-                foreach (var key in categoryKeys) sum += signals.Categories.GetValueOrDefault(key);
-                signals.CategoryFeature[categoryKeys] = category = sum / categoryKeys.Count;
+                foreach (var key in keys) sum += signals.Categories.GetValueOrDefault(key);
+                signals.CategoryFeature[facts.Path] = category = sum / keys.Length;
             }
             features[1] = category;
         }
-        if (item.Brand is { Length: > 0 } brand)
-            features[2] = signals.Brands.GetValueOrDefault(char.IsWhiteSpace(brand[0]) || char.IsWhiteSpace(brand[^1]) ? brand.Trim() : brand);
-        if (signals.Bands.Count > 0 && item.Price is not null && signals.Catalog?.PricePercentile(item.Id) is { } pct)
-            features[3] = signals.Bands.GetValueOrDefault(pct < 1.0 / 3 ? Tiers.Low : pct > 2.0 / 3 ? Tiers.High : Tiers.Mid);
-        if (sequenceCosine is { } known) features[4] = known;
-        else if (signals.User is { Embedding: { } u, Model: { } model } && model.Cosine(u, item) is { } cosine) features[4] = cosine;
-        if (signals.Neighbours.TryGetValue(item.Id, out var co)) features[5] = co / (co + 0.1);
+        if (facts.Brand >= 0 && signals.Brands.Count > 0) features[2] = signals.Brands.GetValueOrDefault(facts.Brand);
+        if (priceTier >= 0 && signals.Bands is { } bands) features[3] = bands[priceTier];
+        features[4] = sequenceCosine;
+        if (coScore > 0) features[5] = coScore / (coScore + 0.1);
     }
 
     /// <summary>
     /// The order of <paramref name="candidates"/> (given best first by their non-personal score) after re-ranking the
     /// first <paramref name="depth"/> by w·f; the tail keeps its order. <paramref name="personal"/>[i] receives
-    /// candidate i's personal contribution (w·f − base). <paramref name="sequenceCosines"/>[i], when given, is
-    /// candidate i's sequence-model cosine computed in bulk.
+    /// candidate i's personal contribution (w·f − base).
     /// </summary>
-    public static int[] Rerank(IReadOnlyList<ProductSearchIndex.Candidate> candidates, UserSignals signals, IReadOnlyList<double> weights, int depth, double[] personal, double[]? sequenceCosines = null)
+    public static int[] Rerank(IReadOnlyList<ProductSearchIndex.Candidate> candidates, UserSignals signals, IReadOnlyList<double> weights, int depth, double[] personal)
     {
         ArgumentNullException.ThrowIfNull(candidates);
-        ArgumentNullException.ThrowIfNull(personal);
+        ArgumentNullException.ThrowIfNull(signals);
         depth = Math.Min(depth, candidates.Count);
-        Span<double> features = stackalloc double[FeatureCount];
-        // Sort keys: the negated final score, then the tie-break (older items first), so the sort compares plain arrays.
-        var keys = new double[depth];
-        var sequences = new long[depth];
+        var facts = new CandidateFacts[depth];
+        var tiers = new int[depth];
+        var cosines = new double[depth];
         for (var i = 0; i < depth; i++)
         {
-            var c = candidates[i];
-            Features(signals, c.Entry.Item, c.Entry.CategoryKeys, c.Base, features, sequenceCosines is not null && i < sequenceCosines.Length ? sequenceCosines[i] : null);
-            personal[i] = Score(weights, features) - c.Base;
-            keys[i] = -(c.Base + personal[i]);
-            sequences[i] = c.Entry.Sequence;
+            var item = candidates[i].Entry.Item;
+            facts[i] = CandidateFacts.Of(candidates[i]);
+            tiers[i] = signals.Bands is null ? -1 : PriceTier(signals.Catalog, item);
+            if (signals.User is { Embedding: { } u, Model: { } model }) cosines[i] = model.Cosine(u, item) ?? 0;
         }
-        var order = new int[candidates.Count];
-        for (var i = 0; i < order.Length; i++) order[i] = i;
-        Array.Sort(order, 0, depth, Comparer<int>.Create((a, b) =>
+        var co = new float[depth];
+        signals.CoScores(candidates, facts, co);
+        return Rerank(new RerankInputs(candidates, facts, tiers, cosines, co), signals, weights, personal);
+    }
+
+    /// <summary>
+    /// A query's head as re-ranking reads it, (depth) each: candidates, their packed facts, price tiers (-1: none),
+    /// sequence-model cosines and co-visitation scores with the user; <see cref="Features"/>, when given, receives
+    /// the head's features, (depth, FeatureCount). Only the best <see cref="Top"/> are put in order; the rest of the head
+    /// follows them in no particular order.
+    /// </summary>
+    internal readonly record struct RerankInputs(
+        IReadOnlyList<ProductSearchIndex.Candidate> Candidates, CandidateFacts[] Facts, int[]? Tiers, double[]? Cosines, float[] CoScores, double[]? Features = null,
+        int Top = int.MaxValue);
+
+    internal static int[] Rerank(in RerankInputs inputs, UserSignals signals, IReadOnlyList<double> weights, double[] personal)
+    {
+        ArgumentNullException.ThrowIfNull(personal);
+        var depth = inputs.Facts.Length;
+        var w = weights as double[] ?? [.. weights];
+        Span<double> scratch = stackalloc double[FeatureCount];
+        var keys = new RankKey[depth];
+        for (var i = 0; i < depth; i++)
         {
-            var c = keys[a].CompareTo(keys[b]);
-            return c != 0 ? c : sequences[a].CompareTo(sequences[b]);
-        }));
+            ref readonly var f = ref inputs.Facts[i];
+            var features = inputs.Features is null ? scratch : inputs.Features.AsSpan(i * FeatureCount, FeatureCount);
+            var tier = signals.Bands is null || inputs.Tiers is null ? -1 : inputs.Tiers[i];
+            Fill(signals, f, inputs.Candidates, i, tier, inputs.Cosines?[i] ?? 0, inputs.CoScores[i], features);
+            personal[i] = Score(w, features) - f.Base;
+            keys[i] = new RankKey(f.Base + personal[i], f.Sequence, i);
+        }
+        SortTop(keys, inputs.Top);
+        var order = new int[inputs.Candidates.Count];
+        for (var i = 0; i < depth; i++) order[i] = keys[i].Index;
+        for (var i = depth; i < order.Length; i++) order[i] = i;
         return order;
+    }
+
+    /// <summary>Puts the best <paramref name="top"/> keys first, in order; the others follow in no particular order.</summary>
+    private static void SortTop(Span<RankKey> keys, int top)
+    {
+        var order = default(RankKeyOrder);
+        if (top >= keys.Length)
+        {
+            keys.Sort(order);
+            return;
+        }
+        if (top <= 0) return;
+        keys[..top].Sort(order);
+        for (var i = top; i < keys.Length; i++)
+        {
+            if (order.Compare(keys[i], keys[top - 1]) >= 0) continue;
+            // Insert it into the ordered prefix; the prefix's worst takes its place.
+            var key = keys[i];
+            keys[i] = keys[top - 1];
+            var j = top - 1;
+            for (; j > 0 && order.Compare(key, keys[j - 1]) < 0; j--) keys[j] = keys[j - 1];
+            keys[j] = key;
+        }
+    }
+
+    private readonly record struct RankKey(double Score, long Sequence, int Index);
+
+    /// <summary>Best score first; ties: the older item first.</summary>
+    private readonly struct RankKeyOrder : IComparer<RankKey>
+    {
+        public int Compare(RankKey a, RankKey b)
+        {
+            var c = b.Score.CompareTo(a.Score);
+            return c != 0 ? c : a.Sequence.CompareTo(b.Sequence);
+        }
+    }
+
+    /// <summary>w·f.</summary>
+    private static double Score(double[] weights, ReadOnlySpan<double> features)
+    {
+        var s = 0.0;
+        for (var k = 0; k < features.Length; k++) s += weights[k] * features[k];
+        return s;
     }
 
     /// <summary>w·f.</summary>
     public static double Score(IReadOnlyList<double> weights, ReadOnlySpan<double> features)
     {
         ArgumentNullException.ThrowIfNull(weights);
+        if (weights is double[] array) return Score(array, features);
         var s = 0.0;
         for (var k = 0; k < features.Length; k++) s += weights[k] * features[k];
         return s;

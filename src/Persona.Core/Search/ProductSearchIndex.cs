@@ -27,7 +27,7 @@ public sealed class ProductSearchIndex : IDisposable
     private long _nextSequence;
     private long _snapshotVersion;
     private readonly AnswerCache<CandidateSet> _candidateCache;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string[]> _paths = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string[] Keys, int[] Ordinals)> _paths = new(StringComparer.Ordinal);
 
     public ProductSearchIndex(ProductSearchOptions? options = null)
     {
@@ -39,6 +39,11 @@ public sealed class ProductSearchIndex : IDisposable
     }
 
     public ProductSearchOptions Options => _options;
+    /// <summary>
+    /// The numberings of entries' items, brands and category keys; give <see cref="SearchKeys.Items"/> to
+    /// <see cref="CoVisitation"/> so candidates are scored by ordinal.
+    /// </summary>
+    public SearchKeys Keys { get; } = new();
     public int Count => _snapshot.Entries.Length;
     public SemanticEncoder? Encoder => _snapshot.Encoder;
     public QueryVocabulary Vocabulary => _snapshot.Vocabulary;
@@ -126,8 +131,10 @@ public sealed class ProductSearchIndex : IDisposable
         var keys = new string[item.CategoryPath.Count];
         for (var d = 1; d <= keys.Length; d++) keys[d - 1] = CategoryPaths.Key(item.CategoryPath, d);
         // Items of one path share one key array (the deepest key spells the path), so per-path work can be memoised.
-        if (keys.Length > 0) keys = _paths.GetOrAdd(keys[^1], keys);
-        return new Entry(item, keys, encoder?.Encode(SearchFields.FullText(item)), sequence);
+        var keyOrdinals = Array.Empty<int>();
+        if (keys.Length > 0) (keys, keyOrdinals) = _paths.GetOrAdd(keys[^1], static (_, k) => (k.Keys, Array.ConvertAll(k.Keys, k.Numbering.GetOrAdd)), (Keys: keys, Numbering: Keys.Categories));
+        var brand = item.Brand is { } b && b.Trim() is { Length: > 0 } trimmed ? Keys.Brands.GetOrAdd(trimmed) : -1;
+        return new Entry(item, keys, encoder?.Encode(SearchFields.FullText(item)), sequence, Keys.Items.GetOrAdd(item.Id), brand, keyOrdinals);
     }
 
     public ParsedQuery Parse(string query) => QueryParser.Parse(query, _snapshot.Vocabulary);
@@ -144,40 +151,40 @@ public sealed class ProductSearchIndex : IDisposable
         var set = CachedCandidates(snapshot, request, catalog, Math.Max(_options.CandidatePool, limit));
         var (parsed, candidates) = (set.Parsed, set.Candidates);
         var personal = new double[candidates.Count];
-        var order = Enumerable.Range(0, candidates.Count).ToArray();
+        int[]? order = null;
         var weights = _weights.Weights;
         PersonalReranker.UserSignals? signals = null;
-        var personalized = false;
+        double[]? features = null;
         if (request.Personalize && user is not null)
         {
             var depth = Math.Min(_options.RerankDepth, candidates.Count);
-            var reranked = new HashSet<string>(depth, StringComparer.Ordinal);
-            for (var i = 0; i < depth; i++) reranked.Add(candidates[i].Entry.Item.Id);
-            signals = PersonalReranker.Prepare(user, coVisitation, catalog, reranked);
-            if (!signals.IsEmpty)
+            signals = PersonalReranker.Prepare(user, Keys, coVisitation, catalog);
+            var facts = set.Facts(depth);
+            var co = new float[depth];
+            signals.CoScores(candidates, facts, co);
+            // Recent items that co-occur with none of these candidates say nothing about this query.
+            if (signals.HasProfileSignals || co.AsSpan().ContainsAnyExcept(0f))
             {
-                personalized = true;
                 var cosines = user is { Embedding: { } embedding, Model: { } model } ? set.SequenceCosines(model, embedding, depth) : null;
-                order = PersonalReranker.Rerank(candidates, signals, weights, _options.RerankDepth, personal, cosines);
+                var tiers = signals.Bands is null ? null : set.PriceTiers(catalog, depth);
+                features = new double[depth * PersonalReranker.FeatureCount];
+                order = PersonalReranker.Rerank(new PersonalReranker.RerankInputs(candidates, facts, tiers, cosines, co, features, Top: limit), signals, weights, personal);
             }
         }
-        var features = new double[PersonalReranker.FeatureCount];
-        var hits = new List<SearchHit>(Math.Min(limit, order.Length));
-        for (var r = 0; r < order.Length && hits.Count < limit; r++)
+        var hits = new List<SearchHit>(Math.Min(limit, candidates.Count));
+        for (var r = 0; r < candidates.Count && hits.Count < limit; r++)
         {
-            var c = candidates[order[r]];
-            var p = personal[order[r]];
+            var at = order is null ? r : order[r];
+            var c = candidates[at];
+            var p = personal[at];
             SearchReason? reason = null;
-            if (personalized && p > 0 && signals is not null)
-            {
-                PersonalReranker.Features(signals, c.Entry.Item, c.Entry.CategoryKeys, c.Base, features);
-                reason = PersonalReranker.Reason(weights, features, c.Entry.Item, catalog);
-            }
+            if (features is not null && p > 0 && at * PersonalReranker.FeatureCount < features.Length)
+                reason = PersonalReranker.Reason(weights, features.AsSpan(at * PersonalReranker.FeatureCount, PersonalReranker.FeatureCount), c.Entry.Item, catalog);
             reason ??= MatchReason(c, parsed);
             hits.Add(new SearchHit(c.Entry.Item, Math.Round(c.Base + p, 6),
                 new ScoreBreakdown(Math.Round(c.Lexical, 6), Math.Round(c.Semantic, 6), Math.Round(c.Intent, 6), Math.Round(p, 6)), reason));
         }
-        return new SearchResult { Query = parsed, Hits = hits, Personalized = personalized, Candidates = candidates.Count };
+        return new SearchResult { Query = parsed, Hits = hits, Personalized = order is not null, Candidates = candidates.Count };
     }
 
     /// <summary>The parsed query and its candidates, from the cache when this snapshot answered the same query and filters before.</summary>
@@ -340,10 +347,11 @@ public sealed class ProductSearchIndex : IDisposable
     public void Dispose() => _lexical.Dispose();
 
     /// <summary>
-    /// An indexed item: its category keys (depth 1..n), its unit text vector when an encoder is set, and when it was
-    /// first indexed (<paramref name="Sequence"/> breaks score ties, older items first, like a search engine's docid).
+    /// An indexed item: its category keys (depth 1..n), its unit text vector when an encoder is set, when it was first
+    /// indexed (<paramref name="Sequence"/> breaks score ties, older items first, like a search engine's docid), and the
+    /// ordinals in <see cref="Keys"/> of the item, its trimmed brand (-1: none) and its category keys.
     /// </summary>
-    public sealed record Entry(Item Item, string[] CategoryKeys, float[]? Vector, long Sequence);
+    public sealed record Entry(Item Item, string[] CategoryKeys, float[]? Vector, long Sequence, int Ordinal, int Brand, int[] CategoryKeyOrdinals);
 
     /// <summary>A fused candidate; <see cref="Base"/> is its non-personal score.</summary>
     public sealed class Candidate(Entry entry)
@@ -363,15 +371,44 @@ public sealed class ProductSearchIndex : IDisposable
 
     /// <summary>
     /// A query as parsed and its fused candidates, best first; shared by concurrent searches, so never changed, apart
-    /// from the lazily resolved rows of the head's items in the sequence model's table (resolved again when the model
-    /// changes): 4 bytes a candidate, so a search reads item vectors without a dictionary lookup per candidate.
+    /// from the lazily resolved item vectors of the head in the sequence model (resolved again when the model changes):
+    /// a learned item's row in the model's table, or a new item's vector composed from its attributes, so a search
+    /// reads item vectors without a dictionary lookup per candidate.
     /// </summary>
     private sealed class CandidateSet(ParsedQuery parsed, List<Candidate> candidates)
     {
         private volatile ModelRows? _rows;
+        private volatile PriceTiersOf? _tiers;
+        private PersonalReranker.CandidateFacts[]? _facts;
 
         public ParsedQuery Parsed { get; } = parsed;
         public List<Candidate> Candidates { get; } = candidates;
+
+        /// <summary>The packed facts of the first <paramref name="depth"/> candidates (built once: candidates never change).</summary>
+        public PersonalReranker.CandidateFacts[] Facts(int depth)
+        {
+            var facts = Volatile.Read(ref _facts);
+            if (facts is null || facts.Length != depth)
+            {
+                facts = new PersonalReranker.CandidateFacts[depth];
+                for (var i = 0; i < depth; i++) facts[i] = PersonalReranker.CandidateFacts.Of(Candidates[i]);
+                Volatile.Write(ref _facts, facts);
+            }
+            return facts;
+        }
+
+        /// <summary>The first <paramref name="depth"/> candidates' price tiers in <paramref name="catalog"/> (resolved again when it changes).</summary>
+        public int[] PriceTiers(CatalogSnapshot? catalog, int depth)
+        {
+            var tiers = _tiers;
+            if (tiers is null || !ReferenceEquals(tiers.Catalog, catalog) || tiers.Tiers.Length != depth)
+            {
+                var resolved = new int[depth];
+                for (var i = 0; i < depth; i++) resolved[i] = PersonalReranker.PriceTier(catalog, Candidates[i].Entry.Item);
+                _tiers = tiers = new PriceTiersOf(catalog, resolved);
+            }
+            return tiers.Tiers;
+        }
 
         /// <summary>Cosine of <paramref name="user"/> with each of the first <paramref name="depth"/> candidates' item vectors (0 without one).</summary>
         public double[] SequenceCosines(Models.Sequence.ISequenceModel model, float[] user, int depth)
@@ -380,16 +417,29 @@ public sealed class ProductSearchIndex : IDisposable
             if (rows is null || !ReferenceEquals(rows.Model, model) || rows.Rows.Length < depth)
             {
                 var resolved = new int[depth];
-                for (var i = 0; i < depth; i++) resolved[i] = model.Row(Candidates[i].Entry.Item);
-                _rows = rows = new ModelRows(model, resolved);
+                var composed = new float[]?[depth];
+                for (var i = 0; i < depth; i++)
+                {
+                    var item = Candidates[i].Entry.Item;
+                    resolved[i] = model.Row(item);
+                    if (resolved[i] < 0) composed[i] = model.ItemVector(item);
+                }
+                _rows = rows = new ModelRows(model, resolved, composed);
             }
             var cosines = new double[depth];
             model.RowCosines(user, rows.Rows.AsSpan(0, depth), cosines);
             for (var i = 0; i < depth; i++)
-                if (rows.Rows[i] < 0) cosines[i] = model.Cosine(user, Candidates[i].Entry.Item) ?? 0;
+            {
+                if (rows.Rows[i] >= 0) continue;
+                var cosine = rows.Composed[i] is { } v && v.Length == user.Length ? TensorPrimitives.CosineSimilarity(user, v) : 0;
+                cosines[i] = float.IsFinite(cosine) ? cosine : 0;
+            }
             return cosines;
         }
     }
 
-    private sealed record ModelRows(Models.Sequence.ISequenceModel Model, int[] Rows);
+    /// <summary>The head's rows in <paramref name="Model"/>'s table (-1: none) and, for those without, their composed vectors.</summary>
+    private sealed record ModelRows(Models.Sequence.ISequenceModel Model, int[] Rows, float[]?[] Composed);
+
+    private sealed record PriceTiersOf(CatalogSnapshot? Catalog, int[] Tiers);
 }

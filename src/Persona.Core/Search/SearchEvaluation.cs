@@ -103,7 +103,7 @@ public static class SearchEvaluator
         // Validation step: learn the re-ranker weights.
         var random = new Random(seed);
         var trainSet = sequences.Where(s => s.Items.Length >= 4).OrderBy(_ => random.Next()).Take(trainUsers).ToList();
-        var validation = Context(sequences, drop: 2, catalog);
+        var validation = Context(sequences, drop: 2, catalog, index.Keys.Items);
         var pairs = new ConcurrentBag<(double[], double[])>();
         Parallel.ForEach(trainSet, new ParallelOptions { CancellationToken = cancellationToken }, s =>
         {
@@ -112,17 +112,17 @@ public static class SearchEvaluator
             var candidates = CandidatesFor(QueryOf(item));
             var at = candidates.FindIndex(c => c.Entry.Item.Id == target);
             if (at < 0 || at >= options.RerankDepth) return;
-            var signals = PersonalReranker.Prepare(validation.User(s.User, s.Items[..^2]), validation.CoVisitation, catalog);
-            var rng = new Random(HashCode.Combine(seed, s.User.GetHashCode(StringComparison.Ordinal)));
+            var signals = PersonalReranker.Prepare(validation.User(s.User, s.Items[..^2]), index.Keys, validation.CoVisitation, catalog);
+            var rng = new Random(unchecked(seed * 31 + StableHash.Of(s.User)));
             var positive = new double[PersonalReranker.FeatureCount];
-            PersonalReranker.Features(signals, item, candidates[at].Entry.CategoryKeys, candidates[at].Base, positive);
+            PersonalReranker.Features(signals, candidates[at], positive);
             var head = Math.Min(Math.Min(options.RerankDepth, candidates.Count), 100);
             for (var k = 0; k < 10; k++)
             {
                 var j = rng.Next(head);
                 if (j == at) continue;
                 var negative = new double[PersonalReranker.FeatureCount];
-                PersonalReranker.Features(signals, candidates[j].Entry.Item, candidates[j].Entry.CategoryKeys, candidates[j].Base, negative);
+                PersonalReranker.Features(signals, candidates[j], negative);
                 pairs.Add((positive, negative));
             }
         });
@@ -131,7 +131,7 @@ public static class SearchEvaluator
         progress?.Report($"learned re-ranker weights from {pairs.Count:N0} validation pairs");
 
         // Test step.
-        var test = Context(sequences, drop: 1, catalog);
+        var test = Context(sequences, drop: 1, catalog, index.Keys.Items);
         var bm25 = new Accumulator();
         var hybrid = new Accumulator();
         var personal = new Accumulator();
@@ -148,7 +148,7 @@ public static class SearchEvaluator
             var lexicalOrder = candidates.Where(c => c.Bm25 > 0).OrderByDescending(c => c.Bm25).ThenBy(c => c.Entry.Sequence).ToList();
             bm25.Add(RankOf(lexicalOrder.Select(c => c.Entry.Item.Id), target));
             hybrid.Add(RankOf(candidates.Select(c => c.Entry.Item.Id), target));
-            var signals = PersonalReranker.Prepare(test.User(s.User, s.Items[..^1]), test.CoVisitation, catalog);
+            var signals = PersonalReranker.Prepare(test.User(s.User, s.Items[..^1]), index.Keys, test.CoVisitation, catalog);
             var scratch = new double[candidates.Count];
             var order = signals.IsEmpty ? Enumerable.Range(0, candidates.Count).ToArray() : PersonalReranker.Rerank(candidates, signals, weights.Weights, options.RerankDepth, scratch);
             personal.Add(RankOf(order.Select(i => candidates[i].Entry.Item.Id), target));
@@ -184,10 +184,10 @@ public static class SearchEvaluator
         };
     }
 
-    private static StepContext Context(List<(string User, string[] Items)> sequences, int drop, CatalogSnapshot catalog)
+    private static StepContext Context(List<(string User, string[] Items)> sequences, int drop, CatalogSnapshot catalog, KeyOrdinals items)
     {
         var book = new ProfileBook(catalog: catalog);
-        var coVisitation = new CoVisitation();
+        var coVisitation = new CoVisitation(ordinals: items);
         var batch = new List<StoredEvent>(4096);
         for (var line = 0; line < sequences.Count; line++)
         {

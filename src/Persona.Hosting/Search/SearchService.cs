@@ -28,7 +28,7 @@ public sealed class SearchService : IEngineObserver, IDisposable
     private readonly ISequenceModelProvider? _models;
     private readonly ILogger<SearchService> _logger;
     private readonly ProductSearchIndex _index;
-    private readonly CoVisitation _coVisitation = new();
+    private readonly CoVisitation _coVisitation;
     private readonly ConcurrentDictionary<string, RecentSteps> _recent = new(StringComparer.Ordinal);
     private volatile ConcurrentQueue<ClickPair> _clicks = new();
     private readonly SemaphoreSlim _trainGate = new(1, 1);
@@ -49,6 +49,7 @@ public sealed class SearchService : IEngineObserver, IDisposable
         _models = models;
         _logger = logger ?? NullLogger<SearchService>.Instance;
         _index = new ProductSearchIndex(_options.ToIndexOptions());
+        _coVisitation = new CoVisitation(ordinals: _index.Keys.Items);
         _users = new AnswerCache<SearchUser>(TimeSpan.FromSeconds(_options.UserCacheSeconds), _options.UserCacheUsers);
         _engine.AddObserver(this);
     }
@@ -139,15 +140,15 @@ public sealed class SearchService : IEngineObserver, IDisposable
             var candidates = _index.Candidates(_index.Parse(click.Query), new SearchRequest { Query = click.Query }, catalog);
             var at = candidates.FindIndex(c => c.Entry.Item.Id == click.ItemId);
             if (at < 0 || at >= _index.Options.RerankDepth) continue;
-            var signals = PersonalReranker.Prepare(user, _coVisitation, catalog);
+            var signals = PersonalReranker.Prepare(user, _index.Keys, _coVisitation, catalog);
             var positive = new double[PersonalReranker.FeatureCount];
-            PersonalReranker.Features(signals, candidates[at].Entry.Item, candidates[at].Entry.CategoryKeys, candidates[at].Base, positive);
+            PersonalReranker.Features(signals, candidates[at], positive);
             var head = Math.Min(candidates.Count, Math.Min(_index.Options.RerankDepth, 100));
             var negatives = Enumerable.Range(0, Math.Min(at, 5)).Concat(Enumerable.Range(0, 5).Select(_ => random.Next(head))).Where(j => j != at);
             foreach (var j in negatives)
             {
                 var negative = new double[PersonalReranker.FeatureCount];
-                PersonalReranker.Features(signals, candidates[j].Entry.Item, candidates[j].Entry.CategoryKeys, candidates[j].Base, negative);
+                PersonalReranker.Features(signals, candidates[j], negative);
                 pairs.Add((positive, negative));
             }
         }

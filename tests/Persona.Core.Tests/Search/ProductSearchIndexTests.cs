@@ -80,9 +80,7 @@ public sealed class ProductSearchIndexTests
         for (var i = 0; i < 4; i++) co.AddSequence(["a", "strong"]);
         for (var i = 0; i < 40; i++) co.AddSequence(["a", $"weak-{i}"]);
 
-        var neighbours = co.Neighbours(["a"]);
-        Assert.InRange(neighbours.Count, 3, 6);
-        Assert.True(neighbours["strong"] > 0);
+        Assert.InRange(co.NeighbourCount("a"), 3, 6);
         Assert.True(co.Similarity("a", "strong") > 0);
     }
 
@@ -168,5 +166,96 @@ public sealed class ProductSearchIndexTests
 
         Assert.Equal("l3", result.Hits[0].Item.Id);
         Assert.Contains("一起", result.Hits[0].Reason.Zh, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CoVisitationScore_ScannedAndProbedRows_EqualDecayedSimilaritySums()
+    {
+        using var co = new CoVisitation(window: 2);
+        var random = new Random(9);
+        var items = Enumerable.Range(0, 40).Select(i => $"i{i}").ToArray();
+        for (var s = 0; s < 200; s++) co.AddSequence([.. Enumerable.Range(0, 6).Select(_ => items[random.Next(items.Length)])]);
+        string[] recent = ["i1", "i2", "i3"];
+        int[] recentOrdinals = [.. recent.Select(co.Ordinals.Find)];
+
+        // Many candidates walk each row; one candidate probes it (a row longer than ScanFactor candidates).
+        foreach (var candidates in new[] { items, ["i7"], ["i7", "never-seen"] })
+        {
+            var ordinals = candidates.Select(co.Ordinals.Find).ToArray();
+            var scores = new float[candidates.Length];
+            co.Score(recentOrdinals, ordinals, scores);
+
+            for (var c = 0; c < candidates.Length; c++)
+            {
+                var expected = 0f;
+                var weight = 1f;
+                for (var k = recent.Length - 1; k >= 0; k--, weight *= 0.8f) expected += weight * co.Similarity(recent[k], candidates[c]);
+                Assert.Equal(expected, scores[c], 5);
+            }
+        }
+    }
+
+    [Fact]
+    public void KeyOrdinals_ConcurrentAdds_AreDenseAndStable()
+    {
+        var ordinals = new KeyOrdinals();
+        var keys = Enumerable.Range(0, 2000).Select(i => $"k{i % 500}").ToArray();
+
+        var given = new System.Collections.Concurrent.ConcurrentBag<(string, int)>();
+        Parallel.ForEach(keys, k => given.Add((k, ordinals.GetOrAdd(k))));
+
+        Assert.Equal(500, ordinals.Count);
+        Assert.All(given, g => Assert.Equal(g.Item2, ordinals.Find(g.Item1)));
+        Assert.Equal(Enumerable.Range(0, 500), given.Select(g => g.Item2).Distinct().Order());
+        Assert.Equal(-1, ordinals.Find("missing"));
+    }
+
+    [Fact]
+    public void Search_CoVisitationInTheIndexNumberingOrItsOwn_GivesTheSameResults()
+    {
+        using var index = NewIndex();
+        using var shared = new CoVisitation(ordinals: index.Keys.Items);
+        using var separate = new CoVisitation();
+        foreach (var co in new[] { shared, separate })
+        {
+            for (var i = 0; i < 5; i++) co.AddSequence(["n1", "l3"]);
+            co.AddSequence(["l2", "n1", "l4"]);
+        }
+        var user = BetaFan() with { RecentItems = ["n1"] };
+
+        var viaShared = index.Search(new SearchRequest { Query = "lipstick" }, user, coVisitation: shared);
+        var viaSeparate = index.Search(new SearchRequest { Query = "lipstick" }, user, coVisitation: separate);
+
+        Assert.True(viaShared.Personalized);
+        Assert.Equal(viaSeparate.Hits.Select(h => (h.Item.Id, h.Score, h.Reason)), viaShared.Hits.Select(h => (h.Item.Id, h.Score, h.Reason)));
+    }
+
+    [Fact]
+    public void Search_PersonalisedWithASmallLimit_IsThePrefixOfTheFullOrder()
+    {
+        // Only the best `limit` of the re-ranked head are put in order: they must be the full order's first ones.
+        var random = new Random(4);
+        string[] brands = ["Alpha", "Beta", "Gamma", "Delta"];
+        using var index = new ProductSearchIndex();
+        index.Upsert(Enumerable.Range(0, 60).Select(i => Lipstick($"x{i}", brands[random.Next(brands.Length)], 5 + random.Next(100), i % 3 == 0 ? "matte lipstick" : "lipstick")));
+        var user = BetaFan();
+
+        var full = index.Search(new SearchRequest { Query = "matte lipstick", Limit = 60 }, user).Hits.Select(h => h.Item.Id).ToList();
+        foreach (var limit in new[] { 1, 3, 10 })
+            Assert.Equal(full.Take(limit), index.Search(new SearchRequest { Query = "matte lipstick", Limit = limit }, user).Hits.Select(h => h.Item.Id));
+    }
+
+    [Fact]
+    public void Search_RecentItemsCoVisitedWithNoCandidate_StayNonPersonal()
+    {
+        using var index = NewIndex();
+        using var co = new CoVisitation(ordinals: index.Keys.Items);
+        co.AddSequence(["n1", "elsewhere"]);
+        var user = new SearchUser { UserId = "u3", RecentItems = ["n1"] };
+
+        var result = index.Search(new SearchRequest { Query = "lipstick" }, user, coVisitation: co);
+
+        Assert.False(result.Personalized);
+        Assert.Equal(index.Search(new SearchRequest { Query = "lipstick" }).Hits.Select(h => h.Item.Id), result.Hits.Select(h => h.Item.Id));
     }
 }

@@ -196,16 +196,8 @@ public sealed class PropensityTrainer(PropensityOptions? options = null)
     private (int[] Fit, int[] Validation) Split(int rows, string taskName)
     {
         var order = Enumerable.Range(0, rows).ToArray();
-        new Random(unchecked(_options.Seed * 31 + StableHash(taskName))).Shuffle(order);
+        new Random(unchecked(_options.Seed * 31 + StableHash.Of(taskName))).Shuffle(order);
         var validation = Math.Clamp((int)(rows * _options.ValidationShare), 1, rows - 1);
         return (order[validation..], order[..validation]);
-    }
-
-    internal static int StableHash(string s)
-    {
-        // FNV-1a: string.GetHashCode is randomised per process, which would break determinism.
-        var h = 2166136261u;
-        foreach (var ch in s) h = (h ^ ch) * 16777619u;
-        return (int)h;
     }
 }
