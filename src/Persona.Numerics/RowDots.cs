@@ -73,11 +73,21 @@ public static class RowDots
                 ArrayPool<float>.Shared.Return(copy);
             }
         }
-        var kept = new List<int>(Math.Min(rows, count + 16));
+        var kept = new List<ScoredRow>(Math.Min(rows, count + 16));
         for (var r = 0; r < rows; r++)
-            if (scores[r] >= threshold) kept.Add(r);
-        kept.Sort((a, b) => scores[a] != scores[b] ? scores[b].CompareTo(scores[a]) : a.CompareTo(b));
-        return [.. kept];
+            if (scores[r] >= threshold) kept.Add(new ScoredRow(scores[r], r));
+        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(kept).Sort(default(BestFirst));
+        var order = new int[kept.Count];
+        for (var i = 0; i < order.Length; i++) order[i] = kept[i].Row;
+        return order;
+    }
+
+    private readonly record struct ScoredRow(float Score, int Row);
+
+    /// <summary>Higher score first; ties: the lower row first.</summary>
+    private readonly struct BestFirst : IComparer<ScoredRow>
+    {
+        public int Compare(ScoredRow a, ScoredRow b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Row.CompareTo(b.Row);
     }
 
     /// <summary>The k-th largest value (k ≥ 1) of <paramref name="values"/>, which it reorders (Hoare quickselect).</summary>

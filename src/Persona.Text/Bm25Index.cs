@@ -18,6 +18,10 @@ public sealed class Bm25Index : IDisposable
     private readonly Dictionary<string, TermEntry> _terms = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _ordinals = new(StringComparer.Ordinal);
     private readonly List<Doc?> _docs = [];
+    // Field lengths by document ordinal, (docs, fields) row-major: read per posting, so kept flat rather than behind each Doc.
+    private int[] _lengths = [];
+    // When each document ordinal's id was first indexed (the score tie-break), flat for the same reason.
+    private long[] _sequences = [];
     private readonly Stack<int> _free = new();
     private readonly long[] _totalLength;
     private int _count;
@@ -100,6 +104,10 @@ public sealed class Bm25Index : IDisposable
             var doc = new Doc(id, [.. distinct], lengths, sequence);
             if (ordinal == _docs.Count) _docs.Add(doc);
             else _docs[ordinal] = doc;
+            if (_lengths.Length < _docs.Count * _fields) Array.Resize(ref _lengths, Math.Max(_docs.Count * _fields, 2 * _lengths.Length));
+            lengths.CopyTo(_lengths.AsSpan(ordinal * _fields, _fields));
+            if (_sequences.Length < _docs.Count) Array.Resize(ref _sequences, Math.Max(_docs.Count, 2 * _sequences.Length));
+            _sequences[ordinal] = sequence;
             _ordinals[id] = ordinal;
             for (var f = 0; f < _fields; f++) _totalLength[f] += lengths[f];
             _count++;
@@ -136,6 +144,7 @@ public sealed class Bm25Index : IDisposable
             if (--entry.DocumentFrequency == 0) _terms.Remove(term);
         }
         for (var f = 0; f < _fields; f++) _totalLength[f] -= doc.Lengths[f];
+        _lengths.AsSpan(ordinal * _fields, _fields).Clear();
         _docs[ordinal] = null;
         _ordinals.Remove(doc.Id);
         _free.Push(ordinal);
@@ -156,38 +165,38 @@ public sealed class Bm25Index : IDisposable
         foreach (var t in queryTerms) qtf[t] = qtf.GetValueOrDefault(t) + 1;
 
         _lock.EnterReadLock();
-        double[]? scores = null;
         try
         {
             if (_count == 0) return result;
-            scores = ArrayPool<double>.Shared.Rent(_docs.Count);
-            // Pooled arrays may come back dirty from other renters: zero the part in use (O(N), microseconds).
-            Array.Clear(scores, 0, _docs.Count);
-            var touched = new List<int>();
-            var avg = new double[_fields];
-            for (var f = 0; f < _fields; f++) avg[f] = Math.Max(1e-9, (double)_totalLength[f] / _count);
+            var n = _docs.Count;
+            var scratch = Scratch.For(n);
+            // Both arrays are all zero between queries: every entry set below is reset before returning.
+            var scores = scratch.Scores;
+            var pseudo = scratch.Pseudo;
+            var touched = scratch.Touched;
+            var termDocs = scratch.TermDocs;
+            Span<double> inverseAverage = stackalloc double[_fields];
+            for (var f = 0; f < _fields; f++) inverseAverage[f] = 1 / Math.Max(1e-9, (double)_totalLength[f] / _count);
             var k1 = _options.K1;
             var b = _options.B;
-            // BM25F: per document, the field-weighted, length-normalised term frequency is summed over fields
-            // first and saturated once, so a term repeated across title and category does not count twice in full.
-            var pseudo = ArrayPool<double>.Shared.Rent(_docs.Count);
-            Array.Clear(pseudo, 0, _docs.Count);
-            var termDocs = new List<int>();
+            var lengths = _lengths;
             try
             {
+                // BM25F: per document, the field-weighted, length-normalised term frequency is summed over fields
+                // first and saturated once, so a term repeated across title and category does not count twice in full.
                 foreach (var (term, q) in qtf)
                 {
                     if (!_terms.TryGetValue(term, out var entry)) continue;
                     var idf = Idf(_count, entry.DocumentFrequency);
                     termDocs.Clear();
-                    foreach (var p in entry.Postings)
+                    foreach (var p in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(entry.Postings))
                     {
                         var w = _weights[p.Field];
                         if (w == 0) continue;
                         if (pseudo[p.Doc] == 0) termDocs.Add(p.Doc);
-                        pseudo[p.Doc] += w * p.Tf / (1 - b + b * _docs[p.Doc]!.Lengths[p.Field] / avg[p.Field]);
+                        pseudo[p.Doc] += w * p.Tf / (1 - b + b * lengths[p.Doc * _fields + p.Field] * inverseAverage[p.Field]);
                     }
-                    foreach (var d in termDocs)
+                    foreach (var d in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(termDocs))
                     {
                         var tf = pseudo[d];
                         pseudo[d] = 0;
@@ -195,29 +204,62 @@ public sealed class Bm25Index : IDisposable
                         scores[d] += q * idf * tf * (k1 + 1) / (tf + k1);
                     }
                 }
+                // Min-heap of the best `top` so far: O(matches · log top).
+                var heap = new PriorityQueue<int, (double Score, long Sequence)>(top + 1, WorstFirst.Instance);
+                var sequences = _sequences;
+                foreach (var d in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(touched))
+                {
+                    var s = scores[d];
+                    if (s <= 0) continue;
+                    var key = (s, sequences[d]);
+                    // Not better than the worst kept: skip before the filter, which may cost a lookup.
+                    if (heap.Count == top && heap.TryPeek(out _, out var worst) && WorstFirst.Instance.Compare(key, worst) <= 0) continue;
+                    if (filter is not null && !filter(_docs[d]!.Id)) continue;
+                    if (heap.Count < top) heap.Enqueue(d, key);
+                    else heap.EnqueueDequeue(d, key);
+                }
+                while (heap.TryDequeue(out var doc, out var entry)) result.Add(new ScoredDocument(_docs[doc]!.Id, entry.Score));
+                result.Reverse();
+                return result;
             }
             finally
             {
-                ArrayPool<double>.Shared.Return(pseudo);
+                foreach (var d in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(touched)) scores[d] = 0;
+                foreach (var d in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(termDocs)) pseudo[d] = 0;
+                touched.Clear();
+                termDocs.Clear();
             }
-            // Min-heap of the best `top` so far: O(matches · log top).
-            var heap = new PriorityQueue<int, (double Score, long Sequence)>(top + 1, WorstFirst.Instance);
-            foreach (var d in touched)
-            {
-                var s = scores[d];
-                if (s <= 0 || (filter is not null && !filter(_docs[d]!.Id))) continue;
-                var key = (s, _docs[d]!.Sequence);
-                if (heap.Count < top) heap.Enqueue(d, key);
-                else if (heap.TryPeek(out _, out var worst) && WorstFirst.Instance.Compare(key, worst) > 0) heap.EnqueueDequeue(d, key);
-            }
-            while (heap.TryDequeue(out var doc, out var entry)) result.Add(new ScoredDocument(_docs[doc]!.Id, entry.Score));
-            result.Reverse();
-            return result;
         }
         finally
         {
-            if (scores is not null) ArrayPool<double>.Shared.Return(scores);
             _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>
+    /// Per-thread score accumulators, all zero between queries, so a query costs what it touches rather than a clear
+    /// of every document's slot. A search never awaits, so a thread runs one at a time.
+    /// </summary>
+    private sealed class Scratch
+    {
+        [ThreadStatic]
+        private static Scratch? _current;
+
+        public double[] Scores { get; private set; } = [];
+        public double[] Pseudo { get; private set; } = [];
+        public List<int> Touched { get; } = [];
+        public List<int> TermDocs { get; } = [];
+
+        public static Scratch For(int documents)
+        {
+            var scratch = _current ??= new Scratch();
+            if (scratch.Scores.Length < documents)
+            {
+                var size = Math.Max(documents, 2 * scratch.Scores.Length);
+                scratch.Scores = new double[size];
+                scratch.Pseudo = new double[size];
+            }
+            return scratch;
         }
     }
 

@@ -96,4 +96,29 @@ public sealed class Bm25IndexTests
             });
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), property);
     }
+
+    [Fact]
+    public void Search_InterleavedIndexesOfDifferentSizesOnOneThread_EachMatchesAFreshIndex()
+    {
+        // Queries share per-thread score buffers: a query must leave them clean for the next, whatever index it reads.
+        string[] vocabulary = ["rose", "oil", "serum", "lip", "nail"];
+        var random = new Random(3);
+        string[] Doc() => [.. Enumerable.Range(0, 1 + random.Next(4)).Select(_ => vocabulary[random.Next(vocabulary.Length)])];
+        var small = Enumerable.Range(0, 5).Select(_ => Doc()).ToArray();
+        var large = Enumerable.Range(0, 300).Select(_ => Doc()).ToArray();
+        using var smallIndex = new Bm25Index();
+        using var largeIndex = new Bm25Index();
+        for (var i = 0; i < small.Length; i++) smallIndex.Upsert($"s{i}", One(small[i]));
+        for (var i = 0; i < large.Length; i++) largeIndex.Upsert($"l{i}", One(large[i]));
+        var expectedSmall = smallIndex.Search(["rose", "oil"], 50);
+        var expectedLarge = largeIndex.Search(["serum", "rose"], 50);
+
+        for (var round = 0; round < 5; round++)
+        {
+            Assert.Equal(expectedLarge, largeIndex.Search(["serum", "rose"], 50));
+            Assert.Equal(expectedSmall, smallIndex.Search(["rose", "oil"], 50));
+            // A filter that throws midway must not leave partial scores behind either.
+            Assert.Throws<InvalidOperationException>(() => largeIndex.Search(["lip", "nail"], 5, _ => throw new InvalidOperationException()));
+        }
+    }
 }
