@@ -135,3 +135,24 @@ public sealed class MixedBenchTests
         return (users, items);
     }
 }
+
+/// <summary>The load generators' behaviour when no server answers.</summary>
+public sealed class BenchCommandTests
+{
+    [Theory]
+    [InlineData("ingest", "--events", "10", "--warmup", "0")]
+    [InlineData("profile", "--seconds", "1", "--concurrency", "2")]
+    public async Task Bench_NoServerListening_ExitsTwoWithOneLineNamingTheAddress(params string[] args)
+    {
+        var error = new StringWriter();
+        string[] command = ["bench", args[0], "--url", "http://127.0.0.1:1", .. args[1..]];
+
+        var exit = await cli::Persona.Cli.PersonaCli.BuildRootCommand().Parse(command)
+            .InvokeAsync(new System.CommandLine.InvocationConfiguration { Error = error });
+
+        Assert.Equal(2, exit);
+        var message = error.ToString().Trim();
+        Assert.StartsWith("Cannot reach the server at http://127.0.0.1:1", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n", message, StringComparison.Ordinal);
+    }
+}

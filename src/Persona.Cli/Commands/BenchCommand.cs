@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using System.Diagnostics;
 using System.Text;
 using Spectre.Console;
@@ -19,7 +20,28 @@ internal static class BenchCommand
         command.Add(RecommendBench.Create());
         command.Add(SearchBench.Create());
         command.Add(MixedBench.Create());
+        foreach (var bench in command.Subcommands)
+            if (bench.Action is AsynchronousCommandLineAction action) bench.Action = new ReportUnreachableServer(action);
         return command;
+    }
+
+    /// <summary>Turns a refused or failed connection into one line naming the address, instead of a stack trace.</summary>
+    private sealed class ReportUnreachableServer(AsynchronousCommandLineAction inner) : AsynchronousCommandLineAction
+    {
+        public override async Task<int> InvokeAsync(ParseResult parseResult, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                return await inner.InvokeAsync(parseResult, cancellationToken);
+            }
+            catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError)
+            {
+                var url = parseResult.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
+                    .FirstOrDefault(o => o.Option.Name == "--url")?.GetValueOrDefault<string>() ?? Server.PersonaServer.DefaultUrl;
+                parseResult.InvocationConfiguration.Error.WriteLine($"Cannot reach the server at {url}: {ex.Message.TrimEnd('.')}. Start one with `persona serve` or pass --url.");
+                return 2;
+            }
+        }
     }
 
     /// <summary>The API key the load generator sends (X-Api-Key); none for an open server.</summary>

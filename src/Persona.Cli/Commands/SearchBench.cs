@@ -22,35 +22,53 @@ internal static class SearchBench
         var seconds = new Option<int>("--seconds") { Description = "How long to run.", DefaultValueFactory = _ => 20 };
         var anonymous = new Option<bool>("--anonymous") { Description = "Send no user (non-personal searches)." };
         var buildOnly = new Option<bool>("--build-only") { Description = "Only measure the in-process index build." };
+        var pathsOut = new Option<string?>("--paths-out")
+        {
+            Description = "Write 100,000 request paths drawn as the benchmark draws them to this file and stop, for another load generator (bench/wrk/search.lua).",
+        };
         var key = BenchCommand.Key();
-        var command = new Command("search", "GET /v1/search concurrently and report p50/p99 latency; measure index build time and memory.") { url, key, path, concurrency, seconds, anonymous, buildOnly };
-        command.SetAction((parse, cancellationToken) => RunAsync(
-            parse.GetValue(url)!, parse.GetValue(path)!, parse.GetValue(concurrency), parse.GetValue(seconds), !parse.GetValue(anonymous), parse.GetValue(buildOnly), parse.GetValue(key), cancellationToken));
+        var command = new Command("search", "GET /v1/search concurrently and report p50/p99 latency; measure index build time and memory.") { url, key, path, concurrency, seconds, anonymous, buildOnly, pathsOut };
+        command.SetAction((parse, cancellationToken) => parse.GetValue(pathsOut) is { } file
+            ? WritePathsAsync(parse.GetValue(path)!, file, !parse.GetValue(anonymous), cancellationToken)
+            : RunAsync(parse.GetValue(url)!, parse.GetValue(path)!, parse.GetValue(concurrency), parse.GetValue(seconds), !parse.GetValue(anonymous), parse.GetValue(buildOnly), parse.GetValue(key), cancellationToken));
         return command;
     }
 
-    public static async Task<int> RunAsync(string url, string path, int concurrency, int seconds, bool personalize, bool buildOnly, string? key, CancellationToken cancellationToken)
+    /// <summary>The request paths of the benchmark: random (query, user) pairs of the data set.</summary>
+    private static async Task<Func<Random, string>?> RequestsAsync(string path, bool personalize, CancellationToken cancellationToken)
     {
         if (!AmazonBeautyReader.Exists(path))
         {
             Console.Error.WriteLine($"No {AmazonBeautyReader.EventsFileName} and {AmazonBeautyReader.ItemsFileName} in '{path}'.");
-            return 2;
+            return null;
         }
-        var items = await ReadItemsAsync(path, cancellationToken);
-        MeasureBuild(items, cancellationToken);
-        if (buildOnly) return 0;
-
-        var queries = Queries(items, 2000, seed: 5);
+        var queries = Queries(await ReadItemsAsync(path, cancellationToken), 2000, seed: 5);
         var users = File.ReadLines(Path.Combine(path, AmazonBeautyReader.EventsFileName))
             .Select(l => l.Split(' ', 2)[0]).Where(u => u.Length > 0).ToArray();
+        return rng =>
+            $"/v1/search?q={Uri.EscapeDataString(queries[rng.Next(queries.Count)])}&n=20" + (personalize ? $"&user={Uri.EscapeDataString(users[rng.Next(users.Length)])}" : "");
+    }
+
+    private static async Task<int> WritePathsAsync(string path, string file, bool personalize, CancellationToken cancellationToken)
+    {
+        if (await RequestsAsync(path, personalize, cancellationToken) is not { } request) return 2;
+        var random = new Random(0);
+        await File.WriteAllLinesAsync(file, Enumerable.Range(0, 100_000).Select(_ => request(random)), cancellationToken);
+        Console.WriteLine($"Wrote 100,000 {(personalize ? "personalised" : "anonymous")} search paths to {file}.");
+        return 0;
+    }
+
+    public static async Task<int> RunAsync(string url, string path, int concurrency, int seconds, bool personalize, bool buildOnly, string? key, CancellationToken cancellationToken)
+    {
+        if (await RequestsAsync(path, personalize, cancellationToken) is not { } request) return 2;
+        MeasureBuild(await ReadItemsAsync(path, cancellationToken), cancellationToken);
+        if (buildOnly) return 0;
 
         using var client = BenchCommand.CreateClient(url, concurrency, key);
-        string Request(Random rng) =>
-            $"/v1/search?q={Uri.EscapeDataString(queries[rng.Next(queries.Count)])}&n=20" + (personalize ? $"&user={Uri.EscapeDataString(users[rng.Next(users.Length)])}" : "");
         // Warm-up: the server's JIT and the first queries' caches settle before the clock starts.
-        await BenchCommand.RunClientsAsync(client, concurrency, TimeSpan.FromSeconds(3), Request, seed: 0, cancellationToken);
+        await BenchCommand.RunClientsAsync(client, concurrency, TimeSpan.FromSeconds(3), request, seed: 0, cancellationToken);
         var clock = Stopwatch.StartNew();
-        var (latencies, errors) = await BenchCommand.RunClientsAsync(client, concurrency, TimeSpan.FromSeconds(seconds), Request, seed: 0, cancellationToken);
+        var (latencies, errors) = await BenchCommand.RunClientsAsync(client, concurrency, TimeSpan.FromSeconds(seconds), request, seed: 0, cancellationToken);
         var elapsed = clock.Elapsed.TotalSeconds;
         Array.Sort(latencies);
         AnsiConsole.MarkupLineInterpolated($"search ({(personalize ? "personalised" : "anonymous")}): {latencies.Length:N0} requests with {concurrency} clients in {elapsed:0.0} s: [bold]{latencies.Length / elapsed:N0} req/s[/], p50 {BenchCommand.Percentile(latencies, 0.50):0.00} ms, p99 {BenchCommand.Percentile(latencies, 0.99):0.00} ms, errors {errors}");
