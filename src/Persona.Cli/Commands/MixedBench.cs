@@ -446,8 +446,7 @@ internal static class MixedBench
                 return null;
             }
             var items = await SearchBench.ReadItemsAsync(path, cancellationToken);
-            var users = File.ReadLines(Path.Combine(path, AmazonBeautyReader.EventsFileName))
-                .Select(l => l.Split(' ', 2)[0]).Where(u => u.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
+            var users = SearchBench.BeautyUsers(path).Distinct(StringComparer.Ordinal).ToArray();
             return MixedLoadSources.From(users, items);
         }
         if (data is null)

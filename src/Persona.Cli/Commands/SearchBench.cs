@@ -35,23 +35,30 @@ internal static class SearchBench
     }
 
     /// <summary>The request paths of the benchmark: random (query, user) pairs of the data set.</summary>
-    private static async Task<Func<Random, string>?> RequestsAsync(string path, bool personalize, CancellationToken cancellationToken)
+    private static Func<Random, string> Requests(string path, IReadOnlyList<Item> items, bool personalize)
     {
-        if (!AmazonBeautyReader.Exists(path))
-        {
-            Console.Error.WriteLine($"No {AmazonBeautyReader.EventsFileName} and {AmazonBeautyReader.ItemsFileName} in '{path}'.");
-            return null;
-        }
-        var queries = Queries(await ReadItemsAsync(path, cancellationToken), 2000, seed: 5);
-        var users = File.ReadLines(Path.Combine(path, AmazonBeautyReader.EventsFileName))
-            .Select(l => l.Split(' ', 2)[0]).Where(u => u.Length > 0).ToArray();
+        var queries = Queries(items, 2000, seed: 5);
+        // One entry per event line, so active users are drawn as often as they act.
+        var users = BeautyUsers(path);
         return rng =>
             $"/v1/search?q={Uri.EscapeDataString(queries[rng.Next(queries.Count)])}&n=20" + (personalize ? $"&user={Uri.EscapeDataString(users[rng.Next(users.Length)])}" : "");
     }
 
+    /// <summary>The user of each line of an amazon-beauty events file, in file order.</summary>
+    internal static string[] BeautyUsers(string path) =>
+        [.. File.ReadLines(Path.Combine(path, AmazonBeautyReader.EventsFileName)).Select(l => l.Split(' ', 2)[0]).Where(u => u.Length > 0)];
+
+    private static bool IsBeautyFolder(string path)
+    {
+        if (AmazonBeautyReader.Exists(path)) return true;
+        Console.Error.WriteLine($"No {AmazonBeautyReader.EventsFileName} and {AmazonBeautyReader.ItemsFileName} in '{path}'.");
+        return false;
+    }
+
     private static async Task<int> WritePathsAsync(string path, string file, bool personalize, CancellationToken cancellationToken)
     {
-        if (await RequestsAsync(path, personalize, cancellationToken) is not { } request) return 2;
+        if (!IsBeautyFolder(path)) return 2;
+        var request = Requests(path, await ReadItemsAsync(path, cancellationToken), personalize);
         var random = new Random(0);
         await File.WriteAllLinesAsync(file, Enumerable.Range(0, 100_000).Select(_ => request(random)), cancellationToken);
         Console.WriteLine($"Wrote 100,000 {(personalize ? "personalised" : "anonymous")} search paths to {file}.");
@@ -60,10 +67,12 @@ internal static class SearchBench
 
     public static async Task<int> RunAsync(string url, string path, int concurrency, int seconds, bool personalize, bool buildOnly, string? key, CancellationToken cancellationToken)
     {
-        if (await RequestsAsync(path, personalize, cancellationToken) is not { } request) return 2;
-        MeasureBuild(await ReadItemsAsync(path, cancellationToken), cancellationToken);
+        if (!IsBeautyFolder(path)) return 2;
+        var items = await ReadItemsAsync(path, cancellationToken);
+        MeasureBuild(items, cancellationToken);
         if (buildOnly) return 0;
 
+        var request = Requests(path, items, personalize);
         using var client = BenchCommand.CreateClient(url, concurrency, key);
         // Warm-up: the server's JIT and the first queries' caches settle before the clock starts.
         await BenchCommand.RunClientsAsync(client, concurrency, TimeSpan.FromSeconds(3), request, seed: 0, cancellationToken);

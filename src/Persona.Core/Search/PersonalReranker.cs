@@ -299,10 +299,7 @@ public static class PersonalReranker
     public static double Score(IReadOnlyList<double> weights, ReadOnlySpan<double> features)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        if (weights is double[] array) return Score(array, features);
-        var s = 0.0;
-        for (var k = 0; k < features.Length; k++) s += weights[k] * features[k];
-        return s;
+        return Score(weights as double[] ?? [.. weights], features);
     }
 
 
