@@ -16,6 +16,8 @@ public sealed record IngestOutcome
     public int Excluded { get; init; }
     /// <summary>Ids of the events of the batch in order, including derived ids for events sent without one.</summary>
     public IReadOnlyList<string> EventIds { get; init; } = [];
+    /// <summary>Duplicates whose id was stored with other content: the stored event was kept, these were not stored.</summary>
+    public IReadOnlyList<EventConflict> Conflicts { get; init; } = [];
 
     public static IngestOutcome Invalid(IReadOnlyList<FieldError> errors) => new() { Errors = errors };
 }

@@ -184,7 +184,26 @@ public sealed class PersonaEngine : IAsyncDisposable
         var pending = new PendingAppend(normalized);
         await _appends.Writer.WriteAsync(pending, cancellationToken);
         // Once queued the batch is written even if this caller goes away; it just stops waiting.
-        return await pending.Done.Task.WaitAsync(cancellationToken);
+        var outcome = await pending.Done.Task.WaitAsync(cancellationToken);
+        return outcome.Duplicates == 0 ? outcome : outcome with { Conflicts = await FindConflictsAsync(events, normalized, cancellationToken) };
+    }
+
+    /// <summary>
+    /// The batch's events whose id the store holds with other content (a re-used id, not a retry). Read after the
+    /// append, so only batches with duplicates pay for it, and concurrent senders of one id are compared too.
+    /// </summary>
+    private async Task<IReadOnlyList<EventConflict>> FindConflictsAsync(IReadOnlyList<Event> sent, StoredEvent[] normalized, CancellationToken cancellationToken)
+    {
+        var stored = (await _store.GetEventsAsync([.. normalized.Select(e => e.Id).Distinct(StringComparer.Ordinal)], cancellationToken))
+            .ToDictionary(e => e.Id, StringComparer.Ordinal);
+        var conflicts = new List<EventConflict>();
+        for (var i = 0; i < normalized.Length; i++)
+        {
+            if (!stored.TryGetValue(normalized[i].Id, out var kept)) continue;
+            var fields = EventConflict.Differences(normalized[i], kept, timestampSent: sent[i].Timestamp is not null);
+            if (fields.Count > 0) conflicts.Add(new EventConflict(i, normalized[i].Id, fields));
+        }
+        return conflicts;
     }
 
     /// <summary>

@@ -21,6 +21,10 @@ public static class PersonaServer
         builder.AddPersona();
         builder.AddPersonaSecurity();
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        // A query parameter that does not bind (limit=99999999999) throws, so the handler above can name it; otherwise
+        // the framework answers a bare 400.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(o => PersonaJson.Configure(o.SerializerOptions));
         configure?.Invoke(builder);

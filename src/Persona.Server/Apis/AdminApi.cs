@@ -24,7 +24,7 @@ public static class AdminApi
     {
         var n = limit ?? 100;
         if (n is < 1 or > MaxAuditEntries)
-            return ApiResults.Problem([new FieldError(null, "limit", $"Must be between 1 and {MaxAuditEntries}.")]);
+            return ApiResults.QueryProblem([new FieldError(null, "limit", $"Must be between 1 and {MaxAuditEntries}.")]);
         return TypedResults.Ok(await engine.Store.ReadAuditAsync(n, cancellationToken));
     }
 }

@@ -32,12 +32,15 @@ public static class AudiencesApi
 
     public static async Task<Results<Ok<AudienceCountResponse>, ValidationProblem>> CreateAsync(HttpRequest request, AudienceService audiences, CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(request.Body, Encoding.UTF8);
-        var json = await reader.ReadToEndAsync(cancellationToken);
-        var (rule, errors) = AudienceRuleJson.Parse(string.IsNullOrWhiteSpace(json) ? "null" : json);
-        if (rule is null) return ApiResults.Problem(errors);
-        var audience = await audiences.CreateAsync(rule, cancellationToken);
-        return TypedResults.Ok(Response(audience));
+        var (document, problem) = await ApiResults.ReadJsonAsync(request, cancellationToken);
+        if (problem is not null) return problem;
+        using (document)
+        {
+            var (rule, errors) = AudienceRuleJson.Parse(document!.RootElement);
+            if (rule is null) return ApiResults.Problem(errors);
+            var audience = await audiences.CreateAsync(rule, cancellationToken);
+            return TypedResults.Ok(Response(audience));
+        }
     }
 
     public static async Task<Results<Ok<AudienceCountResponse>, ProblemHttpResult>> GetAsync(string id, AudienceService audiences, CancellationToken cancellationToken) =>
@@ -55,7 +58,7 @@ public static class AudiencesApi
     {
         format ??= AudienceFormats.Csv;
         if (format is not (AudienceFormats.Csv or AudienceFormats.JsonLines))
-            return ApiResults.Problem([new FieldError(null, "format", $"Must be '{AudienceFormats.Csv}' or '{AudienceFormats.JsonLines}'.")]);
+            return ApiResults.QueryProblem([new FieldError(null, "format", $"Must be '{AudienceFormats.Csv}' or '{AudienceFormats.JsonLines}'.")]);
         if (await audiences.GetAsync(id, cancellationToken) is not { } audience)
             return ApiResults.NotFound("Audience not found.", $"No audience has the id '{Json.EventBatchReader.Truncate(id)}'.");
         var response = context.Response;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Persona.Core.Ingestion;
 using Persona.Hosting;
 using Persona.Server.Json;
 using Persona.Server.Security;
@@ -35,7 +36,7 @@ public static class EventsApi
             }
             var outcome = await engine.IngestRawEventsAsync(raw!, cancellationToken);
             if (!outcome.IsValid) return ApiResults.Problem(outcome.Errors, "events");
-            return TypedResults.Ok(new IngestResponse(raw.Count, outcome.Stored, outcome.Duplicates, outcome.Excluded, outcome.EventIds));
+            return TypedResults.Ok(new IngestResponse(raw.Count, outcome.Stored, outcome.Duplicates, outcome.Excluded, outcome.EventIds, outcome.Conflicts));
         }
     }
 
@@ -49,7 +50,11 @@ public sealed record EventBatchRequest(IReadOnlyList<Persona.Abstractions.Event>
 
 /// <param name="Received">Events in the request.</param>
 /// <param name="Stored">Events newly stored.</param>
-/// <param name="Duplicates">Events already stored under the same id (a retry), skipped.</param>
+/// <param name="Duplicates">Events already stored under the same id (a retry, or a conflict), skipped.</param>
 /// <param name="Excluded">Stored events left out of profiles as bot-like bursts.</param>
 /// <param name="EventIds">The id of each event, in request order (derived from content when none was sent).</param>
-public sealed record IngestResponse(int Received, int Stored, int Duplicates, int Excluded, IReadOnlyList<string> EventIds);
+/// <param name="Conflicts">
+/// Duplicates whose id is stored with other content, with the fields that differ: the stored event is kept and the
+/// sent one is not stored (send a new id for a new event). Empty when every duplicate was an exact retry.
+/// </param>
+public sealed record IngestResponse(int Received, int Stored, int Duplicates, int Excluded, IReadOnlyList<string> EventIds, IReadOnlyList<EventConflict> Conflicts);

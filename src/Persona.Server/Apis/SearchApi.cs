@@ -48,7 +48,7 @@ public static class SearchApi
         if (priceMax is { } max && (!double.IsFinite(max) || max < 0)) errors.Add(new FieldError(null, "priceMax", "priceMax must be a number ≥ 0."));
         if (priceMin is { } min && (!double.IsFinite(min) || min < 0)) errors.Add(new FieldError(null, "priceMin", "priceMin must be a number ≥ 0."));
         if (priceMin is { } lo && priceMax is { } hi && lo > hi) errors.Add(new FieldError(null, "priceMin", "priceMin must not exceed priceMax."));
-        if (errors.Count > 0) return ApiResults.Problem(errors);
+        if (errors.Count > 0) return ApiResults.QueryProblem(errors);
 
         var started = Stopwatch.GetTimestamp();
         var request = new SearchRequest

@@ -95,9 +95,11 @@ public static class DashboardApi
         return TypedResults.Bytes(asset.Bytes, asset.ContentType, entityTag: asset.ETag);
     }
 
-    public static Ok<UserListResponse> ListUsers(string? q, int? limit, PersonaEngine engine)
+    public static Results<Ok<UserListResponse>, ValidationProblem> ListUsers(string? q, int? limit, PersonaEngine engine)
     {
-        var take = Math.Clamp(limit ?? DefaultUserLimit, 1, MaxUserLimit);
+        if (limit is < 1 or > MaxUserLimit)
+            return ApiResults.QueryProblem([new Persona.Core.Ingestion.FieldError(null, "limit", $"Must be between 1 and {MaxUserLimit}.")]);
+        var take = limit ?? DefaultUserLimit;
         var query = q?.Trim() ?? "";
         // Stored ids are pseudonyms when pseudonymisation is on: an exact raw id is matched through its pseudonym.
         var exact = query.Length > 0 && engine.UserIds.Enabled ? engine.UserIds.ToStored(query) : null;
@@ -108,9 +110,11 @@ public static class DashboardApi
         return TypedResults.Ok(new UserListResponse(matches.Count, page));
     }
 
-    public static async Task<Results<Ok<UserEventsResponse>, ProblemHttpResult>> GetUserEventsAsync(
+    public static async Task<Results<Ok<UserEventsResponse>, ValidationProblem, ProblemHttpResult>> GetUserEventsAsync(
         string id, int? limit, string? ids, PersonaEngine engine, CancellationToken cancellationToken)
     {
+        if (limit is < 1 or > MaxEventLimit)
+            return ApiResults.QueryProblem([new Persona.Core.Ingestion.FieldError(null, "limit", $"Must be between 1 and {MaxEventLimit}.")]);
         var stored = engine.UserIds.ToStored(id);
         var user = await engine.GetUserAsync(stored, cancellationToken);
         if (user is { Consent.Personalization: false })
@@ -131,7 +135,7 @@ public static class DashboardApi
         }
         var page = chosen
             .OrderByDescending(e => e.Timestamp).ThenByDescending(e => e.Sequence)
-            .Take(Math.Clamp(limit ?? DefaultEventLimit, 1, MaxEventLimit))
+            .Take(limit ?? DefaultEventLimit)
             .ToList();
 
         var items = new Dictionary<string, ItemSummary?>(StringComparer.Ordinal);

@@ -10,7 +10,8 @@ namespace Persona.Server.Json;
 /// event (by index) instead of failing the whole body with one opaque message.
 /// Accepts a bare array or <c>{"events": [...]}</c>; <c>device</c>/<c>channel</c> may also sit in a
 /// <c>context</c> object. Timestamps are ISO-8601 strings or unix numbers (seconds, or milliseconds when
-/// above 10^11). Unknown properties are ignored.
+/// above 10^11). Text fields (ids included) must be JSON strings: a number is an error, not coerced. Unknown
+/// properties are ignored.
 /// </summary>
 public static class EventBatchReader
 {
@@ -83,8 +84,10 @@ public static class EventBatchReader
         {
             if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
             if (value.ValueKind == JsonValueKind.String) return value.GetString();
-            if (value.ValueKind == JsonValueKind.Number) return value.GetRawText();
-            errors.Add(new FieldError(index, prefix + name, $"Expected a string, got {Describe(value)}."));
+            // Not coerced: 12345, 12345.0 and 1.2345e4 would name three different users. JSON Lines imports refuse numbers too.
+            errors.Add(new FieldError(index, prefix + name, value.ValueKind == JsonValueKind.Number
+                ? $"Expected a string, got the number {Truncate(value.GetRawText())}; send ids and text as JSON strings (\"{Truncate(value.GetRawText())}\")."
+                : $"Expected a string, got {Describe(value)}."));
             return null;
         }
 
