@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -8,6 +9,7 @@ namespace Persona.Server.Tests;
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
 
     private ServerProcess(Process process, string baseUrl)
     {
@@ -17,7 +19,12 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public string BaseUrl { get; }
 
-    public static async Task<ServerProcess> StartAsync(string dataDirectory)
+    /// <summary>The last lines the server wrote (stdout and stderr), for failure messages.</summary>
+    public string Output => string.Join('\n', _output);
+
+    /// <param name="dataDirectory">The data folder.</param>
+    /// <param name="settings">Command-line settings such as <c>--Persona:Security:Keys:0:Name=k</c>; none: the server runs open.</param>
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyList<string>? settings = null)
     {
         var port = FreePort();
         var url = $"http://127.0.0.1:{port}";
@@ -30,16 +37,23 @@ public sealed class ServerProcess : IAsyncDisposable
         start.ArgumentList.Add(ServerAssembly());
         start.ArgumentList.Add($"--urls={url}");
         start.ArgumentList.Add($"--Persona:DataDirectory={dataDirectory}");
-        start.ArgumentList.Add("--Persona:Security:Open=true");
+        foreach (var setting in settings ?? ["--Persona:Security:Open=true"]) start.ArgumentList.Add(setting);
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the server.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var server = new ServerProcess(process, url);
+        process.OutputDataReceived += (_, e) => server.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ServerProcess(process, url);
         await server.WaitUntilHealthyAsync(TimeSpan.FromSeconds(90));
         return server;
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null) return;
+        _output.Enqueue(line);
+        while (_output.Count > 200) _output.TryDequeue(out _);
     }
 
     /// <summary>SIGKILL: no shutdown hooks, no flush.</summary>
@@ -55,7 +69,7 @@ public sealed class ServerProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            if (_process.HasExited) throw new InvalidOperationException($"The server exited with code {_process.ExitCode} before becoming healthy.");
+            if (_process.HasExited) throw new InvalidOperationException($"The server exited with code {_process.ExitCode} before becoming healthy:\n{Output}");
             try
             {
                 if ((await client.GetAsync($"{BaseUrl}/health")).StatusCode == HttpStatusCode.OK) return;
