@@ -13,7 +13,13 @@ namespace Persona.Server.Tests;
 /// <summary>A small demo shop written to a data folder once, for tests that start the real server process over it.</summary>
 public sealed class DemoShopFolder : IAsyncLifetime
 {
-    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "persona-readme", Guid.NewGuid().ToString("n"));
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "persona-readme", Guid.NewGuid().ToString("n"));
+
+    /// <summary>The demo shop's data folder.</summary>
+    public string DataDirectory => Path.Combine(_root, "demo");
+
+    /// <summary>An empty data folder, for tests of limits that need no data (a server starts faster on it).</summary>
+    public string EmptyDirectory => Path.Combine(_root, "empty");
 
     public async Task InitializeAsync()
     {
@@ -29,7 +35,7 @@ public sealed class DemoShopFolder : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         return Task.CompletedTask;
     }
 }
@@ -175,10 +181,10 @@ public sealed class ReadmeExamplesTests(DemoShopFolder shop) : IClassFixture<Dem
     [Fact]
     public async Task RealServer_BodyOverTheLimit_413ProblemAndNothingStored_OpenAndKeyed()
     {
-        var file = Path.Combine(shop.DataDirectory, "oversized.json");
+        var file = Path.Combine(Path.GetDirectoryName(shop.EmptyDirectory)!, "oversized.json");
         foreach (var settings in new[] { null, KeyedSettings })
         {
-            await using var server = await ServerProcess.StartAsync(shop.DataDirectory, settings);
+            await using var server = await ServerProcess.StartAsync(shop.EmptyDirectory, settings);
             using var client = new HttpClient { BaseAddress = new Uri(server.BaseUrl) };
             async Task<string> CountsAsync()
             {
@@ -194,7 +200,7 @@ public sealed class ReadmeExamplesTests(DemoShopFolder shop) : IClassFixture<Dem
                     var before = await CountsAsync();
                     var (exit, status, answer, errors) = await CurlAsync(
                         $"-X {method} {key}-H 'content-type: application/json' {(chunked ? "-H 'Transfer-Encoding: chunked' " : "")}--data-binary @{file} {server.BaseUrl}{path}",
-                        shop.DataDirectory);
+                        Path.GetDirectoryName(file)!);
                     var how = $"{method} {path} ({(chunked ? "chunked" : "Content-Length")}, {(settings is null ? "open" : "keyed")})";
                     Assert.True(exit == 0 && status == "413", $"{how}: exit {exit}, HTTP {status} {errors}{answer}\n--- server ---\n{server.Output}");
                     var problem = JsonDocument.Parse(answer).RootElement;
@@ -210,7 +216,7 @@ public sealed class ReadmeExamplesTests(DemoShopFolder shop) : IClassFixture<Dem
     [Fact]
     public async Task RealServer_LongQuery_ProblemDetailsNamingTheLimit()
     {
-        await using var server = await ServerProcess.StartAsync(shop.DataDirectory);
+        await using var server = await ServerProcess.StartAsync(shop.EmptyDirectory);
         using var client = new HttpClient { BaseAddress = new Uri(server.BaseUrl) };
         var query = Uri.EscapeDataString(new string('口', 1_700));
         using var response = await client.GetAsync($"/v1/search?q={query}&n=10");
