@@ -76,7 +76,11 @@ internal static class EngineSession
     {
         ArgumentNullException.ThrowIfNull(parse);
         var output = parse.InvocationConfiguration.Output;
-        return ReferenceEquals(output, Console.Out) ? AnsiConsole.Console : AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        if (ReferenceEquals(output, Console.Out)) return AnsiConsole.Console;
+        // Another writer (a caller capturing the output): plain text, wide enough not to wrap a line of the report.
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        console.Profile.Width = 240;
+        return console;
     }
 
     /// <summary>Whether <paramref name="data"/> holds a store (<c>persona.db</c>); looks without creating anything.</summary>
