@@ -68,6 +68,10 @@ public sealed class CliCommandTests : IDisposable
         Assert.NotEqual(0, exit);
         Assert.Contains("user id is missing", error, StringComparison.Ordinal);
         Assert.DoesNotContain("--n must be", error, StringComparison.Ordinal);
+
+        var (outOfRange, _, rangeError) = await RunAsync(["recommend", "--data", _root, "u1", "--n", "0"]);
+        Assert.NotEqual(0, outOfRange);
+        Assert.Contains("--n must be between 1 and 100", rangeError, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -137,6 +141,7 @@ public sealed class CliCommandTests : IDisposable
         await SeedAsync(dir);
         var options = Microsoft.Extensions.Options.Options.Create(new PersonaSearchOptions { EncoderEpochs = 1, WarmUsers = 0 });
         string version;
+        float[] vector;
         await using (var engine = await OpenEngineAsync(dir))
         {
             using var trainer = new SearchService(engine, options);
@@ -145,6 +150,7 @@ public sealed class CliCommandTests : IDisposable
             Assert.True(trainer.NeedsTraining);
             await trainer.TrainAsync(CancellationToken.None);
             version = trainer.Index.Encoder!.Version;
+            vector = trainer.Index.Encoder.Encode("rose lipstick 玫瑰口红");
         }
 
         await using (var engine = await OpenEngineAsync(dir))
@@ -153,6 +159,7 @@ public sealed class CliCommandTests : IDisposable
             await restarted.LoadAsync(CancellationToken.None);
             Assert.Equal(version, restarted.RestoredEncoder?.Version);
             Assert.Equal(version, restarted.Index.Encoder?.Version);
+            Assert.Equal(vector, restarted.Index.Encoder!.Encode("rose lipstick 玫瑰口红"));
             Assert.False(restarted.NeedsTraining);
             // Another encoder setting is another encoder: not served.
             using var otherEpochs = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(new PersonaSearchOptions { EncoderEpochs = 2, WarmUsers = 0 }));
