@@ -1,8 +1,9 @@
-using System.Diagnostics;
+using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Persona.Hosting;
 using Persona.Hosting.Privacy;
+using Persona.Core.Models.Sequence;
 using Persona.Storage.Sqlite;
 using Spectre.Console;
 
@@ -14,10 +15,15 @@ internal static class EngineSession
     /// <remarks>
     /// The pseudonymisation key comes from the environment, as for <c>persona serve</c>:
     /// <c>Persona__Privacy__PseudonymKeyFile</c> or <c>PERSONA_PSEUDONYM_KEY</c>. A key that is unusable or does not
-    /// fit the data folder ends the process with exit code 2 and the reason, not a stack trace.
+    /// fit the data folder, or (unless <paramref name="create"/>) a folder without a store, is reported on
+    /// <paramref name="error"/> (standard error by default) in one line, and the result is null: the command then exits 2,
+    /// having created nothing.
     /// </remarks>
-    public static async Task<PersonaEngine> OpenAsync(DirectoryInfo data, bool quiet, CancellationToken cancellationToken)
+    public static async Task<PersonaEngine?> OpenAsync(
+        DirectoryInfo data, bool quiet, CancellationToken cancellationToken, bool create = false, TextWriter? error = null)
     {
+        error ??= Console.Error;
+        if (!create && !RequireStore(data, error)) return null;
         var options = new PersonaOptions { DataDirectory = data.FullName, Privacy = PrivacyFromEnvironment() };
         PersonaEngine engine;
         try
@@ -27,7 +33,8 @@ internal static class EngineSession
         }
         catch (PseudonymisationException ex)
         {
-            return Refuse(ex);
+            await error.WriteLineAsync(ex.Message);
+            return null;
         }
         try
         {
@@ -38,8 +45,56 @@ internal static class EngineSession
         catch (PseudonymisationException ex)
         {
             await engine.DisposeAsync();
-            return Refuse(ex);
+            await error.WriteLineAsync(ex.Message);
+            return null;
         }
+    }
+
+    /// <summary>
+    /// The sequence model in service for a data folder, as the server loads it (the newest complete version under
+    /// <c>DATA/models/sequence</c>); null, with a note on <paramref name="error"/> when one exists but cannot be read.
+    /// </summary>
+    public static SequenceModelRepository? SequenceModels(DirectoryInfo data, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(error);
+        var repository = SequenceModelRepository.ForDataDirectory(data.FullName);
+        try
+        {
+            repository.Refresh();
+            return repository;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            error.WriteLine($"The sequence model in {repository.Root} could not be read ({ex.Message}); going on without it.");
+            return null;
+        }
+    }
+
+    /// <summary>A Spectre console over the command's standard output (the terminal's own when that is the console).</summary>
+    public static IAnsiConsole Terminal(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        var output = parse.InvocationConfiguration.Output;
+        if (ReferenceEquals(output, Console.Out)) return AnsiConsole.Console;
+        // Another writer (a caller capturing the output): plain text, wide enough not to wrap a line of the report.
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        console.Profile.Width = 240;
+        return console;
+    }
+
+    /// <summary>Whether <paramref name="data"/> holds a store (<c>persona.db</c>); looks without creating anything.</summary>
+    public static bool StoreExists(DirectoryInfo data) => File.Exists(Path.Combine(data.FullName, SqliteStoreOptions.DefaultFileName));
+
+    /// <summary>True when <paramref name="data"/> holds a store; otherwise says so on <paramref name="error"/>, naming the folder.</summary>
+    public static bool RequireStore(DirectoryInfo data, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(error);
+        if (StoreExists(data)) return true;
+        var what = Directory.Exists(data.FullName) ? $"{data.FullName} holds no Persona store (no {SqliteStoreOptions.DefaultFileName})" : $"{data.FullName} does not exist";
+        error.WriteLine($"No store: {what}. Create one with `persona demo --data {data.FullName}` or `persona import --data {data.FullName} ...`, or pass --data with a folder that holds one (default {Commands.CommonOptions.DefaultDataDirectory}).");
+        return false;
     }
 
     /// <summary>The <c>Persona:Privacy</c> settings from environment variables.</summary>
@@ -51,12 +106,6 @@ internal static class EngineSession
         return privacy;
     }
 
-    private static PersonaEngine Refuse(PseudonymisationException ex)
-    {
-        Console.Error.WriteLine(ex.Message);
-        Environment.Exit(2);
-        throw new UnreachableException();
-    }
 }
 
 /// <summary>Spectre progress bars over <see cref="WorkProgress"/> reports.</summary>

@@ -13,7 +13,7 @@ public class FusedOpGradientTests
 {
     public static TheoryData<GemmBackend> Backends => [GemmBackend.Managed, GemmBackend.OpenBlas];
 
-    [Theory]
+    [GemmTheory]
     [MemberData(nameof(Backends))]
     public void LinearGelu_OnLeafAndIntermediate_GradientsMatchAndEqualUnfused(GemmBackend backend)
     {
@@ -44,7 +44,7 @@ public class FusedOpGradientTests
         });
     }
 
-    [Theory]
+    [GemmTheory]
     [MemberData(nameof(Backends))]
     public void LinearGeluWithDropout_SameSeed_GradientsMatchAndEqualUnfused(GemmBackend backend)
     {
@@ -103,7 +103,7 @@ public class FusedOpGradientTests
         });
     }
 
-    [Theory]
+    [GemmTheory]
     [MemberData(nameof(Backends))]
     public void MatMulAndLinear_IntermediateWithSecondConsumer_GradientsMatchInBothOrders(GemmBackend backend)
     {
@@ -149,7 +149,7 @@ public class FusedOpGradientTests
         }, 10);
     }
 
-    [Theory]
+    [GemmTheory]
     [MemberData(nameof(Backends))]
     public void AttentionPacked_OnProjectedIntermediate_GradientsMatch(GemmBackend backend)
     {

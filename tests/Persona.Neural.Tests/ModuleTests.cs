@@ -47,7 +47,7 @@ public class ModuleTests
         }, 8);
     }
 
-    [Theory]
+    [GemmTheory]
     [MemberData(nameof(Backends))]
     public void MultiHeadAttention_CausalAndPadded_GradientsMatch(GemmBackend backend)
     {
@@ -69,7 +69,7 @@ public class ModuleTests
         }, 8);
     }
 
-    [Theory]
+    [GemmTheory]
     [InlineData(true, GemmBackend.Managed)]
     [InlineData(false, GemmBackend.Managed)]
     [InlineData(true, GemmBackend.OpenBlas)]

@@ -117,7 +117,7 @@ public class OpGradientTests
 
     public static TheoryData<GemmBackend> Backends => [GemmBackend.Managed, GemmBackend.OpenBlas];
 
-    [Theory]
+    [GemmTheory]
     [MemberData(nameof(Backends))]
     public void MatMul_AllFormsAndTransposes_GradientsMatch(GemmBackend backend)
     {
@@ -146,7 +146,7 @@ public class OpGradientTests
         }, 10);
     }
 
-    [Theory]
+    [GemmTheory]
     [MemberData(nameof(Backends))]
     public void Linear_WithAndWithoutBias_GradientsMatch(GemmBackend backend)
     {
@@ -257,7 +257,7 @@ public class OpGradientTests
         });
     }
 
-    [Theory]
+    [GemmTheory]
     [MemberData(nameof(Backends))]
     public void LinearCrossEntropy_ChunkedWithBias_MatchesUnfusedAndGradientsMatch(GemmBackend backend)
     {
@@ -353,7 +353,7 @@ public class OpGradientTests
         });
     }
 
-    [Theory]
+    [GemmTheory]
     [MemberData(nameof(Backends))]
     public void Attention_MasksHeadsAndDropout_GradientsMatch(GemmBackend backend)
     {

@@ -11,7 +11,7 @@ internal static class AudienceCommand
 {
     public static Command Create()
     {
-        var data = CommonOptions.Data(Path.Combine(PersonaOptions.DefaultDataDirectory, "demo"));
+        var data = CommonOptions.Data();
         var rule = new Option<string?>("--rule") { Description = """The rule as JSON, e.g. '{"lifecycle":["active"],"predictions":{"churn_risk":{"min":0.5}}}'.""" };
         var ruleFile = new Option<FileInfo?>("--rule-file") { Description = "A file holding the rule as JSON." };
         var export = new Option<FileInfo?>("--export") { Description = "Write the members to this file (an admin operation: it lists individuals)." };
@@ -32,7 +32,8 @@ internal static class AudienceCommand
                 foreach (var e in errors) Console.Error.WriteLine($"{e.Field}: {e.Message}");
                 return 2;
             }
-            await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: true, cancellationToken);
+            await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: true, cancellationToken, error: parse.InvocationConfiguration.Error);
+            if (engine is null) return 2;
             var models = SegmentsCommand.Open(engine, PersonaModelOptions.DefaultSeed, 0, PersonaModelOptions.DefaultHorizonDays);
             if (!await models.LoadAsync(cancellationToken)) await models.RefreshAsync(cancellationToken);
             var audiences = new AudienceService(engine, Microsoft.Extensions.Options.Options.Create(models.Options), TimeProvider.System);

@@ -5,11 +5,33 @@ namespace Persona.Cli.Commands;
 
 internal static class CommonOptions
 {
-    public static Option<DirectoryInfo> Data(string? defaultPath = null) => new("--data")
+    /// <summary>The data folder of every command when --data is left out: the one <c>persona demo</c> fills.</summary>
+    public static readonly string DefaultDataDirectory = Path.Combine(PersonaOptions.DefaultDataDirectory, "demo");
+
+    /// <summary>
+    /// The <c>--data</c> option. <paramref name="creates"/>: the command makes a store in a folder without one
+    /// (demo, import, serve); the others refuse such a folder (<see cref="EngineSession.OpenAsync"/>).
+    /// </summary>
+    public static Option<DirectoryInfo> Data(bool creates = false) => new("--data")
     {
-        Description = "Folder of the embedded store (created if missing).",
-        DefaultValueFactory = _ => new DirectoryInfo(defaultPath ?? PersonaOptions.DefaultDataDirectory),
+        Description = creates
+            ? $"Data folder of the embedded store, created if missing (default {DefaultDataDirectory}, where `persona demo` writes)."
+            : $"Data folder holding a store (default {DefaultDataDirectory}, where `persona demo` writes).",
+        DefaultValueFactory = _ => new DirectoryInfo(DefaultDataDirectory),
     };
+
+    /// <summary>
+    /// Makes <paramref name="argument"/> required with a message that names it (<paramref name="what"/>) and shows the
+    /// usage, instead of the parser's generic one or an unrelated option's complaint.
+    /// </summary>
+    public static void Require(Command command, Argument<string> argument, string what, string usage)
+    {
+        argument.Arity = ArgumentArity.ZeroOrOne;
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(argument) is not { Tokens.Count: > 0 }) result.AddError($"The {what} is missing. Usage: {usage}");
+        });
+    }
 
     public static Option<string> Urls() => new("--urls")
     {

@@ -16,7 +16,7 @@ internal static class DemoCommand
 
     public static Command Create()
     {
-        var data = CommonOptions.Data(Path.Combine(PersonaOptions.DefaultDataDirectory, "demo"));
+        var data = CommonOptions.Data(creates: true);
         var users = new Option<int>("--users") { Description = "Number of shoppers to generate.", DefaultValueFactory = _ => DemoOptions.DefaultUsers };
         var seed = new Option<int>("--seed") { Description = "Generator seed; the same seed gives the same shop.", DefaultValueFactory = _ => DemoOptions.DefaultSeed };
         var noServe = new Option<bool>("--no-serve") { Description = "Stop after printing example profiles instead of serving the API." };
@@ -30,7 +30,8 @@ internal static class DemoCommand
             var dir = parse.GetValue(data)!;
             var options = new DemoOptions { Users = parse.GetValue(users), Seed = parse.GetValue(seed) };
             options.Items = Math.Max(DemoOptions.DefaultItems, options.Users * 2);
-            var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken);
+            var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken, create: true, error: parse.InvocationConfiguration.Error);
+            if (engine is null) return 2;
             try
             {
                 var truth = await EnsureDemoDataAsync(engine, dir, options, cancellationToken);

@@ -18,7 +18,7 @@ internal static class EvaluateCommand
     {
         var task = new Option<string>("--task") { Description = "What to evaluate.", Required = true };
         task.AcceptOnlyFromAmong(ProfilesTask, PropensityTask, SegmentsTask, SearchEvaluation.Task, NextItemEvaluation.Task);
-        var data = CommonOptions.Data(Path.Combine(PersonaOptions.DefaultDataDirectory, "demo"));
+        var data = CommonOptions.Data();
         var truth = new Option<FileInfo?>("--truth") { Description = $"Ground-truth file (default: DIR/{DemoCommand.TruthFileName}, written by `persona demo`)." };
         var output = new Option<FileInfo?>("--output") { Description = "Also write the report as JSON to this file." };
         var dataset = new Option<string?>("--dataset") { Description = $"A public data set instead of the store: propensity {ImportCommand.TaobaoUserBehavior}; search {SearchEvaluation.AmazonBeauty} or {SearchEvaluation.TaobaoTitles}; next-item amazon-beauty or any name of a `user item item ...` file." };
@@ -58,9 +58,12 @@ internal static class EvaluateCommand
                 }
                 return await SearchEvaluation.RunAsync(searchDataset, searchPath, parse.GetValue(output), maxUsers: 0, parse.GetValue(seed), cancellationToken);
             }
+            // The remaining tasks read the store, except propensity over a public data set.
+            if ((taskName != PropensityTask || parse.GetValue(dataset) is null) && !EngineSession.RequireStore(dir, parse.InvocationConfiguration.Error)) return 2;
             if (taskName == SegmentsTask)
             {
-                Console.WriteLine(await PropensityEvaluation.SegmentsAsync(dir, parse.GetValue(seed), parse.GetValue(k), cancellationToken));
+                if (await PropensityEvaluation.SegmentsAsync(dir, parse.GetValue(seed), parse.GetValue(k), cancellationToken) is not { } segments) return 2;
+                Console.WriteLine(segments);
                 return 0;
             }
             if (taskName == PropensityTask)
@@ -77,7 +80,8 @@ internal static class EvaluateCommand
                 }
                 else
                 {
-                    propensity = await PropensityEvaluation.FromStoreAsync(dir, parse.GetValue(horizon) ?? 14, parse.GetValue(seed), cancellationToken);
+                    if (await PropensityEvaluation.FromStoreAsync(dir, parse.GetValue(horizon) ?? 14, parse.GetValue(seed), cancellationToken) is not { } fromStore) return 2;
+                    propensity = fromStore;
                 }
                 Console.WriteLine(propensity.ToMarkdown());
                 if (parse.GetValue(output) is { } reportFile) await File.WriteAllTextAsync(reportFile.FullName, propensity.ToJson(), cancellationToken);
@@ -90,7 +94,8 @@ internal static class EvaluateCommand
                 return 2;
             }
             var truthRows = await DemoTruthFile.ReadAsync(truthFile.FullName, cancellationToken);
-            await using var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken);
+            await using var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken, error: parse.InvocationConfiguration.Error);
+            if (engine is null) return 2;
             // The truth file names users by their raw ids; a pseudonymised store keys them by pseudonym.
             var profiles = truthRows
                 .Select(t => (t.UserId, Read: engine.GetProfile(engine.UserIds.ToStored(t.UserId))))

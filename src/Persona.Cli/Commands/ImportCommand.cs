@@ -13,7 +13,7 @@ internal static class ImportCommand
 
     public static Command Create()
     {
-        var data = CommonOptions.Data();
+        var data = CommonOptions.Data(creates: true);
         var events = new Option<FileInfo?>("--events") { Description = "Events file (.csv with header, or .jsonl)." };
         var items = new Option<FileInfo?>("--items") { Description = "Items file (.csv with header, or .jsonl)." };
         var users = new Option<FileInfo?>("--users") { Description = "Users file (.csv with header, or .jsonl)." };
@@ -32,7 +32,8 @@ internal static class ImportCommand
         });
         command.SetAction(async (parse, cancellationToken) =>
         {
-            await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: false, cancellationToken);
+            await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: false, cancellationToken, create: true, error: parse.InvocationConfiguration.Error);
+            if (engine is null) return 2;
             var clock = Stopwatch.StartNew();
             try
             {

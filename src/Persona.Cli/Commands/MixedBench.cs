@@ -454,6 +454,7 @@ internal static class MixedBench
             Console.Error.WriteLine("Pass --dataset amazon-beauty --path DIR, or --data DIR (the server's data folder).");
             return null;
         }
+        if (!EngineSession.RequireStore(data, Console.Error)) return null;
         var storeUsers = await RecommendBench.ReadUsersAsync(data, cancellationToken);
         var storeItems = new List<Item>();
         await using (var store = new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = data.FullName }))

@@ -14,9 +14,11 @@ internal static class ProfileCommand
         var userId = new Argument<string>("user-id") { Description = "The user whose profile to show." };
         var json = new Option<bool>("--json") { Description = "Print the profile as JSON, exactly as the API returns it." };
         var command = new Command("profile", "Show a user's profile.") { data, userId, json };
+        CommonOptions.Require(command, userId, "user id", "persona profile [--data DIR] USER_ID [--json]");
         command.SetAction(async (parse, cancellationToken) =>
         {
-            await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: parse.GetValue(json), cancellationToken);
+            await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: parse.GetValue(json), cancellationToken, error: parse.InvocationConfiguration.Error);
+            if (engine is null) return 2;
             var id = parse.GetValue(userId)!;
             var read = engine.GetProfile(engine.UserIds.ToStored(id));
             switch (read.Status)

@@ -14,9 +14,10 @@ namespace Persona.Cli.Commands;
 internal static class PropensityEvaluation
 {
     /// <summary>Time split over a store: test cut = newest event − N, train cut = test cut − N.</summary>
-    public static async Task<PropensityReport> FromStoreAsync(DirectoryInfo dir, double horizonDays, int seed, CancellationToken cancellationToken)
+    public static async Task<PropensityReport?> FromStoreAsync(DirectoryInfo dir, double horizonDays, int seed, CancellationToken cancellationToken)
     {
         await using var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken);
+        if (engine is null) return null;
         var horizon = TimeSpan.FromDays(horizonDays);
         var end = engine.AsOf;
         var builder = new TimeSplitBuilder(engine.Catalog, engine.Options.Profiles, [end - 2 * horizon, end - horizon], horizon);
@@ -62,9 +63,10 @@ internal static class PropensityEvaluation
     }
 
     /// <summary>Segments the store's profiles twice with one seed, and reports sizes, labels and whether the runs agree.</summary>
-    public static async Task<string> SegmentsAsync(DirectoryInfo dir, int seed, int k, CancellationToken cancellationToken)
+    public static async Task<string?> SegmentsAsync(DirectoryInfo dir, int seed, int k, CancellationToken cancellationToken)
     {
         await using var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken);
+        if (engine is null) return null;
         var profiles = engine.ProfileUsers.Select(engine.GetProfile).Where(r => r.Status == ProfileStatus.Found).Select(r => r.Profile!).ToList();
         var options = new SegmentOptions { Seed = seed, K = k };
         var watch = System.Diagnostics.Stopwatch.StartNew();

@@ -40,6 +40,7 @@ public static class RecommendBench
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (!EngineSession.RequireStore(parse.GetValue(data)!, parse.InvocationConfiguration.Error)) return 2;
             var users = await ReadUsersAsync(parse.GetValue(data)!, cancellationToken);
             if (users.Count == 0)
             {

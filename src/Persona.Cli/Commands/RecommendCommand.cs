@@ -13,8 +13,7 @@ namespace Persona.Cli.Commands;
 /// <summary><c>persona recommend --data DIR USER_ID [--n N] [--category C]</c>: the same recommendations the API serves, as a table.</summary>
 internal static class RecommendCommand
 {
-    /// <param name="models">Opens the sequence model in service for a data folder; null or returning null recommends without one.</param>
-    public static Command Create(Func<PersonaEngine, CancellationToken, Task<ISequenceModelProvider?>>? models = null)
+    public static Command Create()
     {
         var data = CommonOptions.Data();
         var userId = new Argument<string>("user-id") { Description = "The user to recommend for." };
@@ -24,17 +23,25 @@ internal static class RecommendCommand
         var diversity = new Option<double>("--diversity") { Description = "0 (relevance order) .. 1 (most diverse).", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON, exactly as the API returns it." };
         var command = new Command("recommend", "Show recommendations for a user, with reasons in Chinese and English.") { data, userId, n, category, excludeSeen, diversity, json };
-        command.Validators.Add(result =>
+        CommonOptions.Require(command, userId, "user id", "persona recommend [--data DIR] USER_ID [--n N]");
+        n.Validators.Add(result =>
         {
-            if (result.GetValue(n) is < 1 or > RecommendationOptions.DefaultMaxCount) result.AddError($"--n must be between 1 and {RecommendationOptions.DefaultMaxCount}.");
-            if (result.GetValue(diversity) is < 0 or > 1) result.AddError("--diversity must be between 0 and 1.");
+            if (result.GetValueOrDefault<int>() is < 1 or > RecommendationOptions.DefaultMaxCount) result.AddError($"--n must be between 1 and {RecommendationOptions.DefaultMaxCount}.");
+        });
+        diversity.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double>() is < 0 or > 1) result.AddError("--diversity must be between 0 and 1.");
         });
         command.SetAction(async (parse, cancellationToken) =>
         {
             var quiet = parse.GetValue(json);
-            await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet, cancellationToken);
-            var provider = models is null ? null : await models(engine, cancellationToken);
-            var service = new RecommendationService(engine, Options.Create(new RecommendationOptions()), provider);
+            var dir = parse.GetValue(data)!;
+            var error = parse.InvocationConfiguration.Error;
+            await using var engine = await EngineSession.OpenAsync(dir, quiet, cancellationToken, error: error);
+            if (engine is null) return 2;
+            // The model the server would serve from this folder, so the CLI recommends what the API does.
+            ISequenceModelProvider? models = EngineSession.SequenceModels(dir, error);
+            var service = new RecommendationService(engine, Options.Create(new RecommendationOptions()), models);
             await service.LoadAsync(cancellationToken);
             var user = parse.GetValue(userId)!;
             var list = service.Recommend(engine.UserIds.ToStored(user), new RecommendationQuery
@@ -46,16 +53,16 @@ internal static class RecommendCommand
             }) with { UserId = user };
             if (quiet)
             {
-                Console.WriteLine(JsonSerializer.Serialize(list, new JsonSerializerOptions(PersonaJson.Options) { WriteIndented = true }));
+                await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(list, new JsonSerializerOptions(PersonaJson.Options) { WriteIndented = true }));
                 return 0;
             }
-            Print(list);
+            Print(EngineSession.Terminal(parse), list);
             return 0;
         });
         return command;
     }
 
-    private static void Print(RecommendationList list)
+    private static void Print(IAnsiConsole console, RecommendationList list)
     {
         var how = list.Personalized
             ? list.ModelVersion is { } v ? $"个性化 personalised · model {v}" : "个性化 personalised · co-occurrence + popularity + affinities (no model trained)"
@@ -75,6 +82,6 @@ internal static class RecommendCommand
                 Markup.Escape($"{r.Reason.Zh}\n{r.Reason.En}"));
         }
         if (list.Items.Count == 0) table.AddRow("", "[grey]no items to recommend (empty catalog or everything filtered out)[/]", "", "", "");
-        AnsiConsole.Write(table);
+        console.Write(table);
     }
 }

@@ -20,25 +20,41 @@ internal static class SearchCommand
         var category = new Option<string?>("--category") { Description = "Only items in this category (key or name)." };
         var priceMax = new Option<double?>("--price-max") { Description = "Only items priced at most this." };
         var noPersonalize = new Option<bool>("--no-personalize") { Description = "The non-personal order even with --user." };
-        var lexical = new Option<bool>("--lexical") { Description = "Skip training the text encoder (faster start; lexical candidates only)." };
+        var lexical = new Option<bool>("--lexical") { Description = "Lexical candidates only: no text encoder (neither loaded nor trained)." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var command = new Command("search", "Search products, personalised with a user's profile.") { data, query, user, n, category, priceMax, noPersonalize, lexical, json };
+        CommonOptions.Require(command, query, "query", "persona search [--data DIR] \"QUERY\" [--user ID]");
+        n.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > 100) result.AddError("--n must be between 1 and 100.");
+        });
         command.SetAction(async (parse, cancellationToken) =>
         {
             var quiet = parse.GetValue(json);
-            await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet, cancellationToken);
+            var dir = parse.GetValue(data)!;
+            var error = parse.InvocationConfiguration.Error;
+            await using var engine = await EngineSession.OpenAsync(dir, quiet, cancellationToken, error: error);
+            if (engine is null) return 2;
             var options = new PersonaSearchOptions { Semantic = !parse.GetValue(lexical) };
-            using var search = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(options), models: null, NullLogger<SearchService>.Instance);
+            // The same parts the server searches with: the sequence model in service and the stored text encoder.
+            var models = EngineSession.SequenceModels(dir, error);
+            using var search = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(options), models, NullLogger<SearchService>.Instance);
             await search.LoadAsync(cancellationToken);
-            if (options.Semantic)
+            if (search.Index.Count == 0)
             {
+                await error.WriteLineAsync($"The store in {dir.FullName} holds no items to search. Import a catalog with `persona import --data {dir.FullName} --items F`, or run `persona demo`.");
+                return 2;
+            }
+            if (search.NeedsTraining)
+            {
+                // Only when no stored encoder fits this catalog; training stores one for the next search and the server.
                 if (quiet) await search.TrainAsync(cancellationToken);
-                else await AnsiConsole.Status().StartAsync("Training the text encoder…", _ => search.TrainAsync(cancellationToken));
+                else await AnsiConsole.Status().StartAsync("Training the text encoder (no stored one fits this catalog; it is kept for next time)…", _ => search.TrainAsync(cancellationToken));
             }
             var request = new SearchRequest
             {
                 Query = parse.GetValue(query)!,
-                Limit = Math.Clamp(parse.GetValue(n), 1, 100),
+                Limit = parse.GetValue(n),
                 Category = parse.GetValue(category),
                 PriceMax = parse.GetValue(priceMax),
                 Personalize = !parse.GetValue(noPersonalize),
@@ -46,16 +62,22 @@ internal static class SearchCommand
             var result = search.Search(request, parse.GetValue(user) is { } id ? engine.UserIds.ToStored(id) : null);
             if (quiet)
             {
-                Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions(PersonaJson.Options) { WriteIndented = true }));
+                await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(result, new JsonSerializerOptions(PersonaJson.Options) { WriteIndented = true }));
                 return 0;
             }
-            Print(result);
+            var console = EngineSession.Terminal(parse);
+            Print(console, result);
+            var encoder = search.Index.Encoder is { } e
+                ? $"text encoder {e.Version}" + (search.RestoredEncoder is not null ? " (stored)" : " (trained now)")
+                : "no text encoder (lexical only)";
+            var sequence = models?.Current?.Version is { } v ? $"sequence model {v}" : "no sequence model trained";
+            console.MarkupLine(Markup.Escape($"模型 Models: {encoder} · {sequence}"));
             return 0;
         });
         return command;
     }
 
-    private static void Print(SearchResult result)
+    private static void Print(IAnsiConsole console, SearchResult result)
     {
         var q = result.Query;
         var intents = new List<string>();
@@ -64,7 +86,7 @@ internal static class SearchCommand
         if (q.PricePreference != PricePreference.None) intents.Add($"prefers {q.PricePreference.ToString().ToLowerInvariant()} prices");
         if (q.Brands.Count > 0) intents.Add("brand " + string.Join(", ", q.Brands));
         if (q.Categories.Count > 0) intents.Add("category " + q.Categories[0]);
-        AnsiConsole.MarkupLine($"查询 Query: [bold]{Markup.Escape(q.Text)}[/]" + (intents.Count > 0 ? $"  ({Markup.Escape(string.Join("; ", intents))})" : "")
+        console.MarkupLine($"查询 Query: [bold]{Markup.Escape(q.Text)}[/]" + (intents.Count > 0 ? $"  ({Markup.Escape(string.Join("; ", intents))})" : "")
             + (result.Personalized ? "  [green]personalised 个性化[/]" : ""));
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn("#").AddColumn("商品 Item").AddColumn("Score").AddColumn("lex / sem / intent / personal").AddColumn("原因 Reason");
@@ -79,6 +101,7 @@ internal static class SearchCommand
                 $"{b.Lexical:0.00} / {b.Semantic:0.00} / {b.Intent:0.00} / {b.Personal:0.00}",
                 Markup.Escape($"{h.Reason.Zh} / {h.Reason.En}"));
         }
-        AnsiConsole.Write(table);
+        if (result.Hits.Count == 0) table.AddRow("", "[grey]no item matches this query and its filters[/]", "", "", "");
+        console.Write(table);
     }
 }

@@ -12,7 +12,7 @@ internal static class SegmentsCommand
 {
     public static Command Create()
     {
-        var data = CommonOptions.Data(Path.Combine(PersonaOptions.DefaultDataDirectory, "demo"));
+        var data = CommonOptions.Data();
         var refresh = new Option<bool>("--refresh") { Description = "Retrain predictions and re-segment now (also done when nothing is stored)." };
         var k = new Option<int>("--k") { Description = "Number of segments (0 = choose by silhouette).", DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { Description = "Seed of learners and k-means.", DefaultValueFactory = _ => PersonaModelOptions.DefaultSeed };
@@ -20,7 +20,8 @@ internal static class SegmentsCommand
         var command = new Command("segments", "Refresh and print predictions' models and segments (sizes, bilingual labels).") { data, refresh, k, seed, horizon };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: false, cancellationToken);
+            await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: false, cancellationToken, error: parse.InvocationConfiguration.Error);
+            if (engine is null) return 2;
             var models = Open(engine, parse.GetValue(seed), parse.GetValue(k), parse.GetValue(horizon));
             var loaded = await models.LoadAsync(cancellationToken);
             if (parse.GetValue(refresh) || !loaded)

@@ -13,7 +13,7 @@ internal static class ServeCommand
 
     public static Command Create()
     {
-        var data = CommonOptions.Data();
+        var data = CommonOptions.Data(creates: true);
         var urls = CommonOptions.Urls();
         var open = new Option<bool>("--open") { Description = "Development only: answer every endpoint without an API key (Persona:Security:Open=true)." };
         var command = new Command("serve", "Serve the HTTP API over a data folder. Other --Persona:Key=value arguments set configuration; API keys come from Persona:Security:Keys (see `persona keys new`).")

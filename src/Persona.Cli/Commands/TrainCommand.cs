@@ -18,7 +18,8 @@ internal static class TrainCommand
         {
             var dir = parse.GetValue(data)!;
             var training = options.Read(parse);
-            await using var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken);
+            await using var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken, error: parse.InvocationConfiguration.Error);
+            if (engine is null) return 2;
             var repository = SequenceModelRepository.ForDataDirectory(dir.FullName);
             string version = "";
             SequenceTrainingResult? result = null;

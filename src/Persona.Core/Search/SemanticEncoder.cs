@@ -56,6 +56,36 @@ public sealed class SemanticEncoder
     /// <summary>Bytes held by the embedding table.</summary>
     public long MemoryBytes => (long)_table.Length * sizeof(float);
 
+    private const int FileMagic = 0x31455350; // "PSE1", little-endian
+
+    /// <summary>Writes the embedding table (dimension, buckets, then the floats, little-endian) to <paramref name="stream"/>.</summary>
+    public void WriteTo(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("The encoder file format is little-endian.");
+        using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        writer.Write(FileMagic);
+        writer.Write(Dimension);
+        writer.Write(Buckets);
+        writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_table.AsSpan()));
+    }
+
+    /// <summary>Reads an encoder written by <see cref="WriteTo"/>; the version is the caller's (it lives beside the table).</summary>
+    public static SemanticEncoder ReadFrom(Stream stream, string version)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentException.ThrowIfNullOrEmpty(version);
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("The encoder file format is little-endian.");
+        using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        if (reader.ReadInt32() != FileMagic) throw new InvalidDataException("Not a Persona text encoder file.");
+        var dimension = reader.ReadInt32();
+        var buckets = reader.ReadInt32();
+        if (dimension is < 2 or > 1024 || buckets is < 16 or > 1 << 24) throw new InvalidDataException($"Encoder shape {buckets}×{dimension} is out of range.");
+        var table = new float[(long)buckets * dimension];
+        stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(table.AsSpan()));
+        return new SemanticEncoder(table, dimension, buckets, version);
+    }
+
     /// <summary>Unit vector of <paramref name="text"/>; all zeros when it has no features.</summary>
     public float[] Encode(string? text)
     {

@@ -29,15 +29,15 @@ public static class PersonaSearchHostingExtensions
 }
 
 /// <summary>
-/// Indexes the catalog before requests are served (the engine is already loaded); trains in the background at start
-/// and again every <see cref="PersonaSearchOptions.RetrainIntervalMinutes"/> when the catalog has grown.
+/// Indexes the catalog before requests are served (the engine is already loaded) and loads the stored encoder that fits
+/// it; trains in the background at start when none does, and again every <see cref="PersonaSearchOptions.RetrainIntervalMinutes"/> when the catalog has grown.
 /// </summary>
 internal sealed partial class SearchStartupService(SearchService search, IOptions<PersonaSearchOptions> options, ILogger<SearchStartupService> logger) : PeriodicWorkService
 {
     protected override async Task<bool> LoadAsync(CancellationToken cancellationToken)
     {
         await search.LoadAsync(cancellationToken);
-        return true;
+        return search.RestoredEncoder is null;
     }
 
     protected override TimeSpan? Interval =>

@@ -27,6 +27,11 @@ public sealed class PersonaSearchOptions
     /// <summary>Train the text encoder at start (in the background) and use semantic candidates.</summary>
     public bool Semantic { get; set; } = true;
     public int EncoderEpochs { get; set; } = 8;
+    /// <summary>
+    /// Store each trained encoder in <c>DATA/models/search/&lt;version&gt;/</c> and, at start (server and CLI), load the
+    /// newest one that fits the catalog instead of training again.
+    /// </summary>
+    public bool PersistEncoder { get; set; } = true;
     /// <summary>Minutes between checks that retrain the encoder and re-ranker when the catalog grew by a tenth; 0 never.</summary>
     public int RetrainIntervalMinutes { get; set; } = 30;
     /// <summary>Recent items per user kept in memory for the re-ranker.</summary>

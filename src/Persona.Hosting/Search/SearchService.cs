@@ -51,8 +51,18 @@ public sealed class SearchService : IEngineObserver, IDisposable
         _index = new ProductSearchIndex(_options.ToIndexOptions());
         _coVisitation = new CoVisitation(ordinals: _index.Keys.Items);
         _users = new AnswerCache<SearchUser>(TimeSpan.FromSeconds(_options.UserCacheSeconds), _options.UserCacheUsers);
+        _encoders = _options.PersistEncoder && !string.IsNullOrWhiteSpace(_engine.Options.DataDirectory)
+            ? SemanticEncoderRepository.ForDataDirectory(_engine.Options.DataDirectory)
+            : null;
         _engine.AddObserver(this);
     }
+
+    private readonly SemanticEncoderRepository? _encoders;
+
+    /// <summary>The stored encoder that <see cref="LoadAsync"/> restored (null when none fitted and it must be trained).</summary>
+    public SemanticEncoderManifest? RestoredEncoder { get; private set; }
+
+    private SemanticEncoderOptions EncoderOptions => new() { Epochs = _options.EncoderEpochs };
 
     public ProductSearchIndex Index => _index;
 
@@ -81,8 +91,31 @@ public sealed class SearchService : IEngineObserver, IDisposable
         OnEventsStored(batch);
         if (_logger.IsEnabled(LogLevel.Information))
             _logger.LogInformation("Search indexed {Items} items in {Seconds:0.00} s; {Clicks} logged search clicks", items.Count, _indexSeconds, _clicks.Count);
+        RestoreEncoder();
         if (_options.WarmUsers > 0 && _options.UserCacheSeconds > 0)
             Warming = BackgroundWarmup.Start("the search signals", MostRecentUsers, user => UserFor(user), static () => false, _logger);
+    }
+
+    /// <summary>Serves the newest stored encoder that fits this catalog and these settings, with the weights learned beside it.</summary>
+    private void RestoreEncoder()
+    {
+        if (_encoders is null || !_options.Semantic || _index.Count < 2) return;
+        try
+        {
+            if (_encoders.LoadNewestFitting(_index.Count, EncoderOptions) is not ({ } encoder, { } manifest)) return;
+            _index.SetEncoder(encoder);
+            if (manifest.Weights is { Count: PersonalReranker.FeatureCount } weights)
+                _index.Weights = new RerankerWeights(weights, manifest.WeightsSource ?? "stored", manifest.WeightsPairs);
+            _trainedItems = manifest.Items;
+            _encoderSeconds = manifest.TrainingSeconds;
+            RestoredEncoder = manifest;
+            if (_logger.IsEnabled(LogLevel.Information))
+                _logger.LogInformation("Search encoder {Version} loaded from {Folder} (trained on {Items} items and {Clicks} clicks)", manifest.Version, _encoders.Root, manifest.Items, manifest.ClickPairs);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException)
+        {
+            _logger.LogWarning(ex, "The stored search encoder in {Folder} could not be read; it will be trained again", _encoders.Root);
+        }
     }
 
     /// <summary>The background preparation of recent searchers' signals after load; completed when none is running.</summary>
@@ -104,23 +137,59 @@ public sealed class SearchService : IEngineObserver, IDisposable
         {
             var clicks = _clicks.ToArray();
             var items = _index.Items.ToList();
+            SemanticEncoder? trained = null;
+            var clickedCount = 0;
             if (_options.Semantic && items.Count >= 2)
             {
                 var clock = Stopwatch.StartNew();
                 var clicked = clicks.Select(c => _index.TryGetItem(c.ItemId, out var item) ? (c.Query, item!) : default).Where(p => p.Item2 is not null).ToList();
                 var encoder = await Task.Run(() => SemanticEncoder.Train(
-                    SemanticPairs.Build(items, clicked), new SemanticEncoderOptions { Epochs = _options.EncoderEpochs }, cancellationToken), cancellationToken);
+                    SemanticPairs.Build(items, clicked), EncoderOptions, cancellationToken), cancellationToken);
                 _index.SetEncoder(encoder);
                 _encoderSeconds = clock.Elapsed.TotalSeconds;
                 _trainedItems = items.Count;
+                trained = encoder;
+                clickedCount = clicked.Count;
                 if (_logger.IsEnabled(LogLevel.Information))
                     _logger.LogInformation("Search encoder {Version} trained on {Items} items and {Clicks} clicks in {Seconds:0.0} s", encoder.Version, items.Count, clicked.Count, _encoderSeconds);
             }
-            if (clicks.Length >= _options.MinClickPairs) _index.Weights = LearnWeights(clicks);
+            RerankerWeights? learned = null;
+            if (clicks.Length >= _options.MinClickPairs) _index.Weights = learned = LearnWeights(clicks);
+            if (trained is not null) SaveEncoder(trained, items, clickedCount, learned);
         }
         finally
         {
             _trainGate.Release();
+        }
+    }
+
+    /// <summary>Stores a freshly trained encoder for the next start and for the CLI; a failure to write only costs a later retraining.</summary>
+    private void SaveEncoder(SemanticEncoder encoder, List<Item> items, int clicks, RerankerWeights? weights)
+    {
+        if (_encoders is null) return;
+        var options = EncoderOptions;
+        try
+        {
+            _encoders.Save(encoder, new SemanticEncoderManifest
+            {
+                Version = encoder.Version,
+                CreatedAt = DateTimeOffset.UtcNow,
+                Dimension = options.Dimension,
+                Buckets = options.Buckets,
+                Epochs = options.Epochs,
+                Items = items.Count,
+                CatalogFingerprint = SemanticEncoderManifest.Fingerprint(items),
+                ClickPairs = clicks,
+                TrainingSeconds = Math.Round(_encoderSeconds ?? 0, 2),
+                Weights = weights?.Weights,
+                WeightsSource = weights?.Source,
+                WeightsPairs = weights?.TrainingPairs ?? 0,
+            });
+            RestoredEncoder = null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning(ex, "Storing the search encoder in {Folder} failed; it will be trained again at the next start", _encoders.Root);
         }
     }
 

@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text.Json;
+using Persona.Abstractions;
+
+namespace Persona.Core.Search;
+
+/// <summary>What a stored text encoder was trained on and with, written beside its table.</summary>
+public sealed record SemanticEncoderManifest
+{
+    public const string FileName = "manifest.json";
+    public const string TableFileName = "encoder.bin";
+    public const int CurrentFormat = 1;
+
+    public int Format { get; init; } = CurrentFormat;
+    public required string Version { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public int Dimension { get; init; }
+    public int Buckets { get; init; }
+    public int Epochs { get; init; }
+    /// <summary>Catalog items it was trained on.</summary>
+    public int Items { get; init; }
+    /// <summary>Order-independent hash of the trained catalog's ids and titles.</summary>
+    public string CatalogFingerprint { get; init; } = "";
+    /// <summary>Logged (query, clicked item) pairs it was trained on.</summary>
+    public int ClickPairs { get; init; }
+    public double TrainingSeconds { get; init; }
+    /// <summary>Re-ranker weights learned in the same run from the click log; null when there were too few clicks.</summary>
+    public IReadOnlyList<double>? Weights { get; init; }
+    public string? WeightsSource { get; init; }
+    public int WeightsPairs { get; init; }
+
+    /// <summary>
+    /// Whether this encoder may serve a catalog of <paramref name="items"/> items with these settings: same format and
+    /// encoder settings, and a catalog neither a tenth larger nor a tenth smaller than the one it learned (the server
+    /// retrains on the same growth).
+    /// </summary>
+    public bool Fits(int items, SemanticEncoderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Format == CurrentFormat && Dimension == options.Dimension && Buckets == options.Buckets && Epochs == options.Epochs
+            && Items >= 2 && items <= Items * 1.1 && Items <= items * 1.1;
+    }
+
+    public static string Fingerprint(IEnumerable<Item> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ulong sum = 0;
+        foreach (var item in items)
+        {
+            var h = 14695981039346656037UL;
+            foreach (var c in item.Id) h = (h ^ c) * 1099511628211UL;
+            h = (h ^ 1) * 1099511628211UL;
+            foreach (var c in item.Title) h = (h ^ c) * 1099511628211UL;
+            sum += h;
+        }
+        return sum.ToString("x16", CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>
+/// Versioned text encoders on disk: <c>DATA/models/search/&lt;version&gt;/{encoder.bin, manifest.json}</c>. The server
+/// writes one after each training and both the server and the CLI load the newest that fits the catalog, so the encoder
+/// is trained once per catalog rather than at every start. Written to a temporary folder and moved into place, so a
+/// reader never sees half an encoder; only the newest <see cref="Keep"/> versions are kept.
+/// </summary>
+public sealed class SemanticEncoderRepository(string root)
+{
+    public const int Keep = 2;
+
+    public static SemanticEncoderRepository ForDataDirectory(string dataDirectory) => new(Path.Combine(dataDirectory, "models", "search"));
+
+    public string Root { get; } = string.IsNullOrEmpty(root) ? throw new ArgumentException("A folder is required.", nameof(root)) : root;
+
+    /// <summary>Complete versions (manifest and table), oldest first.</summary>
+    public IReadOnlyList<string> ListVersions()
+    {
+        if (!Directory.Exists(Root)) return [];
+        return Directory.EnumerateDirectories(Root)
+            .Where(d => !Path.GetFileName(d).StartsWith('.')
+                && File.Exists(Path.Combine(d, SemanticEncoderManifest.FileName)) && File.Exists(Path.Combine(d, SemanticEncoderManifest.TableFileName)))
+            .Select(d => Path.GetFileName(d)!)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>The newest stored encoder whose manifest <see cref="SemanticEncoderManifest.Fits"/> the catalog, or null.</summary>
+    public (SemanticEncoder Encoder, SemanticEncoderManifest Manifest)? LoadNewestFitting(int items, SemanticEncoderOptions options)
+    {
+        var versions = ListVersions();
+        for (var i = versions.Count - 1; i >= 0; i--)
+        {
+            var folder = Path.Combine(Root, versions[i]);
+            var manifest = JsonSerializer.Deserialize<SemanticEncoderManifest>(File.ReadAllText(Path.Combine(folder, SemanticEncoderManifest.FileName)), PersonaJson.Options);
+            if (manifest is null || !manifest.Fits(items, options)) continue;
+            using var stream = File.OpenRead(Path.Combine(folder, SemanticEncoderManifest.TableFileName));
+            var encoder = SemanticEncoder.ReadFrom(stream, manifest.Version);
+            if (encoder.Dimension != manifest.Dimension || encoder.Buckets != manifest.Buckets) continue;
+            return (encoder, manifest);
+        }
+        return null;
+    }
+
+    /// <summary>Stores an encoder under its version (suffixed if taken) and drops all but the newest <see cref="Keep"/> versions.</summary>
+    public string Save(SemanticEncoder encoder, SemanticEncoderManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(manifest);
+        Directory.CreateDirectory(Root);
+        var version = encoder.Version;
+        for (var n = 2; Directory.Exists(Path.Combine(Root, version)); n++) version = encoder.Version + "-" + n.ToString(CultureInfo.InvariantCulture);
+        var temp = Path.Combine(Root, "." + version + ".tmp");
+        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        Directory.CreateDirectory(temp);
+        using (var stream = File.Create(Path.Combine(temp, SemanticEncoderManifest.TableFileName))) encoder.WriteTo(stream);
+        File.WriteAllText(Path.Combine(temp, SemanticEncoderManifest.FileName),
+            JsonSerializer.Serialize(manifest with { Version = encoder.Version }, new JsonSerializerOptions(PersonaJson.Options) { WriteIndented = true }));
+        Directory.Move(temp, Path.Combine(Root, version));
+        var versions = ListVersions();
+        foreach (var old in versions.Take(Math.Max(0, versions.Count - Keep)))
+        {
+            try { Directory.Delete(Path.Combine(Root, old), recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return version;
+    }
+}

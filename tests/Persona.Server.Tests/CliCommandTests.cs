@@ -1,0 +1,266 @@
+extern alias cli;
+
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Persona.Abstractions;
+using Persona.Core.Search;
+using Persona.Hosting;
+using Persona.Storage.Sqlite;
+
+namespace Persona.Server.Tests;
+
+/// <summary>The one-shot CLI commands over a data folder: what they say, their exit codes and what they leave on disk.</summary>
+public sealed class CliCommandTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "persona-cli-tests", Guid.NewGuid().ToString("n"));
+
+    public CliCommandTests() => Directory.CreateDirectory(_root);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    [Fact]
+    public async Task Profile_WithoutData_InAFolderWithoutTheDemo_SaysSoNamingTheDefaultFolderAndCreatesNothing()
+    {
+        var cwd = Directory.CreateDirectory(Path.Combine(_root, "fresh-clone")).FullName;
+
+        var (exit, output, error) = await RunProcessAsync(cwd, "profile", "u00758");
+
+        Assert.Equal(2, exit);
+        Assert.Contains(Path.Combine(cwd, "data", "demo"), error, StringComparison.Ordinal);
+        Assert.Contains("No store", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("No events or attributes", output + error, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(cwd));
+    }
+
+    [Theory]
+    [InlineData("profile", "u1")]
+    [InlineData("recommend", "u1")]
+    [InlineData("search", "lipstick")]
+    [InlineData("train", "--epochs", "1")]
+    [InlineData("segments")]
+    [InlineData("audience", "--rule", """{"lifecycle":["active"]}""")]
+    [InlineData("evaluate", "--task", "segments")]
+    public async Task ReadCommands_FolderWithoutStore_ExitTwoNamingTheFolderAndCreateNothing(string command, params string[] args)
+    {
+        var missing = Path.Combine(_root, "typo");
+        var empty = Directory.CreateDirectory(Path.Combine(_root, "empty")).FullName;
+        foreach (var dir in new[] { missing, empty })
+        {
+            var (exit, _, error) = await RunAsync([command, "--data", dir, .. args]);
+
+            Assert.True(exit == 2, $"{command} on {dir}: exit {exit}, {error}");
+            Assert.Contains(dir, error, StringComparison.Ordinal);
+        }
+        Assert.False(Directory.Exists(missing));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(empty));
+    }
+
+    [Fact]
+    public async Task Recommend_WithoutUserId_SaysTheUserIdIsMissing()
+    {
+        var (exit, _, error) = await RunAsync(["recommend", "--data", _root]);
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains("user id is missing", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("--n must be", error, StringComparison.Ordinal);
+
+        var (outOfRange, _, rangeError) = await RunAsync(["recommend", "--data", _root, "u1", "--n", "0"]);
+        Assert.NotEqual(0, outOfRange);
+        Assert.Contains("--n must be between 1 and 100", rangeError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Search_StoreWithoutItems_SaysThereIsNothingToSearchAndExitsTwo()
+    {
+        var dir = Path.Combine(_root, "no-items");
+        await using (var engine = await OpenEngineAsync(dir)) { }
+
+        var (exit, output, error) = await RunAsync(["search", "--data", dir, "lipstick"]);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("no items to search", error, StringComparison.Ordinal);
+        Assert.Contains(dir, error, StringComparison.Ordinal);
+        Assert.Equal("", output);
+    }
+
+    [Fact]
+    public async Task RecommendAndSearch_TrainedSequenceModel_AreServedWithIt()
+    {
+        var dir = Path.Combine(_root, "shop");
+        await SeedAsync(dir);
+        var (trained, trainOutput, trainError) = await RunAsync(
+            ["train", "--data", dir, "--epochs", "1", "--dim", "8", "--heads", "2", "--layers", "1", "--max-len", "8", "--batch", "8", "--patience", "1"]);
+        Assert.True(trained == 0, trainOutput + trainError);
+        var version = Assert.Single(Directory.GetDirectories(Path.Combine(dir, "models", "sequence")).Select(Path.GetFileName));
+
+        var (exit, json, _) = await RunAsync(["recommend", "--data", dir, "u1", "--json"]);
+        Assert.Equal(0, exit);
+        Assert.Equal(version, JsonDocument.Parse(json).RootElement.GetProperty("model_version").GetString());
+
+        var (table, text, _) = await RunAsync(["recommend", "--data", dir, "u1"]);
+        Assert.Equal(0, table);
+        Assert.Contains($"model {version}", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("no model trained", text, StringComparison.Ordinal);
+
+        var (searched, results, _) = await RunAsync(["search", "--data", dir, "rose lipstick", "--user", "u1"]);
+        Assert.Equal(0, searched);
+        Assert.Contains($"sequence model {version}", results, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Search_SecondRun_LoadsTheStoredEncoderInsteadOfTrainingAgain()
+    {
+        var dir = Path.Combine(_root, "shop");
+        await SeedAsync(dir);
+
+        var (first, firstOutput, firstError) = await RunAsync(["search", "--data", dir, "rose lipstick"]);
+        Assert.True(first == 0, firstError);
+        Assert.Contains("(trained now)", firstOutput, StringComparison.Ordinal);
+        var stored = Assert.Single(Directory.GetDirectories(Path.Combine(dir, "models", "search")));
+        var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(stored, "manifest.json"))).RootElement;
+        Assert.Equal(48, manifest.GetProperty("items").GetInt32());
+        var written = File.GetLastWriteTimeUtc(Path.Combine(stored, "encoder.bin"));
+
+        var (second, secondOutput, _) = await RunAsync(["search", "--data", dir, "rose lipstick"]);
+
+        Assert.Equal(0, second);
+        Assert.Contains($"text encoder {manifest.GetProperty("version").GetString()} (stored)", secondOutput, StringComparison.Ordinal);
+        Assert.Equal(stored, Assert.Single(Directory.GetDirectories(Path.Combine(dir, "models", "search"))));
+        Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(stored, "encoder.bin")));
+    }
+
+    [Fact]
+    public async Task SearchService_StoredEncoder_IsRestoredUntilTheCatalogGrowsByATenth()
+    {
+        var dir = Path.Combine(_root, "shop");
+        await SeedAsync(dir);
+        var options = Microsoft.Extensions.Options.Options.Create(new PersonaSearchOptions { EncoderEpochs = 1, WarmUsers = 0 });
+        string version;
+        float[] vector;
+        await using (var engine = await OpenEngineAsync(dir))
+        {
+            using var trainer = new SearchService(engine, options);
+            await trainer.LoadAsync(CancellationToken.None);
+            Assert.Null(trainer.RestoredEncoder);
+            Assert.True(trainer.NeedsTraining);
+            await trainer.TrainAsync(CancellationToken.None);
+            version = trainer.Index.Encoder!.Version;
+            vector = trainer.Index.Encoder.Encode("rose lipstick 玫瑰口红");
+        }
+
+        await using (var engine = await OpenEngineAsync(dir))
+        {
+            using var restarted = new SearchService(engine, options);
+            await restarted.LoadAsync(CancellationToken.None);
+            Assert.Equal(version, restarted.RestoredEncoder?.Version);
+            Assert.Equal(version, restarted.Index.Encoder?.Version);
+            Assert.Equal(vector, restarted.Index.Encoder!.Encode("rose lipstick 玫瑰口红"));
+            Assert.False(restarted.NeedsTraining);
+            // Another encoder setting is another encoder: not served.
+            using var otherEpochs = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(new PersonaSearchOptions { EncoderEpochs = 2, WarmUsers = 0 }));
+            await otherEpochs.LoadAsync(CancellationToken.None);
+            Assert.Null(otherEpochs.RestoredEncoder);
+            Assert.True(otherEpochs.NeedsTraining);
+            Assert.Empty(await engine.UpsertItemsAsync(
+                [.. Enumerable.Range(100, 6).Select(i => new Item { Id = $"i{i}", Title = $"new serum {i}", CategoryPath = ["Beauty", "Skin Care"], Price = i })],
+                CancellationToken.None));
+        }
+
+        await using (var engine = await OpenEngineAsync(dir))
+        {
+            using var grown = new SearchService(engine, options);
+            await grown.LoadAsync(CancellationToken.None);
+            Assert.Null(grown.RestoredEncoder);
+            Assert.Null(grown.Index.Encoder);
+            Assert.True(grown.NeedsTraining);
+        }
+    }
+
+    [Fact]
+    public async Task Server_TrainedEncoder_IsStoredInTheDataFolder()
+    {
+        await using var app = new PersonaAppFactory();
+        app.Settings["Persona:Search:EncoderEpochs"] = "1";
+        using var client = app.CreateClient();
+        Assert.Empty(await app.Engine.UpsertItemsAsync(Items(), CancellationToken.None));
+        var search = app.Services.GetService(typeof(SearchService)) as SearchService;
+        Assert.NotNull(search);
+        await search.TrainAsync(CancellationToken.None);
+
+        // The start-up training may run beside this one; what counts is that the encoder in service is on disk.
+        var root = Path.Combine(app.DataDirectory, "models", "search");
+        string[] Stored() => Directory.Exists(root) ? [.. Directory.GetDirectories(root).Select(d => Path.GetFileName(d)!)] : [];
+        for (var wait = Stopwatch.StartNew(); !Stored().Contains(search.Index.Encoder?.Version) && wait.Elapsed < TimeSpan.FromSeconds(30);)
+            await Task.Delay(100);
+        Assert.Contains(search.Index.Encoder!.Version, Stored());
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = await cli::Persona.Cli.PersonaCli.BuildRootCommand().Parse(args)
+            .InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Runs the built <c>persona</c> in <paramref name="workingDirectory"/>, as a user at a terminal would.</summary>
+    private static async Task<(int Exit, string Output, string Error)> RunProcessAsync(string workingDirectory, params string[] args)
+    {
+        var cli = typeof(cli::Persona.Cli.PersonaCli).Assembly.Location;
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(cli);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
+    }
+
+    private static async Task<PersonaEngine> OpenEngineAsync(string dir)
+    {
+        var engine = new PersonaEngine(new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = dir }),
+            Microsoft.Extensions.Options.Options.Create(new PersonaOptions { DataDirectory = dir }), TimeProvider.System, NullLogger<PersonaEngine>.Instance);
+        await engine.StartAsync(progress: null, CancellationToken.None);
+        return engine;
+    }
+
+    private static readonly string[] Words = ["rose", "vitamin", "matte", "hydrating", "argan", "charcoal", "silk", "citrus"];
+    private static readonly string[] Kinds = ["face cream", "lipstick", "shampoo", "serum", "nail polish", "body lotion"];
+
+    private static List<Item> Items() =>
+        [.. Enumerable.Range(0, 48).Select(i => new Item
+        {
+            Id = $"i{i}",
+            Title = $"{Words[i % Words.Length]} {Kinds[i % Kinds.Length]} {50 + i} ml",
+            CategoryPath = i % 2 == 0 ? ["Beauty", "Skin Care"] : ["Beauty", "Makeup"],
+            Brand = $"brand{i % 5}",
+            Price = 10 + i,
+        })];
+
+    /// <summary>A store of 48 items and 20 users with a dozen views and purchases each.</summary>
+    private static async Task SeedAsync(string dir)
+    {
+        await using var engine = await OpenEngineAsync(dir);
+        var items = Items();
+        Assert.Empty(await engine.UpsertItemsAsync(items, CancellationToken.None));
+        var start = new DateTimeOffset(2026, 9, 1, 0, 0, 0, TimeSpan.Zero);
+        var events = new List<Event>();
+        for (var u = 0; u < 20; u++)
+            for (var k = 0; k < 12; k++)
+                events.Add(new Event
+                {
+                    Id = $"seed-{u}-{k}", UserId = $"u{u}", Type = k % 4 == 3 ? EventType.Purchase : EventType.View,
+                    ItemId = items[(u * 7 + k * 5) % items.Count].Id, Timestamp = start.AddDays(k * 3).AddHours(u),
+                });
+        Assert.Empty((await engine.IngestEventsAsync(events, CancellationToken.None)).Errors);
+        await engine.FlushProfilesAsync(CancellationToken.None);
+    }
+}
