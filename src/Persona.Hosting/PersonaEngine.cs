@@ -420,7 +420,11 @@ public sealed class PersonaEngine : IAsyncDisposable
     /// <summary>The stored user record; <paramref name="id"/> is the stored id (see <see cref="UserIds"/>).</summary>
     public Task<User?> GetUserAsync(string id, CancellationToken cancellationToken) => _store.GetUserAsync(id, cancellationToken);
 
-    /// <summary>The data clock (newest event time) or the wall clock, per <see cref="PersonaOptions.Clock"/>.</summary>
+    /// <summary>
+    /// The shop's "now", per <see cref="PersonaOptions.Clock"/>: the data clock (the newest time a quorum of shoppers has
+    /// reached, see <see cref="ProfileBook"/>) or the wall clock. A shopper whose own newest event is later is
+    /// evaluated as of that event.
+    /// </summary>
     public DateTimeOffset AsOf => _options.Clock == ClockModes.Wall || _profiles.DataClock is not { } clock ? _time.GetUtcNow() : clock;
 
     /// <summary>
