@@ -17,6 +17,8 @@ internal static class ProfileCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: parse.GetValue(json), cancellationToken);
+            // The predictions and segments the server serves (stored by its last refresh), so both show one state.
+            await new PersonaModels(engine, Microsoft.Extensions.Options.Options.Create(new PersonaModelOptions())).LoadAsync(cancellationToken);
             var id = parse.GetValue(userId)!;
             var read = engine.GetProfile(engine.UserIds.ToStored(id));
             switch (read.Status)
