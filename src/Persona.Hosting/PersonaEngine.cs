@@ -342,7 +342,7 @@ public sealed class PersonaEngine : IAsyncDisposable
             foreach (var owner in owners)
                 if (owner.Erase(userId) is { } what) removed.Add(what);
             foreach (var observer in _observers)
-                if (observer.OnUserErased(userId) is { } what) removed.Add(what);
+                if (await observer.OnUserErasedAsync(userId, CancellationToken.None) is { } what) removed.Add(what);
             if (!known && erased.Events == 0 && !erased.User && !erased.Profile && removed.Count == 0) return null;
 
             var receipt = new ErasureReceipt

@@ -239,11 +239,22 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
         return string.Join(", ", new[] { hadPredictions ? "predictions" : null, hadSegment ? "segment membership and map point" : null }.OfType<string>());
     }
 
-    private static SegmentModel WithoutUsers(SegmentModel model, IReadOnlySet<string> users) => model with
+    /// <summary>The segmentation without <paramref name="users"/>: membership, map points, and each segment's size and share recounted.</summary>
+    private static SegmentModel WithoutUsers(SegmentModel model, IReadOnlySet<string> users)
     {
-        Members = model.Members.Where(m => !users.Contains(m.Key)).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal),
-        Projection = [.. model.Projection.Where(p => !users.Contains(p.UserId))],
-    };
+        var members = model.Members.Where(m => !users.Contains(m.Key)).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
+        var sizes = members.Values.GroupBy(m => m.SegmentId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        return model with
+        {
+            Members = members,
+            Projection = [.. model.Projection.Where(p => !users.Contains(p.UserId))],
+            Segments = [.. model.Segments.Select(s => s with
+            {
+                Size = sizes.GetValueOrDefault(s.Id),
+                Share = members.Count == 0 ? 0 : Math.Round(sizes.GetValueOrDefault(s.Id) / (double)members.Count, 4),
+            })],
+        };
+    }
 
     private sealed record State(IReadOnlyDictionary<string, Predictions> Predictions, SegmentModel? Segments, RefreshSummary? Summary)
     {
