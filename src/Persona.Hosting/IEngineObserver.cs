@@ -22,6 +22,13 @@ public interface IEngineObserver
     /// the receipt (e.g. "search personalisation: 12 recent items"), or null when nothing was held.
     /// </summary>
     string? OnUserErased(string userId) => null;
+
+    /// <summary>
+    /// As <see cref="OnUserErased"/>, and may also recompute aggregates over all users (co-occurrence, popularity)
+    /// from the store, which no longer holds the user's events, so they equal ones computed from scratch. Called
+    /// instead of <see cref="OnUserErased"/>; the default calls it.
+    /// </summary>
+    ValueTask<string?> OnUserErasedAsync(string userId, CancellationToken cancellationToken) => ValueTask.FromResult(OnUserErased(userId));
 }
 
 /// <summary>Holds per-user results that are also persisted as store documents (predictions, segments, audiences).</summary>

@@ -361,7 +361,7 @@ public sealed class PersonaEngine : IAsyncDisposable
             foreach (var owner in owners)
                 if (owner.Erase(userId) is { } what) removed.Add(what);
             foreach (var observer in _observers)
-                if (observer.OnUserErased(userId) is { } what) removed.Add(what);
+                if (await observer.OnUserErasedAsync(userId, CancellationToken.None) is { } what) removed.Add(what);
             if (!known && erased.Events == 0 && !erased.User && !erased.Profile && removed.Count == 0) return null;
 
             var receipt = new ErasureReceipt
@@ -439,7 +439,11 @@ public sealed class PersonaEngine : IAsyncDisposable
     /// <summary>The stored user record; <paramref name="id"/> is the stored id (see <see cref="UserIds"/>).</summary>
     public Task<User?> GetUserAsync(string id, CancellationToken cancellationToken) => _store.GetUserAsync(id, cancellationToken);
 
-    /// <summary>The data clock (newest event time) or the wall clock, per <see cref="PersonaOptions.Clock"/>.</summary>
+    /// <summary>
+    /// The shop's "now", per <see cref="PersonaOptions.Clock"/>: the data clock (the newest time a quorum of shoppers has
+    /// reached, see <see cref="ProfileBook"/>) or the wall clock. A shopper whose own newest event is later is
+    /// evaluated as of that event.
+    /// </summary>
     public DateTimeOffset AsOf => _options.Clock == ClockModes.Wall || _profiles.DataClock is not { } clock ? _time.GetUtcNow() : clock;
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Persona.Abstractions;
 using Persona.Hosting;
@@ -21,7 +22,11 @@ public sealed class PersonaAppFactory : WebApplicationFactory<Program>
         builder.UseSetting("Persona:DataDirectory", DataDirectory);
         builder.UseSetting("Persona:SnapshotIntervalSeconds", "1");
         foreach (var (key, value) in Settings) builder.UseSetting(key, value);
+        if (TestServices is { } configure) builder.ConfigureTestServices(configure);
     }
+
+    /// <summary>Replaces services after the app registered its own (e.g. a <see cref="TimeProvider"/>); set before the first request.</summary>
+    public Action<IServiceCollection>? TestServices { get; set; }
 
     public PersonaEngine Engine => Services.GetRequiredService<PersonaEngine>();
 

@@ -19,6 +19,8 @@ internal static class ProfileCommand
         {
             await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: parse.GetValue(json), cancellationToken, error: parse.InvocationConfiguration.Error);
             if (engine is null) return 2;
+            // The predictions and segments the server serves (stored by its last refresh), so both show one state.
+            await new PersonaModels(engine, Microsoft.Extensions.Options.Options.Create(new PersonaModelOptions())).LoadAsync(cancellationToken);
             var id = parse.GetValue(userId)!;
             var read = engine.GetProfile(engine.UserIds.ToStored(id));
             switch (read.Status)

@@ -12,8 +12,12 @@ namespace Persona.Core.Profiles;
 /// <remarks>
 /// The profile version is the number of events applied to the user (counted and excluded alike), so a
 /// rebuild from the same stored events gives the same version and the same profile whatever the order.
-/// The data clock is the newest event timestamp applied to any user; it is the default <c>asOf</c>, which
-/// keeps profiles reproducible (wall-clock time never enters them).
+/// The data clock ("shop clock") is the newest time that broad activity has reached: the
+/// <see cref="ProfileOptions.ClockQuorum"/>-th newest of the shoppers' own newest event times (at most a tenth of the
+/// shoppers, at least one). It is the default <c>asOf</c>, which keeps profiles reproducible (wall-clock time never
+/// enters them), and one shopper cannot drag it: an event far later than everyone else's moves it no further than
+/// where the other shoppers already are, and it moves back when that shopper is removed. A shopper whose own newest
+/// event is later than the <c>asOf</c> asked for is evaluated as of that event, so their own traits still see it.
 /// </remarks>
 public sealed class ProfileBook
 {
@@ -21,6 +25,12 @@ public sealed class ProfileBook
     private readonly ProfileBuilder _builder;
     private CatalogSnapshot _catalog;
     private long _clockTicks = long.MinValue;
+    // Every shopper's newest event time, as a multiset (distinct ticks → shoppers), for the quorum clock.
+    // Updated under the shopper's entry lock, then this one (never the other way round).
+    private readonly Lock _clockLock = new();
+    private readonly SortedSet<long> _newestTicks = [];
+    private readonly Dictionary<long, int> _newestCounts = [];
+    private int _clockShoppers;
 
     public ProfileBook(ProfileOptions? options = null, CatalogSnapshot? catalog = null)
     {
@@ -40,7 +50,7 @@ public sealed class ProfileBook
         set => Volatile.Write(ref _catalog, value ?? throw new ArgumentNullException(nameof(value)));
     }
 
-    /// <summary>The newest event timestamp applied so far; null while empty.</summary>
+    /// <summary>The shop clock: the newest time the quorum of shoppers has reached (see remarks); null while empty.</summary>
     public DateTimeOffset? DataClock
     {
         get
@@ -70,7 +80,6 @@ public sealed class ProfileBook
         if (events.Count == 0) return [];
         var groups = new Dictionary<string, List<StoredEvent>>(StringComparer.Ordinal);
         var users = new List<string>();
-        var newest = long.MinValue;
         foreach (var e in events)
         {
             ArgumentNullException.ThrowIfNull(e);
@@ -80,18 +89,18 @@ public sealed class ProfileBook
                 users.Add(e.UserId);
             }
             list.Add(e);
-            newest = Math.Max(newest, e.Timestamp.UtcTicks);
         }
         foreach (var userId in users)
         {
             var list = groups[userId];
             WithState(userId, create: true, state =>
             {
+                var before = state.LatestTimestamp;
                 foreach (var e in list) state.Apply(e, catalog);
+                if (state.LatestTimestamp != before) MoveNewest(before, state.LatestTimestamp);
                 return true;
             });
         }
-        AdvanceClock(newest);
         return users;
     }
 
@@ -127,7 +136,8 @@ public sealed class ProfileBook
 
     /// <summary>
     /// Builds the user's profile with the current <see cref="Catalog"/> as of <paramref name="asOf"/> (default:
-    /// the <see cref="DataClock"/>); null when the user has no state.
+    /// the <see cref="DataClock"/>), or as of the user's own newest event when that is later; null when the user has
+    /// no state.
     /// </summary>
     public Profile? Build(string userId, DateTimeOffset? asOf = null) => Build(userId, Catalog, asOf);
 
@@ -140,6 +150,7 @@ public sealed class ProfileBook
         WithState(userId, create: false, s =>
         {
             var at = asOf ?? DataClock ?? s.LatestTimestamp ?? DateTimeOffset.UnixEpoch;
+            if (s.LatestTimestamp is { } own && own > at) at = own;
             profile = _builder.Build(userId, s, catalog, at, s.AppliedEvents);
             return true;
         });
@@ -154,7 +165,11 @@ public sealed class ProfileBook
     {
         ArgumentNullException.ThrowIfNull(userId);
         if (!_entries.TryRemove(userId, out var entry)) return false;
-        lock (entry) entry.Retired = true;
+        lock (entry)
+        {
+            entry.Retired = true;
+            if (entry.State.LatestTimestamp is { } newest) MoveNewest(newest, null);
+        }
         return true;
     }
 
@@ -175,15 +190,52 @@ public sealed class ProfileBook
         }
     }
 
-    private void AdvanceClock(long ticks)
+    /// <summary>Moves one shopper's newest event time in the multiset and recomputes the clock.</summary>
+    private void MoveNewest(DateTimeOffset? from, DateTimeOffset? to)
     {
-        var current = Interlocked.Read(ref _clockTicks);
-        while (ticks > current)
+        lock (_clockLock)
         {
-            var seen = Interlocked.CompareExchange(ref _clockTicks, ticks, current);
-            if (seen == current) return;
-            current = seen;
+            if (from is { } old)
+            {
+                var ticks = old.UtcTicks;
+                if (_newestCounts.TryGetValue(ticks, out var n))
+                {
+                    if (n == 1)
+                    {
+                        _newestCounts.Remove(ticks);
+                        _newestTicks.Remove(ticks);
+                    }
+                    else _newestCounts[ticks] = n - 1;
+                    _clockShoppers--;
+                }
+            }
+            if (to is { } value)
+            {
+                var ticks = value.UtcTicks;
+                if (_newestCounts.TryGetValue(ticks, out var n)) _newestCounts[ticks] = n + 1;
+                else
+                {
+                    _newestCounts[ticks] = 1;
+                    _newestTicks.Add(ticks);
+                }
+                _clockShoppers++;
+            }
+            Interlocked.Exchange(ref _clockTicks, QuorumTicks());
         }
+    }
+
+    /// <summary>The k-th newest shopper time, k = min(quorum, shoppers / 10) but at least 1. O(k + log n).</summary>
+    private long QuorumTicks()
+    {
+        if (_clockShoppers == 0) return long.MinValue;
+        var k = Math.Max(1, Math.Min(Options.ClockQuorum, _clockShoppers / 10));
+        var seen = 0;
+        foreach (var ticks in _newestTicks.Reverse())
+        {
+            seen += _newestCounts[ticks];
+            if (seen >= k) return ticks;
+        }
+        return _newestTicks.Min;
     }
 
     private sealed class Entry(ProfileState state)

@@ -59,6 +59,7 @@ public sealed class ProfileOptions
     public const double DefaultNightOwlShare = 0.35;
     public const double DefaultWeekendShopperShare = 0.5;
     public const int DefaultMinEventsForTimeTags = 10;
+    public const int DefaultClockQuorum = 20;
 
     /// <summary>Days after which an event's weight in affinities halves.</summary>
     public double HalfLifeDays { get; set; } = DefaultHalfLifeDays;
@@ -71,6 +72,13 @@ public sealed class ProfileOptions
     /// <see cref="Traits"/> stay in UTC). Whole hours or half hours.
     /// </summary>
     public TimeSpan UtcOffset { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// The shop clock (<see cref="ProfileBook.DataClock"/>) is the newest time that this many shoppers' own newest
+    /// events have reached (at most a tenth of the shoppers, at least one), so one shopper's event, however late,
+    /// moves it no further than where the others already are.
+    /// </summary>
+    public int ClockQuorum { get; set; } = DefaultClockQuorum;
 
     public int NewCustomerDays { get; set; } = DefaultNewCustomerDays;
     public int NewCustomerMaxPurchases { get; set; } = DefaultNewCustomerMaxPurchases;
@@ -158,6 +166,7 @@ public sealed class ProfileOptions
         }
         if (UtcOffset < TimeSpan.FromHours(-14) || UtcOffset > TimeSpan.FromHours(14) || UtcOffset.Ticks % TimeSpan.TicksPerMinute != 0)
             problems.Add($"{nameof(UtcOffset)} must be whole minutes between -14 and +14 hours.");
+        if (ClockQuorum < 1) problems.Add($"{nameof(ClockQuorum)} must be at least 1.");
         if (NewCustomerDays < 0) problems.Add($"{nameof(NewCustomerDays)} must not be negative.");
         if (NewCustomerMaxPurchases < 0) problems.Add($"{nameof(NewCustomerMaxPurchases)} must not be negative.");
         if (AtRiskAfterDays < 1 || ChurnedAfterDays < AtRiskAfterDays)

@@ -205,6 +205,22 @@ public sealed class CoVisitation : IDisposable
         }
     }
 
+    /// <summary>How often the item was seen in users' sequences (0 when never).</summary>
+    public float Seen(string item)
+    {
+        var x = Ordinals.Find(item);
+        if (x < 0) return 0;
+        _lock.EnterReadLock();
+        try
+        {
+            return x < _counts.Length ? _counts[x] : 0;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
     /// <summary>How many neighbours the item's row holds now.</summary>
     public int NeighbourCount(string item)
     {

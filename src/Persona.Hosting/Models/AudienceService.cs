@@ -90,14 +90,22 @@ public sealed class AudienceService(PersonaEngine engine, Microsoft.Extensions.O
         return rows;
     }
 
-    /// <summary>Stored audiences that list the user, rewritten without them (their published counts stay as published).</summary>
+    /// <summary>
+    /// Stored audiences that list the user, rewritten without them and with their count published again from the
+    /// remaining members (same k; with ε, fresh noise), so <c>GET /v1/audiences/{id}</c> no longer counts the user.
+    /// </summary>
     public async Task<IReadOnlyList<DocumentUpdate>> PrepareEraseAsync(string userId, CancellationToken cancellationToken)
     {
         var updates = new List<DocumentUpdate>();
         foreach (var key in await engine.Store.ListDocumentKeysAsync(DocumentKind, cancellationToken))
         {
             if (await GetAsync(key, cancellationToken) is not { } audience || !audience.Members.Contains(userId)) continue;
-            var without = audience with { Members = [.. audience.Members.Where(m => m != userId)] };
+            var members = audience.Members.Where(m => m != userId).ToList();
+            var without = audience with
+            {
+                Members = members,
+                Published = AudienceBuilder.Publish(members.Count, audience.Published.MinCount, audience.Published.Epsilon),
+            };
             updates.Add(new DocumentUpdate(DocumentKind, key, JsonSerializer.Serialize(without, PersonaJson.Options)));
         }
         if (updates.Count > 0) _pendingErasures[userId] = updates.Count;

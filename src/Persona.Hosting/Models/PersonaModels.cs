@@ -27,7 +27,10 @@ public sealed record RefreshSummary
     public double PredictSeconds { get; init; }
     public double SegmentSeconds { get; init; }
     public double TotalSeconds { get; init; }
-    /// <summary>Why predictions or segments were skipped, when they were.</summary>
+    /// <summary>
+    /// Why predictions or segments were skipped, when they were. When nothing could be trained the previous predictions
+    /// stay in service; <see cref="PredictionModel"/> and <see cref="Tasks"/> then describe them.
+    /// </summary>
     public string? Skipped { get; init; }
 }
 
@@ -123,10 +126,13 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
             var split = new TimeSplitBuilder(catalog, _engine.Options.Profiles, [asOf - horizon], horizon);
             // The newest event is at asOf; one tick later makes it part of the scoring window.
             var now = new RecentActivityCollector(asOf.AddTicks(1));
+            var cut = asOf - horizon;
+            var outcomeEvents = 0L;
             await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
             {
                 split.Add(e);
                 now.Add(e);
+                if (e.ExcludedReason is null && e.Timestamp >= cut && e.Timestamp <= asOf) outcomeEvents++;
             }
             var train = split.Build()[0];
             var splitSeconds = watch.Elapsed.TotalSeconds;
@@ -138,12 +144,25 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
             if (train.Profiles.Count >= _options.MinUsersToTrain)
                 model = await Task.Run(() => new PropensityTrainer(new PropensityOptions { Seed = _options.Seed }).Train(train, schema), cancellationToken);
             else
-                skipped = $"Fewer than {_options.MinUsersToTrain} users before {asOf - horizon:u}: no predictions.";
+                skipped = $"Fewer than {_options.MinUsersToTrain} users before {cut:u}: no predictions trained.";
             var trainSeconds = watch.Elapsed.TotalSeconds;
+
+            // Nothing trainable (e.g. no outcomes in the window): the previous predictions stay in service, and the
+            // summary says why, rather than every profile losing its predictions.
+            var previous = _state;
+            var keepPrevious = model is null || model.Tasks.Count == 0;
+            if (model is { Tasks.Count: 0 })
+                skipped = $"No prediction task could be trained: {train.Profiles.Count} users before {cut:u}, {outcomeEvents} events in the outcome window [{cut:u}, {asOf:u}]; each task needs at least 20 users and both outcomes among them.";
+            if (keepPrevious && previous.Predictions.Count > 0)
+                skipped += $" The previous predictions ({previous.Summary?.PredictionModel ?? "stored"}, as of {previous.Summary?.AsOf:u}) stay in service.";
 
             watch.Restart();
             var predictions = new Dictionary<string, Predictions>(profiles.Count, StringComparer.Ordinal);
-            if (model is not null)
+            if (keepPrevious)
+            {
+                foreach (var (user, p) in previous.Predictions) predictions[user] = p;
+            }
+            else if (model is not null)
             {
                 var computed = new Predictions[profiles.Count];
                 Parallel.For(0, profiles.Count, i => computed[i] = model.Predict(profiles[i], now.RecentOf(profiles[i].UserId), asOf));
@@ -160,9 +179,9 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
             {
                 AsOf = asOf,
                 Users = profiles.Count,
-                PredictionModel = model?.Version,
+                PredictionModel = keepPrevious ? previous.Summary?.PredictionModel : model?.Version,
                 SegmentModel = segments.Version,
-                Tasks = model is null ? [] : [.. model.Tasks.Select(t => new TaskSummary(t.Task.Name, t.Model.Learner, t.Rows, t.Positives, t.Scores))],
+                Tasks = keepPrevious ? previous.Summary?.Tasks ?? [] : [.. model!.Tasks.Select(t => new TaskSummary(t.Task.Name, t.Model.Learner, t.Rows, t.Positives, t.Scores))],
                 SplitSeconds = Math.Round(splitSeconds, 3),
                 TrainSeconds = Math.Round(trainSeconds, 3),
                 PredictSeconds = Math.Round(predictSeconds, 3),
@@ -220,11 +239,22 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
         return string.Join(", ", new[] { hadPredictions ? "predictions" : null, hadSegment ? "segment membership and map point" : null }.OfType<string>());
     }
 
-    private static SegmentModel WithoutUsers(SegmentModel model, IReadOnlySet<string> users) => model with
+    /// <summary>The segmentation without <paramref name="users"/>: membership, map points, and each segment's size and share recounted.</summary>
+    private static SegmentModel WithoutUsers(SegmentModel model, IReadOnlySet<string> users)
     {
-        Members = model.Members.Where(m => !users.Contains(m.Key)).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal),
-        Projection = [.. model.Projection.Where(p => !users.Contains(p.UserId))],
-    };
+        var members = model.Members.Where(m => !users.Contains(m.Key)).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
+        var sizes = members.Values.GroupBy(m => m.SegmentId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        return model with
+        {
+            Members = members,
+            Projection = [.. model.Projection.Where(p => !users.Contains(p.UserId))],
+            Segments = [.. model.Segments.Select(s => s with
+            {
+                Size = sizes.GetValueOrDefault(s.Id),
+                Share = members.Count == 0 ? 0 : Math.Round(sizes.GetValueOrDefault(s.Id) / (double)members.Count, 4),
+            })],
+        };
+    }
 
     private sealed record State(IReadOnlyDictionary<string, Predictions> Predictions, SegmentModel? Segments, RefreshSummary? Summary)
     {

@@ -32,9 +32,9 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     private readonly ILogger _logger;
     private readonly ItemCatalog _catalog = new();
     private readonly RecentBehavior _recent;
-    private readonly CoOccurrenceIndex _coOccurrence;
-    private readonly PopularityIndex _popularity;
-    private readonly Recommender _recommender;
+    // Co-occurrence and popularity are aggregates over all users; rebuilt from the store (and swapped) after an erasure.
+    private volatile Aggregates _aggregates;
+    private List<StoredEvent>? _rebuildPending;
     private readonly Lock _loadLock = new();
     private readonly Lock _modelLock = new();
     private List<StoredEvent>? _pendingEvents = [];
@@ -58,9 +58,7 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         _models = models;
         _logger = logger ?? NullLogger<RecommendationService>.Instance;
         _recent = new RecentBehavior(Options.RecentSteps, Options.MaxSeenItems);
-        _coOccurrence = new CoOccurrenceIndex(Options.CoOccurrenceWindow);
-        _popularity = new PopularityIndex(Options.PopularityHalfLifeDays, TimeSpan.FromMilliseconds(Options.PopularityRefreshMilliseconds));
-        _recommender = new Recommender(Options, _catalog, _coOccurrence, _popularity);
+        _aggregates = NewAggregates();
         _cache = new AnswerCache<RecommendationList>(TimeSpan.FromSeconds(Options.CacheSeconds), Options.CacheUsers);
         _engine.AddObserver(this);
         _engine.AddProfileEnricher(this);
@@ -95,6 +93,7 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         long lastSequence = 0;
         var applied = 0L;
         var page = new List<StoredEvent>(10_000);
+        var aggregates = _aggregates;
         await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
         {
             lastSequence = Math.Max(lastSequence, e.Sequence);
@@ -102,18 +101,18 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
             page.Add(e);
             if (page.Count == page.Capacity)
             {
-                Apply(page);
+                Apply(page, aggregates);
                 applied += page.Count;
                 page.Clear();
             }
         }
-        Apply(page);
+        Apply(page, aggregates);
         applied += page.Count;
 
         lock (_loadLock)
         {
             _catalog.Upsert(_pendingItems!);
-            Apply(_pendingEvents!.Where(e => e.Sequence > lastSequence).ToList());
+            Apply(_pendingEvents!.Where(e => e.Sequence > lastSequence).ToList(), aggregates);
             _pendingItems = null;
             _pendingEvents = null;
             IsLoaded = true;
@@ -195,7 +194,7 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
             user = new UserContext(userId, recent, query.ExcludeSeen ? _recent.Seen(userId) : new HashSet<string>(), affinities, known) { Segments = segments };
         }
         var view = user.Personalized ? CurrentView() : null;
-        var items = _recommender.Recommend(user, query, view);
+        var items = _aggregates.Recommender.Recommend(user, query, view);
         return new RecommendationList(userId, user.Personalized, view?.Model.Version, items);
     }
 
@@ -205,7 +204,7 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         ArgumentNullException.ThrowIfNull(itemId);
         if (!_catalog.TryGet(itemId, out var entry)) return null;
         var view = CurrentView();
-        return new SimilarItemsList(itemId, view?.Model.Version, _recommender.Similar(entry.Item, count, view));
+        return new SimilarItemsList(itemId, view?.Model.Version, _aggregates.Recommender.Similar(entry.Item, count, view));
     }
 
     public Profile Enrich(Profile profile)
@@ -245,9 +244,8 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     private const int NextCategoryItems = 100;
 
     /// <summary>
-    /// Drops the user's recent behaviour (what personalises their recommendations and the profile embedding). The
-    /// co-occurrence and popularity counts are aggregates over all users and name nobody; they keep the user's share
-    /// until the next start rebuilds them from the store, which no longer holds the user's events.
+    /// Drops the user's recent behaviour (what personalises their recommendations and the profile embedding) and
+    /// cached answers. <see cref="OnUserErasedAsync"/> also rebuilds the co-occurrence and popularity counts.
     /// </summary>
     public string? OnUserErased(string userId)
     {
@@ -258,8 +256,58 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         return cached == 0 ? $"recommendations: {steps} recent steps" : $"recommendations: {steps} recent steps, {cached} cached answers";
     }
 
+    /// <summary>
+    /// As <see cref="OnUserErased"/>, then recomputes the co-occurrence and popularity counts (overall and per attribute
+    /// group) from the store, which no longer holds the user's events, and swaps them in: they then equal counts made
+    /// from scratch without the user, as after a restart. Batches stored meanwhile go to both the old counts (still
+    /// serving) and the new ones. O(events in the store); erasures are rare.
+    /// </summary>
+    public async ValueTask<string?> OnUserErasedAsync(string userId, CancellationToken cancellationToken)
+    {
+        var removed = OnUserErased(userId);
+        if (!IsLoaded) return removed;
+        var fresh = NewAggregates();
+        lock (_loadLock) _rebuildPending = [];
+        long lastSequence = 0;
+        try
+        {
+            var page = new List<StoredEvent>(10_000);
+            await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
+            {
+                lastSequence = Math.Max(lastSequence, e.Sequence);
+                if (!Counts(e)) continue;
+                page.Add(e);
+                if (page.Count == page.Capacity)
+                {
+                    ApplyAggregates(page, fresh);
+                    page.Clear();
+                }
+            }
+            ApplyAggregates(page, fresh);
+            lock (_loadLock)
+            {
+                ApplyAggregates(_rebuildPending!.Where(e => e.Sequence > lastSequence).ToList(), fresh);
+                _aggregates = fresh;
+            }
+        }
+        finally
+        {
+            lock (_loadLock) _rebuildPending = null;
+        }
+        // Cached lists were ranked with the user's share in the counts.
+        Interlocked.Increment(ref _epoch);
+        return removed is null ? "recommendations: co-occurrence and popularity recounted" : removed + "; co-occurrence and popularity recounted";
+    }
+
+    /// <summary>The current co-occurrence counts (for tests and diagnostics).</summary>
+    public CoOccurrenceIndex CoOccurrence => _aggregates.CoOccurrence;
+
+    /// <summary>The current popularity (for tests and diagnostics).</summary>
+    public PopularityIndex Popularity => _aggregates.Popularity;
+
     public void OnEventsStored(IReadOnlyList<StoredEvent> events)
     {
+        Aggregates aggregates;
         lock (_loadLock)
         {
             if (_pendingEvents is not null)
@@ -267,10 +315,12 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
                 _pendingEvents.AddRange(events);
                 return;
             }
+            _rebuildPending?.AddRange(events);
+            aggregates = _aggregates;
         }
         try
         {
-            Apply(events);
+            Apply(events, aggregates);
         }
         catch (Exception ex)
         {
@@ -324,21 +374,36 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         _ => 1,
     };
 
-    private void Apply(IReadOnlyList<StoredEvent> events)
+    private void Apply(IReadOnlyList<StoredEvent> events, Aggregates aggregates)
+    {
+        foreach (var e in events)
+            if (Counts(e)) _recent.Add(e.UserId, new BehaviorStep(e.ItemId!, e.Type, e.Timestamp));
+        ApplyAggregates(events, aggregates);
+    }
+
+    private Aggregates NewAggregates()
+    {
+        var coOccurrence = new CoOccurrenceIndex(Options.CoOccurrenceWindow);
+        var popularity = new PopularityIndex(Options.PopularityHalfLifeDays, TimeSpan.FromMilliseconds(Options.PopularityRefreshMilliseconds));
+        return new Aggregates(coOccurrence, popularity, new Recommender(Options, _catalog, coOccurrence, popularity));
+    }
+
+    private sealed record Aggregates(CoOccurrenceIndex CoOccurrence, PopularityIndex Popularity, Recommender Recommender);
+
+    private void ApplyAggregates(IReadOnlyList<StoredEvent> events, Aggregates aggregates)
     {
         var steps = new List<(string, string)>(events.Count);
         var interactions = new List<(string, IReadOnlyList<string>, double, DateTimeOffset)>(events.Count);
         foreach (var e in events)
         {
             if (!Counts(e)) continue;
-            _recent.Add(e.UserId, new BehaviorStep(e.ItemId!, e.Type, e.Timestamp));
             steps.Add((e.UserId, e.ItemId!));
             IReadOnlyList<string> keys = _catalog.TryGet(e.ItemId!, out var entry) ? entry.CategoryKeys : [];
             if (_segments.TryGetValue(e.UserId, out var segments)) keys = [.. keys, .. segments.Select(g => g.Key)];
             interactions.Add((e.ItemId!, keys, Weight(e.Type), e.Timestamp));
         }
-        _coOccurrence.ObserveMany(steps);
-        _popularity.AddMany(interactions);
+        aggregates.CoOccurrence.ObserveMany(steps);
+        aggregates.Popularity.AddMany(interactions);
     }
 
     private List<SequenceStep> Steps(string userId)

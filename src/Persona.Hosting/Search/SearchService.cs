@@ -28,7 +28,10 @@ public sealed class SearchService : IEngineObserver, IDisposable
     private readonly ISequenceModelProvider? _models;
     private readonly ILogger<SearchService> _logger;
     private readonly ProductSearchIndex _index;
-    private readonly CoVisitation _coVisitation;
+    // An aggregate over all users: rebuilt from the store (and swapped) after an erasure.
+    private volatile CoVisitation _coVisitation;
+    private readonly Lock _rebuildLock = new();
+    private List<StoredEvent>? _rebuildPending;
     private readonly ConcurrentDictionary<string, RecentSteps> _recent = new(StringComparer.Ordinal);
     private volatile ConcurrentQueue<ClickPair> _clicks = new();
     private readonly SemaphoreSlim _trainGate = new(1, 1);
@@ -321,13 +324,73 @@ public sealed class SearchService : IEngineObserver, IDisposable
             : $"search: {steps} recent steps, {mine} query-click pairs, cached re-ranking signals";
     }
 
+    /// <summary>
+    /// As <see cref="OnUserErased"/>, then recomputes the co-visitation counts and the query-click pairs from the store,
+    /// which no longer holds the user's events, and swaps them in, so they equal ones made from scratch without the
+    /// user. Batches stored meanwhile go to both. O(events in the store); erasures are rare.
+    /// </summary>
+    public async ValueTask<string?> OnUserErasedAsync(string userId, CancellationToken cancellationToken)
+    {
+        var removed = OnUserErased(userId);
+        var coVisitation = new CoVisitation(ordinals: _index.Keys.Items);
+        var clicks = new ConcurrentQueue<ClickPair>();
+        var recent = new Dictionary<string, RecentSteps>(StringComparer.Ordinal);
+        RecentSteps RecentOf(string user) => recent.TryGetValue(user, out var r) ? r : recent[user] = new RecentSteps(_options.RecentItems);
+        lock (_rebuildLock) _rebuildPending = [];
+        try
+        {
+            long lastSequence = 0;
+            var batch = new List<StoredEvent>(4096);
+            await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
+            {
+                lastSequence = Math.Max(lastSequence, e.Sequence);
+                batch.Add(e);
+                if (batch.Count == batch.Capacity)
+                {
+                    Observe(batch, RecentOf, coVisitation, clicks, versions: false);
+                    batch.Clear();
+                }
+            }
+            Observe(batch, RecentOf, coVisitation, clicks, versions: false);
+            lock (_rebuildLock)
+            {
+                Observe(_rebuildPending!.Where(e => e.Sequence > lastSequence).ToList(), RecentOf, coVisitation, clicks, versions: false);
+                // Requests may still hold the old counts: left to the collector rather than disposed under them.
+                _coVisitation = coVisitation;
+                _clicks = clicks;
+            }
+        }
+        finally
+        {
+            lock (_rebuildLock) _rebuildPending = null;
+        }
+        return removed is null ? "search: co-visitation recounted" : removed + "; co-visitation recounted";
+    }
+
+    /// <summary>The current co-visitation counts (for tests and diagnostics).</summary>
+    public CoVisitation CoVisitation => _coVisitation;
+
     public void OnEventsStored(IReadOnlyList<StoredEvent> events)
+    {
+        CoVisitation coVisitation;
+        ConcurrentQueue<ClickPair> clicks;
+        lock (_rebuildLock)
+        {
+            _rebuildPending?.AddRange(events);
+            coVisitation = _coVisitation;
+            clicks = _clicks;
+        }
+        Observe(events, user => _recent.GetOrAdd(user, _ => new RecentSteps(_options.RecentItems)), coVisitation, clicks, versions: true);
+    }
+
+    /// <summary>Follows events into users' recent steps, the co-visitation counts and the query-click pairs.</summary>
+    private void Observe(IReadOnlyList<StoredEvent> events, Func<string, RecentSteps> recentOf, CoVisitation coVisitation, ConcurrentQueue<ClickPair> clicks, bool versions)
     {
         var window = TimeSpan.FromMinutes(_options.ClickWindowMinutes);
         foreach (var e in events)
         {
             if (e.ExcludedReason is not null) continue;
-            var recent = _recent.GetOrAdd(e.UserId, _ => new RecentSteps(_options.RecentItems));
+            var recent = recentOf(e.UserId);
             if (e.Type == EventType.Search)
             {
                 if (!string.IsNullOrWhiteSpace(e.Query)) recent.LastSearch = (e.Query, e.Timestamp);
@@ -336,14 +399,14 @@ public sealed class SearchService : IEngineObserver, IDisposable
             if (e.ItemId is null || e.Type == EventType.Impression) continue;
             if (recent.LastSearch is { } search && e.Timestamp >= search.At && e.Timestamp - search.At <= window && e.Type is EventType.Click or EventType.View or EventType.AddToCart or EventType.Purchase)
             {
-                _clicks.Enqueue(new ClickPair(e.UserId, search.Query, e.ItemId));
-                while (_clicks.Count > _options.MaxClickPairs && _clicks.TryDequeue(out _)) { }
+                clicks.Enqueue(new ClickPair(e.UserId, search.Query, e.ItemId));
+                while (clicks.Count > _options.MaxClickPairs && clicks.TryDequeue(out _)) { }
                 recent.LastSearch = null;
             }
             var previous = recent.Snapshot();
             if (previous.Length == 0 || previous[^1].ItemId != e.ItemId)
-                _coVisitation.AddStep(e.ItemId, previous.Select(s => s.ItemId).ToArray());
-            recent.Add(new RecentStep(e.ItemId, e.Type, e.Timestamp), Interlocked.Increment(ref _lastStepVersion));
+                coVisitation.AddStep(e.ItemId, previous.Select(s => s.ItemId).ToArray());
+            recent.Add(new RecentStep(e.ItemId, e.Type, e.Timestamp), versions ? Interlocked.Increment(ref _lastStepVersion) : 0);
         }
     }
 
