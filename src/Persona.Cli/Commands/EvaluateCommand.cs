@@ -17,7 +17,7 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var task = new Option<string>("--task") { Description = "What to evaluate.", Required = true };
-        task.AcceptOnlyFromAmong(ProfilesTask, PropensityTask, SegmentsTask, SearchEvaluation.Task, NextItemEvaluation.Task);
+        task.AcceptOnlyFromAmong(ProfilesTask, PropensityTask, SegmentsTask, SearchEvaluation.Task, SearchIntentEvaluation.Task, NextItemEvaluation.Task);
         var data = CommonOptions.Data(Path.Combine(PersonaOptions.DefaultDataDirectory, "demo"));
         var truth = new Option<FileInfo?>("--truth") { Description = $"Ground-truth file (default: DIR/{DemoCommand.TruthFileName}, written by `persona demo`)." };
         var output = new Option<FileInfo?>("--output") { Description = "Also write the report as JSON to this file." };
@@ -58,6 +58,7 @@ internal static class EvaluateCommand
                 }
                 return await SearchEvaluation.RunAsync(searchDataset, searchPath, parse.GetValue(output), maxUsers: 0, parse.GetValue(seed), cancellationToken);
             }
+            if (taskName == SearchIntentEvaluation.Task) return await SearchIntentEvaluation.RunAsync(dir, parse.GetValue(output), cancellationToken);
             if (taskName == SegmentsTask)
             {
                 Console.WriteLine(await PropensityEvaluation.SegmentsAsync(dir, parse.GetValue(seed), parse.GetValue(k), cancellationToken));
