@@ -158,6 +158,51 @@ public sealed class DashboardPageTests(DashboardServer server)
         browser.AssertNoConsoleErrors();
     }
 
+    /// <summary>Set to a folder (e.g. docs) to also save the search playground screenshots there, as search-playground.en.png and .zh.png.</summary>
+    public const string DocsSearchScreenshotsVariable = "PERSONA_DOCS_SEARCH_SCREENSHOTS";
+
+    [ChromiumFact]
+    public Task SearchPlayground_PriceLimitQueryInEnglish_ShowsEveryResultsPriceAndCategory() => SearchPricesAndCategoriesShownAsync("en-US", "Price", "Category");
+
+    [ChromiumFact]
+    public Task SearchPlayground_PriceLimitQueryInChinese_ShowsEveryResultsPriceAndCategory() => SearchPricesAndCategoriesShownAsync("zh-CN", "价格", "类目");
+
+    private async Task SearchPricesAndCategoriesShownAsync(string locale, string priceLabel, string categoryLabel)
+    {
+        var openApi = await server.GetJsonAsync("/openapi/v1.json");
+        if (!openApi.GetProperty("paths").TryGetProperty("/v1/search", out _)) return;
+        var userId = server.DemoUserIds[0];
+
+        await using var browser = await server.OpenAsync(locale);
+        await browser.GotoAsync($"#/search/{Uri.EscapeDataString("口红 100元以下")}/{Uri.EscapeDataString(userId)}", "search");
+        var page = browser.Page;
+
+        var chinese = locale.StartsWith("zh", StringComparison.Ordinal);
+        Assert.Contains(chinese ? "价格 ≤ ¥100" : "price ≤ ¥100", await page.InnerTextAsync("[data-testid=search-understood]"));
+        var results = page.Locator("[data-testid=results-off] li, [data-testid=results-on] li");
+        var count = await results.CountAsync();
+        Assert.True(count > 0, "the query found lipsticks");
+        for (var i = 0; i < count; i++)
+        {
+            var li = results.Nth(i);
+            var id = await li.GetAttributeAsync("data-item");
+            var item = await server.GetJsonAsync($"/v1/items/{Uri.EscapeDataString(id!)}");
+            var price = item.GetProperty("price").GetDouble();
+            var shownPrice = await li.Locator("[data-testid=result-price]").InnerTextAsync();
+            var shownCategory = await li.Locator("[data-testid=result-category]").InnerTextAsync();
+            Assert.Equal($"{priceLabel} ¥{price.ToString(price % 1 == 0 ? "0" : "0.00", CultureInfo.InvariantCulture)}", shownPrice);
+            Assert.True(price <= 100, $"{id} costs {price}");
+            var path = chinese
+                ? item.GetProperty("attributes").GetProperty("category_path_zh").GetString()!
+                : string.Join(" > ", item.GetProperty("category_path").EnumerateArray().Select(c => c.GetString()));
+            Assert.Equal($"{categoryLabel} {path}", shownCategory);
+        }
+        await browser.ScreenshotAsync($"search-prices.{locale}");
+        if (Environment.GetEnvironmentVariable(DocsSearchScreenshotsVariable) is { Length: > 0 } docs)
+            await browser.ScreenshotAsync($"search-prices.{locale}", Path.Combine(docs, $"search-playground.{(chinese ? "zh" : "en")}.png"));
+        browser.AssertNoConsoleErrors();
+    }
+
     [ChromiumFact]
     public async Task Models_Opened_ShowsRefreshTasksAndStoredEvaluation()
     {

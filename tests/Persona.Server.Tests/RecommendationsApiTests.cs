@@ -82,6 +82,45 @@ public sealed class RecommendationsApiTests
     }
 
     [Fact]
+    public async Task Recommendations_CatalogWithVariants_OneVariantPerProductUnlessAskedForAll()
+    {
+        using var app = new RecommendationsAppFactory();
+        using var client = app.CreateClient();
+        // Like the demo shop: one lipstick in four colours and two sizes, its title naming both.
+        string[] colours = ["Red", "Nude", "Coral", "Rose"];
+        var ids = new List<string>();
+        foreach (var colour in colours)
+            foreach (var size in new[] { "3g", "3.5g" })
+            {
+                var id = $"rouge-{colour.ToLowerInvariant()}-{size}";
+                ids.Add(id);
+                var item = new Dictionary<string, object>
+                {
+                    ["title"] = $"Rouge Matte Lipstick {colour} {size}",
+                    ["category_path"] = new[] { "Beauty", "Makeup", "Lipstick" },
+                    ["brand"] = "Rouge",
+                    ["price"] = 99,
+                    ["attributes"] = new Dictionary<string, string> { ["variant"] = colour, ["size"] = size },
+                };
+                using var put = await client.PutAsync($"/v1/items/{id}", HttpJson.Body(JsonSerializer.Serialize(item)));
+                Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+            }
+        await SeedAsync(client);
+        // The variants are the shop's best sellers.
+        await PostEventsAsync(client, Enumerable.Range(0, 40).Select(u => ($"fan-{u}", ids[u % ids.Count], "purchase")));
+
+        var collapsed = Ids(await GetAsync(client, "/v1/users/new-shopper/recommendations?n=10"));
+        var all = Ids(await GetAsync(client, "/v1/users/new-shopper/recommendations?n=10&collapseVariants=false"));
+
+        Assert.Single(collapsed, ids.Contains);
+        Assert.Equal(10, collapsed.Count);
+        Assert.Equal(ids.Count, all.Count(ids.Contains));
+        using var bad = await client.GetAsync("/v1/users/new-shopper/recommendations?collapseVariants=maybe");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("true or false", (await bad.ReadJsonAsync()).GetProperty("errors").GetProperty("collapseVariants")[0].GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Similar_UnknownItem_NotFoundProblem()
     {
         using var app = new RecommendationsAppFactory();

@@ -17,7 +17,7 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var task = new Option<string>("--task") { Description = "What to evaluate.", Required = true };
-        task.AcceptOnlyFromAmong(ProfilesTask, PropensityTask, SegmentsTask, SearchEvaluation.Task, NextItemEvaluation.Task);
+        task.AcceptOnlyFromAmong(ProfilesTask, PropensityTask, SegmentsTask, SearchEvaluation.Task, SearchIntentEvaluation.Task, NextItemEvaluation.Task);
         var data = CommonOptions.Data();
         var truth = new Option<FileInfo?>("--truth") { Description = $"Ground-truth file (default: DIR/{DemoCommand.TruthFileName}, written by `persona demo`)." };
         var output = new Option<FileInfo?>("--output") { Description = "Also write the report as JSON to this file." };
@@ -60,6 +60,7 @@ internal static class EvaluateCommand
             }
             // The remaining tasks read the store, except propensity over a public data set.
             if ((taskName != PropensityTask || parse.GetValue(dataset) is null) && !EngineSession.RequireStore(dir, parse.InvocationConfiguration.Error)) return 2;
+            if (taskName == SearchIntentEvaluation.Task) return await SearchIntentEvaluation.RunAsync(dir, parse.GetValue(output), cancellationToken);
             if (taskName == SegmentsTask)
             {
                 if (await PropensityEvaluation.SegmentsAsync(dir, parse.GetValue(seed), parse.GetValue(k), cancellationToken) is not { } segments) return 2;

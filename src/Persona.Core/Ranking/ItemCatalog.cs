@@ -11,6 +11,9 @@ namespace Persona.Core.Ranking;
 /// </summary>
 public sealed record CatalogEntry(Item Item, IReadOnlyList<string> CategoryKeys, string TitleEn, string TitleZh, string? LeafEn, string? LeafZh)
 {
+    /// <summary>The item's product group (<see cref="ProductGroups.Key"/>): its variants in other colours or sizes share it.</summary>
+    public string GroupKey { get; init; } = ProductGroups.Key(Item);
+
     public static CatalogEntry From(Item item)
     {
         ArgumentNullException.ThrowIfNull(item);

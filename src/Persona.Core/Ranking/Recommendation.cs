@@ -32,6 +32,8 @@ public sealed record RecommendationQuery
     public bool ExcludeSeen { get; init; }
     /// <summary>0 = pure relevance order .. 1 = most diverse (MMR trade-off).</summary>
     public double Diversity { get; init; }
+    /// <summary>Show one item per product group (<see cref="ProductGroups"/>); null: <see cref="RecommendationOptions.CollapseVariants"/>.</summary>
+    public bool? CollapseVariants { get; init; }
 }
 
 /// <summary>

@@ -54,6 +54,11 @@ public sealed class RecommendationOptions
     public double PopularityWeight { get; set; } = DefaultPopularityWeight;
     /// <summary>Weight of popularity among shoppers who share the user's attributes (age band, gender, region).</summary>
     public double SegmentWeight { get; set; } = DefaultSegmentWeight;
+    /// <summary>
+    /// Show one item per product group, the best-scored variant (<see cref="ProductGroups"/>: the shop's <c>group_id</c>,
+    /// else the title without its colour and size), in recommendations and similar items; a request may say otherwise.
+    /// </summary>
+    public bool CollapseVariants { get; set; } = true;
     /// <summary>MMR re-ranks the best n × this many candidates.</summary>
     public int MmrPoolFactor { get; set; } = DefaultMmrPoolFactor;
     /// <summary>

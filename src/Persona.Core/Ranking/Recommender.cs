@@ -119,6 +119,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
             ranked.Add(new Scored(entry, c, score));
         }
         ranked.Sort(static (x, y) => y.Score != x.Score ? y.Score.CompareTo(x.Score) : string.CompareOrdinal(x.Entry.Item.Id, y.Entry.Item.Id));
+        if (query.CollapseVariants ?? options.CollapseVariants) ranked = BestOfEachGroup(ranked, exceptGroup: null);
         var order = Diversify(ranked, n, query.Diversity, model);
 
         var results = new List<Recommendation>(order.Length);
@@ -145,7 +146,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
     /// Items like <paramref name="item"/>: nearest by the model's item vectors (cosine), items that often follow
     /// it, and popular items of its own leaf category. The item itself and unavailable items are left out.
     /// </summary>
-    public IReadOnlyList<Recommendation> Similar(Item item, int count, ModelView? model)
+    public IReadOnlyList<Recommendation> Similar(Item item, int count, ModelView? model, bool? collapseVariants = null)
     {
         ArgumentNullException.ThrowIfNull(item);
         var n = Math.Clamp(count, 0, options.MaxN);
@@ -176,6 +177,8 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
             ranked.Add(new Scored(entry, c, score));
         }
         ranked.Sort(static (x, y) => y.Score != x.Score ? y.Score.CompareTo(x.Score) : string.CompareOrdinal(x.Entry.Item.Id, y.Entry.Item.Id));
+        // The item's own other colours and sizes are not "similar items"; nor are several variants of one other product.
+        if (collapseVariants ?? options.CollapseVariants) ranked = BestOfEachGroup(ranked, exceptGroup: self.GroupKey);
         var results = new List<Recommendation>(Math.Min(n, ranked.Count));
         foreach (var r in ranked.Take(n))
         {
@@ -196,6 +199,17 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
             results.Add(new Recommendation(r.Entry.Item.Id, r.Entry.TitleEn, Math.Round(r.Score, 6), sources, reason));
         }
         return results;
+    }
+
+    /// <summary>The first (best) candidate of each product group, in order; <paramref name="exceptGroup"/>'s members left out.</summary>
+    private static List<Scored> BestOfEachGroup(List<Scored> ranked, string? exceptGroup)
+    {
+        var groups = new HashSet<string>(StringComparer.Ordinal);
+        if (exceptGroup is not null) groups.Add(exceptGroup);
+        var kept = new List<Scored>(ranked.Count);
+        foreach (var r in ranked)
+            if (groups.Add(r.Entry.GroupKey)) kept.Add(r);
+        return kept;
     }
 
     /// <summary>The user's most recent distinct catalog items, newest first, with weight decay^rank.</summary>

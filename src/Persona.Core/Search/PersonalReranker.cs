@@ -199,7 +199,9 @@ public static class PersonalReranker
     /// first <paramref name="depth"/> by w·f; the tail keeps its order. <paramref name="personal"/>[i] receives
     /// candidate i's personal contribution (w·f − base).
     /// </summary>
-    public static int[] Rerank(IReadOnlyList<ProductSearchIndex.Candidate> candidates, UserSignals signals, IReadOnlyList<double> weights, int depth, double[] personal)
+    public static int[] Rerank(
+        IReadOnlyList<ProductSearchIndex.Candidate> candidates, UserSignals signals, IReadOnlyList<double> weights, int depth, double[] personal,
+        double personalCap = ProductSearchOptions.DefaultPersonalCap)
     {
         ArgumentNullException.ThrowIfNull(candidates);
         ArgumentNullException.ThrowIfNull(signals);
@@ -216,18 +218,31 @@ public static class PersonalReranker
         }
         var co = new float[depth];
         signals.CoScores(candidates, facts, co);
-        return Rerank(new RerankInputs(candidates, facts, tiers, cosines, co), signals, weights, personal);
+        return Rerank(new RerankInputs(candidates, facts, tiers, cosines, co, PersonalCap: personalCap), signals, weights, personal);
     }
 
     /// <summary>
     /// A query's head as re-ranking reads it, (depth) each: candidates, their packed facts, price tiers (-1: none),
     /// sequence-model cosines and co-visitation scores with the user; <see cref="Features"/>, when given, receives
     /// the head's features, (depth, FeatureCount). Only the best <see cref="Top"/> are put in order; the rest of the head
-    /// follows them in no particular order.
+    /// follows them in no particular order. The personal part is capped at <see cref="PersonalCap"/> times each candidate's base
+    /// (<see cref="Bounded"/>).
     /// </summary>
     internal readonly record struct RerankInputs(
         IReadOnlyList<ProductSearchIndex.Candidate> Candidates, CandidateFacts[] Facts, int[]? Tiers, double[]? Cosines, float[] CoScores, double[]? Features = null,
-        int Top = int.MaxValue);
+        int Top = int.MaxValue, double PersonalCap = ProductSearchOptions.DefaultPersonalCap);
+
+    /// <summary>
+    /// The personal part of a candidate's score, w·f − base, squashed smoothly into ±cap·base: it keeps the order of
+    /// candidates that match equally well, and one that matches the query less than 1/(1 + cap) as well as another can
+    /// never overtake it however strongly the profile favours it.
+    /// </summary>
+    public static double Bounded(double raw, double @base, double cap)
+    {
+        if (!(@base > 0)) return 0;
+        var limit = cap * @base;
+        return limit * Math.Tanh(raw / limit);
+    }
 
     internal static int[] Rerank(in RerankInputs inputs, UserSignals signals, IReadOnlyList<double> weights, double[] personal)
     {
@@ -242,7 +257,7 @@ public static class PersonalReranker
             var features = inputs.Features is null ? scratch : inputs.Features.AsSpan(i * FeatureCount, FeatureCount);
             var tier = signals.Bands is null || inputs.Tiers is null ? -1 : inputs.Tiers[i];
             Fill(signals, f, inputs.Candidates, i, tier, inputs.Cosines?[i] ?? 0, inputs.CoScores[i], features);
-            personal[i] = Score(w, features) - f.Base;
+            personal[i] = Bounded(Score(w, features) - f.Base, f.Base, inputs.PersonalCap);
             keys[i] = new RankKey(f.Base + personal[i], f.Sequence, i);
         }
         SortTop(keys, inputs.Top);

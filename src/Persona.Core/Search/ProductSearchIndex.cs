@@ -168,7 +168,7 @@ public sealed class ProductSearchIndex : IDisposable
                 var cosines = user is { Embedding: { } embedding, Model: { } model } ? set.SequenceCosines(model, embedding, depth) : null;
                 var tiers = signals.Bands is null ? null : set.PriceTiers(catalog, depth);
                 features = new double[depth * PersonalReranker.FeatureCount];
-                order = PersonalReranker.Rerank(new PersonalReranker.RerankInputs(candidates, facts, tiers, cosines, co, features, Top: limit), signals, weights, personal);
+                order = PersonalReranker.Rerank(new PersonalReranker.RerankInputs(candidates, facts, tiers, cosines, co, features, Top: limit, PersonalCap: _options.PersonalCap), signals, weights, personal);
             }
         }
         var hits = new List<SearchHit>(Math.Min(limit, candidates.Count));
@@ -213,7 +213,7 @@ public sealed class ProductSearchIndex : IDisposable
         var lexical = _lexical.Search(terms, pool, filter is null ? null : id => snapshot.ById.TryGetValue(id, out var e) && filter(e));
         List<(Entry Entry, double Cosine)> semantic = [];
         if (_options.Semantic && snapshot.Encoder is { } encoder && parsed.Text.Length > 0)
-            semantic = SemanticSearch(snapshot, encoder.Encode(parsed.Text), pool, filter);
+            semantic = SemanticSearch(snapshot, encoder.Encode(parsed.Text), pool, filter, _options.MinSemanticSimilarity);
 
         var merged = new Dictionary<string, Candidate>(StringComparer.Ordinal);
         var maxLexical = lexical.Count > 0 ? lexical[0].Score : 1;
@@ -238,6 +238,14 @@ public sealed class ProductSearchIndex : IDisposable
             var c = b.Base.CompareTo(a.Base);
             return c != 0 ? c : a.Entry.Sequence.CompareTo(b.Entry.Sequence);
         });
+        // What matches the query far worse than its best match (one shared character, a vague meaning) is no match:
+        // dropping it here keeps re-ranking from lifting it over the items the query asked for.
+        if (_options.RelevanceFloor > 0 && list.Count > 0)
+        {
+            var floor = _options.RelevanceFloor * list[0].Base;
+            var keep = list.FindLastIndex(c => c.Base >= floor) + 1;
+            list.RemoveRange(keep, list.Count - keep);
+        }
         return list;
 
         // Scaled so a first place in both lists scores 1.
@@ -297,9 +305,9 @@ public sealed class ProductSearchIndex : IDisposable
     /// <summary>
     /// Brute-force cosine over all item vectors (unit length) held in one matrix: O(items · dim) SIMD dot products,
     /// four rows at a time; only the best few times <paramref name="top"/> are ordered and filtered, as in
-    /// <see cref="Retrieval.VectorIndex.Search"/>. Positive similarities only, best first.
+    /// <see cref="Retrieval.VectorIndex.Search"/>. Similarities of at least <paramref name="minCosine"/> (and above 0) only, best first.
     /// </summary>
-    private static List<(Entry, double)> SemanticSearch(Snapshot snapshot, float[] query, int top, Func<Entry, bool>? filter)
+    private static List<(Entry, double)> SemanticSearch(Snapshot snapshot, float[] query, int top, Func<Entry, bool>? filter, double minCosine)
     {
         var result = new List<(Entry, double)>();
         var entries = snapshot.VectorEntries;
@@ -310,18 +318,24 @@ public sealed class ProductSearchIndex : IDisposable
         {
             RowDots.Compute(snapshot.Matrix, query, scores.AsSpan(0, rows)); // (rows, dim) · (dim) → (rows)
             var order = RowDots.TopRows(scores, rows, filter is null ? top : Math.Max(4 * top, top + 64));
+            var belowFloor = false;
             foreach (var row in order)
             {
-                if (result.Count == top || scores[row] <= 0) break;
+                if (result.Count == top) break;
+                if (scores[row] <= 0 || scores[row] < minCosine)
+                {
+                    belowFloor = true;
+                    break;
+                }
                 if (filter is null || filter(entries[row])) result.Add((entries[row], scores[row]));
             }
-            if (result.Count < top && order.Length < rows && filter is not null)
+            if (result.Count < top && !belowFloor && order.Length < rows && filter is not null)
             {
                 // The filter rejected most of the head: fall back to every row, in order.
                 result.Clear();
                 foreach (var row in RowDots.TopRows(scores, rows, rows))
                 {
-                    if (result.Count == top || scores[row] <= 0) break;
+                    if (result.Count == top || scores[row] <= 0 || scores[row] < minCosine) break;
                     if (filter(entries[row])) result.Add((entries[row], scores[row]));
                 }
             }

@@ -12,6 +12,9 @@ public sealed class ProductSearchOptions
     public const int DefaultCandidatePool = 300;
     public const int DefaultRerankDepth = 100;
     public const double DefaultAlpha = 0.7;
+    public const double DefaultMinSemanticSimilarity = 0.45;
+    public const double DefaultRelevanceFloor = 0.5;
+    public const double DefaultPersonalCap = 1.0;
 
     public double K1 { get; init; } = Bm25Options.DefaultK1;
     public double B { get; init; } = Bm25Options.DefaultB;
@@ -35,6 +38,23 @@ public sealed class ProductSearchOptions
     /// <summary>Weight of (1 − price percentile) for "cheap" queries, of the percentile for "premium" ones.</summary>
     public double PricePreferenceBoost { get; init; } = 0.2;
     /// <summary>
+    /// Cosine below which the encoder's neighbours of a query are not candidates (and add nothing to lexical ones).
+    /// Random letters sit at 0.3–0.4 from every item of the demo shop, typos of a product word at 0.55–0.75; 0 keeps all.
+    /// </summary>
+    public double MinSemanticSimilarity { get; init; } = DefaultMinSemanticSimilarity;
+    /// <summary>
+    /// A candidate whose non-personal score is below this share of the best candidate's does not match the query and is
+    /// dropped before re-ranking, so personalisation re-orders matches and never brings in what only shares a character
+    /// or a vague meaning with the query; 0 keeps all.
+    /// </summary>
+    public double RelevanceFloor { get; init; } = DefaultRelevanceFloor;
+    /// <summary>
+    /// The personal part of a score is at most this many times the candidate's own non-personal score (a smooth cap,
+    /// cap · base · tanh(raw / (cap · base))), so a candidate matching the query half as well as another can never
+    /// overtake it when the cap is 1.
+    /// </summary>
+    public double PersonalCap { get; init; } = DefaultPersonalCap;
+    /// <summary>
     /// How long a query's non-personal candidates are reused while the index is unchanged (any item upsert or a new
     /// encoder starts afresh at once); 0 turns the cache off.
     /// </summary>
@@ -52,6 +72,9 @@ public sealed class ProductSearchOptions
         if (!double.IsFinite(Alpha) || Alpha is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "Alpha must be in [0, 1].");
         if (CandidateCacheSeconds is < 0 or > 86_400) throw new ArgumentOutOfRangeException(nameof(CandidateCacheSeconds), CandidateCacheSeconds, "CandidateCacheSeconds must be in 0..86400.");
         if (CandidateCacheQueries is < 2 or > 10_000_000) throw new ArgumentOutOfRangeException(nameof(CandidateCacheQueries), CandidateCacheQueries, "CandidateCacheQueries must be in 2..10000000.");
+        if (!double.IsFinite(MinSemanticSimilarity) || MinSemanticSimilarity is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(MinSemanticSimilarity), MinSemanticSimilarity, "MinSemanticSimilarity must be in [0, 1).");
+        if (!double.IsFinite(RelevanceFloor) || RelevanceFloor is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(RelevanceFloor), RelevanceFloor, "RelevanceFloor must be in [0, 1].");
+        if (!double.IsFinite(PersonalCap) || PersonalCap is <= 0 or > 100) throw new ArgumentOutOfRangeException(nameof(PersonalCap), PersonalCap, "PersonalCap must be in (0, 100].");
         foreach (var (name, value) in new[] { (nameof(BrandBoost), BrandBoost), (nameof(CategoryBoost), CategoryBoost), (nameof(PricePreferenceBoost), PricePreferenceBoost) })
             if (!double.IsFinite(value) || value < 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number ≥ 0.");
     }

@@ -150,7 +150,7 @@ public static class SearchEvaluator
             hybrid.Add(RankOf(candidates.Select(c => c.Entry.Item.Id), target));
             var signals = PersonalReranker.Prepare(test.User(s.User, s.Items[..^1]), index.Keys, test.CoVisitation, catalog);
             var scratch = new double[candidates.Count];
-            var order = signals.IsEmpty ? Enumerable.Range(0, candidates.Count).ToArray() : PersonalReranker.Rerank(candidates, signals, weights.Weights, options.RerankDepth, scratch);
+            var order = signals.IsEmpty ? Enumerable.Range(0, candidates.Count).ToArray() : PersonalReranker.Rerank(candidates, signals, weights.Weights, options.RerankDepth, scratch, options.PersonalCap);
             personal.Add(RankOf(order.Select(i => candidates[i].Entry.Item.Id), target));
         });
         return new SearchEvaluationReport

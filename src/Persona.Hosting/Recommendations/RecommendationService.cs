@@ -172,7 +172,7 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     {
         var exclude = query.Exclude.Count == 0 ? "" : string.Join('\u001f', query.Exclude.Order(StringComparer.Ordinal));
         return string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{query.Count}\u001e{query.Category}\u001e{query.ExcludeSeen}\u001e{query.Diversity:R}\u001e{exclude}");
+            $"{query.Count}\u001e{query.Category}\u001e{query.ExcludeSeen}\u001e{query.Diversity:R}\u001e{query.CollapseVariants}\u001e{exclude}");
     }
 
     private RecommendationList Compute(string userId, RecommendationQuery query)
@@ -199,12 +199,12 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     }
 
     /// <summary>Items like <paramref name="itemId"/>; null when the item is not in the catalog.</summary>
-    public SimilarItemsList? Similar(string itemId, int count)
+    public SimilarItemsList? Similar(string itemId, int count, bool? collapseVariants = null)
     {
         ArgumentNullException.ThrowIfNull(itemId);
         if (!_catalog.TryGet(itemId, out var entry)) return null;
         var view = CurrentView();
-        return new SimilarItemsList(itemId, view?.Model.Version, _aggregates.Recommender.Similar(entry.Item, count, view));
+        return new SimilarItemsList(itemId, view?.Model.Version, _aggregates.Recommender.Similar(entry.Item, count, view, collapseVariants));
     }
 
     public Profile Enrich(Profile profile)

@@ -24,6 +24,12 @@ public sealed class PersonaSearchOptions
     public int RerankDepth { get; set; } = ProductSearchOptions.DefaultRerankDepth;
     public FusionMode Fusion { get; set; } = FusionMode.Blend;
     public double Alpha { get; set; } = ProductSearchOptions.DefaultAlpha;
+    /// <summary>Cosine below which the encoder's neighbours of a query are not candidates; 0 keeps all.</summary>
+    public double MinSemanticSimilarity { get; set; } = ProductSearchOptions.DefaultMinSemanticSimilarity;
+    /// <summary>Candidates scoring below this share of the best one (before personalisation) do not match and are dropped; 0 keeps all.</summary>
+    public double RelevanceFloor { get; set; } = ProductSearchOptions.DefaultRelevanceFloor;
+    /// <summary>The personal part of a score is at most this many times the item's own query-match score.</summary>
+    public double PersonalCap { get; set; } = ProductSearchOptions.DefaultPersonalCap;
     /// <summary>Train the text encoder at start (in the background) and use semantic candidates.</summary>
     public bool Semantic { get; set; } = true;
     public int EncoderEpochs { get; set; } = 8;
@@ -67,6 +73,9 @@ public sealed class PersonaSearchOptions
         Fusion = Fusion,
         Alpha = Alpha,
         Semantic = Semantic,
+        MinSemanticSimilarity = MinSemanticSimilarity,
+        RelevanceFloor = RelevanceFloor,
+        PersonalCap = PersonalCap,
         CandidateCacheSeconds = CandidateCacheSeconds,
         CandidateCacheQueries = CandidateCacheQueries,
     };

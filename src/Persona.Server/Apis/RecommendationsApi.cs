@@ -20,12 +20,13 @@ public static class RecommendationsApi
             .WithTags("Recommendations")
             .WithName("GetRecommendations")
             .WithSummary("Items for a user, each with a score, its sources and a reason in English and Chinese; includes every acknowledged event. " +
-                         "Query: n, category (path key or segment name), exclude (ids, comma-separated or repeated), excludeSeen, diversity (0..1).")
+                         "Query: n, category (path key or segment name), exclude (ids, comma-separated or repeated), excludeSeen, diversity (0..1), " +
+                         "collapseVariants (one item per product group; default Persona:Recommendations:CollapseVariants).")
             .RequireScope(PersonaScopes.Read);
         app.MapGet("/v1/items/{id}/similar", Similar)
             .WithTags("Recommendations")
             .WithName("GetSimilarItems")
-            .WithSummary("Items like this one (model vectors, items often bought after it, popular in its category), with reasons.")
+            .WithSummary("Items like this one (model vectors, items often bought after it, popular in its category), with reasons. Query: n, collapseVariants.")
             .RequireScope(PersonaScopes.Read);
         return app;
     }
@@ -42,6 +43,7 @@ public static class RecommendationsApi
         if (Single(query, "diversity", errors) is { } diversityText
             && (!double.TryParse(diversityText, NumberStyles.Float, CultureInfo.InvariantCulture, out diversity) || diversity is < 0 or > 1 || double.IsNaN(diversity)))
             errors.Add(new FieldError(null, "diversity", $"'{EventBatchReader.Truncate(diversityText)}' is not a number between 0 and 1."));
+        var collapseVariants = ReadBool(query, "collapseVariants", errors);
         var category = Single(query, "category", errors);
         if (category is not null && string.IsNullOrWhiteSpace(category)) errors.Add(new FieldError(null, "category", "Must not be empty when given."));
         var exclude = new HashSet<string>(StringComparer.Ordinal);
@@ -59,6 +61,7 @@ public static class RecommendationsApi
             Exclude = exclude,
             ExcludeSeen = excludeSeen,
             Diversity = diversity,
+            CollapseVariants = collapseVariants,
         });
         return TypedResults.Ok(list with { UserId = id });
     }
@@ -67,8 +70,9 @@ public static class RecommendationsApi
     {
         var errors = new List<FieldError>();
         var n = ReadCount(request.Query, service.Options, errors);
+        var collapseVariants = ReadBool(request.Query, "collapseVariants", errors);
         if (errors.Count > 0) return Problem(errors);
-        return service.Similar(id, n) is { } list
+        return service.Similar(id, n, collapseVariants) is { } list
             ? TypedResults.Ok(list)
             : ApiResults.NotFound("Item not found.", $"No item has the id '{EventBatchReader.Truncate(id)}'.");
     }
@@ -79,6 +83,14 @@ public static class RecommendationsApi
         if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 1 && n <= options.MaxN) return n;
         errors.Add(new FieldError(null, "n", $"'{EventBatchReader.Truncate(text)}' is not a whole number between 1 and {options.MaxN}."));
         return options.DefaultN;
+    }
+
+    private static bool? ReadBool(IQueryCollection query, string name, List<FieldError> errors)
+    {
+        if (Single(query, name, errors) is not { } text) return null;
+        if (bool.TryParse(text, out var value)) return value;
+        errors.Add(new FieldError(null, name, $"'{EventBatchReader.Truncate(text)}' is not true or false."));
+        return null;
     }
 
     private static string? Single(IQueryCollection query, string name, List<FieldError> errors)

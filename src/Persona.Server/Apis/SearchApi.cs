@@ -7,10 +7,17 @@ using Persona.Server.Security;
 
 namespace Persona.Server.Apis;
 
-/// <summary>One result: the item's display fields, its score and how the score was made, and why it is there.</summary>
+/// <summary>
+/// One result: the item's display fields (with the Chinese title and category path when the catalog has them), its score
+/// and how the score was made, and why it is there.
+/// </summary>
 public sealed record SearchItem(
     string ItemId, string Title, string? Brand, IReadOnlyList<string> CategoryPath, double? Price, string Currency,
-    double Score, ScoreBreakdown Breakdown, SearchReason Reason);
+    double Score, ScoreBreakdown Breakdown, SearchReason Reason)
+{
+    public string? TitleZh { get; init; }
+    public string? CategoryPathZh { get; init; }
+}
 
 public sealed record SearchResponse(
     ParsedQuery Query, string? User, bool Personalized, int Candidates, double TookMs, IReadOnlyList<SearchItem> Items);
@@ -62,7 +69,11 @@ public static class SearchApi
         };
         var result = search.Search(request, string.IsNullOrWhiteSpace(user) ? user : engine.UserIds.ToStored(user));
         var items = result.Hits.Select(h => new SearchItem(
-            h.Item.Id, h.Item.Title, h.Item.Brand, h.Item.CategoryPath, h.Item.Price, h.Item.Currency, h.Score, h.Breakdown, h.Reason)).ToList();
+            h.Item.Id, h.Item.Title, h.Item.Brand, h.Item.CategoryPath, h.Item.Price, h.Item.Currency, h.Score, h.Breakdown, h.Reason)
+        {
+            TitleZh = h.Item.Attributes.GetValueOrDefault("title_zh"),
+            CategoryPathZh = h.Item.Attributes.GetValueOrDefault("category_path_zh"),
+        }).ToList();
         return TypedResults.Ok(new SearchResponse(result.Query, user, result.Personalized, result.Candidates,
             Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 3), items));
     }

@@ -1,5 +1,5 @@
 import { t, pick } from '../i18n.js';
-import { h, clear, fmt } from '../dom.js';
+import { h, clear, fmt, fmtInt } from '../dom.js';
 import { get, problem, hasEndpoint, enc } from '../api.js';
 import { listOf, reasons } from './users.js';
 
@@ -24,6 +24,8 @@ export async function renderSearch(root, { args, isCurrent }) {
     root.append(h('p', { class: 'note', style: 'margin-top:16px', 'data-testid': 'search-unavailable' }, t('common.notAvailable', 'GET /v1/search')));
     return;
   }
+  const understood = h('p', { class: 'muted', style: 'margin-top:12px', 'data-testid': 'search-understood' });
+  root.append(understood);
   root.append(h('div', { class: 'grid cols-2', style: 'margin-top:16px' },
     h('section', { class: 'panel' }, h('h2', {}, t('search.off')), off),
     h('section', { class: 'panel' }, h('h2', {}, t('search.on')), on)));
@@ -40,6 +42,8 @@ export async function renderSearch(root, { args, isCurrent }) {
     const [plain, personal] = await Promise.all([get(`${base}&personalize=false`), get(`${base}&personalize=true`)]);
     if (!isCurrent()) return;
     const plainList = plain.ok ? listOf(plain.data) : [];
+    clear(understood);
+    if (plain.ok && plain.data.query) understood.append(understanding(plain.data.query));
     renderResults(off, plain, plainList, null);
     renderResults(on, personal, personal.ok ? listOf(personal.data) : [], plainList);
   };
@@ -68,9 +72,39 @@ function renderResults(root, response, list, baseline) {
       h('strong', {}, pick(r.title ?? r.item?.title ?? idOf(r), r.title_zh ?? r.item?.attributes?.title_zh)),
       move,
       r.score == null ? '' : h('span', { class: 'muted' }, ` · ${fmt(r.score)}`),
+      facts(r),
       h('div', { class: 'breakdown' }, breakdown(r)),
       h('div', { class: 'breakdown' }, reasons(r).join(' · ')));
   })));
+}
+
+/** A price as the shop sends it: ¥ for CNY (and no currency), else the amount and its code. */
+function money(price, currency) {
+  if (price == null) return t('search.noPrice');
+  const amount = Number(price).toFixed(Number.isInteger(price) ? 0 : 2);
+  return !currency || currency === 'CNY' ? `¥${amount}` : `${amount} ${currency}`;
+}
+
+/** Price and category of a result, so a price limit or a category can be checked by eye. */
+function facts(r) {
+  const item = r.item ?? r;
+  const path = item.category_path ?? [];
+  const category = pick(path.join(' > '), item.category_path_zh ?? item.attributes?.category_path_zh) || '—';
+  return h('div', { class: 'facts', 'data-testid': 'result-facts' },
+    h('span', { 'data-testid': 'result-price' }, `${t('search.price')} ${money(item.price, item.currency)}`),
+    ' · ',
+    h('span', { 'data-testid': 'result-category' }, `${t('search.category')} ${category}`));
+}
+
+/** What the engine read in the query: price bounds, a price preference, brands and categories. */
+function understanding(q) {
+  const parts = [];
+  if (q.price_min != null) parts.push(t('search.priceMin', `¥${fmtInt(q.price_min)}`));
+  if (q.price_max != null) parts.push(t('search.priceMax', `¥${fmtInt(q.price_max)}`));
+  if (q.price_preference && q.price_preference !== 'none') parts.push(t(`search.prefers.${q.price_preference}`));
+  if (q.brands?.length) parts.push(`${t('search.brand')} ${q.brands.join(', ')}`);
+  if (q.categories?.length) parts.push(`${t('search.category')} ${q.categories[0]}`);
+  return parts.length ? `${t('search.understood')} ${parts.join(' · ')}` : '';
 }
 
 /** The score's parts: a breakdown object when sent, else the other numeric fields of the result. */

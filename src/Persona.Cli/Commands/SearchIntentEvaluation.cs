@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Persona.Hosting;
+using Spectre.Console;
+
+namespace Persona.Cli.Commands;
+
+/// <summary>
+/// <c>persona evaluate --task search-intent --data DIR</c>: every shopper of the store runs the demo's example queries;
+/// prints the share of their top-10 results in the query's category and price range, personalised and not.
+/// </summary>
+internal static class SearchIntentEvaluation
+{
+    public const string Task = "search-intent";
+
+    public static async Task<int> RunAsync(DirectoryInfo data, FileInfo? output, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(Path.Combine(data.FullName, "persona.db")))
+        {
+            Console.Error.WriteLine($"No Persona store in '{data.FullName}'; run `persona demo --data {data.FullName} --no-serve` first.");
+            return 2;
+        }
+        await using var engine = await EngineSession.OpenAsync(data, quiet: true, cancellationToken);
+        using var search = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(new PersonaSearchOptions()), models: null, NullLogger<SearchService>.Instance);
+        await search.LoadAsync(cancellationToken);
+        await AnsiConsole.Status().StartAsync("Training the text encoder…", _ => search.TrainAsync(cancellationToken));
+        var users = engine.ProfileUsers.Order(StringComparer.Ordinal).ToList();
+        if (users.Count == 0)
+        {
+            Console.Error.WriteLine($"The store in '{data.FullName}' has no shopper profiles to search for.");
+            return 2;
+        }
+        var report = SearchIntentEvaluator.Evaluate(search, users);
+        Console.WriteLine(report.ToMarkdown());
+        if (output is not null) await File.WriteAllTextAsync(output.FullName, report.ToJson(), cancellationToken);
+        return 0;
+    }
+}
