@@ -47,6 +47,7 @@ public class DashboardServer : IAsyncLifetime
     public Uri BaseAddress { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
     public PersonaEngine Engine => _app!.Services.GetRequiredService<PersonaEngine>();
+    public IServiceProvider Services => _app!.Services;
     public IBrowser? Browser { get; private set; }
     /// <summary>The demo shoppers that have a profile, in ordinal order; users the tests post themselves are not in it.</summary>
     public IReadOnlyList<string> DemoUserIds { get; private set; } = [];
