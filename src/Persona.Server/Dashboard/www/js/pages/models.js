@@ -1,35 +1,81 @@
-import { t } from '../i18n.js';
+import { t, pick } from '../i18n.js';
 import { h, fmt, fmtInt, when } from '../dom.js';
 import { get, problem } from '../api.js';
 import { chart } from '../charts.js';
 import { reportTables, findCurves, formatValue } from './reports.js';
 
+/**
+ * Every metric the pages show, named in both languages, with its direction and what it measures. Keys are the
+ * report fields (snake_case) or the names used for the refresh tasks' scores.
+ */
+export const Metrics = {
+  auc: { en: 'AUC', zh: 'AUC', better: 'higher', about: ['Chance that a random positive is ranked above a random negative: 0.5 is guessing, 1 is perfect.', '随机正例得分高于随机负例的概率：0.5 相当于随机猜测，1 为完美。'] },
+  log_loss: { en: 'Log loss', zh: '对数损失', better: 'lower', about: ['How far the predicted probabilities are from what happened; punishes confident mistakes.', '预测概率与实际结果的差距；对自信的错误惩罚更重。'] },
+  rmse: { en: 'RMSE (purchases)', zh: 'RMSE（购买件数）', better: 'lower', about: ['Root mean squared error of the predicted number of purchases.', '预测购买件数的均方根误差。'] },
+  mape: { en: 'MAPE', zh: 'MAPE（平均绝对百分比误差）', better: 'lower', about: ['Mean absolute percentage error of the predicted demand per category.', '各品类需求预测的平均绝对百分比误差。'] },
+  top_category_precision_at3: { en: 'Top-category precision@3', zh: '前三品类准确率', better: 'higher', about: ['Share of shoppers whose true favourite category is among the profile’s top three.', '真实最爱品类出现在画像前三品类中的用户比例。'] },
+  churn_recall: { en: 'Churn recall', zh: '流失召回率', better: 'higher', about: ['Share of truly churned shoppers the profile calls churned.', '真实流失用户中被画像判为“已流失”的比例。'] },
+  churn_precision: { en: 'Churn precision', zh: '流失精确率', better: 'higher', about: ['Share of shoppers called churned who truly churned.', '被判为“已流失”的用户中真实流失的比例。'] },
+  new_recall: { en: 'New-shopper recall', zh: '新用户召回率', better: 'higher', about: ['Share of truly new shoppers whose lifecycle is “new”.', '真实新用户中生命周期为“新用户”的比例。'] },
+  price_tier_exact_match: { en: 'Price-tier exact match', zh: '消费力档位准确率', better: 'higher', about: ['Share of shoppers whose purchasing-power tier equals the true one.', '消费力档位与真实档位一致的用户比例。'] },
+  best_validation_ndcg10: { en: 'NDCG@10 (next item, validation)', zh: 'NDCG@10（下一商品，验证集）', better: 'higher', about: ['How high the item a shopper really chose next ranks in the model’s top 10 (1 = always first).', '用户真实选择的下一个商品在模型前 10 名中的排名质量（1 = 总排第一）。'] },
+  validation_ndcg10_by_epoch: { en: 'NDCG@10 per epoch', zh: '每轮 NDCG@10', better: 'higher', about: ['The same figure after each training epoch.', '每轮训练后的同一指标。'] },
+};
+
+/** Targets the README states for the profile-quality evaluation. */
+const Targets = { top_category_precision_at3: 0.8, churn_recall: 0.8, price_tier_exact_match: 0.7 };
+
+const metricName = (key) => (Metrics[key] ? pick(Metrics[key].en, Metrics[key].zh) : key.replace(/_/g, ' '));
+const direction = (key) => (Metrics[key] ? h('span', { class: `direction ${Metrics[key].better}`, title: t(`models.${Metrics[key].better}`) }, `${Metrics[key].better === 'higher' ? '↑' : '↓'} ${t(`models.${Metrics[key].better}`)}`) : '');
+
+/** A refresh task's score metrics: classification tasks by AUC and log loss, the demand counts by RMSE and MAPE. */
+const taskMetrics = (task) => (task.startsWith('demand:') ? { main: 'rmse', extra: 'mape', extraKey: 'test_mape' } : { main: 'auc', extra: 'log_loss', extraKey: 'test_log_loss' });
+
+const TaskLabels = {
+  purchase: ['Buys anything in the window', '窗口内是否购买'],
+  churn: ['Churns (no activity in the window)', '是否流失（窗口内无行为）'],
+  'purchase:': ['Buys in {0}', '是否购买 {0}'],
+  'demand:': ['Purchases in {0} (count)', '{0} 购买件数'],
+};
+
+function taskLabel(task, categories) {
+  const [prefix, rest] = task.includes(':') ? [`${task.split(':')[0]}:`, task.slice(task.indexOf(':') + 1)] : [task, null];
+  const pair = TaskLabels[prefix];
+  if (!pair) return task;
+  const category = rest == null ? null : categories.get(rest);
+  const name = rest == null ? '' : category ? pick(category.label_en, category.label_zh) : rest;
+  return pick(pair[0], pair[1]).replace('{0}', name);
+}
+
 export async function renderModels(root, { isCurrent }) {
-  const [overview, reports] = await Promise.all([get('/v1/admin/overview'), get('/v1/admin/reports')]);
+  const [overview, reports, choices] = await Promise.all([get('/v1/admin/overview'), get('/v1/admin/reports'), get('/v1/audiences/choices')]);
   if (!isCurrent()) return;
   root.append(h('h1', {}, t('nav.models')));
   if (!reports.ok || !overview.ok) {
     root.append(h('div', { class: 'error' }, problem(reports.ok ? overview : reports)));
     return;
   }
+  const categories = new Map((choices.ok ? choices.data.categories : []).map((c) => [c.key, c]));
   const refresh = overview.data.models.last_refresh;
-  root.append(h('section', { class: 'panel', 'data-testid': 'model-refresh' }, h('h2', {}, t('models.refresh')), refresh ? refreshView(refresh) : h('p', { class: 'muted' }, t('overview.noModels'))));
+  root.append(h('section', { class: 'panel', 'data-testid': 'model-refresh' }, h('h2', {}, t('models.refresh')), refresh ? refreshView(refresh, categories) : h('p', { class: 'muted' }, t('overview.noModels'))));
 
   const stored = reports.data.reports.filter((r) => !(r.kind === 'models' && r.key === 'summary'));
-  const curves = stored.flatMap((r) => (r.report ? findCurves(r.report).map((c) => ({ ...c, title: `${r.kind} / ${r.key} · ${c.title}` })) : []));
+  root.append(qualityFigures(stored));
+
+  const curves = stored.flatMap((r) => (r.report ? findCurves(r.report).map((c) => ({ ...c, title: `${r.kind} / ${r.key} · ${metricName(c.title.split('.').pop())}`, key: c.title.split('.').pop() })) : []));
   const curvesPanel = h('section', { class: 'panel', style: 'margin-top:16px', 'data-testid': 'training-curves' }, h('h2', {}, t('models.curves')));
   root.append(curvesPanel);
   if (!curves.length) curvesPanel.append(h('p', { class: 'muted' }, t('models.noCurves')));
   for (const c of curves) {
     const el = h('div', { class: 'chart' });
-    curvesPanel.append(h('h3', {}, c.title), el);
+    curvesPanel.append(h('h3', {}, c.title, ' ', direction(c.key)), el);
     chart(el, {
       legend: { top: 0 },
       grid: { left: 50, right: 20, top: 30, bottom: 30 },
       tooltip: { trigger: 'axis' },
       xAxis: { type: 'value', name: c.xName ?? '', minInterval: 1 },
       yAxis: { type: 'value', scale: true },
-      series: c.series.map((s) => ({ name: s.name, type: 'line', showSymbol: false, data: s.data })),
+      series: c.series.map((s) => ({ name: metricName(s.name), type: 'line', showSymbol: false, data: s.data })),
     });
   }
 
@@ -38,25 +84,65 @@ export async function renderModels(root, { isCurrent }) {
     stored.length
       ? stored.map((r) => h('div', {}, h('h3', {}, `${r.kind} / ${r.key}`), r.report ? reportTables(r.report) : h('p', { class: 'muted' }, `${fmtInt(r.chars)} chars · ${r.omitted}`)))
       : h('p', { class: 'muted' }, t('models.noReports'))));
+  root.append(glossary());
 }
 
-function refreshView(r) {
-  const metricKeys = ['validation', 'test', 'test_log_loss', 'test_mape'];
-  const rows = r.tasks.flatMap((task) => task.scores.map((s, i) => h('tr', {},
-    i === 0 ? h('td', { rowspan: task.scores.length }, task.task) : null,
-    i === 0 ? h('td', { rowspan: task.scores.length, class: 'num' }, fmtInt(task.rows)) : null,
-    i === 0 ? h('td', { rowspan: task.scores.length, class: 'num' }, fmtInt(task.positives)) : null,
-    h('td', {}, s.learner, s.learner === task.learner ? h('span', { class: 'badge active', style: 'margin-left:6px' }, t('models.chosen')) : ''),
-    metricKeys.map((k) => h('td', { class: 'num' }, formatValue(s[k]))))));
+/** Every known metric found in the stored reports: its name, value, direction, the target where the README sets one, and where it comes from. */
+function qualityFigures(stored) {
+  const rows = [];
+  for (const r of stored) {
+    if (!r.report) continue;
+    for (const [key, value] of Object.entries(r.report)) {
+      if (typeof value !== 'number' || !Metrics[key]) continue;
+      rows.push({ key, value, source: `${r.kind} / ${r.key}`, target: Targets[key] });
+    }
+  }
+  return h('section', { class: 'panel', style: 'margin-top:16px', 'data-testid': 'quality-figures' },
+    h('h2', {}, t('models.quality')),
+    rows.length
+      ? h('table', {},
+        h('thead', {}, h('tr', {}, h('th', {}, t('models.metric')), h('th', { class: 'num' }, t('models.value')), h('th', {}, ''), h('th', { class: 'num' }, t('models.target')), h('th', {}, t('models.source')))),
+        h('tbody', {}, rows.map((row) => h('tr', { 'data-metric': row.key },
+          h('td', { title: pick(...Metrics[row.key].about) }, metricName(row.key)),
+          h('td', { class: 'num' }, fmt(row.value, 3)),
+          h('td', {}, direction(row.key)),
+          h('td', { class: 'num' }, row.target == null ? '—' : `${Metrics[row.key].better === 'higher' ? '≥' : '≤'} ${fmt(row.target, 2)}`),
+          h('td', { class: 'muted' }, row.source)))))
+      : h('p', { class: 'muted' }, t('models.noReports')));
+}
+
+function glossary() {
+  return h('section', { class: 'panel', style: 'margin-top:16px', 'data-testid': 'metric-glossary' },
+    h('h2', {}, t('models.glossary')),
+    h('dl', { class: 'kv' }, Object.entries(Metrics).flatMap(([key, m]) => [
+      h('dt', {}, pick(m.en, m.zh)),
+      h('dd', {}, direction(key), ' · ', pick(...m.about))])));
+}
+
+function refreshView(r, categories) {
+  const rows = r.tasks.flatMap((task) => {
+    const metric = taskMetrics(task.task);
+    return task.scores.map((s, i) => h('tr', { 'data-task': task.task },
+      i === 0 ? h('td', { rowspan: task.scores.length }, taskLabel(task.task, categories), h('div', { class: 'muted small' }, task.task)) : null,
+      i === 0 ? h('td', { rowspan: task.scores.length, class: 'num' }, fmtInt(task.rows)) : null,
+      i === 0 ? h('td', { rowspan: task.scores.length, class: 'num' }, fmtInt(task.positives)) : null,
+      i === 0 ? h('td', { rowspan: task.scores.length, 'data-testid': 'task-metric' }, metricName(metric.main), h('div', {}, direction(metric.main))) : null,
+      h('td', {}, s.learner, s.learner === task.learner ? h('span', { class: 'badge active', style: 'margin-left:6px' }, t('models.chosen')) : ''),
+      h('td', { class: 'num' }, formatValue(s.validation)),
+      h('td', { class: 'num' }, formatValue(s.test)),
+      h('td', { class: 'num', title: metricName(metric.extra) }, s[metric.extraKey] == null ? '—' : `${formatValue(s[metric.extraKey])} (${metricName(metric.extra)} ${Metrics[metric.extra].better === 'lower' ? '↓' : '↑'})`)));
+  });
+  const anyTest = r.tasks.some((task) => task.scores.some((s) => s.test != null));
   return h('div', {},
     h('p', { class: 'muted' }, `${when(r.as_of)} · ${fmtInt(r.users)} users · ${r.prediction_model ?? '—'} · ${r.segment_model ?? '—'}${r.skipped ? ` · ${r.skipped}` : ''}`),
     h('h3', {}, t('models.tasks')),
     r.tasks.length
       ? h('table', { 'data-testid': 'task-table' },
-        h('thead', {}, h('tr', {}, h('th', {}, t('models.task')), h('th', { class: 'num' }, t('models.rows')), h('th', { class: 'num' }, t('models.positives')), h('th', {}, t('models.learner')),
-          metricKeys.map((k) => h('th', { class: 'num' }, k.replace(/_/g, ' '))))),
+        h('thead', {}, h('tr', {}, h('th', {}, t('models.task')), h('th', { class: 'num' }, t('models.rows')), h('th', { class: 'num' }, t('models.positives')), h('th', {}, t('models.metric')), h('th', {}, t('models.learner')),
+          h('th', { class: 'num' }, t('models.validation')), h('th', { class: 'num' }, t('models.test')), h('th', { class: 'num' }, `${t('models.test')} · ${metricName('log_loss')} / ${metricName('mape')}`))),
         h('tbody', {}, rows))
       : h('p', { class: 'muted' }, t('common.none')),
+    anyTest ? null : h('p', { class: 'muted small', 'data-testid': 'no-test-note' }, t('models.noTest')),
     h('h3', {}, t('models.timings')),
     reportTables({ split: r.split_seconds, train: r.train_seconds, predict: r.predict_seconds, segment: r.segment_seconds, total: r.total_seconds }),
     h('p', { class: 'muted' }, `${fmt(r.total_seconds, 2)} s`));
