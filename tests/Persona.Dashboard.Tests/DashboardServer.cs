@@ -154,6 +154,16 @@ public sealed class BrowserPage(IBrowserContext context, IPage page) : IAsyncDis
     public Task WaitReadyAsync(string pageId) =>
         page.WaitForSelectorAsync($"main[data-page='{pageId}'][data-ready='true']", new PageWaitForSelectorOptions { Timeout = 20_000 });
 
+    /// <summary>
+    /// Set to a folder (e.g. <c>$PWD/docs</c>) to also save the pages' screenshots there for the README, as
+    /// <c>NAME.png</c> (overview-en, overview-zh, user-explorer-en, …).
+    /// </summary>
+    public const string DocsScreenshotVariable = "PERSONA_DOCS_SCREENSHOT";
+
+    /// <summary>A screenshot in the test output, and in the docs folder when <see cref="DocsScreenshotVariable"/> names one.</summary>
+    public Task DocsScreenshotAsync(string name) =>
+        ScreenshotAsync(name, Environment.GetEnvironmentVariable(DocsScreenshotVariable) is { Length: > 0 } docs ? Path.Combine(Path.GetFullPath(docs), name + ".png") : null);
+
     public async Task ScreenshotAsync(string name, string? copyTo = null)
     {
         Directory.CreateDirectory(DashboardServer.ScreenshotDirectory);

@@ -3,24 +3,7 @@ import { h, fmt, fmtInt, when } from '../dom.js';
 import { get, problem } from '../api.js';
 import { chart } from '../charts.js';
 import { reportTables, findCurves, formatValue } from './reports.js';
-
-/**
- * Every metric the pages show, named in both languages, with its direction and what it measures. Keys are the
- * report fields (snake_case) or the names used for the refresh tasks' scores.
- */
-export const Metrics = {
-  auc: { en: 'AUC', zh: 'AUC', better: 'higher', about: ['Chance that a random positive is ranked above a random negative: 0.5 is guessing, 1 is perfect.', '随机正例得分高于随机负例的概率：0.5 相当于随机猜测，1 为完美。'] },
-  log_loss: { en: 'Log loss', zh: '对数损失', better: 'lower', about: ['How far the predicted probabilities are from what happened; punishes confident mistakes.', '预测概率与实际结果的差距；对自信的错误惩罚更重。'] },
-  rmse: { en: 'RMSE (purchases)', zh: 'RMSE（购买件数）', better: 'lower', about: ['Root mean squared error of the predicted number of purchases.', '预测购买件数的均方根误差。'] },
-  mape: { en: 'MAPE', zh: 'MAPE（平均绝对百分比误差）', better: 'lower', about: ['Mean absolute percentage error of the predicted demand per category.', '各品类需求预测的平均绝对百分比误差。'] },
-  top_category_precision_at3: { en: 'Top-category precision@3', zh: '前三品类准确率', better: 'higher', about: ['Share of shoppers whose true favourite category is among the profile’s top three.', '真实最爱品类出现在画像前三品类中的用户比例。'] },
-  churn_recall: { en: 'Churn recall', zh: '流失召回率', better: 'higher', about: ['Share of truly churned shoppers the profile calls churned.', '真实流失用户中被画像判为“已流失”的比例。'] },
-  churn_precision: { en: 'Churn precision', zh: '流失精确率', better: 'higher', about: ['Share of shoppers called churned who truly churned.', '被判为“已流失”的用户中真实流失的比例。'] },
-  new_recall: { en: 'New-shopper recall', zh: '新用户召回率', better: 'higher', about: ['Share of truly new shoppers whose lifecycle is “new”.', '真实新用户中生命周期为“新用户”的比例。'] },
-  price_tier_exact_match: { en: 'Price-tier exact match', zh: '消费力档位准确率', better: 'higher', about: ['Share of shoppers whose purchasing-power tier equals the true one.', '消费力档位与真实档位一致的用户比例。'] },
-  best_validation_ndcg10: { en: 'NDCG@10 (next item, validation)', zh: 'NDCG@10（下一商品，验证集）', better: 'higher', about: ['How high the item a shopper really chose next ranks in the model’s top 10 (1 = always first).', '用户真实选择的下一个商品在模型前 10 名中的排名质量（1 = 总排第一）。'] },
-  validation_ndcg10_by_epoch: { en: 'NDCG@10 per epoch', zh: '每轮 NDCG@10', better: 'higher', about: ['The same figure after each training epoch.', '每轮训练后的同一指标。'] },
-};
+import { Metrics } from '../metrics.js';
 
 /** Targets the README states for the profile-quality evaluation. */
 const Targets = { top_category_precision_at3: 0.8, churn_recall: 0.8, price_tier_exact_match: 0.7 };

@@ -105,12 +105,12 @@ function shopFigures(panel, data, isCurrent) {
 
   const trend = chart(trendEl, {
     legend: { top: 0 },
-    grid: { left: 64, right: 48, top: 36, bottom: 28 },
+    grid: { left: 64, right: 40, top: 36, bottom: 28 },
     tooltip: { trigger: 'axis' },
     xAxis: { type: 'category', data: [] },
     yAxis: [
-      { type: 'value', name: t('overview.revenue'), nameTextStyle: { align: 'left' }, axisLabel: { formatter: (v) => `¥${fmtInt(v)}` } },
-      { type: 'value', name: `${t('overview.orders')} / ${t('overview.visitors')}`, nameTextStyle: { align: 'right' }, minInterval: 1, splitLine: { show: false } },
+      { type: 'value', axisLabel: { formatter: (v) => `¥${fmtInt(v)}` } },
+      { type: 'value', minInterval: 1, splitLine: { show: false } },
     ],
     series: [],
   });

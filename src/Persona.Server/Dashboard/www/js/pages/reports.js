@@ -1,12 +1,13 @@
 // Generic views of stored report documents: whatever a report holds is shown as tables, and any series of
 // numbers (a loss per epoch, a metric per step) as a curve, so new report kinds need no dashboard change.
 import { h } from '../dom.js';
+import { fieldLabel } from '../metrics.js';
 
 const StepKeys = ['epoch', 'step', 'iteration', 'round', 'k'];
 
 const isScalar = (v) => v == null || ['number', 'string', 'boolean'].includes(typeof v);
 const isObject = (v) => v != null && typeof v === 'object' && !Array.isArray(v);
-const label = (key) => key.replace(/_/g, ' ');
+const label = fieldLabel;
 
 export function formatValue(v) {
   if (v == null) return '—';

@@ -74,7 +74,7 @@ function segmentMap(el, data, summaries, colour) {
     legend: { top: 0, type: 'scroll', data: data.segments.map(name) },
     grid: { left: 40, right: 40, top: 48, bottom: 30 },
     // Labels come from the catalog: escaped, since ECharts renders tooltips as HTML.
-    tooltip: { trigger: 'item', formatter: (d) => escape(d.data?.summary ? `${d.seriesName} · ${t('segments.size', fmtInt(d.data.summary.size), pct(d.data.summary.share))}` : d.seriesName) },
+    tooltip: { trigger: 'item', formatter: (d) => escape(d.data?.summary ? `${d.name} · ${t('segments.size', fmtInt(d.data.summary.size), pct(d.data.summary.share))}` : d.seriesName) },
     xAxis: { type: 'value', ...range(data.projection.map((p) => p.x), centres.map((s) => s.centre_x)), axisLabel: { show: false }, splitLine: { lineStyle: { type: 'dashed' } } },
     yAxis: { type: 'value', ...range(data.projection.map((p) => p.y), centres.map((s) => s.centre_y)), axisLabel: { show: false }, splitLine: { lineStyle: { type: 'dashed' } } },
     series: [
@@ -86,17 +86,26 @@ function segmentMap(el, data, summaries, colour) {
         itemStyle: { color: colour.get(s.id), opacity: 0.35 },
         data: data.projection.filter((p) => p.segment_id === s.id).map((p) => [p.x, p.y]),
       })),
-      // Centres on top, sized by shoppers (area ∝ count), labelled with the segment's name.
-      ...centres.map((s) => ({
-        name: name(s),
+      // Centres on top, sized by shoppers (area ∝ count), labelled with the segment's name; one series so that
+      // overlapping labels are moved apart.
+      {
+        name: t('segments.centres'),
         type: 'scatter',
         z: 10,
-        symbolSize: 24 + 56 * Math.sqrt(s.size / maxSize),
-        itemStyle: { color: colour.get(s.id), opacity: 0.9, borderColor: '#fff', borderWidth: 2 },
-        label: { show: true, position: 'right', formatter: () => `${name(s)} (${fmtInt(s.size)})`, color: '#1d2430', fontWeight: 600, backgroundColor: 'rgba(255,255,255,0.85)', padding: [2, 4], borderRadius: 3 },
-        labelLayout: { hideOverlap: false, moveOverlap: 'shiftY' },
-        data: [{ value: [s.centre_x, s.centre_y], summary: s }],
-      })),
+        data: centres.map((s) => ({
+          name: name(s),
+          value: [s.centre_x, s.centre_y],
+          summary: s,
+          symbolSize: 18 + 46 * Math.sqrt(s.size / maxSize),
+          itemStyle: { color: colour.get(s.id), opacity: 0.9, borderColor: '#fff', borderWidth: 2 },
+        })),
+        label: {
+          show: true, position: 'right', distance: 8, formatter: (d) => `${d.name} (${fmtInt(d.data.summary.size)})`,
+          color: '#1d2430', fontWeight: 600, backgroundColor: 'rgba(255,255,255,0.9)', padding: [2, 5], borderRadius: 3, borderColor: '#cfd5dd', borderWidth: 1,
+        },
+        labelLine: { show: true, lineStyle: { color: '#94a3b8' } },
+        labelLayout: { moveOverlap: 'shiftY' },
+      },
     ],
   });
 }
@@ -131,7 +140,7 @@ function lifecycleBar(mix) {
 function namedList(list, basis, id) {
   if (!list?.length) return h('p', { class: 'muted' }, t('common.none'));
   return h('ol', { class: 'named', 'data-testid': id }, list.map((c) =>
-    h('li', {}, h('strong', {}, pick(c.label_en, c.label_zh)), h('span', { class: 'muted' }, ` · ${t(basis === 'revenue' ? 'segments.ofRevenue' : 'segments.ofEvents', pct(c.share))}`))));
+    h('li', {}, h('span', { class: 'name' }, pick(c.label_en, c.label_zh)), h('span', { class: 'muted' }, ` · ${t(basis === 'revenue' ? 'segments.ofRevenue' : 'segments.ofEvents', pct(c.share))}`))));
 }
 
 function audienceBuilder(segments, choices) {

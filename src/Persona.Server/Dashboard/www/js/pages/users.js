@@ -243,7 +243,7 @@ async function renderRecommendations(root, userId, available, isCurrent) {
       h('strong', { 'data-testid': 'recommendation-title' }, pick(r.title ?? r.item?.title ?? r.item_id ?? r.id, zh.get(r.item_id ?? r.id))),
       r.score == null ? '' : h('span', { class: 'muted' }, ` · ${fmt(r.score)}`),
       h('div', { class: 'breakdown' }, reasons(r).join(' · ')),
-      r.sources?.length ? h('div', { class: 'breakdown', 'data-testid': 'recommendation-sources' }, `${t('users.sources')}: ${r.sources.map(sourceLabel).join(pick(', ', '、'))}`) : ''))));
+      r.sources?.length ? h('div', { class: 'breakdown', 'data-testid': 'recommendation-sources' }, `${t('users.sources')}${pick(': ', '：')}${r.sources.map(sourceLabel).join(pick(', ', '、'))}`) : ''))));
 }
 
 /** Results under whichever name the endpoint uses. */
