@@ -101,7 +101,7 @@ public sealed class AnalystPageTests(DashboardServer server)
             var card = page.Locator($"[data-testid=segment-card][data-segment=\"{s.GetProperty("id").GetString()}\"]");
             var text = await card.InnerTextAsync();
             Assert.Contains($"Revenue {Money(s.GetProperty("revenue").GetDouble())}", text);
-            Assert.Contains($"{(s.GetProperty("revenue_share").GetDouble() * 100).ToString("0.0", En)}% of the shop", text);
+            Assert.Contains($"{(s.GetProperty("revenue_share").GetDouble() * 100).ToString("0.0", En)}% of shop revenue", text);
             if (s.GetProperty("average_order_value").ValueKind == JsonValueKind.Number)
                 Assert.Contains($"Average order value {Money(s.GetProperty("average_order_value").GetDouble())}", text);
             foreach (var c in s.GetProperty("top_categories").EnumerateArray()) Assert.Contains(c.GetProperty("label_en").GetString()!, text);
@@ -235,7 +235,13 @@ public sealed class AnalystPageTests(DashboardServer server)
         Assert.Equal(sensitivity.ToString("0.00", En), (await page.InnerTextAsync("[data-testid=price-sensitivity-value]")).Trim());
         Assert.Contains("按浏览的价位购买", await page.InnerTextAsync("[data-testid=price-sensitivity]"));
 
-        // Next categories: what the percentages are (propensity here: no sequence model is trained in this shop).
+        // Next categories: named in Chinese, and what the percentages are (propensity here: no sequence model is trained in this shop).
+        var choices = await server.GetJsonAsync("/v1/audiences/choices");
+        var zhNames = choices.GetProperty("categories").EnumerateArray().ToDictionary(c => c.GetProperty("key").GetString()!, c => c.GetProperty("label_zh").GetString()!);
+        var next = await page.InnerTextAsync("[data-testid=next-categories]");
+        var nextKeys = profile.GetProperty("predictions").GetProperty("next_categories").EnumerateArray().Select(c => c.GetProperty("key").GetString()!).ToList();
+        Assert.NotEmpty(nextKeys);
+        Assert.All(nextKeys, key => Assert.Contains(zhNames[key], next));
         Assert.Contains("预测窗口", await page.InnerTextAsync("[data-testid=next-categories-meaning]"));
         await browser.DocsScreenshotAsync("user-explorer-zh");
         browser.AssertNoConsoleErrors();
@@ -273,6 +279,17 @@ public sealed class AnalystPageTests(DashboardServer server)
             else Assert.Contains("AUC", metric);
             Assert.Contains(task.StartsWith("demand:", StringComparison.Ordinal) ? "lower is better" : "higher is better", metric);
         }
+
+        // Test figures from the stored propensity evaluation, beside the validation ones.
+        var reports = await server.GetJsonAsync("/v1/admin/reports");
+        var propensity = reports.GetProperty("reports").EnumerateArray().First(r => r.GetProperty("kind").GetString() == "evaluation" && r.GetProperty("key").GetString() == "propensity").GetProperty("report");
+        var purchase = propensity.GetProperty("tasks").EnumerateArray().First(t => t.GetProperty("task").GetString() == "purchase");
+        foreach (var learner in purchase.GetProperty("learners").EnumerateArray().Where(l => l.GetProperty("test").ValueKind == JsonValueKind.Number))
+        {
+            var row = await page.InnerTextAsync($"[data-testid=task-table] tr[data-task=purchase][data-learner={learner.GetProperty("learner").GetString()}]");
+            Assert.Contains(learner.GetProperty("test").GetDouble().ToString("0.0000", En), row);
+        }
+        Assert.Contains("persona evaluate --task propensity", await page.InnerTextAsync("[data-testid=test-note]"));
 
         // The stored evaluation's figures by name, direction and target.
         var quality = page.Locator("[data-testid=quality-figures] tr[data-metric=top_category_precision_at3]");

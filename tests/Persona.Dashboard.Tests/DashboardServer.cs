@@ -7,6 +7,8 @@ using Microsoft.Playwright;
 using Persona.Abstractions;
 using Persona.Core.Demo;
 using Persona.Core.Evaluation;
+using Persona.Core.Features;
+using Persona.Core.Models.Propensity;
 using Persona.Hosting;
 using Persona.Server;
 
@@ -76,12 +78,24 @@ public class DashboardServer : IAsyncLifetime
         await _app.Services.GetRequiredService<PersonaModels>().RefreshAsync(CancellationToken.None);
         var profiles = shop.Truth.Select(t => Engine.GetProfile(t.UserId)).Where(r => r.Status == ProfileStatus.Found).Select(r => r.Profile!).ToList();
         await Engine.Store.PutDocumentAsync("evaluation", "profiles", ProfileQualityEvaluator.Evaluate(profiles, shop.Truth).ToJson());
+        await Engine.Store.PutDocumentAsync("evaluation", "propensity", (await EvaluatePropensityAsync()).ToJson());
 
         if (!HasChromium) return;
         // Only the system browser is used: no Playwright browser download is ever triggered.
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = ChromiumArgs });
+    }
+
+    /// <summary>The test-window propensity evaluation, split as <c>persona evaluate --task propensity</c> splits a store (horizon 14 days).</summary>
+    private async Task<PropensityReport> EvaluatePropensityAsync()
+    {
+        var horizon = TimeSpan.FromDays(14);
+        var end = Engine.AsOf;
+        var builder = new TimeSplitBuilder(Engine.Catalog, Engine.Options.Profiles, [end - 2 * horizon, end - horizon], horizon);
+        await foreach (var e in Engine.Store.ReadEventsAsync(0)) builder.Add(e);
+        var splits = builder.Build();
+        return PropensityEvaluator.Evaluate("dashboard-tests", splits[0], splits[1], UserFeatureSchema.For(splits[0].Profiles), new PropensityOptions { Seed = 42 });
     }
 
     /// <summary>A fresh browser context (English locale unless told, clean localStorage) with a page that records console errors.</summary>

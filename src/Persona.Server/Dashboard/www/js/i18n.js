@@ -112,6 +112,7 @@ const Labels = {
   'users.nextFromSequence': ['Share of the sequence model’s top 100 predicted next items that fall in each category (they add up to at most 100%).', '序列模型预测的前 100 个“下一个商品”中属于该品类的比例（合计不超过 100%）。'],
   'users.nextFromPropensity': ['Chance of buying in each category within the prediction window (14 days by default); each is separate, so they need not add up to 100%.', '在预测窗口（默认 14 天）内购买该品类的概率；各品类相互独立，合计不必为 100%。'],
   'users.sources': ['Sources', '来源'],
+  'users.perDay': ['events / active day', '事件 / 活跃日'],
   'segments.map': ['Users on the 2-D map, by segment', '用户二维分布（按分群着色）'],
   'segments.size': ['{0} users · {1}', '{0} 位用户 · {1}'],
   'segments.traits': ['Dominant traits', '主要特征'],
@@ -131,7 +132,7 @@ const Labels = {
   // Segments: plain-words summaries, map, audience builder choices.
   'segments.mapHint': ['Each dot is a sample shopper, coloured by segment; each large circle is a segment’s centre, sized by its number of shoppers. Axes: the two main directions of difference between shoppers (PCA), without units.', '每个小点是一位抽样用户，按分群着色；每个大圆是分群中心，大小表示人数。坐标轴为用户差异最大的两个方向（主成分），无单位。'],
   'segments.centres': ['Segment centres', '分群中心'],
-  'segments.revenue': ['Revenue {0} · {1} of the shop’s', '成交额 {0}，占全店 {1}'],
+  'segments.revenue': ['Revenue {0} · {1} of shop revenue', '成交额 {0}，占全店 {1}'],
   'segments.aov': ['Average order value {0} · {1} orders', '客单价 {0} · {1} 笔订单'],
   'segments.noOrders': ['No orders yet', '尚无订单'],
   'segments.lifecycle': ['Lifecycle', '生命周期'],
@@ -178,6 +179,7 @@ const Labels = {
   'models.value': ['Value', '数值'],
   'models.target': ['Target', '目标'],
   'models.source': ['From', '来源'],
+  'models.testFrom': ['Test figures: persona evaluate --task propensity (models trained before {0}, scored on the next {1} days).', '测试集指标：persona evaluate --task propensity（模型用 {0} 之前的数据训练，在其后 {1} 天上评分）。'],
   'models.noTest': ['Test figures come from persona evaluate; none stored for this task.', '测试集指标来自 persona evaluate；此任务暂无。'],
   'models.glossary': ['What the metrics mean', '指标说明'],
 };

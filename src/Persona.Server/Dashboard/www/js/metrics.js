@@ -9,6 +9,7 @@ export const Metrics = {
   auc: { en: 'AUC', zh: 'AUC', better: 'higher', about: ['Chance that a random positive is ranked above a random negative: 0.5 is guessing, 1 is perfect.', '随机正例得分高于随机负例的概率：0.5 相当于随机猜测，1 为完美。'] },
   log_loss: { en: 'Log loss', zh: '对数损失', better: 'lower', about: ['How far the predicted probabilities are from what happened; punishes confident mistakes.', '预测概率与实际结果的差距；对自信的错误惩罚更重。'] },
   rmse: { en: 'RMSE (purchases)', zh: 'RMSE（购买件数）', better: 'lower', about: ['Root mean squared error of the predicted number of purchases.', '预测购买件数的均方根误差。'] },
+  demand_mape: { en: 'Demand MAPE (all categories)', zh: '需求 MAPE（全部品类）', better: 'lower', about: ['Mean absolute percentage error of the predicted purchases per top-level category, summed over shoppers.', '各一级品类预测购买量（按用户汇总）的平均绝对百分比误差。'] },
   mape: { en: 'MAPE', zh: 'MAPE（平均绝对百分比误差）', better: 'lower', about: ['Mean absolute percentage error of the predicted demand per category.', '各品类需求预测的平均绝对百分比误差。'] },
   top_category_precision_at3: { en: 'Top-category precision@3', zh: '前三品类准确率', better: 'higher', about: ['Share of shoppers whose true favourite category is among the profile’s top three.', '真实最爱品类出现在画像前三品类中的用户比例。'] },
   churn_recall: { en: 'Churn recall', zh: '流失召回率', better: 'higher', about: ['Share of truly churned shoppers the profile calls churned.', '真实流失用户中被画像判为“已流失”的比例。'] },

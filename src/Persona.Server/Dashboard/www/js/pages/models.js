@@ -40,9 +40,13 @@ export async function renderModels(root, { isCurrent }) {
   }
   const categories = new Map((choices.ok ? choices.data.categories : []).map((c) => [c.key, c]));
   const refresh = overview.data.models.last_refresh;
-  root.append(h('section', { class: 'panel', 'data-testid': 'model-refresh' }, h('h2', {}, t('models.refresh')), refresh ? refreshView(refresh, categories) : h('p', { class: 'muted' }, t('overview.noModels'))));
+  // Test-window figures, where persona evaluate --task propensity has stored them.
+  const propensity = reports.data.reports.find((r) => r.kind === 'evaluation' && r.key === 'propensity' && r.report)?.report ?? null;
+  root.append(h('section', { class: 'panel', 'data-testid': 'model-refresh' }, h('h2', {}, t('models.refresh')), refresh ? refreshView(refresh, categories, propensity) : h('p', { class: 'muted' }, t('overview.noModels'))));
 
-  const stored = reports.data.reports.filter((r) => !(r.kind === 'models' && r.key === 'summary'));
+  const stored = reports.data.reports.filter((r) => !(r.kind === 'models' && r.key === 'summary'))
+    // The propensity evaluation's per-task figures are in the task table; its header fields stay here.
+    .map((r) => (r.kind === 'evaluation' && r.key === 'propensity' && r.report ? { ...r, report: propensityHeader(r.report) } : r));
   root.append(qualityFigures(stored));
 
   const curves = stored.flatMap((r) => (r.report ? findCurves(r.report).map((c) => ({ ...c, title: `${r.kind} / ${r.key} · ${metricName(c.title.split('.').pop())}`, key: c.title.split('.').pop() })) : []));
@@ -102,10 +106,16 @@ function glossary() {
       h('dd', {}, direction(key), ' · ', pick(...m.about))])));
 }
 
-function refreshView(r, categories) {
+/** A learner's test-window figures from the stored evaluation, when the refresh itself has none. */
+const pickTest = (l) => (l ? { test: l.test, test_log_loss: l.test_log_loss, test_mape: l.test_mape } : {});
+
+const propensityHeader = (p) => Object.fromEntries(Object.entries(p).filter(([, v]) => v == null || typeof v !== 'object'));
+
+function refreshView(r, categories, propensity) {
+  const tested = new Map((propensity?.tasks ?? []).map((task) => [task.task, new Map(task.learners.map((l) => [l.learner, l]))]));
   const rows = r.tasks.flatMap((task) => {
     const metric = taskMetrics(task.task);
-    return task.scores.map((s, i) => h('tr', { 'data-task': task.task },
+    return task.scores.map((score) => ({ ...score, ...pickTest(tested.get(task.task)?.get(score.learner)) })).map((s, i) => h('tr', { 'data-task': task.task, 'data-learner': s.learner },
       i === 0 ? h('td', { rowspan: task.scores.length }, taskLabel(task.task, categories), h('div', { class: 'muted small' }, task.task)) : null,
       i === 0 ? h('td', { rowspan: task.scores.length, class: 'num' }, fmtInt(task.rows)) : null,
       i === 0 ? h('td', { rowspan: task.scores.length, class: 'num' }, fmtInt(task.positives)) : null,
@@ -115,7 +125,7 @@ function refreshView(r, categories) {
       h('td', { class: 'num' }, formatValue(s.test)),
       h('td', { class: 'num', title: metricName(metric.extra) }, s[metric.extraKey] == null ? '—' : `${formatValue(s[metric.extraKey])} (${metricName(metric.extra)} ${Metrics[metric.extra].better === 'lower' ? '↓' : '↑'})`)));
   });
-  const anyTest = r.tasks.some((task) => task.scores.some((s) => s.test != null));
+  const anyTest = r.tasks.some((task) => task.scores.some((s) => s.test != null)) || tested.size > 0;
   return h('div', {},
     h('p', { class: 'muted' }, `${when(r.as_of)} · ${fmtInt(r.users)} users · ${r.prediction_model ?? '—'} · ${r.segment_model ?? '—'}${r.skipped ? ` · ${r.skipped}` : ''}`),
     h('h3', {}, t('models.tasks')),
@@ -125,7 +135,9 @@ function refreshView(r, categories) {
           h('th', { class: 'num' }, t('models.validation')), h('th', { class: 'num' }, t('models.test')), h('th', { class: 'num' }, `${t('models.test')} · ${metricName('log_loss')} / ${metricName('mape')}`))),
         h('tbody', {}, rows))
       : h('p', { class: 'muted' }, t('common.none')),
-    anyTest ? null : h('p', { class: 'muted small', 'data-testid': 'no-test-note' }, t('models.noTest')),
+    anyTest
+      ? h('p', { class: 'muted small', 'data-testid': 'test-note' }, t('models.testFrom', when(propensity?.test_cut), fmt(propensity?.horizon_days, 0)))
+      : h('p', { class: 'muted small', 'data-testid': 'no-test-note' }, t('models.noTest')),
     h('h3', {}, t('models.timings')),
     reportTables({ split: r.split_seconds, train: r.train_seconds, predict: r.predict_seconds, segment: r.segment_seconds, total: r.total_seconds }),
     h('p', { class: 'muted' }, `${fmt(r.total_seconds, 2)} s`));

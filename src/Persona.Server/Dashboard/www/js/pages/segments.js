@@ -46,7 +46,7 @@ export async function renderSegments(root, { isCurrent }) {
       h('p', { class: 'muted small' }, t('segments.mapHint')),
       mapEl),
     h('div', { class: 'grid cols-3', style: 'margin-top:16px', 'data-testid': 'segment-cards' },
-      data.segments.map((s) => segmentCard(s, summaries.get(s.id), colour.get(s.id), summary.data.currency))),
+      data.segments.map((s, i) => segmentCard(s, i + 1, summaries.get(s.id), colour.get(s.id), summary.data.currency))),
     audienceBuilder(data.segments, choices.ok ? choices.data : null));
 
   segmentMap(mapEl, data, summary.data.segments, colour);
@@ -68,10 +68,11 @@ function range(values, centres) {
 
 function segmentMap(el, data, summaries, colour) {
   const centres = summaries.filter((s) => s.centre_x != null);
+  const number = new Map(data.segments.map((s, i) => [s.id, i + 1]));
   const maxSize = Math.max(1, ...centres.map((s) => s.size));
   const name = (s) => pick(s.label_en, s.label_zh);
   chart(el, {
-    legend: { top: 0, type: 'scroll', data: data.segments.map(name) },
+    legend: { top: 0, type: 'scroll', data: data.segments.map(name), formatter: (n) => `${data.segments.findIndex((s) => name(s) === n) + 1} ${n}` },
     grid: { left: 40, right: 40, top: 48, bottom: 30 },
     // Labels come from the catalog: escaped, since ECharts renders tooltips as HTML.
     tooltip: { trigger: 'item', formatter: (d) => escape(d.data?.summary ? `${d.name} · ${t('segments.size', fmtInt(d.data.summary.size), pct(d.data.summary.share))}` : d.seriesName) },
@@ -86,8 +87,8 @@ function segmentMap(el, data, summaries, colour) {
         itemStyle: { color: colour.get(s.id), opacity: 0.35 },
         data: data.projection.filter((p) => p.segment_id === s.id).map((p) => [p.x, p.y]),
       })),
-      // Centres on top, sized by shoppers (area ∝ count), labelled with the segment's name; one series so that
-      // overlapping labels are moved apart.
+      // Centres on top, sized by shoppers (area ∝ count), numbered like the cards and the legend: names beside
+      // the bubbles overlap where centres are close, numbers inside them do not.
       {
         name: t('segments.centres'),
         type: 'scatter',
@@ -99,19 +100,14 @@ function segmentMap(el, data, summaries, colour) {
           symbolSize: 18 + 46 * Math.sqrt(s.size / maxSize),
           itemStyle: { color: colour.get(s.id), opacity: 0.9, borderColor: '#fff', borderWidth: 2 },
         })),
-        label: {
-          show: true, position: 'right', distance: 8, formatter: (d) => `${d.name} (${fmtInt(d.data.summary.size)})`,
-          color: '#1d2430', fontWeight: 600, backgroundColor: 'rgba(255,255,255,0.9)', padding: [2, 5], borderRadius: 3, borderColor: '#cfd5dd', borderWidth: 1,
-        },
-        labelLine: { show: true, lineStyle: { color: '#94a3b8' } },
-        labelLayout: { moveOverlap: 'shiftY' },
+        label: { show: true, position: 'inside', formatter: (d) => String(number.get(d.data.summary.id)), color: '#fff', fontWeight: 700, fontSize: 13 },
       },
     ],
   });
 }
 
 /** Figures in plain words: size, revenue and its share, order value, lifecycle mix, what they buy and which brands. */
-function segmentCard(s, summary, colour, currency) {
+function segmentCard(s, number, summary, colour, currency) {
   const body = [h('p', { class: 'muted' }, t('segments.size', fmtInt(s.size), pct(s.share)))];
   if (summary) {
     body.push(
@@ -125,7 +121,7 @@ function segmentCard(s, summary, colour, currency) {
       namedList(summary.top_brands, summary.basis, 'segment-brands'));
   }
   return h('section', { class: 'panel segment-card', 'data-testid': 'segment-card', 'data-segment': s.id },
-    h('h2', {}, h('span', { class: 'swatch', style: `background:${colour}` }), pick(s.label_en, s.label_zh)),
+    h('h2', {}, h('span', { class: 'swatch numbered', style: `background:${colour}` }, number), pick(s.label_en, s.label_zh)),
     body);
 }
 

@@ -58,10 +58,11 @@ export async function renderUsers(root, { args, isCurrent }) {
     if (e.key === 'Enter' && search.value.trim()) location.hash = `#/users/${enc(search.value.trim())}`;
   });
 
-  await Promise.all([loadList(''), selected ? renderUser(detail, selected, isCurrent) : Promise.resolve(detail.append(h('p', { class: 'panel muted' }, t('users.pick'))))]);
+  const categoryLabels = new Map((choices.ok ? choices.data.categories : []).map((c) => [c.key, c]));
+  await Promise.all([loadList(''), selected ? renderUser(detail, selected, isCurrent, categoryLabels) : Promise.resolve(detail.append(h('p', { class: 'panel muted' }, t('users.pick'))))]);
 }
 
-async function renderUser(root, userId, isCurrent) {
+async function renderUser(root, userId, isCurrent, categoryLabels) {
   const [profile, events, canRecommend] = await Promise.all([
     get(`/v1/users/${enc(userId)}/profile`),
     get(`/v1/users/${enc(userId)}/events?limit=${TimelineLimit}`),
@@ -90,7 +91,7 @@ async function renderUser(root, userId, isCurrent) {
       h('section', { class: 'panel' }, h('h2', {}, `${t('users.affinities')} · L1`), radarEl)),
     h('div', { class: 'grid cols-3' },
       h('section', { class: 'panel' }, h('h2', {}, t('users.rfm')), rfm(p.traits.rfm), h('h3', {}, t('users.priceBands')), affinityBars(p.affinities.price_bands, 'price-bands'), h('h3', {}, t('users.brands')), affinityBars(p.affinities.brands.slice(0, 5), 'brands')),
-      h('section', { class: 'panel', 'data-testid': 'predictions' }, h('h2', {}, t('users.predictions')), predictions(p.predictions, p.affinities.categories, p.embedding_model_version)),
+      h('section', { class: 'panel', 'data-testid': 'predictions' }, h('h2', {}, t('users.predictions')), predictions(p.predictions, p.affinities.categories, p.embedding_model_version, categoryLabels)),
       h('section', { class: 'panel' }, h('h2', {}, t('users.recommendations')), recommendations)),
     h('section', { class: 'panel' }, h('h2', {}, t('users.timeline')), timeline(events))));
 
@@ -104,7 +105,7 @@ function card(p) {
   return h('dl', { class: 'kv' },
     row('users.lifecycle', h('span', { class: `badge ${tr.lifecycle}`, 'data-testid': 'lifecycle' }, valueLabel(tr.lifecycle))),
     row('users.segment', p.segment ? pick(p.segment.label_en, p.segment.label_zh) : '—'),
-    row('users.activity', valueLabel(tr.activity_level), h('span', { class: 'muted' }, ` · ${fmt(tr.events_per_active_day, 1)} / day`)),
+    row('users.activity', valueLabel(tr.activity_level), h('span', { class: 'muted' }, ` · ${fmt(tr.events_per_active_day, 1)} ${t('users.perDay')}`)),
     row('users.power', valueLabel(tr.purchasing_power_tier), tr.price_percentile == null ? '' : h('span', { class: 'muted' }, ` · P${Math.round(tr.price_percentile * 100)}`)),
     row('users.sensitivity', tr.price_sensitivity == null ? '—' : h('div', { 'data-testid': 'price-sensitivity' },
       h('div', { class: 'meter-row' }, h('div', { style: 'width:180px' }, meter(tr.price_sensitivity)), h('span', { class: 'num', 'data-testid': 'price-sensitivity-value' }, fmt(tr.price_sensitivity, 2))),
@@ -175,9 +176,9 @@ function categoryCharts(categories, barEl, radarEl) {
   });
 }
 
-function predictions(p, categories, sequenceVersion) {
+function predictions(p, categories, sequenceVersion, categoryLabels) {
   const name = (key) => {
-    const known = categories.find((c) => c.key === key);
+    const known = categories.find((c) => c.key === key) ?? categoryLabels.get(key);
     return known ? pick(known.label_en, known.label_zh) : key;
   };
   if (!p) return h('p', { class: 'muted' }, t('users.noPredictions'));
