@@ -18,6 +18,11 @@ public sealed class AnalystPageTests(DashboardServer server)
 
     private static string Money(double value) => "¥" + value.ToString("N2", En);
 
+    /// <summary>Nothing sticks out sideways: the page is no wider than the window.</summary>
+    private static async Task AssertFitsWidthAsync(IPage page) =>
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"),
+            $"the page is {await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth")} px wide");
+
     private static async Task<string> Kpi(IPage page, string testId) => (await page.InnerTextAsync($"[data-testid={testId}] .value")).Trim();
 
     [ChromiumFact]
@@ -43,6 +48,7 @@ public sealed class AnalystPageTests(DashboardServer server)
         var note = await page.InnerTextAsync("[data-testid=population-note]");
         Assert.Contains($"Users ({population.GetProperty("users").GetInt64().ToString("N0", En)})", note);
         Assert.Contains($"profiles ({population.GetProperty("profiles").GetInt64().ToString("N0", En)})", note);
+        Assert.True(population.GetProperty("users_without_events").GetInt32() >= 4, "the test shop has sign-ups without events");
         Assert.Contains($"{population.GetProperty("users_without_events").GetInt32().ToString("N0", En)} records have no events", note);
 
         // Every model in service, sequence model and search encoder included.
@@ -64,6 +70,7 @@ public sealed class AnalystPageTests(DashboardServer server)
 
         await page.ClickAsync("[data-testid=range-all]");
         await page.WaitForSelectorAsync($"[data-testid=overview-figures][data-loading=false][data-range='{figures.GetProperty("data_from").GetString()}..{to:yyyy-MM-dd}']");
+        await AssertFitsWidthAsync(page);
         await browser.DocsScreenshotAsync("overview-en");
         browser.AssertNoConsoleErrors();
     }
@@ -84,6 +91,7 @@ public sealed class AnalystPageTests(DashboardServer server)
         Assert.Contains("序列模型", models);
         Assert.Contains("搜索文本编码器", models);
         Assert.Contains(figures.GetProperty("models")[0].GetProperty("detail_zh").GetString()!, models);
+        await AssertFitsWidthAsync(page);
         await browser.DocsScreenshotAsync("overview-zh");
         browser.AssertNoConsoleErrors();
     }
@@ -123,6 +131,7 @@ public sealed class AnalystPageTests(DashboardServer server)
         Assert.Equal(segments.Select(s => s.GetProperty("label_en").GetString()), centres.EnumerateArray().Select(c => c.GetProperty("name").GetString()));
         var bySize = segments.Zip(centres.EnumerateArray()).OrderBy(p => p.First.GetProperty("size").GetInt32()).Select(p => p.Second.GetProperty("size").GetDouble()).ToList();
         Assert.Equal(bySize.Order().ToList(), bySize);
+        await AssertFitsWidthAsync(page);
         await browser.DocsScreenshotAsync("segments-en");
         browser.AssertNoConsoleErrors();
     }
@@ -169,6 +178,7 @@ public sealed class AnalystPageTests(DashboardServer server)
         Assert.Contains(first.GetProperty("label_zh").GetString()!, text);
         Assert.Contains("成交额", text);
         Assert.Contains(first.GetProperty("top_categories")[0].GetProperty("label_zh").GetString()!, text);
+        await AssertFitsWidthAsync(page);
         await browser.DocsScreenshotAsync("segments-zh");
         browser.AssertNoConsoleErrors();
     }
@@ -243,6 +253,7 @@ public sealed class AnalystPageTests(DashboardServer server)
         Assert.NotEmpty(nextKeys);
         Assert.All(nextKeys, key => Assert.Contains(zhNames[key], next));
         Assert.Contains("预测窗口", await page.InnerTextAsync("[data-testid=next-categories-meaning]"));
+        await AssertFitsWidthAsync(page);
         await browser.DocsScreenshotAsync("user-explorer-zh");
         browser.AssertNoConsoleErrors();
     }
@@ -257,6 +268,7 @@ public sealed class AnalystPageTests(DashboardServer server)
         Assert.Matches(@"^\d\.\d\d$", (await page.InnerTextAsync("[data-testid=price-sensitivity-value]")).Trim());
         Assert.Contains("Chance of buying in each category", await page.InnerTextAsync("[data-testid=next-categories-meaning]"));
         await page.Locator("[data-testid=recommendation-list], [data-testid=recommendations-unavailable]").First.WaitForAsync();
+        await AssertFitsWidthAsync(page);
         await browser.DocsScreenshotAsync("user-explorer-en");
         browser.AssertNoConsoleErrors();
     }
@@ -299,6 +311,7 @@ public sealed class AnalystPageTests(DashboardServer server)
         Assert.Contains("≥ 0.80", text);
         Assert.Contains("evaluation / profiles", text);
         Assert.Contains("AUC", await page.InnerTextAsync("[data-testid=metric-glossary]"));
+        await AssertFitsWidthAsync(page);
         await browser.DocsScreenshotAsync("models-en");
         browser.AssertNoConsoleErrors();
     }
@@ -311,6 +324,7 @@ public sealed class AnalystPageTests(DashboardServer server)
         var page = browser.Page;
         Assert.Contains("越高越好", await page.InnerTextAsync("[data-testid=task-table]"));
         Assert.Contains("前三品类准确率", await page.InnerTextAsync("[data-testid=quality-figures]"));
+        await AssertFitsWidthAsync(page);
         await browser.DocsScreenshotAsync("models-zh");
         browser.AssertNoConsoleErrors();
     }

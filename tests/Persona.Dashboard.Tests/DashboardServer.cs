@@ -74,6 +74,8 @@ public class DashboardServer : IAsyncLifetime
 
         var shop = new DemoShopGenerator(_shop).Generate();
         await PersonaImporter.ImportShopAsync(Engine, shop, progress: null, CancellationToken.None);
+        // Sign-ups who never browsed: records without events, so users and profiles differ as in a real shop.
+        Assert.Empty(await Engine.UpsertUsersAsync([.. Enumerable.Range(1, 4).Select(i => new User { Id = $"signup-{i:00}", Region = "Shanghai" })], CancellationToken.None));
         DemoUserIds = [.. shop.Users.Select(u => u.Id).Where(id => Engine.GetProfile(id).Status == ProfileStatus.Found).Order(StringComparer.Ordinal)];
         await _app.Services.GetRequiredService<PersonaModels>().RefreshAsync(CancellationToken.None);
         var profiles = shop.Truth.Select(t => Engine.GetProfile(t.UserId)).Where(r => r.Status == ProfileStatus.Found).Select(r => r.Profile!).ToList();

@@ -2,7 +2,7 @@ import { t, pick } from '../i18n.js';
 import { h, fmt, fmtInt, when } from '../dom.js';
 import { get, problem } from '../api.js';
 import { chart } from '../charts.js';
-import { reportTables, findCurves, formatValue } from './reports.js';
+import { reportTables, findCurves, formatValue, scalarFields } from './reports.js';
 import { Metrics } from '../metrics.js';
 
 /** Targets the README states for the profile-quality evaluation. */
@@ -46,7 +46,7 @@ export async function renderModels(root, { isCurrent }) {
 
   const stored = reports.data.reports.filter((r) => !(r.kind === 'models' && r.key === 'summary'))
     // The propensity evaluation's per-task figures are in the task table; its header fields stay here.
-    .map((r) => (r.kind === 'evaluation' && r.key === 'propensity' && r.report ? { ...r, report: propensityHeader(r.report) } : r));
+    .map((r) => (r.kind === 'evaluation' && r.key === 'propensity' && r.report ? { ...r, report: scalarFields(r.report) } : r));
   root.append(qualityFigures(stored));
 
   const curves = stored.flatMap((r) => (r.report ? findCurves(r.report).map((c) => ({ ...c, title: `${r.kind} / ${r.key} · ${metricName(c.title.split('.').pop())}`, key: c.title.split('.').pop() })) : []));
@@ -108,8 +108,6 @@ function glossary() {
 
 /** A learner's test-window figures from the stored evaluation, when the refresh itself has none. */
 const pickTest = (l) => (l ? { test: l.test, test_log_loss: l.test_log_loss, test_mape: l.test_mape } : {});
-
-const propensityHeader = (p) => Object.fromEntries(Object.entries(p).filter(([, v]) => v == null || typeof v !== 'object'));
 
 function refreshView(r, categories, propensity) {
   const tested = new Map((propensity?.tasks ?? []).map((task) => [task.task, new Map(task.learners.map((l) => [l.learner, l]))]));

@@ -2,7 +2,7 @@ import { t, pick, valueLabel } from '../i18n.js';
 import { h, clear, fmtInt, pct, when } from '../dom.js';
 import { get, problem, enc } from '../api.js';
 import { chart } from '../charts.js';
-import { reportTables } from './reports.js';
+import { reportTables, scalarFields } from './reports.js';
 
 const RefreshMs = 5000;
 const Stages = ['new', 'active', 'at_risk', 'churned'];
@@ -117,7 +117,7 @@ function shopFigures(panel, data, isCurrent) {
   const lifecycle = chart(lifecycleEl, {
     tooltip: { trigger: 'item', formatter: (d) => `${d.name}: ${fmtInt(d.value)} (${d.percent}%)` },
     legend: { bottom: 0 },
-    series: [{ type: 'pie', radius: ['40%', '68%'], center: ['50%', '45%'], label: { formatter: (d) => `${d.name}\n${d.percent}%` }, data: [] }],
+    series: [{ type: 'pie', radius: ['40%', '68%'], center: ['50%', '45%'], label: { formatter: (d) => `${d.name}\n${d.percent.toFixed(1)}%` }, data: [] }],
   });
 
   const show = (f) => {
@@ -198,5 +198,6 @@ function models(m) {
 function evaluation(reports) {
   const list = (reports.ok ? reports.data.reports : []).filter((r) => r.kind === 'evaluation' && r.report);
   if (list.length === 0) return h('p', { class: 'muted' }, t('overview.noReports'));
-  return list.map((r) => h('div', {}, h('h3', {}, `${r.kind} / ${r.key}`), reportTables(r.report)));
+  // The propensity evaluation's per-task tables are on the Models page; its headline figures are enough here.
+  return list.map((r) => h('div', {}, h('h3', {}, `${r.kind} / ${r.key}`), reportTables(r.key === 'propensity' ? scalarFields(r.report) : r.report)));
 }

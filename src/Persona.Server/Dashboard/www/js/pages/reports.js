@@ -17,6 +17,9 @@ export function formatValue(v) {
   return JSON.stringify(v);
 }
 
+/** A report's scalar fields only (its header), for reports whose nested parts have their own view. */
+export const scalarFields = (report) => Object.fromEntries(Object.entries(report).filter(([, v]) => isScalar(v)));
+
 /** Tables for one report: its scalar fields, then one table per nested object or array of objects. */
 export function reportTables(report, depth = 0) {
   if (!isObject(report)) return h('pre', {}, JSON.stringify(report, null, 2));

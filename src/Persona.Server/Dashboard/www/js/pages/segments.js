@@ -100,7 +100,9 @@ function segmentMap(el, data, summaries, colour) {
           symbolSize: 18 + 46 * Math.sqrt(s.size / maxSize),
           itemStyle: { color: colour.get(s.id), opacity: 0.9, borderColor: '#fff', borderWidth: 2 },
         })),
-        label: { show: true, position: 'inside', formatter: (d) => String(number.get(d.data.summary.id)), color: '#fff', fontWeight: 700, fontSize: 13 },
+        label: { show: true, position: 'inside', formatter: (d) => String(number.get(d.data.summary.id)), color: '#fff', fontWeight: 700, fontSize: 13, textBorderColor: '#1d2430', textBorderWidth: 2 },
+        // Centres that nearly coincide keep both numbers readable: overlapping labels are pushed apart.
+        labelLayout: { moveOverlap: 'shiftY' },
       },
     ],
   });
