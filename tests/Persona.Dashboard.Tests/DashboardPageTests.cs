@@ -10,9 +10,6 @@ namespace Persona.Dashboard.Tests;
 [Collection(DashboardCollection.Name)]
 public sealed class DashboardPageTests(DashboardServer server)
 {
-    /// <summary>Set to a path (e.g. docs/user-explorer.png) to also save the user explorer screenshot there for the README.</summary>
-    public const string DocsScreenshotVariable = "PERSONA_DOCS_SCREENSHOT";
-
     [ChromiumFact]
     public async Task Overview_Opened_ShowsStoreCountsModelsAndEvaluation()
     {
@@ -27,7 +24,7 @@ public sealed class DashboardPageTests(DashboardServer server)
         Assert.Equal(events.ToString("N0", CultureInfo.GetCultureInfo("en-US")), await ValueOf(page, "stat-events"));
         var overview = await server.GetJsonAsync("/v1/admin/overview");
         Assert.Contains(overview.GetProperty("models").GetProperty("prediction_model").GetString()!, await page.InnerTextAsync("[data-testid=overview-models]"));
-        Assert.Contains("top category precision at3", await page.InnerTextAsync("[data-testid=overview-evaluation]"));
+        Assert.Contains("Top-category precision@3", await page.InnerTextAsync("[data-testid=overview-evaluation]"));
         Assert.True(await page.Locator(".chart canvas").CountAsync() > 0, "the ingest chart is drawn");
         await browser.ScreenshotAsync("overview");
         browser.AssertNoConsoleErrors();
@@ -64,7 +61,7 @@ public sealed class DashboardPageTests(DashboardServer server)
         // Recommendations: a list when the API has them, otherwise a clear note (and no failed request).
         Assert.True(await page.Locator("[data-testid=recommendation-list], [data-testid=recommendations-unavailable]").CountAsync() == 1);
 
-        await browser.ScreenshotAsync("user-explorer", Environment.GetEnvironmentVariable(DocsScreenshotVariable) is { Length: > 0 } docs ? Path.GetFullPath(docs) : null);
+        await browser.ScreenshotAsync("user-explorer");
         browser.AssertNoConsoleErrors();
     }
 

@@ -7,6 +7,8 @@ using Microsoft.Playwright;
 using Persona.Abstractions;
 using Persona.Core.Demo;
 using Persona.Core.Evaluation;
+using Persona.Core.Features;
+using Persona.Core.Models.Propensity;
 using Persona.Hosting;
 using Persona.Server;
 
@@ -47,6 +49,7 @@ public class DashboardServer : IAsyncLifetime
     public Uri BaseAddress { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
     public PersonaEngine Engine => _app!.Services.GetRequiredService<PersonaEngine>();
+    public IServiceProvider Services => _app!.Services;
     public IBrowser? Browser { get; private set; }
     /// <summary>The demo shoppers that have a profile, in ordinal order; users the tests post themselves are not in it.</summary>
     public IReadOnlyList<string> DemoUserIds { get; private set; } = [];
@@ -71,16 +74,30 @@ public class DashboardServer : IAsyncLifetime
 
         var shop = new DemoShopGenerator(_shop).Generate();
         await PersonaImporter.ImportShopAsync(Engine, shop, progress: null, CancellationToken.None);
+        // Sign-ups who never browsed: records without events, so users and profiles differ as in a real shop.
+        Assert.Empty(await Engine.UpsertUsersAsync([.. Enumerable.Range(1, 4).Select(i => new User { Id = $"signup-{i:00}", Region = "Shanghai" })], CancellationToken.None));
         DemoUserIds = [.. shop.Users.Select(u => u.Id).Where(id => Engine.GetProfile(id).Status == ProfileStatus.Found).Order(StringComparer.Ordinal)];
         await _app.Services.GetRequiredService<PersonaModels>().RefreshAsync(CancellationToken.None);
         var profiles = shop.Truth.Select(t => Engine.GetProfile(t.UserId)).Where(r => r.Status == ProfileStatus.Found).Select(r => r.Profile!).ToList();
         await Engine.Store.PutDocumentAsync("evaluation", "profiles", ProfileQualityEvaluator.Evaluate(profiles, shop.Truth).ToJson());
+        await Engine.Store.PutDocumentAsync("evaluation", "propensity", (await EvaluatePropensityAsync()).ToJson());
 
         if (!HasChromium) return;
         // Only the system browser is used: no Playwright browser download is ever triggered.
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = ChromiumArgs });
+    }
+
+    /// <summary>The test-window propensity evaluation, split as <c>persona evaluate --task propensity</c> splits a store (horizon 14 days).</summary>
+    private async Task<PropensityReport> EvaluatePropensityAsync()
+    {
+        var horizon = TimeSpan.FromDays(14);
+        var end = Engine.AsOf;
+        var builder = new TimeSplitBuilder(Engine.Catalog, Engine.Options.Profiles, [end - 2 * horizon, end - horizon], horizon);
+        await foreach (var e in Engine.Store.ReadEventsAsync(0)) builder.Add(e);
+        var splits = builder.Build();
+        return PropensityEvaluator.Evaluate("dashboard-tests", splits[0], splits[1], UserFeatureSchema.For(splits[0].Profiles), new PropensityOptions { Seed = 42 });
     }
 
     /// <summary>A fresh browser context (English locale unless told, clean localStorage) with a page that records console errors.</summary>
@@ -152,6 +169,16 @@ public sealed class BrowserPage(IBrowserContext context, IPage page) : IAsyncDis
 
     public Task WaitReadyAsync(string pageId) =>
         page.WaitForSelectorAsync($"main[data-page='{pageId}'][data-ready='true']", new PageWaitForSelectorOptions { Timeout = 20_000 });
+
+    /// <summary>
+    /// Set to a folder (e.g. <c>$PWD/docs</c>) to also save the pages' screenshots there for the README, as
+    /// <c>NAME.png</c> (overview-en, overview-zh, user-explorer-en, …).
+    /// </summary>
+    public const string DocsScreenshotVariable = "PERSONA_DOCS_SCREENSHOT";
+
+    /// <summary>A screenshot in the test output, and in the docs folder when <see cref="DocsScreenshotVariable"/> names one.</summary>
+    public Task DocsScreenshotAsync(string name) =>
+        ScreenshotAsync(name, Environment.GetEnvironmentVariable(DocsScreenshotVariable) is { Length: > 0 } docs ? Path.Combine(Path.GetFullPath(docs), name + ".png") : null);
 
     public async Task ScreenshotAsync(string name, string? copyTo = null)
     {

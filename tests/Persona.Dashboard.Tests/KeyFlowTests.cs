@@ -14,6 +14,7 @@ public sealed class KeyFlowTests(KeyedDashboardServer server)
 {
     private const string Overview = "/v1/admin/overview";
     private const string Reports = "/v1/admin/reports";
+    private const string Figures = "/v1/admin/overview/figures";
     private const string KeyStorage = "persona.apiKey";
     private const string KeyForm = "[data-testid=key-form]";
     private const string NeededEn = "This server needs an API key (admin scope for every page):";
@@ -38,7 +39,7 @@ public sealed class KeyFlowTests(KeyedDashboardServer server)
         Assert.Contains("An API key is required", await page.InnerTextAsync("main .error"));
         await AssertNoOverviewDataAsync(page);
         Assert.Null(await StoredKeyAsync(page));
-        english.AssertOnlyHttpErrors((401, Overview), (401, Reports));
+        english.AssertOnlyHttpErrors((401, Overview), (401, Reports), (401, Figures));
 
         await using var chinese = await server.OpenAsync("zh-CN");
         await chinese.GotoAsync("", "overview");
@@ -46,7 +47,7 @@ public sealed class KeyFlowTests(KeyedDashboardServer server)
         Assert.Equal("使用密钥", await chinese.Page.InnerTextAsync($"{KeyForm} button[type=submit]"));
         Assert.Equal("API 密钥", await chinese.Page.InnerTextAsync("[data-testid=key-button]"));
         await AssertNoOverviewDataAsync(chinese.Page);
-        chinese.AssertOnlyHttpErrors((401, Overview), (401, Reports));
+        chinese.AssertOnlyHttpErrors((401, Overview), (401, Reports), (401, Figures));
     }
 
     [ChromiumFact]
@@ -76,7 +77,7 @@ public sealed class KeyFlowTests(KeyedDashboardServer server)
         await browser.WaitReadyAsync("overview");
         Assert.Equal(NeededEn, await page.InnerTextAsync($"{KeyForm} span"));
         await AssertNoOverviewDataAsync(page);
-        browser.AssertOnlyHttpErrors((401, Overview), (401, Reports), (403, Overview));
+        browser.AssertOnlyHttpErrors((401, Overview), (401, Reports), (401, Figures), (403, Overview));
     }
 
     [ChromiumFact]
@@ -108,7 +109,7 @@ public sealed class KeyFlowTests(KeyedDashboardServer server)
         Assert.Null(await StoredKeyAsync(page));
         Assert.Equal(NeededEn, await page.InnerTextAsync($"{KeyForm} span"));
         await AssertNoOverviewDataAsync(page);
-        browser.AssertOnlyHttpErrors((401, Overview), (401, Reports));
+        browser.AssertOnlyHttpErrors((401, Overview), (401, Reports), (401, Figures));
     }
 
     private static async Task UseKeyAsync(IPage page, string key)
@@ -143,6 +144,6 @@ public sealed class KeyFlowTests(KeyedDashboardServer server)
         Assert.True(versions.Count > 0, "the keyed demo shop has trained models: " + expected);
         var shownModels = await page.InnerTextAsync("[data-testid=overview-models]");
         Assert.All(versions, version => Assert.Contains(version, shownModels));
-        Assert.Contains("top category precision at3", await page.InnerTextAsync("[data-testid=overview-evaluation]"));
+        Assert.Contains("Top-category precision@3", await page.InnerTextAsync("[data-testid=overview-evaluation]"));
     }
 }

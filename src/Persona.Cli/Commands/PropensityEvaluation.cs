@@ -27,9 +27,16 @@ internal static class PropensityEvaluation
         var truthFile = Path.Combine(dir.FullName, DemoCommand.TruthFileName);
         if (File.Exists(truthFile))
             truths = DemoGroundTruth.For(await DemoTruthFile.ReadAsync(truthFile, cancellationToken), splits[1].Cut, end);
-        return PropensityEvaluator.Evaluate(dir.Name, splits[0], splits[1], UserFeatureSchema.For(splits[0].Profiles),
+        var report = PropensityEvaluator.Evaluate(dir.Name, splits[0], splits[1], UserFeatureSchema.For(splits[0].Profiles),
             new PropensityOptions { Seed = seed }, truths);
+        // Stored beside the profile evaluation: the dashboard's Models page shows these test-window figures.
+        await engine.Store.PutDocumentAsync(ReportKind, ReportKey, report.ToJson(), cancellationToken);
+        return report;
     }
+
+    /// <summary>Where the store-based propensity evaluation is kept (document kind and key).</summary>
+    public const string ReportKind = "evaluation";
+    public const string ReportKey = "propensity";
 
     /// <summary>
     /// Time split over the Taobao UserBehavior sample without a store: its events span about two hours, so

@@ -58,6 +58,9 @@ public static class DashboardApi
         var assets = DashboardAssets.Load();
         var meter = new IngestRateMeter(app.ServiceProvider.GetRequiredService<TimeProvider>());
         app.ServiceProvider.GetRequiredService<PersonaEngine>().AddObserver(meter);
+        var ledger = new ShopLedger(app.ServiceProvider.GetRequiredService<PersonaEngine>());
+        app.ServiceProvider.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(ledger.Dispose);
+        app.MapShopFigures(ledger);
 
         app.MapGet("/", (HttpContext context) => Asset(context, assets, "index.html"))
             .WithTags("Dashboard").WithName("Dashboard").WithSummary("The web dashboard.").ExcludeFromDescription().AllowAnonymous();
@@ -66,7 +69,7 @@ public static class DashboardApi
 
         app.MapGet("/v1/users", ListUsers)
             .WithTags("Users").WithName("ListUsers")
-            .WithSummary("User ids containing q (case-insensitive), in ordinal order, at most limit (default 20, at most 200). With pseudonymised ids the list shows pseudonyms, and a raw id in q finds its own.")
+            .WithSummary("User ids containing q (case-insensitive), in ordinal order, at most limit (default 20, at most 200); optionally only those in a segment (segment=ID), a lifecycle stage (lifecycle=new|active|at_risk|churned), a purchasing-power tier (tier=low|mid|high) or with a tag (tag=KEY), all given ones together. With pseudonymised ids the list shows pseudonyms, and a raw id in q finds its own.")
             .RequireScope(PersonaScopes.Read);
         app.MapGet("/v1/users/{id}/events", GetUserEventsAsync)
             .WithTags("Users").WithName("GetUserEvents")
@@ -95,20 +98,51 @@ public static class DashboardApi
         return TypedResults.Bytes(asset.Bytes, asset.ContentType, entityTag: asset.ETag);
     }
 
-    public static Results<Ok<UserListResponse>, ValidationProblem> ListUsers(string? q, int? limit, PersonaEngine engine)
+    public static Results<Ok<UserListResponse>, ValidationProblem> ListUsers(
+        string? q, string? limit, string? segment, string? lifecycle, string? tier, string? tag, PersonaEngine engine, PersonaModels models)
     {
-        if (limit is < 1 or > MaxUserLimit)
-            return ApiResults.QueryProblem([new Persona.Core.Ingestion.FieldError(null, "limit", $"Must be between 1 and {MaxUserLimit}.")]);
-        var take = limit ?? DefaultUserLimit;
+        var errors = new List<Core.Ingestion.FieldError>();
+        var take = DefaultUserLimit;
+        if (limit is not null && (!int.TryParse(limit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out take) || take is < 1 or > MaxUserLimit))
+            errors.Add(new(null, "limit", $"Must be a whole number from 1 to {MaxUserLimit}."));
+        if (lifecycle is not null && !LifecycleFilter.Contains(lifecycle))
+            errors.Add(new(null, "lifecycle", $"Unknown lifecycle stage '{EventBatchReader.Truncate(lifecycle)}'; expected one of {string.Join(", ", LifecycleFilter)}."));
+        if (tier is not null && !TierFilter.Contains(tier))
+            errors.Add(new(null, "tier", $"Unknown purchasing-power tier '{EventBatchReader.Truncate(tier)}'; expected one of {string.Join(", ", TierFilter)}."));
+        if (tag is not null && string.IsNullOrWhiteSpace(tag))
+            errors.Add(new(null, "tag", "Must not be empty."));
+        if (segment is not null)
+        {
+            if (models.Segments is not { } model)
+                errors.Add(new(null, "segment", "No segments are computed yet."));
+            else if (!model.Segments.Any(s => s.Id == segment))
+                errors.Add(new(null, "segment", $"Unknown segment '{EventBatchReader.Truncate(segment)}'; expected one of {string.Join(", ", model.Segments.Select(s => s.Id))}."));
+        }
+        if (errors.Count > 0) return ApiResults.QueryProblem(errors);
+
         var query = q?.Trim() ?? "";
         // Stored ids are pseudonyms when pseudonymisation is on: an exact raw id is matched through its pseudonym.
         var exact = query.Length > 0 && engine.UserIds.Enabled ? engine.UserIds.ToStored(query) : null;
+        var members = segment is null ? null : models.Segments!.Members;
+        var byProfile = lifecycle is not null || tier is not null || tag is not null;
         var matches = engine.ProfileUsers
             .Where(u => query.Length == 0 || u.Contains(query, StringComparison.OrdinalIgnoreCase) || u == exact)
+            .Where(u => members is null || (members.TryGetValue(u, out var m) && m.SegmentId == segment))
+            .Where(u => !byProfile || MatchesProfile(engine.GetProfile(u, enrich: false), lifecycle, tier, tag))
             .ToList();
         var page = matches.Order(StringComparer.Ordinal).Take(take).ToList();
         return TypedResults.Ok(new UserListResponse(matches.Count, page));
     }
+
+    private static readonly string[] LifecycleFilter = [LifecycleStages.New, LifecycleStages.Active, LifecycleStages.AtRisk, LifecycleStages.Churned];
+    private static readonly string[] TierFilter = [Tiers.Low, Tiers.Mid, Tiers.High];
+
+    // Filters read the same live profile GET /v1/users/{id}/profile serves; a withdrawn consent has no profile to match.
+    private static bool MatchesProfile(ProfileRead read, string? lifecycle, string? tier, string? tag) =>
+        read is { Status: ProfileStatus.Found, Profile: { } p }
+        && (lifecycle is null || p.Traits.Lifecycle == lifecycle)
+        && (tier is null || p.Traits.PurchasingPowerTier == tier)
+        && (tag is null || p.Tags.Any(t => t.Key == tag));
 
     public static async Task<Results<Ok<UserEventsResponse>, ValidationProblem, ProblemHttpResult>> GetUserEventsAsync(
         string id, int? limit, string? ids, PersonaEngine engine, CancellationToken cancellationToken)

@@ -33,6 +33,39 @@ const Labels = {
   'overview.noModels': ['No models trained yet.', '尚未训练模型。'],
   'overview.evaluation': ['Latest evaluation', '最新评估'],
   'overview.noReports': ['No stored evaluation reports yet (run persona evaluate).', '尚无评估报告（运行 persona evaluate）。'],
+  // Overview: shop figures, users vs profiles, models in service.
+  'overview.range': ['Date range (UTC)', '日期范围（UTC）'],
+  'overview.rangeAll': ['All data', '全部数据'],
+  'overview.range7': ['Last 7 days', '最近 7 天'],
+  'overview.range30': ['Last 30 days', '最近 30 天'],
+  'overview.rangeTo': ['to', '至'],
+  'overview.dataSpan': ['Data from {0} to {1}', '数据范围：{0} 至 {1}'],
+  'overview.shop': ['Shop figures', '店铺指标'],
+  'overview.revenue': ['Revenue (GMV)', '成交额（GMV）'],
+  'overview.orders': ['Orders', '订单数'],
+  'overview.activeShoppers': ['Active shoppers', '活跃用户'],
+  'overview.buyers': ['Buyers', '购买用户'],
+  'overview.conversion': ['Conversion (buyers ÷ visitors)', '转化率（购买用户 ÷ 访客）'],
+  'overview.aov': ['Average order value', '客单价'],
+  'overview.trend': ['Daily trend', '每日趋势'],
+  'overview.visitors': ['Visitors', '访客'],
+  'overview.lifecycle': ['Lifecycle mix (all profiled shoppers, now)', '生命周期分布（全部画像用户，当前）'],
+  'overview.definitions': ['Revenue: amount paid on purchases (catalog price when none is sent). Order: one shopper’s purchases in one session. Active shopper: any event except impressions in the range. Conversion: buyers ÷ active shoppers.', '成交额：购买事件的实付金额（未提供时按商品标价）。订单：同一用户同一会话内的购买。活跃用户：范围内有除曝光外任一事件的用户。转化率：购买用户 ÷ 活跃用户。'],
+  'overview.store': ['Store', '存储'],
+  'overview.population': ['Why users and profiles differ', '为什么“用户”与“画像”数量不同'],
+  'overview.populationText': ['Users ({0}) are shopper records sent with PUT /v1/users or an import; profiles ({1}) are shoppers with events. {2} records have no events yet, so no profile; {3} profiles belong to shoppers who sent events without a record. {4} users withdrew consent to personalisation.', '“用户”（{0}）是通过 PUT /v1/users 或导入写入的用户记录；“画像”（{1}）是有行为事件的用户。其中 {2} 条记录尚无事件，因此没有画像；{3} 个画像来自没有用户记录、只发送了事件的用户。{4} 位用户撤回了个性化同意。'],
+  'overview.inService': ['Models in service', '在用模型'],
+  'overview.model': ['Model', '模型'],
+  'overview.version': ['Version', '版本'],
+  'overview.trainedAt': ['Trained / as of', '训练于 / 截至'],
+  'overview.about': ['What it does', '说明'],
+  'model.predictions': ['Purchase & churn predictions', '购买与流失预测'],
+  'model.segments': ['Segments', '人群分群'],
+  'model.sequence': ['Sequence model (transformer)', '序列模型（Transformer）'],
+  'model.search_encoder': ['Search text encoder', '搜索文本编码器'],
+  'model.search_reranker': ['Search re-ranker', '搜索个性化重排'],
+  'model.serving': ['serving', '在用'],
+  'model.not_trained': ['not trained', '未训练'],
   'users.find': ['Find a user', '查找用户'],
   'users.placeholder': ['User id…', '用户 ID…'],
   'users.matches': ['{0} matching', '匹配 {0} 个'],
@@ -68,6 +101,18 @@ const Labels = {
   'users.recommendations': ['Recommendations', '推荐'],
   'users.noRecommendations': ['No recommendations for this user.', '该用户暂无推荐。'],
   'users.notFound': ['No profile for this user.', '该用户没有画像。'],
+  // User explorer: filters, price sensitivity, next categories.
+  'users.filters': ['Filter', '筛选'],
+  'users.anySegment': ['Any segment', '全部分群'],
+  'users.anyLifecycle': ['Any lifecycle', '全部生命周期'],
+  'users.anyTier': ['Any purchasing power', '全部消费力'],
+  'users.anyTag': ['Any tag', '全部标签'],
+  'users.tierOption': ['Purchasing power: {0}', '消费力：{0}'],
+  'users.sensitivityHint': ['0 = buys at the price level they browse; 1 = buys far below it (waits for deals)', '0 = 按浏览的价位购买；1 = 购买价位远低于浏览价位（等优惠）'],
+  'users.nextFromSequence': ['Share of the sequence model’s top 100 predicted next items that fall in each category (they add up to at most 100%).', '序列模型预测的前 100 个“下一个商品”中属于该品类的比例（合计不超过 100%）。'],
+  'users.nextFromPropensity': ['Chance of buying in each category within the prediction window (14 days by default); each is separate, so they need not add up to 100%.', '在预测窗口（默认 14 天）内购买该品类的概率；各品类相互独立，合计不必为 100%。'],
+  'users.sources': ['Sources', '来源'],
+  'users.perDay': ['events / active day', '事件 / 活跃日'],
   'segments.map': ['Users on the 2-D map, by segment', '用户二维分布（按分群着色）'],
   'segments.size': ['{0} users · {1}', '{0} 位用户 · {1}'],
   'segments.traits': ['Dominant traits', '主要特征'],
@@ -84,6 +129,24 @@ const Labels = {
   'audience.count': ['Count', '统计'],
   'audience.result': ['users', '位用户'],
   'audience.suppressed': ['Fewer than k = {0}: count suppressed', '少于 k = {0}：人数不予公开'],
+  // Segments: plain-words summaries, map, audience builder choices.
+  'segments.mapHint': ['Each dot is a sample shopper, coloured by segment; each large circle is a segment’s centre, sized by its number of shoppers. Axes: the two main directions of difference between shoppers (PCA), without units.', '每个小点是一位抽样用户，按分群着色；每个大圆是分群中心，大小表示人数。坐标轴为用户差异最大的两个方向（主成分），无单位。'],
+  'segments.centres': ['Segment centres', '分群中心'],
+  'segments.revenue': ['Revenue {0} · {1} of shop revenue', '成交额 {0}，占全店 {1}'],
+  'segments.aov': ['Average order value {0} · {1} orders', '客单价 {0} · {1} 笔订单'],
+  'segments.noOrders': ['No orders yet', '尚无订单'],
+  'segments.lifecycle': ['Lifecycle', '生命周期'],
+  'segments.buysMost': ['Spends most on', '主要消费品类'],
+  'segments.browsesMost': ['Browses most (no purchases yet)', '主要浏览品类（尚无购买）'],
+  'segments.brands': ['Favourite brands', '偏好品牌'],
+  'segments.ofRevenue': ['{0} of its revenue', '占其成交额 {0}'],
+  'segments.ofEvents': ['{0} of its item events', '占其商品行为 {0}'],
+  'audience.pickTag': ['Add a tag…', '添加标签…'],
+  'audience.pickCategory': ['Add a category…', '添加品类…'],
+  'audience.tagsAny': ['Has any of these tags', '具有以下任一标签'],
+  'audience.categories': ['Interested in these categories (at least this share of their interest)', '对以下品类感兴趣（兴趣占比不低于）'],
+  'audience.remove': ['Remove', '移除'],
+  'audience.users': ['{0} users', '{0} 人'],
   'search.query': ['Query', '搜索词'],
   'search.user': ['User', '用户'],
   'search.run': ['Search', '搜索'],
@@ -116,6 +179,19 @@ const Labels = {
   'models.curves': ['Training curves', '训练曲线'],
   'models.noReports': ['No stored reports yet.', '尚无报告。'],
   'models.noCurves': ['No training curves stored yet.', '尚无训练曲线。'],
+  // Models: metric names and directions.
+  'models.metric': ['Metric', '指标'],
+  'models.validation': ['Validation', '验证集'],
+  'models.test': ['Test', '测试集'],
+  'models.higher': ['higher is better', '越高越好'],
+  'models.lower': ['lower is better', '越低越好'],
+  'models.quality': ['Quality figures (named, with direction)', '质量指标（含名称与方向）'],
+  'models.value': ['Value', '数值'],
+  'models.target': ['Target', '目标'],
+  'models.source': ['From', '来源'],
+  'models.testFrom': ['Test figures: persona evaluate --task propensity (models trained before {0}, scored on the next {1} days).', '测试集指标：persona evaluate --task propensity（模型用 {0} 之前的数据训练，在其后 {1} 天上评分）。'],
+  'models.noTest': ['Test figures come from persona evaluate; none stored for this task.', '测试集指标来自 persona evaluate；此任务暂无。'],
+  'models.glossary': ['What the metrics mean', '指标说明'],
 };
 
 const EventTypeLabels = {
@@ -127,6 +203,12 @@ const EventTypeLabels = {
 const ValueLabels = {
   new: ['new', '新用户'], active: ['active', '活跃'], at_risk: ['at risk', '有流失风险'], churned: ['churned', '已流失'],
   low: ['low', '低'], mid: ['mid', '中'], high: ['high', '高'],
+};
+
+// Recommendation candidate sources, as the API names them.
+const SourceLabels = {
+  model: ['sequence model', '序列模型'], co_occurrence: ['bought/viewed together', '共同浏览/购买'], affinity: ['your categories and brands', '偏好品类与品牌'],
+  popularity: ['popular now', '热门'], segment: ['popular with similar shoppers', '相似用户热门'],
 };
 
 let current = initial();
@@ -158,3 +240,5 @@ export const pick = (en, zh) => (current === 'zh' ? zh || en : en || zh) ?? '';
 export const eventType = (type) => pick(...(EventTypeLabels[type] ?? [type, type]));
 
 export const valueLabel = (value) => (value == null ? '—' : pick(...(ValueLabels[value] ?? [value, value])));
+
+export const sourceLabel = (source) => pick(...(SourceLabels[source] ?? [source, source]));

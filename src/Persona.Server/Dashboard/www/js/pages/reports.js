@@ -1,12 +1,13 @@
 // Generic views of stored report documents: whatever a report holds is shown as tables, and any series of
 // numbers (a loss per epoch, a metric per step) as a curve, so new report kinds need no dashboard change.
 import { h } from '../dom.js';
+import { fieldLabel } from '../metrics.js';
 
 const StepKeys = ['epoch', 'step', 'iteration', 'round', 'k'];
 
 const isScalar = (v) => v == null || ['number', 'string', 'boolean'].includes(typeof v);
 const isObject = (v) => v != null && typeof v === 'object' && !Array.isArray(v);
-const label = (key) => key.replace(/_/g, ' ');
+const label = fieldLabel;
 
 export function formatValue(v) {
   if (v == null) return '—';
@@ -15,6 +16,9 @@ export function formatValue(v) {
   if (typeof v === 'string') return v;
   return JSON.stringify(v);
 }
+
+/** A report's scalar fields only (its header), for reports whose nested parts have their own view. */
+export const scalarFields = (report) => Object.fromEntries(Object.entries(report).filter(([, v]) => isScalar(v)));
 
 /** Tables for one report: its scalar fields, then one table per nested object or array of objects. */
 export function reportTables(report, depth = 0) {

@@ -1,4 +1,4 @@
-import { t, pick, eventType, valueLabel } from '../i18n.js';
+import { t, pick, eventType, valueLabel, sourceLabel } from '../i18n.js';
 import { h, clear, fmt, fmtInt, pct, when, meter } from '../dom.js';
 import { get, problem, hasEndpoint, enc } from '../api.js';
 import { chart } from '../charts.js';
@@ -9,18 +9,41 @@ const RecommendationsPath = '/v1/users/{id}/recommendations';
 export async function renderUsers(root, { args, isCurrent }) {
   const selected = args[0] ?? null;
   const search = h('input', { type: 'search', placeholder: t('users.placeholder'), 'data-testid': 'user-search' });
-  const count = h('div', { class: 'muted', style: 'margin-top:6px' });
+  const count = h('div', { class: 'muted', style: 'margin-top:6px', 'data-testid': 'user-count' });
+  // Find shoppers by segment, lifecycle, purchasing power or tag; the choices come from the API.
+  const choices = await get('/v1/audiences/choices');
+  if (!isCurrent()) return;
+  const option = (value, label) => h('option', { value }, label);
+  const filters = {
+    segment: h('select', { 'data-testid': 'filter-segment' }, option('', t('users.anySegment')),
+      (choices.ok ? choices.data.segments : []).map((c) => option(c.key, `${pick(c.label_en, c.label_zh)} (${fmtInt(c.users)})`))),
+    lifecycle: h('select', { 'data-testid': 'filter-lifecycle' }, option('', t('users.anyLifecycle')),
+      (choices.ok ? choices.data.lifecycle : []).map((c) => option(c.key, `${valueLabel(c.key)} (${fmtInt(c.users)})`))),
+    tier: h('select', { 'data-testid': 'filter-tier' }, option('', t('users.anyTier')),
+      (choices.ok ? choices.data.tiers : []).map((c) => option(c.key, `${t('users.tierOption', valueLabel(c.key))} (${fmtInt(c.users)})`))),
+    tag: h('select', { 'data-testid': 'filter-tag' }, option('', t('users.anyTag')),
+      (choices.ok ? choices.data.tags : []).map((c) => option(c.key, `${pick(c.label_en, c.label_zh)} (${fmtInt(c.users)})`))),
+  };
   const list = h('ul', { class: 'user-list', 'data-testid': 'user-list' });
   const detail = h('div', { 'data-testid': 'user-detail' });
   root.append(
     h('h1', {}, t('nav.users')),
     h('div', { class: 'users-layout' },
-      h('aside', { class: 'panel' }, h('h2', {}, t('users.find')), search, count, list),
+      h('aside', { class: 'panel' }, h('h2', {}, t('users.find')), search,
+        h('div', { class: 'filters', 'data-testid': 'user-filters' }, h('h3', {}, t('users.filters')), Object.values(filters)),
+        count, list),
       detail));
 
+  let listed = 0;
   const loadList = async (q) => {
-    const response = await get(`/v1/users?limit=50&q=${enc(q)}`);
-    if (!isCurrent() || !response.ok) return;
+    const mine = ++listed;
+    const params = Object.entries(filters).filter(([, el]) => el.value).map(([name, el]) => `&${name}=${enc(el.value)}`).join('');
+    const response = await get(`/v1/users?limit=50&q=${enc(q)}${params}`);
+    if (!isCurrent() || mine !== listed) return;
+    if (!response.ok) {
+      clear(count).append(h('span', { class: 'error' }, problem(response)));
+      return;
+    }
     clear(count).append(t('users.matches', fmtInt(response.data.total)));
     clear(list).append(...response.data.users.map((id) =>
       h('li', {}, h('button', { type: 'button', class: id === selected ? 'active' : '', 'data-user': id, onclick: () => { location.hash = `#/users/${enc(id)}`; } }, id))));
@@ -30,14 +53,16 @@ export async function renderUsers(root, { args, isCurrent }) {
     clearTimeout(debounce);
     debounce = setTimeout(() => loadList(search.value.trim()), 200);
   });
+  for (const el of Object.values(filters)) el.addEventListener('change', () => loadList(search.value.trim()));
   search.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && search.value.trim()) location.hash = `#/users/${enc(search.value.trim())}`;
   });
 
-  await Promise.all([loadList(''), selected ? renderUser(detail, selected, isCurrent) : Promise.resolve(detail.append(h('p', { class: 'panel muted' }, t('users.pick'))))]);
+  const categoryLabels = new Map((choices.ok ? choices.data.categories : []).map((c) => [c.key, c]));
+  await Promise.all([loadList(''), selected ? renderUser(detail, selected, isCurrent, categoryLabels) : Promise.resolve(detail.append(h('p', { class: 'panel muted' }, t('users.pick'))))]);
 }
 
-async function renderUser(root, userId, isCurrent) {
+async function renderUser(root, userId, isCurrent, categoryLabels) {
   const [profile, events, canRecommend] = await Promise.all([
     get(`/v1/users/${enc(userId)}/profile`),
     get(`/v1/users/${enc(userId)}/events?limit=${TimelineLimit}`),
@@ -66,7 +91,7 @@ async function renderUser(root, userId, isCurrent) {
       h('section', { class: 'panel' }, h('h2', {}, `${t('users.affinities')} · L1`), radarEl)),
     h('div', { class: 'grid cols-3' },
       h('section', { class: 'panel' }, h('h2', {}, t('users.rfm')), rfm(p.traits.rfm), h('h3', {}, t('users.priceBands')), affinityBars(p.affinities.price_bands, 'price-bands'), h('h3', {}, t('users.brands')), affinityBars(p.affinities.brands.slice(0, 5), 'brands')),
-      h('section', { class: 'panel', 'data-testid': 'predictions' }, h('h2', {}, t('users.predictions')), predictions(p.predictions, p.affinities.categories)),
+      h('section', { class: 'panel', 'data-testid': 'predictions' }, h('h2', {}, t('users.predictions')), predictions(p.predictions, p.affinities.categories, p.embedding_model_version, categoryLabels)),
       h('section', { class: 'panel' }, h('h2', {}, t('users.recommendations')), recommendations)),
     h('section', { class: 'panel' }, h('h2', {}, t('users.timeline')), timeline(events))));
 
@@ -80,9 +105,11 @@ function card(p) {
   return h('dl', { class: 'kv' },
     row('users.lifecycle', h('span', { class: `badge ${tr.lifecycle}`, 'data-testid': 'lifecycle' }, valueLabel(tr.lifecycle))),
     row('users.segment', p.segment ? pick(p.segment.label_en, p.segment.label_zh) : '—'),
-    row('users.activity', valueLabel(tr.activity_level), h('span', { class: 'muted' }, ` · ${fmt(tr.events_per_active_day, 1)} / day`)),
+    row('users.activity', valueLabel(tr.activity_level), h('span', { class: 'muted' }, ` · ${fmt(tr.events_per_active_day, 1)} ${t('users.perDay')}`)),
     row('users.power', valueLabel(tr.purchasing_power_tier), tr.price_percentile == null ? '' : h('span', { class: 'muted' }, ` · P${Math.round(tr.price_percentile * 100)}`)),
-    row('users.sensitivity', tr.price_sensitivity == null ? '—' : h('div', { style: 'max-width:220px' }, meter(tr.price_sensitivity))),
+    row('users.sensitivity', tr.price_sensitivity == null ? '—' : h('div', { 'data-testid': 'price-sensitivity' },
+      h('div', { class: 'meter-row' }, h('div', { style: 'width:180px' }, meter(tr.price_sensitivity)), h('span', { class: 'num', 'data-testid': 'price-sensitivity-value' }, fmt(tr.price_sensitivity, 2))),
+      h('div', { class: 'muted small' }, t('users.sensitivityHint')))),
     row('users.events', fmtInt(p.event_count)),
     row('users.firstSeen', when(tr.first_seen)),
     row('users.lastSeen', when(tr.last_seen)),
@@ -149,9 +176,9 @@ function categoryCharts(categories, barEl, radarEl) {
   });
 }
 
-function predictions(p, categories) {
+function predictions(p, categories, sequenceVersion, categoryLabels) {
   const name = (key) => {
-    const known = categories.find((c) => c.key === key);
+    const known = categories.find((c) => c.key === key) ?? categoryLabels.get(key);
     return known ? pick(known.label_en, known.label_zh) : key;
   };
   if (!p) return h('p', { class: 'muted' }, t('users.noPredictions'));
@@ -160,7 +187,9 @@ function predictions(p, categories) {
     h('table', {}, h('tbody', {}, row('users.purchasePropensity', p.purchase_propensity), row('users.churnRisk', p.churn_risk))),
     h('h3', {}, t('users.nextCategories')),
     p.next_categories?.length
-      ? h('ol', {}, p.next_categories.slice(0, 5).map((c) => h('li', {}, `${name(c.key)} · ${pct(c.score)}`)))
+      ? [h('ol', { 'data-testid': 'next-categories' }, p.next_categories.slice(0, 5).map((c) => h('li', {}, `${name(c.key)} · ${pct(c.score)}`))),
+        // The sequence model's enricher replaces the propensity model's list when a sequence model serves this shopper.
+        h('p', { class: 'muted small', 'data-testid': 'next-categories-meaning' }, t(sequenceVersion ? 'users.nextFromSequence' : 'users.nextFromPropensity'))]
       : h('p', { class: 'muted' }, t('common.none')),
     h('p', { class: 'muted' }, p.model_version ?? ''));
 }
@@ -202,11 +231,20 @@ async function renderRecommendations(root, userId, available, isCurrent) {
     clear(root).append(h('p', { class: 'muted' }, t('users.noRecommendations')));
     return;
   }
+  // Chinese titles live in the items' attributes (title_zh); read them for the listed items.
+  const zh = new Map(await Promise.all(items.map(async (r) => {
+    const id = r.item_id ?? r.id;
+    if (r.title_zh || r.item?.attributes?.title_zh || !id) return [id, r.title_zh ?? r.item?.attributes?.title_zh];
+    const item = await get(`/v1/items/${enc(id)}`);
+    return [id, item.ok ? item.data.attributes?.title_zh : null];
+  })));
+  if (!isCurrent()) return;
   clear(root).append(h('ol', { class: 'results', 'data-testid': 'recommendation-list' }, items.map((r) =>
-    h('li', {},
-      h('strong', {}, pick(r.title ?? r.item?.title ?? r.item_id ?? r.id, r.title_zh ?? r.item?.attributes?.title_zh)),
+    h('li', { 'data-item': r.item_id ?? r.id },
+      h('strong', { 'data-testid': 'recommendation-title' }, pick(r.title ?? r.item?.title ?? r.item_id ?? r.id, zh.get(r.item_id ?? r.id))),
       r.score == null ? '' : h('span', { class: 'muted' }, ` · ${fmt(r.score)}`),
-      h('div', { class: 'breakdown' }, [...reasons(r), ...(r.sources ?? [])].join(' · '))))));
+      h('div', { class: 'breakdown' }, reasons(r).join(' · ')),
+      r.sources?.length ? h('div', { class: 'breakdown', 'data-testid': 'recommendation-sources' }, `${t('users.sources')}${pick(': ', '：')}${r.sources.map(sourceLabel).join(pick(', ', '、'))}`) : ''))));
 }
 
 /** Results under whichever name the endpoint uses. */
