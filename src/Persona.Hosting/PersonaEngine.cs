@@ -360,9 +360,11 @@ public sealed class PersonaEngine : IAsyncDisposable
             if (_consents.TryRemove(userId, out _)) removed.Add("consent flags (in memory)");
             foreach (var owner in owners)
                 if (owner.Erase(userId) is { } what) removed.Add(what);
+            // Aggregates are rebuilt only when the user had data; an unknown id only clears what memory might hold.
+            var found = known || erased.Events > 0 || erased.User || erased.Profile || removed.Count > 0;
             foreach (var observer in _observers)
-                if (await observer.OnUserErasedAsync(userId, CancellationToken.None) is { } what) removed.Add(what);
-            if (!known && erased.Events == 0 && !erased.User && !erased.Profile && removed.Count == 0) return null;
+                if ((found ? await observer.OnUserErasedAsync(userId, CancellationToken.None) : observer.OnUserErased(userId)) is { } what) removed.Add(what);
+            if (!found && removed.Count == 0) return null;
 
             var receipt = new ErasureReceipt
             {

@@ -155,9 +155,6 @@ public sealed class DashboardPageTests(DashboardServer server)
         browser.AssertNoConsoleErrors();
     }
 
-    /// <summary>Set to a folder (e.g. docs) to also save the search playground screenshots there, as search-playground.en.png and .zh.png.</summary>
-    public const string DocsSearchScreenshotsVariable = "PERSONA_DOCS_SEARCH_SCREENSHOTS";
-
     [ChromiumFact]
     public Task SearchPlayground_PriceLimitQueryInEnglish_ShowsEveryResultsPriceAndCategory() => SearchPricesAndCategoriesShownAsync("en-US", "Price", "Category");
 
@@ -194,9 +191,7 @@ public sealed class DashboardPageTests(DashboardServer server)
                 : string.Join(" > ", item.GetProperty("category_path").EnumerateArray().Select(c => c.GetString()));
             Assert.Equal($"{categoryLabel} {path}", shownCategory);
         }
-        await browser.ScreenshotAsync($"search-prices.{locale}");
-        if (Environment.GetEnvironmentVariable(DocsSearchScreenshotsVariable) is { Length: > 0 } docs)
-            await browser.ScreenshotAsync($"search-prices.{locale}", Path.Combine(docs, $"search-playground.{(chinese ? "zh" : "en")}.png"));
+        await browser.DocsScreenshotAsync($"search-playground-{(chinese ? "zh" : "en")}");
         browser.AssertNoConsoleErrors();
     }
 

@@ -14,15 +14,15 @@ internal static class SearchIntentEvaluation
 
     public static async Task<int> RunAsync(DirectoryInfo data, FileInfo? output, CancellationToken cancellationToken)
     {
-        if (!File.Exists(Path.Combine(data.FullName, "persona.db")))
-        {
-            Console.Error.WriteLine($"No Persona store in '{data.FullName}'; run `persona demo --data {data.FullName} --no-serve` first.");
-            return 2;
-        }
+        // The caller has checked that the folder holds a store.
         await using var engine = await EngineSession.OpenAsync(data, quiet: true, cancellationToken);
-        using var search = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(new PersonaSearchOptions()), models: null, NullLogger<SearchService>.Instance);
+        if (engine is null) return 2;
+        // The parts the server searches with: the sequence model in service and the stored text encoder.
+        var models = EngineSession.SequenceModels(data, Console.Error);
+        using var search = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(new PersonaSearchOptions()), models, NullLogger<SearchService>.Instance);
         await search.LoadAsync(cancellationToken);
-        await AnsiConsole.Status().StartAsync("Training the text encoder…", _ => search.TrainAsync(cancellationToken));
+        if (search.NeedsTraining)
+            await AnsiConsole.Status().StartAsync("Training the text encoder (no stored one fits this catalog; it is kept for next time)…", _ => search.TrainAsync(cancellationToken));
         var users = engine.ProfileUsers.Order(StringComparer.Ordinal).ToList();
         if (users.Count == 0)
         {

@@ -130,7 +130,7 @@ const Labels = {
   'audience.result': ['users', '位用户'],
   'audience.suppressed': ['Fewer than k = {0}: count suppressed', '少于 k = {0}：人数不予公开'],
   // Segments: plain-words summaries, map, audience builder choices.
-  'segments.mapHint': ['Each dot is a sample shopper, coloured by segment; each large circle is a segment’s centre, sized by its number of shoppers. Axes: the two main directions of difference between shoppers (PCA), without units.', '每个小点是一位抽样用户，按分群着色；每个大圆是分群中心，大小表示人数。坐标轴为用户差异最大的两个方向（主成分），无单位。'],
+  'segments.mapHint': ['Each dot is a sample shopper, coloured by segment; each large circle is a segment’s centre, sized by its number of shoppers; circles that would cover each other are moved apart just enough to show both. Axes: the two main directions of difference between shoppers (PCA), without units.', '每个小点是一位抽样用户，按分群着色；每个大圆是分群中心，大小表示人数；相互遮挡的圆会被稍微移开，以便都能看到。坐标轴为用户差异最大的两个方向（主成分），无单位。'],
   'segments.centres': ['Segment centres', '分群中心'],
   'segments.revenue': ['Revenue {0} · {1} of shop revenue', '成交额 {0}，占全店 {1}'],
   'segments.aov': ['Average order value {0} · {1} orders', '客单价 {0} · {1} 笔订单'],

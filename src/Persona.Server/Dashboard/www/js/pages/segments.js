@@ -71,7 +71,7 @@ function segmentMap(el, data, summaries, colour) {
   const number = new Map(data.segments.map((s, i) => [s.id, i + 1]));
   const maxSize = Math.max(1, ...centres.map((s) => s.size));
   const name = (s) => pick(s.label_en, s.label_zh);
-  chart(el, {
+  const instance = chart(el, {
     legend: { top: 0, type: 'scroll', data: data.segments.map(name), formatter: (n) => `${data.segments.findIndex((s) => name(s) === n) + 1} ${n}` },
     grid: { left: 40, right: 40, top: 48, bottom: 30 },
     // Labels come from the catalog: escaped, since ECharts renders tooltips as HTML.
@@ -101,11 +101,54 @@ function segmentMap(el, data, summaries, colour) {
           itemStyle: { color: colour.get(s.id), opacity: 0.9, borderColor: '#fff', borderWidth: 2 },
         })),
         label: { show: true, position: 'inside', formatter: (d) => String(number.get(d.data.summary.id)), color: '#fff', fontWeight: 700, fontSize: 13, textBorderColor: '#1d2430', textBorderWidth: 2 },
-        // Centres that nearly coincide keep both numbers readable: overlapping labels are pushed apart.
-        labelLayout: { moveOverlap: 'shiftY' },
       },
     ],
   });
+  separateBubbles(instance, data.segments.length);
+}
+
+/**
+ * Centres that nearly coincide would hide one bubble behind another: push overlapping bubbles apart on screen, just
+ * enough that every one shows (the axes have no units, so a few pixels change no reading of the map). Pixels depend on
+ * the chart's size, so this runs after every render, always starting from the true centres.
+ */
+function separateBubbles(instance, seriesIndex) {
+  const centres = instance.getOption().series[seriesIndex].data.map((d) => d.value);
+  const separate = () => {
+    const data = instance.getOption().series[seriesIndex].data;
+    const bubbles = data.map((d, i) => {
+      const [x, y] = instance.convertToPixel({ seriesIndex }, centres[i]);
+      return { x, y, r: d.symbolSize / 2 + 1 };
+    });
+    if (bubbles.some((b) => !Number.isFinite(b.x) || !Number.isFinite(b.y))) return;
+    for (let round = 0; round < 200; round++) {
+      let moved = false;
+      for (let i = 0; i < bubbles.length; i++) {
+        for (let j = i + 1; j < bubbles.length; j++) {
+          const a = bubbles[i], b = bubbles[j];
+          let dx = b.x - a.x, dy = b.y - a.y;
+          let distance = Math.hypot(dx, dy);
+          const overlap = a.r + b.r - distance;
+          if (overlap <= 0.5) continue;
+          if (distance < 1e-6) { dx = Math.cos(i + j); dy = Math.sin(i + j); distance = 1; }
+          // Together they move the whole overlap apart, the smaller bubble further (it is the one hidden).
+          const shareA = b.r / (a.r + b.r), shareB = a.r / (a.r + b.r);
+          a.x -= (dx / distance) * overlap * shareA; a.y -= (dy / distance) * overlap * shareA;
+          b.x += (dx / distance) * overlap * shareB; b.y += (dy / distance) * overlap * shareB;
+          moved = true;
+        }
+      }
+      if (!moved) break;
+    }
+    // Only a change of more than a pixel re-renders, so the 'finished' that follows ends here.
+    const shown = data.map((d) => instance.convertToPixel({ seriesIndex }, d.value));
+    if (bubbles.every((b, i) => Math.hypot(b.x - shown[i][0], b.y - shown[i][1]) < 1)) return;
+    const series = instance.getOption().series.map(() => ({}));
+    series[seriesIndex] = { data: data.map((d, i) => ({ ...d, value: instance.convertFromPixel({ seriesIndex }, [bubbles[i].x, bubbles[i].y]) })) };
+    instance.setOption({ series });
+  };
+  separate();
+  instance.on('finished', separate);
 }
 
 /** Figures in plain words: size, revenue and its share, order value, lifecycle mix, what they buy and which brands. */
