@@ -8,7 +8,15 @@ namespace Persona.Core.Audiences;
 /// <summary>Reads an <see cref="AudienceRule"/> from JSON (snake_case); unknown fields are errors, so a typo cannot silently widen an audience.</summary>
 public static class AudienceRuleJson
 {
-    private static readonly JsonSerializerOptions Strict = new(PersonaJson.Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
+    private static readonly JsonSerializerOptions Strict = CreateStrict();
+
+    // Read-only with the reflection resolver filled in, so GetTypeInfo works before any other use of the options.
+    private static JsonSerializerOptions CreateStrict()
+    {
+        var options = new JsonSerializerOptions(PersonaJson.Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
 
     /// <summary>What each field of a rule takes, in the words of the JSON a caller writes.</summary>
     private static readonly Dictionary<string, string> Expected = new(StringComparer.Ordinal)

@@ -87,27 +87,15 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         // Before the events, so their popularity is counted within each user's groups too.
         await foreach (var user in _engine.Store.ReadUsersAsync(cancellationToken)) RememberSegments(user);
 
-        // Streamed in store order, a page at a time, so memory stays flat however long the log is. Co-occurrence
-        // follows arrival order (time order for live traffic, and for imports that list each user's history in order);
-        // recent behaviour re-sorts late arrivals by timestamp.
-        long lastSequence = 0;
+        // Streamed in store order. Co-occurrence follows arrival order (time order for live traffic, and for imports
+        // that list each user's history in order); recent behaviour re-sorts late arrivals by timestamp.
         var applied = 0L;
-        var page = new List<StoredEvent>(10_000);
         var aggregates = _aggregates;
-        await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
+        var lastSequence = await ReadCountedEventsAsync(page =>
         {
-            lastSequence = Math.Max(lastSequence, e.Sequence);
-            if (!Counts(e)) continue;
-            page.Add(e);
-            if (page.Count == page.Capacity)
-            {
-                Apply(page, aggregates);
-                applied += page.Count;
-                page.Clear();
-            }
-        }
-        Apply(page, aggregates);
-        applied += page.Count;
+            Apply(page, aggregates);
+            applied += page.Count;
+        }, cancellationToken);
 
         lock (_loadLock)
         {
@@ -268,22 +256,9 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         if (!IsLoaded) return removed;
         var fresh = NewAggregates();
         lock (_loadLock) _rebuildPending = [];
-        long lastSequence = 0;
         try
         {
-            var page = new List<StoredEvent>(10_000);
-            await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
-            {
-                lastSequence = Math.Max(lastSequence, e.Sequence);
-                if (!Counts(e)) continue;
-                page.Add(e);
-                if (page.Count == page.Capacity)
-                {
-                    ApplyAggregates(page, fresh);
-                    page.Clear();
-                }
-            }
-            ApplyAggregates(page, fresh);
+            var lastSequence = await ReadCountedEventsAsync(page => ApplyAggregates(page, fresh), cancellationToken);
             lock (_loadLock)
             {
                 ApplyAggregates(_rebuildPending!.Where(e => e.Sequence > lastSequence).ToList(), fresh);
@@ -297,6 +272,29 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
         // Cached lists were ranked with the user's share in the counts.
         Interlocked.Increment(ref _epoch);
         return removed is null ? "recommendations: co-occurrence and popularity recounted" : removed + "; co-occurrence and popularity recounted";
+    }
+
+    /// <summary>
+    /// Streams the store's events that count here to <paramref name="apply"/> a page at a time, so memory stays flat
+    /// however long the log is; returns the last sequence read.
+    /// </summary>
+    private async Task<long> ReadCountedEventsAsync(Action<List<StoredEvent>> apply, CancellationToken cancellationToken)
+    {
+        long lastSequence = 0;
+        var page = new List<StoredEvent>(10_000);
+        await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
+        {
+            lastSequence = Math.Max(lastSequence, e.Sequence);
+            if (!Counts(e)) continue;
+            page.Add(e);
+            if (page.Count == page.Capacity)
+            {
+                apply(page);
+                page.Clear();
+            }
+        }
+        apply(page);
+        return lastSequence;
     }
 
     /// <summary>The current co-occurrence counts (for tests and diagnostics).</summary>
