@@ -51,6 +51,32 @@ internal static class EngineSession
     }
 
     /// <summary>
+    /// The search service the server would run over this folder: the sequence model in service and the stored text
+    /// encoder, trained (and stored for next time) only when none fits the catalog. Loaded even when the store holds
+    /// no items; the caller decides what that means.
+    /// </summary>
+    public static async Task<SearchService> OpenSearchAsync(
+        PersonaEngine engine, DirectoryInfo data, PersonaSearchOptions options, bool quiet, TextWriter error, CancellationToken cancellationToken)
+    {
+        var search = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(options), SequenceModels(data, error), NullLogger<SearchService>.Instance);
+        try
+        {
+            await search.LoadAsync(cancellationToken);
+            if (search.Index.Count > 0 && search.NeedsTraining)
+            {
+                if (quiet) await search.TrainAsync(cancellationToken);
+                else await AnsiConsole.Status().StartAsync("Training the text encoder (no stored one fits this catalog; it is kept for next time)…", _ => search.TrainAsync(cancellationToken));
+            }
+            return search;
+        }
+        catch
+        {
+            search.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// The sequence model in service for a data folder, as the server loads it (the newest complete version under
     /// <c>DATA/models/sequence</c>); null, with a note on <paramref name="error"/> when one exists but cannot be read.
     /// </summary>

@@ -36,20 +36,11 @@ internal static class SearchCommand
             await using var engine = await EngineSession.OpenAsync(dir, quiet, cancellationToken, error: error);
             if (engine is null) return 2;
             var options = new PersonaSearchOptions { Semantic = !parse.GetValue(lexical) };
-            // The same parts the server searches with: the sequence model in service and the stored text encoder.
-            var models = EngineSession.SequenceModels(dir, error);
-            using var search = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(options), models, NullLogger<SearchService>.Instance);
-            await search.LoadAsync(cancellationToken);
+            using var search = await EngineSession.OpenSearchAsync(engine, dir, options, quiet, error, cancellationToken);
             if (search.Index.Count == 0)
             {
                 await error.WriteLineAsync($"The store in {dir.FullName} holds no items to search. Import a catalog with `persona import --data {dir.FullName} --items F`, or run `persona demo`.");
                 return 2;
-            }
-            if (search.NeedsTraining)
-            {
-                // Only when no stored encoder fits this catalog; training stores one for the next search and the server.
-                if (quiet) await search.TrainAsync(cancellationToken);
-                else await AnsiConsole.Status().StartAsync("Training the text encoder (no stored one fits this catalog; it is kept for next time)…", _ => search.TrainAsync(cancellationToken));
             }
             var request = new SearchRequest
             {
@@ -70,7 +61,7 @@ internal static class SearchCommand
             var encoder = search.Index.Encoder is { } e
                 ? $"text encoder {e.Version}" + (search.RestoredEncoder is not null ? " (stored)" : " (trained now)")
                 : "no text encoder (lexical only)";
-            var sequence = models?.Current?.Version is { } v ? $"sequence model {v}" : "no sequence model trained";
+            var sequence = search.SequenceModelVersion is { } v ? $"sequence model {v}" : "no sequence model trained";
             console.MarkupLine(Markup.Escape($"模型 Models: {encoder} · {sequence}"));
             return 0;
         });

@@ -1,6 +1,4 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Persona.Hosting;
-using Spectre.Console;
 
 namespace Persona.Cli.Commands;
 
@@ -17,12 +15,7 @@ internal static class SearchIntentEvaluation
         // The caller has checked that the folder holds a store.
         await using var engine = await EngineSession.OpenAsync(data, quiet: true, cancellationToken);
         if (engine is null) return 2;
-        // The parts the server searches with: the sequence model in service and the stored text encoder.
-        var models = EngineSession.SequenceModels(data, Console.Error);
-        using var search = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(new PersonaSearchOptions()), models, NullLogger<SearchService>.Instance);
-        await search.LoadAsync(cancellationToken);
-        if (search.NeedsTraining)
-            await AnsiConsole.Status().StartAsync("Training the text encoder (no stored one fits this catalog; it is kept for next time)…", _ => search.TrainAsync(cancellationToken));
+        using var search = await EngineSession.OpenSearchAsync(engine, data, new PersonaSearchOptions(), quiet: false, Console.Error, cancellationToken);
         var users = engine.ProfileUsers.Order(StringComparer.Ordinal).ToList();
         if (users.Count == 0)
         {

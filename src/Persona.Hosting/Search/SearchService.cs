@@ -45,6 +45,9 @@ public sealed class SearchService : IEngineObserver, IDisposable
     private double? _encoderSeconds;
     private int _trainedItems;
 
+    /// <summary>The version of the sequence model personalising searches now; null when none is trained.</summary>
+    public string? SequenceModelVersion => _models?.Current?.Version;
+
     public SearchService(PersonaEngine engine, IOptions<PersonaSearchOptions> options, ISequenceModelProvider? models = null, ILogger<SearchService>? logger = null)
     {
         _engine = engine ?? throw new ArgumentNullException(nameof(engine));
