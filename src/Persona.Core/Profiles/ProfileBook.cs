@@ -104,6 +104,63 @@ public sealed class ProfileBook
         return users;
     }
 
+    /// <summary>
+    /// Replays the log's tail after a restart: events in sequence order, each skipped when the shopper's restored
+    /// state already reaches it (<see cref="ProfileState.ThroughSequence"/>), so a shopper written after the checkpoint
+    /// is not counted twice. Returns the users whose state changed.
+    /// </summary>
+    public IReadOnlyList<string> ApplyTail(IReadOnlyList<StoredEvent> events, CatalogSnapshot catalog)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(catalog);
+        var changed = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            ArgumentNullException.ThrowIfNull(e);
+            WithState(e.UserId, create: true, state =>
+            {
+                if (e.Sequence <= state.ThroughSequence) return false;
+                var before = state.LatestTimestamp;
+                if (seen.Add(e.UserId)) changed.Add(e.UserId);
+                state.Apply(e, catalog);
+                if (state.LatestTimestamp != before) MoveNewest(before, state.LatestTimestamp);
+                return true;
+            });
+        }
+        return changed;
+    }
+
+    /// <summary>
+    /// Puts a state read from a checkpoint in place for a user who has none yet (start-up, or a cold shopper
+    /// loaded on first touch); false when the user already has a state, which is then left as it is.
+    /// </summary>
+    public bool Restore(string userId, ProfileState state)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        ArgumentNullException.ThrowIfNull(state);
+        var entry = new Entry(state);
+        lock (entry)
+        {
+            if (!_entries.TryAdd(userId, entry)) return false;
+            if (state.LatestTimestamp is { } newest) MoveNewest(null, newest);
+        }
+        return true;
+    }
+
+    /// <summary>The user's state as a checkpoint record (see <see cref="ProfileState.Encode"/>); null when the user has none.</summary>
+    public byte[]? Encode(string userId)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        byte[]? record = null;
+        WithState(userId, create: false, s =>
+        {
+            record = s.Encode();
+            return true;
+        });
+        return record;
+    }
+
     /// <summary>Applies one stored event against <paramref name="catalog"/>.</summary>
     public void Apply(StoredEvent e, CatalogSnapshot catalog) => Apply([e], catalog);
 

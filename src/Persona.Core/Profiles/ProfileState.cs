@@ -19,7 +19,7 @@ namespace Persona.Core.Profiles;
 /// when an event is applied, so a rebuild against a changed catalog can differ.</para>
 /// <para>Not thread-safe: <see cref="ProfileBook"/> locks each state while applying or building.</para>
 /// </remarks>
-public sealed class ProfileState
+public sealed partial class ProfileState
 {
     /// <summary>Days of per-day activity kept behind the user's newest event (lifecycle and activity windows).</summary>
     public const int RecentWindowDays = 64;
@@ -79,6 +79,9 @@ public sealed class ProfileState
         _weekendEvidence = new RecentEvidence(k);
         _mobileEvidence = new RecentEvidence(k);
     }
+
+    /// <summary>The highest <see cref="StoredEvent.Sequence"/> applied (0 before the first): how far into the log this state reaches.</summary>
+    public long ThroughSequence { get; private set; }
 
     /// <summary>Events applied, counted and excluded alike: the profile version.</summary>
     public long AppliedEvents { get; private set; }
@@ -140,6 +143,7 @@ public sealed class ProfileState
         ArgumentNullException.ThrowIfNull(catalog);
         var ticks = e.Timestamp.UtcTicks;
         AppliedEvents++;
+        if (e.Sequence > ThroughSequence) ThroughSequence = e.Sequence;
         if (ticks > _latestTicks) _latestTicks = ticks;
         if (e.ReceivedAt != default && e.ReceivedAt.UtcTicks > _latestReceivedTicks) _latestReceivedTicks = e.ReceivedAt.UtcTicks;
         if (e.ExcludedReason is not null)
@@ -203,6 +207,7 @@ public sealed class ProfileState
     {
         var copy = new ProfileState(_options)
         {
+            ThroughSequence = ThroughSequence,
             AppliedEvents = AppliedEvents,
             CountedEvents = CountedEvents,
             ExcludedEvents = ExcludedEvents,

@@ -1,3 +1,5 @@
+using Persona.Core.State;
+
 namespace Persona.Core.Profiles;
 
 /// <summary>
@@ -41,6 +43,29 @@ internal sealed class RecentEvidence
 
     /// <summary>Ids, newest first.</summary>
     public string[] Ids() => _ids.AsSpan(0, _count).ToArray();
+
+    /// <summary>Count, newest ticks, then each older one as a non-negative step back, and the ids.</summary>
+    public void Write(StateWriter writer)
+    {
+        writer.WriteCount(_count);
+        for (var i = 0; i < _count; i++)
+        {
+            if (i == 0) writer.WriteInt64(_ticks[0]);
+            else writer.WriteCount(_ticks[i - 1] - _ticks[i]);
+            writer.WriteString(_ids[i]);
+        }
+    }
+
+    public static RecentEvidence Read(StateReader reader, int capacity)
+    {
+        var evidence = new RecentEvidence(capacity) { _count = reader.ReadCount(maximum: capacity) };
+        for (var i = 0; i < evidence._count; i++)
+        {
+            evidence._ticks[i] = i == 0 ? reader.ReadInt64() : checked(evidence._ticks[i - 1] - reader.ReadLongCount());
+            evidence._ids[i] = reader.ReadString();
+        }
+        return evidence;
+    }
 
     public RecentEvidence Clone()
     {
@@ -108,6 +133,17 @@ internal sealed class DecayedScore
 
     public DecayedScore Clone() => new(Level, Sum, AnchorTicks, Evidence.Clone());
 
+    public void Write(StateWriter writer)
+    {
+        writer.WriteCount(Level);
+        writer.WriteDouble(Sum);
+        writer.WriteInt64(AnchorTicks);
+        Evidence.Write(writer);
+    }
+
+    public static DecayedScore Read(StateReader reader, int evidenceCapacity) =>
+        new(reader.ReadCount(maximum: 64), reader.ReadDouble(), reader.ReadInt64(), RecentEvidence.Read(reader, evidenceCapacity));
+
     private static double DaysBetween(long fromTicks, long toTicks) =>
         (toTicks - fromTicks) / (double)TimeSpan.TicksPerDay;
 }
@@ -149,6 +185,32 @@ internal sealed class DaySet
     }
 
     public DaySet Clone() => new() { _words = (ulong[])_words.Clone(), _baseDay = _baseDay, Count = Count };
+
+    /// <summary>Only the words up to the last one in use (the array grows by doubling).</summary>
+    public void Write(StateWriter writer)
+    {
+        var used = _words.Length;
+        while (used > 0 && _words[used - 1] == 0) used--;
+        writer.WriteCount(used);
+        if (used == 0) return;
+        writer.WriteSigned(_baseDay);
+        for (var i = 0; i < used; i++) writer.WriteInt64((long)_words[i]);
+    }
+
+    public static DaySet Read(StateReader reader)
+    {
+        var used = reader.ReadCount(maximum: 1 << 20);
+        if (used == 0) return new DaySet();
+        var set = new DaySet { _baseDay = checked((int)reader.ReadSigned()), _words = new ulong[used] };
+        var count = 0;
+        for (var i = 0; i < used; i++)
+        {
+            set._words[i] = (ulong)reader.ReadInt64();
+            count += System.Numerics.BitOperations.PopCount(set._words[i]);
+        }
+        set.Count = count;
+        return set;
+    }
 }
 
 /// <summary>
@@ -196,6 +258,26 @@ internal sealed class DayRing
     }
 
     public DayRing Clone() => new() { _counts = (int[]?)_counts?.Clone(), _newestDay = _newestDay };
+
+    public void Write(StateWriter writer)
+    {
+        if (_counts is null)
+        {
+            writer.WriteCount(0);
+            return;
+        }
+        writer.WriteCount(1);
+        writer.WriteSigned(_newestDay);
+        foreach (var count in _counts) writer.WriteCount(count);
+    }
+
+    public static DayRing Read(StateReader reader)
+    {
+        if (reader.ReadCount(maximum: 1) == 0) return new DayRing();
+        var ring = new DayRing { _newestDay = checked((int)reader.ReadSigned()), _counts = new int[Days] };
+        for (var i = 0; i < Days; i++) ring._counts[i] = reader.ReadCount(maximum: int.MaxValue);
+        return ring;
+    }
 }
 
 /// <summary>
@@ -243,6 +325,29 @@ internal sealed class KeyCounts(int capacity)
         return best;
     }
 
+    public void Write(StateWriter writer)
+    {
+        writer.WriteCount(Total);
+        writer.WriteCount(_counts.Count);
+        foreach (var (key, count) in _counts)
+        {
+            writer.WriteString(key);
+            writer.WriteCount(count);
+        }
+    }
+
+    public static KeyCounts Read(StateReader reader, int capacity)
+    {
+        var keys = new KeyCounts(capacity) { Total = reader.ReadLongCount() };
+        var n = reader.ReadCount(maximum: capacity);
+        for (var i = 0; i < n; i++)
+        {
+            var key = reader.ReadString();
+            if (!keys._counts.TryAdd(key, reader.ReadLongCount())) throw new InvalidDataException($"Key '{key}' appears twice in a state record.");
+        }
+        return keys;
+    }
+
     public KeyCounts Clone()
     {
         var copy = new KeyCounts(_capacity) { Total = Total };
@@ -268,4 +373,12 @@ internal struct PercentileStats
     }
 
     public readonly double? Mean => Count == 0 ? null : (double)(Sum / Count);
+
+    public readonly void Write(StateWriter writer)
+    {
+        writer.WriteDecimal(Sum);
+        writer.WriteCount(Count);
+    }
+
+    public static PercentileStats Read(StateReader reader) => new() { Sum = reader.ReadDecimal(), Count = reader.ReadLongCount() };
 }

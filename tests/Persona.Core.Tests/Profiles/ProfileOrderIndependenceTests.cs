@@ -125,6 +125,76 @@ public class ProfileOrderIndependenceTests
         }
     }
 
+    /// <summary>
+    /// Restart from a checkpoint: states written after a prefix of the log (some shoppers further than the checkpoint,
+    /// as when they were written back later), decoded, then the log replayed from the checkpoint, equal a full replay.
+    /// </summary>
+    [Fact]
+    public void Restore_CheckpointPlusTail_EqualsFullReplay()
+    {
+        var property = Prop.ForAll(ScenarioGen.ToArbitrary(), Gen.Choose(0, 1000).ToArbitrary(), (scenario, cut) =>
+        {
+            var catalog = BuildCatalog(scenario.Items);
+            var stored = Ingest(scenario, catalog, []);
+            var options = new ProfileOptions();
+            var full = new ProfileBook(options, catalog);
+            full.Apply(stored);
+
+            var written = stored.Count * cut / 1000;
+            var checkpoint = written * scenario.BatchSizes[0] / 40;
+            var before = new ProfileBook(options, catalog);
+            before.Apply(stored.Take(written).ToList());
+            var restarted = new ProfileBook(options, catalog);
+            foreach (var user in before.Users)
+            {
+                var record = before.Encode(user)!;
+                var state = ProfileState.Decode(record, options);
+                Assert.NotNull(state);
+                Assert.Equal(record, state.Encode());
+                Assert.True(restarted.Restore(user, state));
+            }
+            restarted.ApplyTail(stored.Skip(checkpoint).ToList(), catalog);
+
+            Assert.Equal(full.Users.Order(StringComparer.Ordinal), restarted.Users.Order(StringComparer.Ordinal));
+            Assert.Equal(full.DataClock, restarted.DataClock);
+            foreach (var user in full.Users)
+            {
+                Assert.Equal(full.VersionOf(user), restarted.VersionOf(user));
+                foreach (var asOf in new[] { full.DataClock!.Value, full.DataClock.Value.AddDays(20) })
+                    ProfileAssert.Equivalent(full.Build(user, asOf)!, restarted.Build(user, asOf)!);
+            }
+        });
+        FsCheck.Check.One(Config.QuickThrowOnFailure.WithMaxTest(100), property);
+    }
+
+    [Fact]
+    public void Decode_DamagedOrForeignRecord_IsRefusedNotMisread()
+    {
+        var catalog = BuildCatalog([new ItemSpec(0, 0, 1999), new ItemSpec(2, 1, 5000)]);
+        var book = new ProfileBook(new ProfileOptions(), catalog);
+        book.Apply([
+            new StoredEvent { Id = "e1", Sequence = 1, UserId = "u1", Type = EventType.Purchase, ItemId = "i0", Timestamp = Start, Device = "mobile" },
+            new StoredEvent { Id = "e2", Sequence = 2, UserId = "u1", Type = EventType.View, ItemId = "i1", Timestamp = Start.AddHours(3), Channel = "app" },
+        ]);
+        var record = book.Encode("u1")!;
+        var options = new ProfileOptions();
+        Assert.NotNull(ProfileState.Decode(record, options));
+
+        for (var i = 0; i < record.Length; i++)
+        {
+            var flipped = (byte[])record.Clone();
+            flipped[i] ^= 0x10;
+            Assert.Null(ProfileState.Decode(flipped, options));
+        }
+        Assert.Null(ProfileState.Decode(record[..^1], options));
+        Assert.Null(ProfileState.Decode([], options));
+        Assert.Null(ProfileState.Decode(null, options));
+        // A record with more evidence than the options allow does not fit them.
+        Assert.Null(ProfileState.Decode(record, new ProfileOptions { MaxEvidence = 1 }));
+        Assert.NotEqual(ProfileState.OptionsFingerprint(options), ProfileState.OptionsFingerprint(new ProfileOptions { HalfLifeDays = 7 }));
+        Assert.Equal(ProfileState.OptionsFingerprint(options), ProfileState.OptionsFingerprint(new ProfileOptions()));
+    }
+
     private static CatalogSnapshot BuildCatalog(ItemSpec[] specs) =>
         CatalogSnapshot.Create(specs.Select((s, i) =>
         {
