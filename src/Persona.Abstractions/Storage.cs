@@ -64,6 +64,37 @@ public interface IDocumentStore
     Task<IReadOnlyList<string>> ListDocumentKeysAsync(string kind, CancellationToken cancellationToken = default);
 }
 
+/// <summary>
+/// Checkpoints of derived state (see docs/state.md): one record per shopper, each with the highest log sequence
+/// it reflects, and per state part a checkpoint row saying up to which sequence every written record is complete.
+/// </summary>
+public interface IStateStore
+{
+    /// <summary>Writes (replaces) shopper records and, when given, the checkpoint row after them, in one transaction.</summary>
+    Task WriteShopperStatesAsync(IReadOnlyList<ShopperStateRecord> states, StateCheckpoint? checkpoint, CancellationToken cancellationToken = default);
+
+    Task<ShopperStateRecord?> GetShopperStateAsync(string userId, CancellationToken cancellationToken = default);
+
+    IAsyncEnumerable<ShopperStateRecord> ReadShopperStatesAsync(CancellationToken cancellationToken = default);
+
+    Task<StateCheckpoint?> GetStateCheckpointAsync(string part, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes every shopper record and checkpoint row (derived state built under other options), in one transaction.</summary>
+    Task ClearShopperStatesAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>One shopper's derived state as a checkpoint stores it; <paramref name="ThroughSequence"/> is the highest log sequence it reflects.</summary>
+/// <param name="UserId">The stored user id.</param>
+/// <param name="ThroughSequence">The highest log sequence applied to the state.</param>
+/// <param name="State">The encoded state (format byte, body, checksum), opaque to the store.</param>
+public sealed record ShopperStateRecord(string UserId, long ThroughSequence, byte[] State);
+
+/// <summary>
+/// Every event up to <paramref name="Sequence"/> is reflected in the part's written records, which were built under
+/// options with <paramref name="Fingerprint"/>; <paramref name="Data"/> holds the part's own small global state.
+/// </summary>
+public sealed record StateCheckpoint(string Part, string Fingerprint, long Sequence, DateTimeOffset WrittenAt, byte[]? Data = null);
+
 /// <summary>Append-only record of administrative actions: who did what to which target, when.</summary>
 public interface IAuditStore
 {
@@ -86,13 +117,13 @@ public sealed record DocumentUpdate(string Kind, string Key, string? Json);
 public sealed record StoreErasure(int Events, bool Profile, bool User, int DocumentsRewritten);
 
 /// <summary>Everything the product persists. One implementation per storage provider.</summary>
-public interface IPersonaStore : IEventStore, IItemStore, IUserStore, IProfileStore, IDocumentStore, IAuditStore, IAsyncDisposable
+public interface IPersonaStore : IEventStore, IItemStore, IUserStore, IProfileStore, IDocumentStore, IAuditStore, IStateStore, IAsyncDisposable
 {
     /// <summary>Creates the schema if needed. Safe to call on every start.</summary>
     Task InitializeAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Erases a user in one transaction: their events, stored profile and user record, and applies
+    /// Erases a user in one transaction: their events, stored profile, shopper state record and user record, and applies
     /// <paramref name="documents"/> (documents that mentioned the user, rewritten without them).
     /// </summary>
     Task<StoreErasure> EraseUserAsync(string userId, IReadOnlyList<DocumentUpdate> documents, CancellationToken cancellationToken = default);

@@ -14,7 +14,7 @@ namespace Persona.Hosting;
 /// validate → normalise → flag bursts → durable append → incremental profile update.
 /// Catalog, consent flags and profile states live in memory; the store is the system of record.
 /// </summary>
-public sealed class PersonaEngine : IAsyncDisposable
+public sealed partial class PersonaEngine : IAsyncDisposable
 {
     private readonly IPersonaStore _store;
     private readonly PersonaOptions _options;
@@ -80,36 +80,30 @@ public sealed class PersonaEngine : IAsyncDisposable
             _profiles.Catalog = CatalogSnapshot.Create(items);
             await foreach (var user in _store.ReadUsersAsync(cancellationToken)) RememberUser(user);
 
-            var total = await _store.CountEventsAsync(cancellationToken);
+            var after = await RestoreStateAsync(progress, cancellationToken);
+            var total = Math.Max(0, await _store.GetLastSequenceAsync(cancellationToken) - after);
             var done = 0L;
             var batch = new List<StoredEvent>(4096);
-            await foreach (var e in _store.ReadEventsAsync(0, cancellationToken))
+            await foreach (var e in _store.ReadEventsAsync(after, cancellationToken))
             {
                 batch.Add(e);
                 if (batch.Count == batch.Capacity)
                 {
-                    Replay(batch);
                     done += batch.Count;
-                    progress?.Report(new WorkProgress("Loading events", done, total));
+                    ReplayTail(batch);
+                    progress?.Report(new WorkProgress("Loading events", Math.Min(done, total), total));
                 }
             }
-            Replay(batch);
+            ReplayTail(batch);
             progress?.Report(new WorkProgress("Loading events", total, total));
             _started = true;
             if (_logger.IsEnabled(LogLevel.Information))
-                _logger.LogInformation("Persona loaded {Items} items and {Events} events for {Users} users", items.Count, total, _profiles.Count);
+                _logger.LogInformation("Persona loaded {Items} items and {Users} shoppers: {Restored} from the checkpoint at sequence {Checkpoint}, then {Tail} events replayed",
+                    items.Count, _profiles.Count, LastRestore?.Shoppers, after, LastRestore?.TailEvents);
         }
         finally
         {
             _startGate.Release();
-        }
-
-        void Replay(List<StoredEvent> events)
-        {
-            foreach (var e in events) _bursts.Observe(e);
-            _profiles.Apply(events);
-            foreach (var e in events) _knownUsers.TryAdd(e.UserId, 0);
-            events.Clear();
         }
     }
 
@@ -278,7 +272,9 @@ public sealed class PersonaEngine : IAsyncDisposable
         await _writeGate.WaitAsync();
         try
         {
-            return await _store.AppendEventsAsync(_bursts.Apply(events), CancellationToken.None);
+            var result = await _store.AppendEventsAsync(_bursts.Apply(events), CancellationToken.None);
+            if (result.Stored.Count > 0) Interlocked.Exchange(ref _appendedThrough, Math.Max(Interlocked.Read(ref _appendedThrough), result.Stored[^1].Sequence));
+            return result;
         }
         finally
         {
@@ -295,6 +291,7 @@ public sealed class PersonaEngine : IAsyncDisposable
             {
                 var stored = WithoutErased(result.Stored);
                 _profiles.Apply(stored);
+                MarkApplied(result.Stored);
                 // Observers (indexes, recommendation state) see the batch before it is acknowledged,
                 // so a client's next read reflects what it just posted.
                 foreach (var observer in _observers) observer.OnEventsStored(stored);
@@ -357,6 +354,7 @@ public sealed class PersonaEngine : IAsyncDisposable
             if (_profiles.Remove(userId)) removed.Add("profile state (in memory)");
             _knownUsers.TryRemove(userId, out _);
             _dirtyProfiles.TryRemove(userId, out _);
+            _dirtyStates.TryRemove(userId, out _);
             if (_consents.TryRemove(userId, out _)) removed.Add("consent flags (in memory)");
             foreach (var owner in owners)
                 if (owner.Erase(userId) is { } what) removed.Add(what);
@@ -553,6 +551,7 @@ public sealed class PersonaEngine : IAsyncDisposable
             try
             {
                 await FlushProfilesAsync(CancellationToken.None);
+                await CheckpointStateAsync(CancellationToken.None);
             }
             catch (ObjectDisposedException)
             {

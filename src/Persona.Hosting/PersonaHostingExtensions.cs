@@ -50,7 +50,11 @@ internal sealed partial class PersonaEngineService(PersonaEngine engine, IOption
 
     protected override TimeSpan? Interval => TimeSpan.FromSeconds(options.Value.SnapshotIntervalSeconds);
 
-    protected override Task RunAsync(CancellationToken cancellationToken) => engine.FlushProfilesAsync(cancellationToken);
+    protected override async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await engine.FlushProfilesAsync(cancellationToken);
+        await engine.CheckpointStateAsync(cancellationToken);
+    }
 
     protected override void OnFailed(Exception exception) => LogFlushFailed(logger, exception);
 
@@ -59,6 +63,7 @@ internal sealed partial class PersonaEngineService(PersonaEngine engine, IOption
         try
         {
             await engine.FlushProfilesAsync(cancellationToken);
+            await engine.CheckpointStateAsync(cancellationToken);
         }
         catch (ObjectDisposedException)
         {

@@ -416,6 +416,125 @@ public sealed class SqlitePersonaStore : IPersonaStore
         }
     }
 
+    // ---------------------------------------------------------------- derived state checkpoints
+
+    /// <inheritdoc />
+    public async Task WriteShopperStatesAsync(IReadOnlyList<ShopperStateRecord> states, StateCheckpoint? checkpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(states);
+        if (states.Count == 0 && checkpoint is null) return;
+        await WriteAsync((connection, transaction) =>
+        {
+            using (var command = connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                command.CommandText =
+                    """
+                    INSERT INTO shopper_states (user_id, through_sequence, state) VALUES ($user, $through, $state)
+                    ON CONFLICT (user_id) DO UPDATE SET through_sequence = excluded.through_sequence, state = excluded.state;
+                    """;
+                var user = command.Parameters.Add("$user", SqliteType.Text);
+                var through = command.Parameters.Add("$through", SqliteType.Integer);
+                var state = command.Parameters.Add("$state", SqliteType.Blob);
+                command.Prepare();
+                foreach (var record in states)
+                {
+                    user.Value = record.UserId;
+                    through.Value = record.ThroughSequence;
+                    state.Value = record.State;
+                    command.ExecuteNonQuery();
+                }
+            }
+            if (checkpoint is not null)
+            {
+                using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText =
+                    """
+                    INSERT INTO state_checkpoints (part, fingerprint, sequence, written_at, data) VALUES ($part, $fingerprint, $sequence, $at, $data)
+                    ON CONFLICT (part) DO UPDATE SET fingerprint = excluded.fingerprint, sequence = excluded.sequence,
+                        written_at = excluded.written_at, data = excluded.data;
+                    """;
+                command.Parameters.AddWithValue("$part", checkpoint.Part);
+                command.Parameters.AddWithValue("$fingerprint", checkpoint.Fingerprint);
+                command.Parameters.AddWithValue("$sequence", checkpoint.Sequence);
+                command.Parameters.AddWithValue("$at", checkpoint.WrittenAt.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$data", (object?)checkpoint.Data ?? DBNull.Value);
+                command.ExecuteNonQuery();
+            }
+            return 0;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<ShopperStateRecord?> GetShopperStateAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        EnsureInitialized();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT user_id, through_sequence, state FROM shopper_states WHERE user_id = $user;";
+            command.Parameters.AddWithValue("$user", userId);
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+                return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadShopperState(reader) : null;
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ShopperStateRecord> ReadShopperStatesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        EnsureInitialized();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT user_id, through_sequence, state FROM shopper_states;";
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    yield return ReadShopperState(reader);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<StateCheckpoint?> GetStateCheckpointAsync(string part, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        EnsureInitialized();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT part, fingerprint, sequence, written_at, data FROM state_checkpoints WHERE part = $part;";
+            command.Parameters.AddWithValue("$part", part);
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) return null;
+                return new StateCheckpoint(reader.GetString(0), reader.GetString(1), reader.GetInt64(2),
+                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), reader.IsDBNull(4) ? null : (byte[])reader.GetValue(4));
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public Task ClearShopperStatesAsync(CancellationToken cancellationToken = default) =>
+        WriteAsync((connection, transaction) =>
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "DELETE FROM shopper_states; DELETE FROM state_checkpoints;";
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+
+    private static ShopperStateRecord ReadShopperState(SqliteDataReader reader) =>
+        new(reader.GetString(0), reader.GetInt64(1), (byte[])reader.GetValue(2));
+
     // ---------------------------------------------------------------- erasure and audit
 
     /// <inheritdoc />
@@ -436,6 +555,7 @@ public sealed class SqlitePersonaStore : IPersonaStore
 
             var events = Execute("DELETE FROM events WHERE user_id = $user;", ("$user", userId));
             var profile = Execute("DELETE FROM profiles WHERE user_id = $user;", ("$user", userId)) > 0;
+            Execute("DELETE FROM shopper_states WHERE user_id = $user;", ("$user", userId));
             var user = Execute("DELETE FROM users WHERE id = $user;", ("$user", userId)) > 0;
             var rewritten = 0;
             foreach (var document in documents)

@@ -71,6 +71,22 @@ internal static class SqliteSchema
                 detail     TEXT
             );
             """),
+        new(3, "shopper state records and state checkpoints",
+            """
+            CREATE TABLE shopper_states (
+                user_id          TEXT    NOT NULL PRIMARY KEY,
+                through_sequence INTEGER NOT NULL,
+                state            BLOB    NOT NULL
+            );
+
+            CREATE TABLE state_checkpoints (
+                part        TEXT    NOT NULL PRIMARY KEY,
+                fingerprint TEXT    NOT NULL,
+                sequence    INTEGER NOT NULL,
+                written_at  INTEGER NOT NULL,
+                data        BLOB
+            );
+            """),
     ];
 
     /// <summary>The version this build writes; a file with a newer one is refused.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Persona.Abstractions;
+using Persona.Core.State;
 
 namespace Persona.Core.Ingestion;
 
@@ -83,6 +84,52 @@ public sealed class BurstDetector
         Register(e.UserId, e.Timestamp, mayFlag: false);
     }
 
+    /// <summary>Version of <see cref="Encode"/>'s layout; a record of another one is not read.</summary>
+    public const byte RecordFormat = 1;
+
+    /// <summary>
+    /// The counters as a self-checking record, for a state checkpoint, so a restart need not re-read the log's
+    /// recent window. Call while no event is being decided (the engine holds its write gate).
+    /// </summary>
+    public byte[] Encode()
+    {
+        var w = new StateWriter();
+        w.WriteInt64(Interlocked.Read(ref _newestMinute));
+        w.WriteInt64(Interlocked.Read(ref _nextSweepMinute));
+        var users = _users.ToArray();
+        w.WriteCount(users.Length);
+        foreach (var (userId, buckets) in users)
+        {
+            w.WriteString(userId);
+            lock (buckets) buckets.Write(w);
+        }
+        return w.ToArray(RecordFormat);
+    }
+
+    /// <summary>Replaces the counters with those of <paramref name="record"/>; false (nothing changed) when it is damaged or foreign.</summary>
+    public bool Restore(byte[]? record)
+    {
+        if (StateReader.Open(record, RecordFormat) is not { } r) return false;
+        try
+        {
+            var newest = r.ReadInt64();
+            var nextSweep = r.ReadInt64();
+            var count = r.ReadCount(maximum: int.MaxValue);
+            var users = new Dictionary<string, UserBuckets>(count, StringComparer.Ordinal);
+            for (var i = 0; i < count; i++) users[r.ReadString()] = UserBuckets.Read(r, _windowMinutes);
+            if (!r.AtEnd) return false;
+            _users.Clear();
+            foreach (var (userId, buckets) in users) _users[userId] = buckets;
+            Interlocked.Exchange(ref _newestMinute, newest);
+            Interlocked.Exchange(ref _nextSweepMinute, nextSweep);
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or OverflowException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Returns false (and counts nothing) when the event would exceed its user's minute; otherwise counts it.</summary>
     private bool Register(string userId, DateTimeOffset timestamp, bool mayFlag)
     {
@@ -157,6 +204,31 @@ public sealed class BurstDetector
             _counts[minute] = count + 1;
             if (minute < _oldest) _oldest = minute;
             return true;
+        }
+
+        /// <summary>Newest minute, then each bucket as (minutes behind the newest, count).</summary>
+        public void Write(StateWriter w)
+        {
+            w.WriteInt64(Newest);
+            w.WriteCount(_counts.Count);
+            foreach (var (minute, count) in _counts)
+            {
+                w.WriteCount(Newest - minute);
+                w.WriteCount(count);
+            }
+        }
+
+        public static UserBuckets Read(StateReader r, long windowMinutes)
+        {
+            var buckets = new UserBuckets { Newest = r.ReadInt64() };
+            var count = r.ReadCount(maximum: checked((int)Math.Min(int.MaxValue, windowMinutes + 1)));
+            for (var i = 0; i < count; i++)
+            {
+                var minute = checked(buckets.Newest - r.ReadLongCount());
+                if (!buckets._counts.TryAdd(minute, r.ReadCount(maximum: int.MaxValue))) throw new InvalidDataException("A minute appears twice in a burst record.");
+                if (minute < buckets._oldest) buckets._oldest = minute;
+            }
+            return buckets;
         }
 
         // At most window + 1 buckets live, so a prune is bounded by a constant.

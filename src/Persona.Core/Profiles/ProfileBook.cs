@@ -148,17 +148,20 @@ public sealed class ProfileBook
         return true;
     }
 
-    /// <summary>The user's state as a checkpoint record (see <see cref="ProfileState.Encode"/>); null when the user has none.</summary>
-    public byte[]? Encode(string userId)
+    /// <summary>
+    /// The user's state as a checkpoint record (see <see cref="ProfileState.Encode"/>) with the sequence it reaches;
+    /// null when the user has none.
+    /// </summary>
+    public (byte[] Record, long ThroughSequence)? Encode(string userId)
     {
         ArgumentNullException.ThrowIfNull(userId);
-        byte[]? record = null;
+        (byte[], long)? encoded = null;
         WithState(userId, create: false, s =>
         {
-            record = s.Encode();
+            encoded = (s.Encode(), s.ThroughSequence);
             return true;
         });
-        return record;
+        return encoded;
     }
 
     /// <summary>Applies one stored event against <paramref name="catalog"/>.</summary>

@@ -147,7 +147,7 @@ public class ProfileOrderIndependenceTests
             var restarted = new ProfileBook(options, catalog);
             foreach (var user in before.Users)
             {
-                var record = before.Encode(user)!;
+                var record = before.Encode(user)!.Value.Record;
                 var state = ProfileState.Decode(record, options);
                 Assert.NotNull(state);
                 Assert.Equal(record, state.Encode());
@@ -176,7 +176,7 @@ public class ProfileOrderIndependenceTests
             new StoredEvent { Id = "e1", Sequence = 1, UserId = "u1", Type = EventType.Purchase, ItemId = "i0", Timestamp = Start, Device = "mobile" },
             new StoredEvent { Id = "e2", Sequence = 2, UserId = "u1", Type = EventType.View, ItemId = "i1", Timestamp = Start.AddHours(3), Channel = "app" },
         ]);
-        var record = book.Encode("u1")!;
+        var record = book.Encode("u1")!.Value.Record;
         var options = new ProfileOptions();
         Assert.NotNull(ProfileState.Decode(record, options));
 

@@ -1,0 +1,184 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Persona.Abstractions;
+using Persona.Core.Profiles;
+
+namespace Persona.Hosting;
+
+/// <summary>
+/// Derived-state checkpoints (docs/state.md): changed shoppers' states are written with the sequence each reaches,
+/// then a checkpoint row; a start loads them and replays only the log after the checkpoint.
+/// </summary>
+public sealed partial class PersonaEngine
+{
+    /// <summary>The checkpoint row of the shopper states (and the burst counters it carries).</summary>
+    public const string ShopperStatePart = "shopper-states";
+
+    /// <summary>Shopper records per checkpoint transaction: a crash leaves whole chunks; appends wait at most one chunk.</summary>
+    private const int CheckpointChunk = 2_000;
+
+    // Shoppers whose state changed since their record was last written.
+    private readonly ConcurrentDictionary<string, byte> _dirtyStates = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _checkpointGate = new(1, 1);
+    // Highest sequence applied to the shopper states (published in sequence order), and appended (seen by the burst detector).
+    private long _publishedThrough;
+    private long _appendedThrough;
+
+    /// <summary>What the last start restored: shoppers read from the checkpoint, events replayed after it.</summary>
+    public StateRestore? LastRestore { get; private set; }
+
+    /// <summary>
+    /// Loads the shopper states of the last checkpoint, when it was written under today's options, and returns the
+    /// sequence the log must be replayed after (0: everything). Damaged records are rebuilt from the shopper's events.
+    /// </summary>
+    private async Task<long> RestoreStateAsync(IProgress<WorkProgress>? progress, CancellationToken cancellationToken)
+    {
+        var fingerprint = ProfileState.OptionsFingerprint(_options.Profiles);
+        var checkpoint = await _store.GetStateCheckpointAsync(ShopperStatePart, cancellationToken);
+        if (checkpoint is null || checkpoint.Fingerprint != fingerprint || !TryReadBurstData(checkpoint.Data, out var burstsThrough, out var bursts)
+            || !_bursts.Restore(bursts))
+        {
+            if (checkpoint is not null && _logger.IsEnabled(LogLevel.Warning))
+                _logger.LogWarning("The state checkpoint was written under other profile options or is damaged; rebuilding every shopper from the log");
+            // Records without a usable checkpoint row are not trusted: the replay rewrites them all.
+            await _store.ClearShopperStatesAsync(cancellationToken);
+            LastRestore = new StateRestore(0, 0, 0, 0);
+            return 0;
+        }
+
+        var damaged = new List<string>();
+        var restored = 0;
+        await foreach (var row in _store.ReadShopperStatesAsync(cancellationToken))
+        {
+            if (ProfileState.Decode(row.State, _options.Profiles) is { } state && state.ThroughSequence == row.ThroughSequence)
+            {
+                _profiles.Restore(row.UserId, state);
+                _knownUsers.TryAdd(row.UserId, 0);
+                if (++restored % 50_000 == 0) progress?.Report(new WorkProgress("Loading shopper states", restored, restored));
+            }
+            else damaged.Add(row.UserId);
+        }
+        foreach (var userId in damaged)
+        {
+            var events = await _store.GetUserEventsAsync(userId, cancellationToken);
+            _profiles.ApplyTail([.. events.Where(e => e.Sequence <= checkpoint.Sequence)], Catalog);
+            _knownUsers.TryAdd(userId, 0);
+            _dirtyStates.TryAdd(userId, 0);
+        }
+        if (damaged.Count > 0 && _logger.IsEnabled(LogLevel.Warning))
+            _logger.LogWarning("Rebuilt {Count} damaged shopper state records from their events", damaged.Count);
+        _burstsThrough = burstsThrough;
+        LastRestore = new StateRestore(checkpoint.Sequence, restored, damaged.Count, 0);
+        return checkpoint.Sequence;
+    }
+
+    // Events up to this sequence are already counted by the restored burst detector.
+    private long _burstsThrough;
+
+    /// <summary>Replays stored events after a checkpoint (or all of them) into the shopper states and burst counters.</summary>
+    private void ReplayTail(List<StoredEvent> events)
+    {
+        foreach (var e in events)
+            if (e.Sequence > _burstsThrough) _bursts.Observe(e);
+        foreach (var userId in _profiles.ApplyTail(events, Catalog)) _dirtyStates.TryAdd(userId, 0);
+        foreach (var e in events) _knownUsers.TryAdd(e.UserId, 0);
+        if (events.Count > 0)
+        {
+            _publishedThrough = _appendedThrough = events[^1].Sequence;
+            if (LastRestore is { } restore) LastRestore = restore with { TailEvents = restore.TailEvents + events.Count };
+        }
+        events.Clear();
+    }
+
+    /// <summary>After a stored batch is applied: its shoppers need their records rewritten, and the checkpoint may move past it.</summary>
+    private void MarkApplied(IReadOnlyList<StoredEvent> stored)
+    {
+        var highest = 0L;
+        foreach (var e in stored)
+        {
+            _dirtyStates.TryAdd(e.UserId, 0);
+            if (e.Sequence > highest) highest = e.Sequence;
+        }
+        // Marked dirty first: a checkpoint that reads this sequence finds every shopper it covers in the dirty set.
+        if (highest > Interlocked.Read(ref _publishedThrough)) Interlocked.Exchange(ref _publishedThrough, highest);
+    }
+
+    /// <summary>
+    /// Writes the states of shoppers changed since the last checkpoint, in chunks, then the checkpoint row (with the
+    /// burst counters). Returns the shoppers written. Safe to call concurrently with ingestion and erasure: each chunk
+    /// is encoded and written under the write gate, so an erased shopper is never written back.
+    /// </summary>
+    public async Task<int> CheckpointStateAsync(CancellationToken cancellationToken)
+    {
+        if (!_started) return 0;
+        await _checkpointGate.WaitAsync(cancellationToken);
+        var users = new List<string>();
+        try
+        {
+            var through = Interlocked.Read(ref _publishedThrough);
+            foreach (var user in _dirtyStates.Keys)
+                if (_dirtyStates.TryRemove(user, out _)) users.Add(user);
+            var written = 0;
+            for (var offset = 0; offset < users.Count; offset += CheckpointChunk)
+            {
+                await _writeGate.WaitAsync(cancellationToken);
+                try
+                {
+                    var records = new List<ShopperStateRecord>(Math.Min(CheckpointChunk, users.Count - offset));
+                    for (var i = offset; i < Math.Min(users.Count, offset + CheckpointChunk); i++)
+                        if (_profiles.Encode(users[i]) is { } encoded) records.Add(new ShopperStateRecord(users[i], encoded.ThroughSequence, encoded.Record));
+                    await _store.WriteShopperStatesAsync(records, checkpoint: null, cancellationToken);
+                    written += records.Count;
+                }
+                finally
+                {
+                    _writeGate.Release();
+                }
+            }
+            await _writeGate.WaitAsync(cancellationToken);
+            try
+            {
+                var data = BurstData(Interlocked.Read(ref _appendedThrough), _bursts.Encode());
+                var checkpoint = new StateCheckpoint(ShopperStatePart, ProfileState.OptionsFingerprint(_options.Profiles), through, _time.GetUtcNow(), data);
+                await _store.WriteShopperStatesAsync([], checkpoint, cancellationToken);
+            }
+            finally
+            {
+                _writeGate.Release();
+            }
+            users.Clear();
+            return written;
+        }
+        finally
+        {
+            // Not all written (failure or cancellation): they stay dirty for the next checkpoint.
+            foreach (var user in users) _dirtyStates.TryAdd(user, 0);
+            _checkpointGate.Release();
+        }
+    }
+
+    private static byte[] BurstData(long appendedThrough, byte[] bursts)
+    {
+        var data = new byte[8 + bursts.Length];
+        BinaryPrimitives.WriteInt64LittleEndian(data, appendedThrough);
+        bursts.CopyTo(data, 8);
+        return data;
+    }
+
+    private static bool TryReadBurstData(byte[]? data, out long appendedThrough, out byte[] bursts)
+    {
+        appendedThrough = 0;
+        bursts = [];
+        if (data is null || data.Length < 8) return false;
+        appendedThrough = BinaryPrimitives.ReadInt64LittleEndian(data);
+        bursts = data[8..];
+        return true;
+    }
+}
+
+/// <param name="CheckpointSequence">The checkpoint the start began from (0: none usable, the whole log was replayed).</param>
+/// <param name="Shoppers">Shopper states read from the checkpoint.</param>
+/// <param name="Rebuilt">Damaged records rebuilt from the shopper's own events.</param>
+/// <param name="TailEvents">Events replayed after the checkpoint.</param>
+public sealed record StateRestore(long CheckpointSequence, int Shoppers, int Rebuilt, long TailEvents);
