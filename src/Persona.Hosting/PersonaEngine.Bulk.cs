@@ -25,6 +25,42 @@ public sealed partial class PersonaEngine
     /// </summary>
     public const int BulkChunkEvents = 200_000;
 
+    /// <summary>
+    /// As <see cref="UpsertItemsAsync"/> for the large batches of an import: any number of items, validated in slices of
+    /// <see cref="IngestionOptions.MaxBatchSize"/> (indexes in errors count from the start of <paramref name="items"/>),
+    /// stored in one transaction, and the catalog swapped once. The catalog is copied on every swap, so thousand-item
+    /// batches made an import of a large catalog quadratic (500,000 Taobao items: minutes).
+    /// </summary>
+    public async Task<IReadOnlyList<FieldError>> UpsertItemsBulkAsync(IReadOnlyList<Item> items, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var size = _options.Ingestion.MaxBatchSize;
+        var errors = new List<FieldError>();
+        for (var start = 0; start < items.Count; start += size)
+        {
+            var slice = new Item[Math.Min(size, items.Count - start)];
+            for (var i = 0; i < slice.Length; i++) slice[i] = items[start + i];
+            foreach (var error in _itemValidator.Validate(slice))
+                errors.Add(error with { Index = error.Index + start });
+        }
+        if (errors.Count > 0) return errors;
+        var now = _time.GetUtcNow();
+        var stamped = new Item[items.Count];
+        for (var i = 0; i < stamped.Length; i++) stamped[i] = items[i] with { UpdatedAt = items[i].UpdatedAt ?? now };
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await _store.UpsertItemsAsync(stamped, cancellationToken);
+            _profiles.Catalog = _profiles.Catalog.With(stamped);
+            foreach (var observer in _observers) observer.OnItemsUpserted(stamped);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+        return [];
+    }
+
     /// <summary>The stored form of one validated event, as ingestion stores it.</summary>
     private StoredEvent Normalize(Event e, DateTimeOffset receivedAt)
     {

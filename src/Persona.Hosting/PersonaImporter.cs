@@ -106,14 +106,19 @@ public static class FileImporter
     /// <summary>The progress stage of the writing pass of an event import, counted in events.</summary>
     public const string WritingEvents = "Importing events";
 
+    /// <summary>Items in batches of <see cref="ItemBatch"/>, each one transaction and one catalog swap.</summary>
     public static Task<long> ImportItemsAsync(PersonaEngine engine, Reader<Item> read, IProgress<WorkProgress>? progress, CancellationToken cancellationToken) =>
-        ImportAsync(1000, read, engine.ValidateItems, engine.UpsertItemsAsync, "items", progress, cancellationToken);
+        ImportAsync(engine.Options.Ingestion.MaxBatchSize, ItemBatch, read, engine.ValidateItems, engine.UpsertItemsBulkAsync, "items", progress, cancellationToken);
+
+    /// <summary>Items written per catalog swap by an import (each swap copies the catalog).</summary>
+    public const int ItemBatch = 50_000;
 
     public static Task<long> ImportUsersAsync(PersonaEngine engine, Reader<User> read, IProgress<WorkProgress>? progress, CancellationToken cancellationToken) =>
-        ImportAsync(1000, read, engine.ValidateUsers, engine.UpsertUsersAsync, "users", progress, cancellationToken);
+        ImportAsync(1000, 1000, read, engine.ValidateUsers, engine.UpsertUsersAsync, "users", progress, cancellationToken);
 
     private static async Task<long> ImportAsync<T>(
         int batchSize,
+        int writeBatchSize,
         Reader<T> read,
         Func<IReadOnlyList<T>, IReadOnlyList<FieldError>> validate,
         Func<IReadOnlyList<T>, CancellationToken, Task<IReadOnlyList<FieldError>>> write,
@@ -123,11 +128,11 @@ public static class FileImporter
     {
         var records = await CheckAsync(batchSize, read, validate, what, progress, cancellationToken);
         var writing = Bytes($"Importing {what}", progress);
-        var values = new List<T>(batchSize);
+        var values = new List<T>(writeBatchSize);
         await foreach (var result in read(writing, cancellationToken))
         {
             values.Add(result.Record!.Value);
-            if (values.Count == batchSize) await WriteAsync();
+            if (values.Count == writeBatchSize) await WriteAsync();
         }
         if (values.Count > 0) await WriteAsync();
         return records;

@@ -146,6 +146,34 @@ public sealed class BulkImportTests
 
     public static TheoryData<int> Seeds() => [.. Enumerable.Range(1, 25)];
 
+    /// <summary>
+    /// Item imports write more than one API batch per transaction and catalog swap: the errors of a large batch carry
+    /// indexes from its start and nothing is written; a valid one is stored and in the catalog at once.
+    /// </summary>
+    [Fact]
+    public async Task UpsertItemsBulk_MoreThanOneApiBatch_ValidatesWithIndexesAndStoresAll()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "persona-bulk", Guid.NewGuid().ToString("n"));
+        try
+        {
+            await using var engine = await OpenAsync(dir);
+            var items = Enumerable.Range(0, 2_500).Select(i => new Item { Id = $"i{i}", Title = $"item {i}", CategoryPath = ["c" + (i % 7)] }).ToList();
+            var bad = items.ToList();
+            bad[1_700] = bad[1_700] with { Id = " " };
+            var errors = await engine.UpsertItemsBulkAsync(bad, CancellationToken.None);
+            Assert.Equal(1_700, Assert.Single(errors).Index);
+            Assert.Equal(0, await engine.Store.CountItemsAsync());
+
+            Assert.Empty(await engine.UpsertItemsBulkAsync(items, CancellationToken.None));
+            Assert.Equal(2_500, await engine.Store.CountItemsAsync());
+            Assert.Equal(2_500, engine.Catalog.Count);
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
     /// <summary>A file with bad rows writes nothing, and each problem names the file, the line and the field.</summary>
     [Fact]
     public async Task ImportEventHistory_TaobaoFileWithBadRows_NamesFileLineFieldAndWritesNothing()
