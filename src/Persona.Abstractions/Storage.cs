@@ -9,6 +9,14 @@ public interface IEventStore
     /// </summary>
     Task<AppendResult> AppendEventsAsync(IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// As <see cref="AppendEventsAsync"/> (one durable transaction, ids already stored skipped, sequence numbers in
+    /// batch order), for the large batches of a history import; a store may insert them in whatever order suits its
+    /// indexes. The default is <see cref="AppendEventsAsync"/>.
+    /// </summary>
+    Task<AppendResult> AppendEventsBulkAsync(IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken = default) =>
+        AppendEventsAsync(events, cancellationToken);
+
     /// <summary>Events with <see cref="StoredEvent.Sequence"/> greater than <paramref name="afterSequence"/>, in sequence order.</summary>
     IAsyncEnumerable<StoredEvent> ReadEventsAsync(long afterSequence = 0, CancellationToken cancellationToken = default);
 

@@ -134,27 +134,101 @@ internal static class EngineSession
 
 }
 
-/// <summary>Spectre progress bars over <see cref="WorkProgress"/> reports.</summary>
+/// <summary>Progress bars over <see cref="WorkProgress"/> reports: Spectre bars on a terminal, plain lines otherwise.</summary>
 internal static class Progress
 {
-    public static async Task RunAsync(Func<IProgress<WorkProgress>, Task> work)
+    public static Task RunAsync(Func<IProgress<WorkProgress>, Task> work) => RunAsync(work, AnsiConsole.Console);
+
+    /// <summary>
+    /// On <paramref name="writer"/> (standard error for imports, so standard output keeps only the result). When that is
+    /// not a terminal, one plain line per stage every few seconds and at its end, with the rate.
+    /// </summary>
+    public static Task RunAsync(Func<IProgress<WorkProgress>, Task> work, TextWriter writer)
     {
-        await AnsiConsole.Progress()
+        ArgumentNullException.ThrowIfNull(writer);
+        var terminal = ReferenceEquals(writer, Console.Error) ? !Console.IsErrorRedirected : ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected;
+        if (!terminal) return RunPlainAsync(work, writer);
+        return RunAsync(work, AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) }));
+    }
+
+    private static async Task RunAsync(Func<IProgress<WorkProgress>, Task> work, IAnsiConsole console)
+    {
+        var rate = new RateColumn();
+        await console.Progress()
             .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), rate, new ElapsedTimeColumn(), new RemainingTimeColumn())
             .StartAsync(async context =>
             {
                 var tasks = new Dictionary<string, ProgressTask>();
                 var reporter = new SynchronousProgress<WorkProgress>(p =>
                 {
                     if (!tasks.TryGetValue(p.Stage, out var task))
+                    {
                         tasks[p.Stage] = task = context.AddTask(Markup.Escape(p.Stage), maxValue: Math.Max(1, p.Total));
+                        if (p.Unit is { } unit) rate.Units[task.Id] = unit;
+                    }
                     task.MaxValue = Math.Max(1, p.Total);
                     task.Value = p.Done;
                 });
                 await work(reporter);
                 foreach (var task in tasks.Values) task.Value = task.MaxValue;
             });
+    }
+
+    private static async Task RunPlainAsync(Func<IProgress<WorkProgress>, Task> work, TextWriter writer)
+    {
+        var stages = new Dictionary<string, PlainStage>();
+        var reporter = new SynchronousProgress<WorkProgress>(p =>
+        {
+            if (!stages.TryGetValue(p.Stage, out var stage)) stages[p.Stage] = stage = new PlainStage();
+            stage.Last = p;
+            if (stage.Written is { } written && stage.Clock.Elapsed - written < PlainEvery && p.Done < p.Total) return;
+            stage.Written = stage.Clock.Elapsed;
+            writer.WriteLine(PlainLine(p, stage.Clock.Elapsed));
+        });
+        await work(reporter);
+    }
+
+    private static readonly TimeSpan PlainEvery = TimeSpan.FromSeconds(2);
+
+    /// <summary>"Importing events: 1,200,000 / 2,000,000 events (60%), 310,000 events/s".</summary>
+    internal static string PlainLine(WorkProgress p, TimeSpan elapsed)
+    {
+        var percent = p.Total > 0 ? 100.0 * p.Done / p.Total : 0;
+        var rate = p.Done / Math.Max(elapsed.TotalSeconds, 1e-3);
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        return p.Unit switch
+        {
+            WorkProgress.Bytes => string.Create(culture, $"{p.Stage}: {p.Done / 1048576.0:N1} / {p.Total / 1048576.0:N1} MiB ({percent:0}%), {rate / 1048576.0:N1} MiB/s"),
+            { } unit => string.Create(culture, $"{p.Stage}: {p.Done:N0} / {p.Total:N0} {unit} ({percent:0}%), {rate:N0} {unit}/s"),
+            null => string.Create(culture, $"{p.Stage}: {percent:0}%"),
+        };
+    }
+
+    private sealed class PlainStage
+    {
+        public System.Diagnostics.Stopwatch Clock { get; } = System.Diagnostics.Stopwatch.StartNew();
+        public TimeSpan? Written { get; set; }
+        public WorkProgress Last { get; set; }
+    }
+
+    /// <summary>Units per second of a task counted in <see cref="WorkProgress.Unit"/> (events/s, MiB/s).</summary>
+    private sealed class RateColumn : ProgressColumn
+    {
+        public System.Collections.Concurrent.ConcurrentDictionary<int, string> Units { get; } = new();
+
+        public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime)
+        {
+            var unit = Units.GetValueOrDefault(task.Id);
+            var culture = System.Globalization.CultureInfo.InvariantCulture;
+            var text = (unit, task.Speed) switch
+            {
+                (null, _) or (_, null) => "",
+                (WorkProgress.Bytes, { } speed) => string.Create(culture, $"{speed / 1048576.0:N1} MiB/s"),
+                (_, { } speed) => string.Create(culture, $"{speed:N0} {unit}/s"),
+            };
+            return new Spectre.Console.Text(text, Style.Plain);
+        }
     }
 
     /// <summary>Reports inline (no SynchronizationContext hop), so the bar is current when work ends.</summary>

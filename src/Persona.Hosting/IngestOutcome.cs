@@ -34,7 +34,15 @@ public enum ProfileStatus
 public sealed record ProfileRead(ProfileStatus Status, Profile? Profile);
 
 /// <summary>Progress of a long step: <paramref name="Done"/> of <paramref name="Total"/> units (events, items, bytes).</summary>
-public readonly record struct WorkProgress(string Stage, long Done, long Total);
+/// <param name="Stage">What is being done; one bar per stage.</param>
+/// <param name="Done">Units done.</param>
+/// <param name="Total">Units in all.</param>
+/// <param name="Unit">What is counted (<see cref="Events"/>, <see cref="Bytes"/>), for a rate display; null: not shown.</param>
+public readonly record struct WorkProgress(string Stage, long Done, long Total, string? Unit = null)
+{
+    public const string Events = "events";
+    public const string Bytes = "bytes";
+}
 
 /// <summary>Counts shown by <c>/health</c> and the dashboard.</summary>
 public sealed record PersonaStats(long Events, long Items, long Users, long Profiles, long LastSequence, DateTimeOffset? DataClock);

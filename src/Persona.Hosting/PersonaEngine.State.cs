@@ -91,6 +91,13 @@ public sealed partial class PersonaEngine
         events.Clear();
     }
 
+    /// <summary>After an append, under the write gate: the burst counters now reach its last sequence.</summary>
+    private void NoteAppended(AppendResult result)
+    {
+        if (result.Stored.Count > 0 && result.Stored[^1].Sequence > Interlocked.Read(ref _appendedThrough))
+            Interlocked.Exchange(ref _appendedThrough, result.Stored[^1].Sequence);
+    }
+
     /// <summary>After a stored batch is applied: its shoppers need their records rewritten, and the checkpoint may move past it.</summary>
     private void MarkApplied(IReadOnlyList<StoredEvent> stored)
     {

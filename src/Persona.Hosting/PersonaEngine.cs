@@ -169,12 +169,7 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         if (!_started) throw new InvalidOperationException("Call StartAsync before ingesting.");
         var now = _time.GetUtcNow();
         var normalized = new StoredEvent[events.Count];
-        for (var i = 0; i < events.Count; i++)
-        {
-            // Protected before normalising: a content-derived event id then hashes the pseudonym, not the raw id.
-            var e = _userIds.Enabled ? events[i] with { UserId = _userIds.Protect(events[i].UserId.Trim()) } : events[i];
-            normalized[i] = EventNormalizer.Normalize(e, now);
-        }
+        for (var i = 0; i < events.Count; i++) normalized[i] = Normalize(events[i], now);
         var pending = new PendingAppend(normalized);
         await _appends.Writer.WriteAsync(pending, cancellationToken);
         // Once queued the batch is written even if this caller goes away; it just stops waiting.
@@ -273,7 +268,7 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         try
         {
             var result = await _store.AppendEventsAsync(_bursts.Apply(events), CancellationToken.None);
-            if (result.Stored.Count > 0) Interlocked.Exchange(ref _appendedThrough, Math.Max(Interlocked.Read(ref _appendedThrough), result.Stored[^1].Sequence));
+            NoteAppended(result);
             return result;
         }
         finally
@@ -289,19 +284,9 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         {
             try
             {
-                var stored = WithoutErased(result.Stored);
-                _profiles.Apply(stored);
-                MarkApplied(result.Stored);
                 // Observers (indexes, recommendation state) see the batch before it is acknowledged,
                 // so a client's next read reflects what it just posted.
-                foreach (var observer in _observers) observer.OnEventsStored(stored);
-                var excluded = 0;
-                foreach (var e in stored)
-                {
-                    _knownUsers.TryAdd(e.UserId, 0);
-                    _dirtyProfiles.TryAdd(e.UserId, 0);
-                    if (e.ExcludedReason is not null) excluded++;
-                }
+                var excluded = ApplyStored(result.Stored);
                 pending.Done.TrySetResult(new IngestOutcome
                 {
                     Stored = result.Stored.Count,
@@ -316,6 +301,23 @@ public sealed partial class PersonaEngine : IAsyncDisposable
                 pending.Done.TrySetException(ex);
             }
         }
+    }
+
+    /// <summary>Applies newly stored events to the profiles and the observers; returns how many are excluded (bursts).</summary>
+    private int ApplyStored(IReadOnlyList<StoredEvent> events)
+    {
+        var stored = WithoutErased(events);
+        _profiles.Apply(stored);
+        MarkApplied(events);
+        foreach (var observer in _observers) observer.OnEventsStored(stored);
+        var excluded = 0;
+        foreach (var e in stored)
+        {
+            _knownUsers.TryAdd(e.UserId, 0);
+            _dirtyProfiles.TryAdd(e.UserId, 0);
+            if (e.ExcludedReason is not null) excluded++;
+        }
+        return excluded;
     }
 
     /// <summary>

@@ -162,6 +162,55 @@ public sealed class SqlitePersonaStore : IPersonaStore
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// One transaction, like <see cref="AppendEventsAsync"/>, with the same result (sequence numbers in batch order,
+    /// later copies of an id and ids already stored counted as duplicates), but inserted in id order with the bulk page
+    /// cache: the unique id index then takes its pages in order, once each. Copies inside the batch are dropped in memory;
+    /// when an id turns out to be stored already (a re-run import), the transaction is rolled back and the batch
+    /// appended in batch order, so sequence numbers stay dense.
+    /// </summary>
+    public async Task<AppendResult> AppendEventsBulkAsync(IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0) return new AppendResult([], 0);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        // Prepared outside the write lock: first copies in batch order, stamped as they will be stored.
+        var seen = new HashSet<string>(events.Count, StringComparer.Ordinal);
+        var unique = new List<StoredEvent>(events.Count);
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i] ?? throw new ArgumentException($"Event at index {i} is null.", nameof(events));
+            if (!seen.Add(e.Id)) continue;
+            unique.Add(e with
+            {
+                Timestamp = FromUnixMilliseconds(e.Timestamp.ToUnixTimeMilliseconds()),
+                ReceivedAt = e.ReceivedAt == default ? FromUnixMilliseconds(now) : FromUnixMilliseconds(e.ReceivedAt.ToUnixTimeMilliseconds()),
+            });
+        }
+        var order = new int[unique.Count];
+        for (var i = 0; i < order.Length; i++) order[i] = i;
+        var ids = new string[unique.Count];
+        for (var i = 0; i < ids.Length; i++) ids[i] = unique[i].Id;
+        Array.Sort(ids, order, StringComparer.Ordinal);
+
+        var sorted = await WriteBulkAsync((connection, transaction) =>
+        {
+            var insert = _eventInsert!;
+            var first = insert.Begin(transaction) + 1;
+            foreach (var i in order)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var e = unique[i];
+                if (!insert.Execute(first + i, e, e.Timestamp.ToUnixTimeMilliseconds(), e.ReceivedAt.ToUnixTimeMilliseconds()))
+                    return (AppendResult?)null;
+            }
+            var stored = new StoredEvent[unique.Count];
+            for (var i = 0; i < stored.Length; i++) stored[i] = unique[i] with { Sequence = first + i };
+            return new AppendResult(stored, events.Count - unique.Count);
+        }, cancellationToken).ConfigureAwait(false);
+        return sorted ?? await AppendEventsAsync(events, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <inheritdoc />
     public async IAsyncEnumerable<StoredEvent> ReadEventsAsync(
         long afterSequence = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -670,6 +719,40 @@ public sealed class SqlitePersonaStore : IPersonaStore
             var result = work(writer, transaction);
             transaction.Commit();
             return result;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// <see cref="WriteAsync"/> with the bulk page cache; a null result rolls the transaction back. The cache is
+    /// returned to its normal size (and the extra pages freed) after each batch, so a server that imports keeps its footprint.
+    /// </summary>
+    private async Task<T?> WriteBulkAsync<T>(Func<SqliteConnection, SqliteTransaction, T?> work, CancellationToken cancellationToken) where T : class
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        EnsureInitialized();
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            EnsureInitialized();
+            var writer = _writer!;
+            var bulk = Math.Max(_options.BulkCacheSizeKib, _options.WriterCacheSizeKib);
+            ExecutePragma(writer, $"PRAGMA cache_size = -{bulk.ToString(CultureInfo.InvariantCulture)};");
+            try
+            {
+                using var transaction = writer.BeginTransaction(deferred: false);
+                var result = work(writer, transaction);
+                if (result is null) transaction.Rollback();
+                else transaction.Commit();
+                return result;
+            }
+            finally
+            {
+                ExecutePragma(writer, $"PRAGMA cache_size = -{_options.WriterCacheSizeKib.ToString(CultureInfo.InvariantCulture)};");
+            }
         }
         finally
         {

