@@ -69,6 +69,60 @@ public sealed class ScaleBenchTests : IDisposable
         Assert.Contains("Importing", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task BenchScale_SigtermDuringTheLoad_StopsTheServerAndRemovesItsWork()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var work = Path.Combine(_root, "stopped");
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _root, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { typeof(cli::Persona.Cli.PersonaCli).Assembly.Location, "bench", "scale", "--users", "100", "--items", "300", "--events", "2000",
+                     "--duration", "60s", "--clients", "2", "--warmup", "0s", "--data", work })
+            start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var error = new System.Text.StringBuilder();
+        var loading = new TaskCompletionSource();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (error) error.AppendLine(e.Data);
+            if (e.Data?.Contains("uniformly random shoppers", StringComparison.Ordinal) == true) loading.TrySetResult();
+        };
+        process.BeginErrorReadLine();
+        var output = process.StandardOutput.ReadToEndAsync();
+        try
+        {
+            await loading.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            Assert.NotEmpty(ProcessesMentioning(Path.Combine(work, "store"))); // the server, on the work folder's store
+
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+            await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+
+        Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}\n{error}");
+        Assert.Equal("", await output);
+        Assert.Empty(ProcessesMentioning(Path.Combine(work, "store")));
+        Assert.False(Directory.Exists(work), "the work folder was left behind");
+    }
+
+    /// <summary>Ids of processes whose command line contains <paramref name="text"/>.</summary>
+    private static List<int> ProcessesMentioning(string text)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId) continue;
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ').Contains(text, StringComparison.Ordinal)) found.Add(pid);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+        }
+        return found;
+    }
+
     [Theory]
     [InlineData("--users", "0", "--users must be between")]
     [InlineData("--users", "many", "--users: 'many' is not a whole number")]

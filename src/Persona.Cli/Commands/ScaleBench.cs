@@ -235,6 +235,18 @@ public static class ScaleBench
 
         // Progress (ours and the import's, which draws on the shared console) goes to standard error: standard output
         // carries only the report.
+        // Ctrl+C or SIGTERM stops the run here and lets the finally below stop the server and remove the work folder;
+        // without these the process ended at once and left both behind.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        cancellationToken = stop.Token;
+
         var previousConsole = AnsiConsole.Console;
         AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(error) });
         ServerUnderTest? server = null;
@@ -350,6 +362,11 @@ public static class ScaleBench
         {
             await error.WriteLineAsync(ex.Message);
             return 1;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await error.WriteLineAsync("Stopped.");
+            return 130;
         }
         finally
         {
