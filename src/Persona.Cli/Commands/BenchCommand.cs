@@ -22,6 +22,7 @@ internal static class BenchCommand
         command.Add(MixedBench.Create());
         foreach (var bench in command.Subcommands)
             if (bench.Action is AsynchronousCommandLineAction action) bench.Action = new ReportUnreachableServer(action);
+        command.Add(ScaleBench.Create()); // starts its own server, so no --url to report
         return command;
     }
 
