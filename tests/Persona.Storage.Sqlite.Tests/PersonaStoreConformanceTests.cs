@@ -613,6 +613,34 @@ public abstract class PersonaStoreConformanceTests : IAsyncLifetime
         await Task.Run(() => Check.One(Config.QuickThrowOnFailure.WithMaxTest(60), property));
     }
 
+    // ---------------------------------------------------------------- derived state checkpoints
+
+    [Fact]
+    public async Task ShopperStates_WrittenWithCheckpoint_ReadBackReplacedClearedAndErasedWithTheShopper()
+    {
+        var store = await OpenAsync();
+        Assert.Null(await store.GetStateCheckpointAsync("shopper-states"));
+        await store.WriteShopperStatesAsync([new ShopperStateRecord("u1", 4, [1, 2, 3]), new ShopperStateRecord("u2", 7, [9])],
+            new StateCheckpoint("shopper-states", "fp", 5, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), [42]));
+        await store.WriteShopperStatesAsync([new ShopperStateRecord("u1", 9, [4, 5])], checkpoint: null);
+
+        var u1 = await store.GetShopperStateAsync("u1");
+        Assert.Equal(9, u1!.ThroughSequence);
+        Assert.Equal([4, 5], u1.State);
+        Assert.Equal(["u1", "u2"], (await ToListAsync(store.ReadShopperStatesAsync())).Select(r => r.UserId).Order());
+        var checkpoint = await store.GetStateCheckpointAsync("shopper-states");
+        Assert.Equal(("fp", 5L, 1_700_000_000_000L), (checkpoint!.Fingerprint, checkpoint.Sequence, checkpoint.WrittenAt.ToUnixTimeMilliseconds()));
+        Assert.Equal([42], checkpoint.Data);
+
+        await store.EraseUserAsync("u2", []);
+        Assert.Null(await store.GetShopperStateAsync("u2"));
+        Assert.NotNull(await store.GetShopperStateAsync("u1"));
+
+        await store.ClearShopperStatesAsync();
+        Assert.Empty(await ToListAsync(store.ReadShopperStatesAsync()));
+        Assert.Null(await store.GetStateCheckpointAsync("shopper-states"));
+    }
+
     // ---------------------------------------------------------------- erasure and audit
 
     [Fact]
