@@ -47,17 +47,7 @@ public sealed partial class PersonaEngine
         var now = _time.GetUtcNow();
         var stamped = new Item[items.Count];
         for (var i = 0; i < stamped.Length; i++) stamped[i] = items[i] with { UpdatedAt = items[i].UpdatedAt ?? now };
-        await _writeGate.WaitAsync(cancellationToken);
-        try
-        {
-            await _store.UpsertItemsAsync(stamped, cancellationToken);
-            _profiles.Catalog = _profiles.Catalog.With(stamped);
-            foreach (var observer in _observers) observer.OnItemsUpserted(stamped);
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+        await StoreItemsAsync(stamped, cancellationToken);
         return [];
     }
 

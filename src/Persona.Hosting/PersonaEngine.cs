@@ -406,6 +406,13 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         var errors = _itemValidator.Validate(items);
         if (errors.Count > 0) return errors;
         var stamped = items.Select(i => i with { UpdatedAt = i.UpdatedAt ?? _time.GetUtcNow() }).ToList();
+        await StoreItemsAsync(stamped, cancellationToken);
+        return [];
+    }
+
+    /// <summary>Stores validated, stamped items in one transaction, then swaps the catalog once and tells the observers.</summary>
+    private async Task StoreItemsAsync(IReadOnlyList<Item> stamped, CancellationToken cancellationToken)
+    {
         await _writeGate.WaitAsync(cancellationToken);
         try
         {
@@ -417,7 +424,6 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         {
             _writeGate.Release();
         }
-        return [];
     }
 
     public async Task<IReadOnlyList<FieldError>> UpsertUsersAsync(IReadOnlyList<User> users, CancellationToken cancellationToken)
