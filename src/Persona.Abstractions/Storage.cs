@@ -89,6 +89,12 @@ public interface IStateStore
 
     /// <summary>Deletes every shopper record and checkpoint row (derived state built under other options), in one transaction.</summary>
     Task ClearShopperStatesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Writes (replaces) a state part whole, in one transaction.</summary>
+    Task WriteStatePartAsync(StatePart part, CancellationToken cancellationToken = default);
+
+    /// <summary>The part as last written; null when none is stored (never written, or dropped by an erasure).</summary>
+    Task<StatePart?> ReadStatePartAsync(string name, CancellationToken cancellationToken = default);
 }
 
 /// <summary>One shopper's derived state as a checkpoint stores it; <paramref name="ThroughSequence"/> is the highest log sequence it reflects.</summary>
@@ -102,6 +108,14 @@ public sealed record ShopperStateRecord(string UserId, long ThroughSequence, byt
 /// options with <paramref name="Fingerprint"/>; <paramref name="Data"/> holds the part's own small global state.
 /// </summary>
 public sealed record StateCheckpoint(string Part, string Fingerprint, long Sequence, DateTimeOffset WrittenAt, byte[]? Data = null);
+
+/// <summary>
+/// Derived state that mixes many shoppers (recommendations' item pairs, popularity and recent steps; search's
+/// co-visitation and query clicks), stored whole: every event up to <paramref name="Sequence"/> is in
+/// <paramref name="Data"/>, built under options with <paramref name="Fingerprint"/>. Because a part cannot drop one
+/// shopper, erasing any shopper deletes every part in the erasure's transaction; the next start rebuilds it from the log.
+/// </summary>
+public sealed record StatePart(string Name, string Fingerprint, long Sequence, DateTimeOffset WrittenAt, byte[] Data);
 
 /// <summary>Append-only record of administrative actions: who did what to which target, when.</summary>
 public interface IAuditStore

@@ -581,6 +581,82 @@ public sealed class SqlitePersonaStore : IPersonaStore
             return command.ExecuteNonQuery();
         }, cancellationToken);
 
+    /// <summary>Bytes per stored chunk of a state part: below SQLite's 1 GB value limit, and small enough to bind.</summary>
+    public const int StatePartChunkBytes = 64 << 20;
+
+    /// <inheritdoc />
+    public Task WriteStatePartAsync(StatePart part, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        ArgumentException.ThrowIfNullOrEmpty(part.Name);
+        ArgumentNullException.ThrowIfNull(part.Data);
+        return WriteAsync((connection, transaction) =>
+        {
+            using (var delete = connection.CreateCommand())
+            {
+                delete.Transaction = transaction;
+                delete.CommandText = "DELETE FROM state_parts WHERE name = $name;";
+                delete.Parameters.AddWithValue("$name", part.Name);
+                delete.ExecuteNonQuery();
+            }
+            using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText =
+                "INSERT INTO state_parts (name, chunk, fingerprint, sequence, written_at, data) VALUES ($name, $chunk, $fingerprint, $sequence, $at, $data);";
+            insert.Parameters.AddWithValue("$name", part.Name);
+            var chunk = insert.Parameters.Add("$chunk", SqliteType.Integer);
+            insert.Parameters.AddWithValue("$fingerprint", part.Fingerprint);
+            insert.Parameters.AddWithValue("$sequence", part.Sequence);
+            insert.Parameters.AddWithValue("$at", part.WrittenAt.ToUnixTimeMilliseconds());
+            var data = insert.Parameters.Add("$data", SqliteType.Blob);
+            var index = 0;
+            // At least one row, so an empty part is still "written".
+            for (var offset = 0; offset == 0 || offset < part.Data.Length; offset += StatePartChunkBytes, index++)
+            {
+                chunk.Value = index;
+                data.Value = part.Data.AsSpan(offset, Math.Min(StatePartChunkBytes, part.Data.Length - offset)).ToArray();
+                insert.ExecuteNonQuery();
+            }
+            return index;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<StatePart?> ReadStatePartAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        EnsureInitialized();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT chunk, fingerprint, sequence, written_at, data FROM state_parts WHERE name = $name ORDER BY chunk;";
+            command.Parameters.AddWithValue("$name", name);
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                StatePart? part = null;
+                var chunks = new List<byte[]>();
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    // Chunks are written together in one transaction; a gap would mean a foreign writer: no part.
+                    if (reader.GetInt64(0) != chunks.Count) return null;
+                    part ??= new StatePart(name, reader.GetString(1), reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), []);
+                    chunks.Add((byte[])reader.GetValue(4));
+                }
+                if (part is null) return null;
+                var data = new byte[chunks.Sum(c => (long)c.Length)];
+                var at = 0;
+                foreach (var c in chunks)
+                {
+                    c.CopyTo(data, at);
+                    at += c.Length;
+                }
+                return part with { Data = data };
+            }
+        }
+    }
+
     private static ShopperStateRecord ReadShopperState(SqliteDataReader reader) =>
         new(reader.GetString(0), reader.GetInt64(1), (byte[])reader.GetValue(2));
 
@@ -605,6 +681,8 @@ public sealed class SqlitePersonaStore : IPersonaStore
             var events = Execute("DELETE FROM events WHERE user_id = $user;", ("$user", userId));
             var profile = Execute("DELETE FROM profiles WHERE user_id = $user;", ("$user", userId)) > 0;
             Execute("DELETE FROM shopper_states WHERE user_id = $user;", ("$user", userId));
+            // Aggregates hold a share of every shopper and cannot drop one: they go whole, and are rebuilt from the log.
+            Execute("DELETE FROM state_parts;");
             var user = Execute("DELETE FROM users WHERE id = $user;", ("$user", userId)) > 0;
             var rewritten = 0;
             foreach (var document in documents)

@@ -87,6 +87,18 @@ internal static class SqliteSchema
                 data        BLOB
             );
             """),
+        new(4, "state parts (aggregates over many shoppers), stored in chunks",
+            """
+            CREATE TABLE state_parts (
+                name        TEXT    NOT NULL,
+                chunk       INTEGER NOT NULL,
+                fingerprint TEXT    NOT NULL,
+                sequence    INTEGER NOT NULL,
+                written_at  INTEGER NOT NULL,
+                data        BLOB    NOT NULL,
+                PRIMARY KEY (name, chunk)
+            );
+            """),
     ];
 
     /// <summary>The version this build writes; a file with a newer one is refused.</summary>

@@ -641,6 +641,29 @@ public abstract class PersonaStoreConformanceTests : IAsyncLifetime
         Assert.Null(await store.GetStateCheckpointAsync("shopper-states"));
     }
 
+    [Fact]
+    public async Task StateParts_WrittenWhole_ReadBackReplacedAndDroppedByAnyErasure()
+    {
+        var store = await OpenAsync();
+        Assert.Null(await store.ReadStatePartAsync("recommendations"));
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+        await store.WriteStatePartAsync(new StatePart("recommendations", "fp1", 10, at, [1, 2, 3]));
+        await store.WriteStatePartAsync(new StatePart("search", "fp2", 11, at, []));
+        await store.WriteStatePartAsync(new StatePart("recommendations", "fp3", 12, at, [7]));
+
+        var part = await store.ReadStatePartAsync("recommendations");
+        Assert.Equal(("fp3", 12L, 1_700_000_000_000L), (part!.Fingerprint, part.Sequence, part.WrittenAt.ToUnixTimeMilliseconds()));
+        Assert.Equal([7], part.Data);
+        Assert.Empty((await store.ReadStatePartAsync("search"))!.Data);
+        // Shopper checkpoints are a separate kind of state: clearing them leaves the parts.
+        await store.ClearShopperStatesAsync();
+        Assert.NotNull(await store.ReadStatePartAsync("search"));
+
+        await store.EraseUserAsync("anyone", []);
+        Assert.Null(await store.ReadStatePartAsync("recommendations"));
+        Assert.Null(await store.ReadStatePartAsync("search"));
+    }
+
     // ---------------------------------------------------------------- erasure and audit
 
     [Fact]

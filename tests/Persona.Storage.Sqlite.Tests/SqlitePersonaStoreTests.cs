@@ -121,8 +121,8 @@ public sealed class SqlitePersonaStoreTests : PersonaStoreConformanceTests
 
         using var raw = OpenRaw();
         Assert.Equal("wal", Scalar(raw, "PRAGMA journal_mode;"));
-        Assert.Equal(3L, Scalar(raw, "SELECT max(version) FROM schema_migrations;"));
-        Assert.Equal(3L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
+        Assert.Equal(4L, Scalar(raw, "SELECT max(version) FROM schema_migrations;"));
+        Assert.Equal(4L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
         Assert.Equal(1L, Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'ix_events_user_sequence';"));
     }
 
@@ -136,8 +136,23 @@ public sealed class SqlitePersonaStoreTests : PersonaStoreConformanceTests
         await OpenAsync();
 
         using var raw = OpenRaw();
-        Assert.Equal(3L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
+        Assert.Equal(4L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
         Assert.Equal(4L, Scalar(raw, "SELECT count(*) FROM events;"));
+    }
+
+    [Fact]
+    public async Task StatePart_LargerThanOneChunk_StoredInChunksAndReadBackWhole()
+    {
+        var store = await OpenAsync();
+        var data = new byte[SqlitePersonaStore.StatePartChunkBytes + 5];
+        new Random(7).NextBytes(data);
+
+        await store.WriteStatePartAsync(new StatePart("big", "fp", 3, DateTimeOffset.UnixEpoch, data));
+
+        using (var raw = OpenRaw())
+            Assert.Equal(2L, Scalar(raw, "SELECT count(*) FROM state_parts WHERE name = 'big';"));
+        var read = (await store.ReadStatePartAsync("big"))!.Data;
+        Assert.True(data.AsSpan().SequenceEqual(read));
     }
 
     [Fact]
