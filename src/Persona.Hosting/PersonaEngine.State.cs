@@ -69,12 +69,68 @@ public sealed partial class PersonaEngine
         if (damaged.Count > 0 && _logger.IsEnabled(LogLevel.Warning))
             _logger.LogWarning("Rebuilt {Count} damaged shopper state records from their events", damaged.Count);
         _burstsThrough = burstsThrough;
+        // A restart with no new events must checkpoint at the same place, not at 0.
+        _publishedThrough = checkpoint.Sequence;
+        _appendedThrough = Math.Max(checkpoint.Sequence, burstsThrough);
         LastRestore = new StateRestore(checkpoint.Sequence, restored, damaged.Count, 0);
         return checkpoint.Sequence;
     }
 
     // Events up to this sequence are already counted by the restored burst detector.
     private long _burstsThrough;
+
+    /// <summary>A part observer at start, and the sequence its restored state covers (0: rebuilt from the whole log).</summary>
+    private sealed record PartStart(IStatePartObserver Observer, long From);
+
+    // The parts fed by the start pass: only their state is whole (one registered later loads the log itself, and may still be loading).
+    private IStatePartObserver[] _startParts = [];
+    // Per part: the sequence its stored copy covers (absent: none stored); a checkpoint writes only parts that moved.
+    private readonly ConcurrentDictionary<string, long> _partsWrittenThrough = new(StringComparer.Ordinal);
+    // Stored events appended, and applied to profiles and observers, since start: equal when nothing is in flight.
+    private long _appendedEvents;
+    private long _appliedEvents;
+
+    /// <summary>Prepares the part observers registered so far and restores each from its stored part when it is usable.</summary>
+    private async Task<List<PartStart>> RestorePartsAsync(List<Item> items, List<User> users, CancellationToken cancellationToken)
+    {
+        var parts = new List<PartStart>();
+        foreach (var observer in _observers.OfType<IStatePartObserver>())
+        {
+            observer.PrepareStart(items, users);
+            var stored = await _store.ReadStatePartAsync(observer.PartName, cancellationToken);
+            var from = 0L;
+            if (stored is not null && stored.Fingerprint == observer.PartFingerprint && observer.TryRestore(stored.Data))
+            {
+                from = stored.Sequence;
+                _partsWrittenThrough[observer.PartName] = from;
+            }
+            else if (stored is not null && _logger.IsEnabled(LogLevel.Warning))
+            {
+                _logger.LogWarning("The stored {Part} state was written under other options or is damaged; rebuilding it from the log", observer.PartName);
+            }
+            parts.Add(new PartStart(observer, from));
+            LastPartRestores[observer.PartName] = from;
+        }
+        _startParts = [.. parts.Select(p => p.Observer)];
+        return parts;
+    }
+
+    /// <summary>What the last start restored per state part: the sequence its stored copy covered (0: rebuilt from the log).</summary>
+    public ConcurrentDictionary<string, long> LastPartRestores { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>One page of the start pass: the shopper states take what follows their checkpoint, each part what follows its own.</summary>
+    private void ReplayPass(List<StoredEvent> page, long shoppersAfter, List<PartStart> parts)
+    {
+        foreach (var part in parts)
+        {
+            if (page.Count == 0 || page[^1].Sequence <= part.From) continue;
+            part.Observer.ReplayStored(page[0].Sequence > part.From ? page : page.FindAll(e => e.Sequence > part.From));
+        }
+        if (page.Count > 0 && page[^1].Sequence > shoppersAfter)
+            ReplayTail(page[0].Sequence > shoppersAfter ? page : page.FindAll(e => e.Sequence > shoppersAfter));
+        if (page.Count > 0 && page[^1].Sequence > _appendedThrough) _appendedThrough = page[^1].Sequence;
+        page.Clear();
+    }
 
     /// <summary>Replays stored events after a checkpoint (or all of them) into the shopper states and burst counters.</summary>
     private void ReplayTail(List<StoredEvent> events)
@@ -94,6 +150,7 @@ public sealed partial class PersonaEngine
     /// <summary>After an append, under the write gate: the burst counters now reach its last sequence.</summary>
     private void NoteAppended(AppendResult result)
     {
+        Interlocked.Add(ref _appendedEvents, result.Stored.Count);
         if (result.Stored.Count > 0 && result.Stored[^1].Sequence > Interlocked.Read(ref _appendedThrough))
             Interlocked.Exchange(ref _appendedThrough, result.Stored[^1].Sequence);
     }
@@ -155,6 +212,7 @@ public sealed partial class PersonaEngine
                 _writeGate.Release();
             }
             users.Clear();
+            await CheckpointPartsAsync(cancellationToken);
             return written;
         }
         finally
@@ -163,6 +221,40 @@ public sealed partial class PersonaEngine
             foreach (var user in users) _dirtyStates.TryAdd(user, 0);
             _checkpointGate.Release();
         }
+    }
+
+    /// <summary>
+    /// Writes the part observers whose state moved since their stored copy. Each is encoded under the write gate once
+    /// every appended batch has been applied, so it covers exactly the log up to the last appended sequence; it is
+    /// written after the gate opens (the checkpoint gate keeps erasures out until then).
+    /// </summary>
+    private async Task CheckpointPartsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var observer in _startParts)
+        {
+            StatePart part;
+            await _writeGate.WaitAsync(cancellationToken);
+            try
+            {
+                await DrainAppliedAsync(cancellationToken);
+                var through = Interlocked.Read(ref _appendedThrough);
+                if (_partsWrittenThrough.TryGetValue(observer.PartName, out var written) && written == through) continue;
+                part = new StatePart(observer.PartName, observer.PartFingerprint, through, _time.GetUtcNow(), observer.Encode());
+            }
+            finally
+            {
+                _writeGate.Release();
+            }
+            await _store.WriteStatePartAsync(part, cancellationToken);
+            _partsWrittenThrough[part.Name] = part.Sequence;
+        }
+    }
+
+    /// <summary>Under the write gate: waits until every appended batch has been applied (publishing runs beside appends).</summary>
+    private async Task DrainAppliedAsync(CancellationToken cancellationToken)
+    {
+        while (Interlocked.Read(ref _appliedEvents) < Interlocked.Read(ref _appendedEvents))
+            await Task.Delay(1, cancellationToken);
     }
 
     private static byte[] BurstData(long appendedThrough, byte[] bursts)

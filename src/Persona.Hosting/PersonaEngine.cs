@@ -78,23 +78,33 @@ public sealed partial class PersonaEngine : IAsyncDisposable
             var items = new List<Item>();
             await foreach (var item in _store.ReadItemsAsync(cancellationToken)) items.Add(item);
             _profiles.Catalog = CatalogSnapshot.Create(items);
-            await foreach (var user in _store.ReadUsersAsync(cancellationToken)) RememberUser(user);
+            var users = new List<User>();
+            await foreach (var user in _store.ReadUsersAsync(cancellationToken))
+            {
+                RememberUser(user);
+                users.Add(user);
+            }
 
             var after = await RestoreStateAsync(progress, cancellationToken);
-            var total = Math.Max(0, await _store.GetLastSequenceAsync(cancellationToken) - after);
+            var parts = await RestorePartsAsync(items, users, cancellationToken);
+            users.Clear();
+            // One pass over the log feeds the shopper states and every part from where each left off.
+            var from = parts.Aggregate(after, (min, part) => Math.Min(min, part.From));
+            var total = Math.Max(0, await _store.GetLastSequenceAsync(cancellationToken) - from);
             var done = 0L;
             var batch = new List<StoredEvent>(4096);
-            await foreach (var e in _store.ReadEventsAsync(after, cancellationToken))
+            await foreach (var e in _store.ReadEventsAsync(from, cancellationToken))
             {
                 batch.Add(e);
                 if (batch.Count == batch.Capacity)
                 {
                     done += batch.Count;
-                    ReplayTail(batch);
+                    ReplayPass(batch, after, parts);
                     progress?.Report(new WorkProgress("Loading events", Math.Min(done, total), total));
                 }
             }
-            ReplayTail(batch);
+            ReplayPass(batch, after, parts);
+            foreach (var part in parts) part.Observer.CompleteStart();
             progress?.Report(new WorkProgress("Loading events", total, total));
             _started = true;
             if (_logger.IsEnabled(LogLevel.Information))
@@ -306,18 +316,26 @@ public sealed partial class PersonaEngine : IAsyncDisposable
     /// <summary>Applies newly stored events to the profiles and the observers; returns how many are excluded (bursts).</summary>
     private int ApplyStored(IReadOnlyList<StoredEvent> events)
     {
-        var stored = WithoutErased(events);
-        _profiles.Apply(stored);
-        MarkApplied(events);
-        foreach (var observer in _observers) observer.OnEventsStored(stored);
-        var excluded = 0;
-        foreach (var e in stored)
+        try
         {
-            _knownUsers.TryAdd(e.UserId, 0);
-            _dirtyProfiles.TryAdd(e.UserId, 0);
-            if (e.ExcludedReason is not null) excluded++;
+            var stored = WithoutErased(events);
+            _profiles.Apply(stored);
+            MarkApplied(events);
+            foreach (var observer in _observers) observer.OnEventsStored(stored);
+            var excluded = 0;
+            foreach (var e in stored)
+            {
+                _knownUsers.TryAdd(e.UserId, 0);
+                _dirtyProfiles.TryAdd(e.UserId, 0);
+                if (e.ExcludedReason is not null) excluded++;
+            }
+            return excluded;
         }
-        return excluded;
+        finally
+        {
+            // Even when applying failed: a checkpoint waits for this count to catch up with the appended one.
+            Interlocked.Add(ref _appliedEvents, events.Count);
+        }
     }
 
     /// <summary>
@@ -343,6 +361,20 @@ public sealed partial class PersonaEngine : IAsyncDisposable
     public async Task<ErasureReceipt?> EraseUserAsync(string userId, string actor, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
+        // No checkpoint runs meanwhile, so none can write back a part that still counts the shopper after the store dropped them.
+        await _checkpointGate.WaitAsync(cancellationToken);
+        try
+        {
+            return await EraseUserGatedAsync(userId, actor, cancellationToken);
+        }
+        finally
+        {
+            _checkpointGate.Release();
+        }
+    }
+
+    private async Task<ErasureReceipt?> EraseUserGatedAsync(string userId, string actor, CancellationToken cancellationToken)
+    {
         await _writeGate.WaitAsync(cancellationToken);
         try
         {
@@ -351,6 +383,8 @@ public sealed partial class PersonaEngine : IAsyncDisposable
             foreach (var owner in owners) documents.AddRange(await owner.PrepareEraseAsync(userId, cancellationToken));
             var known = _knownUsers.ContainsKey(userId) || _consents.ContainsKey(userId);
             var erased = await _store.EraseUserAsync(userId, documents, CancellationToken.None);
+            // The store dropped every state part with the shopper; the next checkpoint writes them afresh.
+            _partsWrittenThrough.Clear();
             _erasedThrough[userId] = await _store.GetLastSequenceAsync(CancellationToken.None);
             var removed = new List<string>();
             if (_profiles.Remove(userId)) removed.Add("profile state (in memory)");

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Persona.Core.State;
 
 namespace Persona.Core.Retrieval;
 
@@ -115,6 +116,72 @@ public sealed class CoOccurrenceIndex
         _followers.Add(null);
         _totals.Add(0);
         return id;
+    }
+
+    /// <summary>
+    /// Writes every count and each user's last steps (the state a full replay of the same events builds), items by
+    /// id in the order they were first seen, so a restored index numbers them the same way and trims rows alike.
+    /// </summary>
+    public void WriteTo(StateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_writeLock)
+        {
+            writer.WriteCount(Window);
+            writer.WriteCount(_names.Count);
+            for (var item = 0; item < _names.Count; item++)
+            {
+                writer.WriteString(_names[item]);
+                writer.WriteCount(_totals[item]);
+                var row = _followers[item];
+                writer.WriteCount(row?.Count ?? 0);
+                if (row is null) continue;
+                foreach (var (next, count) in row)
+                {
+                    writer.WriteCount(next);
+                    writer.WriteCount(count);
+                }
+            }
+            writer.WriteCount(_tails.Count);
+            foreach (var (user, tail) in _tails)
+            {
+                writer.WriteString(user);
+                writer.WriteCount(tail.Count);
+                for (var i = 0; i < tail.Count; i++) writer.WriteCount(tail[i]);
+            }
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteTo"/> wrote into this empty index; throws <see cref="InvalidDataException"/> on a mismatch.</summary>
+    public void ReadFrom(StateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        lock (_writeLock)
+        {
+            if (_names.Count > 0 || _tails.Count > 0) throw new InvalidOperationException("Restore into an empty index.");
+            if (reader.ReadCount(int.MaxValue) != Window) throw new InvalidDataException("The co-occurrence window differs.");
+            var items = reader.ReadCount(int.MaxValue);
+            for (var item = 0; item < items; item++)
+            {
+                Intern(reader.ReadString());
+                _totals[item] = reader.ReadLongCount();
+                var followers = reader.ReadCount(int.MaxValue);
+                if (followers == 0) continue;
+                var row = new Dictionary<int, int>(followers);
+                for (var f = 0; f < followers; f++) row[reader.ReadCount(items - 1)] = reader.ReadCount(int.MaxValue);
+                _followers[item] = row;
+            }
+            var users = reader.ReadCount(int.MaxValue);
+            for (var u = 0; u < users; u++)
+            {
+                var tail = new Tail(Window);
+                _tails[reader.ReadString()] = tail;
+                var count = reader.ReadCount(Window);
+                for (var i = 0; i < count; i++) tail.Push(reader.ReadCount(items - 1));
+            }
+            for (var item = 0; item < _names.Count; item++)
+                if (_followers[item] is not null) Publish(item);
+        }
     }
 
     /// <summary>An item's followers, most frequent first, and the total count; never changed once published.</summary>

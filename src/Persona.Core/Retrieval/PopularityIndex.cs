@@ -1,3 +1,5 @@
+using Persona.Core.State;
+
 namespace Persona.Core.Retrieval;
 
 /// <summary>
@@ -125,6 +127,58 @@ public sealed class PopularityIndex
             key.Length == 0 ? pairs.ToDictionary(p => p.Id, p => p.Score, StringComparer.Ordinal) : null);
         _rankings[key] = ranking;
         return ranking;
+    }
+
+    /// <summary>Writes every item's decayed score, the reference time and each category node's members.</summary>
+    public void WriteTo(StateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_lock)
+        {
+            writer.WriteDouble(HalfLifeDays);
+            writer.WriteInt64(_referenceTicks);
+            writer.WriteCount(_names.Count);
+            for (var id = 0; id < _names.Count; id++)
+            {
+                writer.WriteString(_names[id]);
+                writer.WriteDouble(_scores[id]);
+            }
+            writer.WriteCount(_members.Count);
+            foreach (var (key, members) in _members)
+            {
+                writer.WriteString(key);
+                writer.WriteCount(members.Count);
+                foreach (var id in members) writer.WriteCount(id);
+            }
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteTo"/> wrote into this empty index; throws <see cref="InvalidDataException"/> on a mismatch.</summary>
+    public void ReadFrom(StateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        lock (_lock)
+        {
+            if (_names.Count > 0) throw new InvalidOperationException("Restore into an empty index.");
+            if (reader.ReadDouble() != HalfLifeDays) throw new InvalidDataException("The popularity half-life differs.");
+            _referenceTicks = reader.ReadInt64();
+            var items = reader.ReadCount(int.MaxValue);
+            for (var id = 0; id < items; id++)
+            {
+                Intern(reader.ReadString());
+                _scores[id] = reader.ReadDouble();
+            }
+            var keys = reader.ReadCount(int.MaxValue);
+            for (var k = 0; k < keys; k++)
+            {
+                var key = reader.ReadString();
+                var count = reader.ReadCount(items);
+                var members = new HashSet<int>(count);
+                for (var i = 0; i < count; i++) members.Add(reader.ReadCount(items - 1));
+                _members[key] = members;
+            }
+            _version++;
+        }
     }
 
     private sealed record Ranking(long Version, long BuiltAt, string[] Names, float[] Scores, Dictionary<string, float>? ScoreOf);

@@ -1,4 +1,5 @@
 using Persona.Abstractions;
+using Persona.Core.State;
 
 namespace Persona.Core.Retrieval;
 
@@ -63,8 +64,96 @@ public sealed class RecentBehavior
     public IReadOnlySet<string> Seen(string userId) =>
         _users.TryGetValue(userId, out var log) ? log.SeenItems() : new HashSet<string>();
 
+    /// <summary>Writes every user's steps and seen items (oldest first), as a full replay of the same events builds them.</summary>
+    public void WriteTo(StateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteCount(MaxSteps);
+        writer.WriteCount(MaxSeen);
+        var users = _users.ToArray();
+        writer.WriteCount(users.Length);
+        foreach (var (user, log) in users)
+        {
+            writer.WriteString(user);
+            log.WriteTo(writer);
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteTo"/> wrote into this empty store; throws <see cref="InvalidDataException"/> on a mismatch.</summary>
+    public void ReadFrom(StateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        if (!_users.IsEmpty) throw new InvalidOperationException("Restore into an empty store.");
+        if (reader.ReadCount(int.MaxValue) != MaxSteps || reader.ReadCount(int.MaxValue) != MaxSeen)
+            throw new InvalidDataException("The recent-behaviour bounds differ.");
+        var users = reader.ReadCount(int.MaxValue);
+        for (var u = 0; u < users; u++)
+        {
+            var log = new UserLog(MaxSteps, MaxSeen);
+            _users[reader.ReadString()] = log;
+            log.ReadFrom(reader, Interlocked.Increment(ref _lastVersion));
+        }
+    }
+
+    /// <summary>One item step of a state record: item, type, UTC ticks and offset (the timestamp read back is the same instant and offset).</summary>
+    public static void WriteStep(StateWriter writer, string itemId, EventType type, DateTimeOffset timestamp)
+    {
+        writer.WriteString(itemId);
+        writer.WriteCount((int)type);
+        writer.WriteInt64(timestamp.UtcTicks);
+        writer.WriteSigned((long)timestamp.Offset.TotalMinutes);
+    }
+
+    /// <summary>Reads what <see cref="WriteStep"/> wrote.</summary>
+    public static (string ItemId, EventType Type, DateTimeOffset Timestamp) ReadStep(StateReader reader)
+    {
+        var item = reader.ReadString();
+        var type = (EventType)reader.ReadCount(int.MaxValue);
+        if (!Enum.IsDefined(type)) throw new InvalidDataException($"Unknown event type {(int)type} in a recent step.");
+        var ticks = reader.ReadInt64();
+        var offset = reader.ReadSigned();
+        try
+        {
+            var offsetSpan = TimeSpan.FromMinutes(offset);
+            return (item, type, new DateTimeOffset(ticks + offsetSpan.Ticks, offsetSpan));
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidDataException("A recent step's timestamp is out of range.", ex);
+        }
+    }
+
     private sealed class UserLog(int maxSteps, int maxSeen)
     {
+        public void WriteTo(StateWriter writer)
+        {
+            lock (_lock)
+            {
+                writer.WriteCount(_steps.Count);
+                foreach (var step in _steps) WriteStep(writer, step.ItemId, step.Type, step.Timestamp);
+                writer.WriteCount(_seenOrder.Count);
+                foreach (var item in _seenOrder) writer.WriteString(item);
+            }
+        }
+
+        public void ReadFrom(StateReader reader, long version)
+        {
+            var steps = reader.ReadCount(maxSteps);
+            for (var i = 0; i < steps; i++)
+            {
+                var (item, type, at) = ReadStep(reader);
+                _steps.Add(new BehaviorStep(item, type, at));
+            }
+            var seen = reader.ReadCount(maxSeen);
+            for (var i = 0; i < seen; i++)
+            {
+                var item = reader.ReadString();
+                if (!_seen.Add(item)) throw new InvalidDataException("A seen item is listed twice.");
+                _seenOrder.Enqueue(item);
+            }
+            _version = version;
+        }
+
         private readonly Lock _lock = new();
         private readonly List<BehaviorStep> _steps = [];
         private readonly HashSet<string> _seen = new(StringComparer.Ordinal);

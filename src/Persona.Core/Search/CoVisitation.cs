@@ -1,3 +1,5 @@
+using Persona.Core.State;
+
 namespace Persona.Core.Search;
 
 /// <summary>
@@ -81,6 +83,72 @@ public sealed class CoVisitation : IDisposable
         var ordinals = new int[items.Count];
         for (var i = 0; i < ordinals.Length; i++) ordinals[i] = Ordinals.GetOrAdd(items[i]);
         return ordinals;
+    }
+
+    /// <summary>
+    /// Writes every item's count and neighbour counts. Items go by id (the numbering is this process's), all of them
+    /// first and in ordinal order, so a restore into a numbering that already holds the same catalog numbers the
+    /// rest as this one did, and rows trim alike.
+    /// </summary>
+    public void WriteTo(StateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        _lock.EnterReadLock();
+        try
+        {
+            writer.WriteCount(Window);
+            writer.WriteCount(MaxNeighbours);
+            var items = Math.Min(_counts.Length, Ordinals.Count);
+            writer.WriteCount(items);
+            for (var x = 0; x < items; x++) writer.WriteString(Ordinals.KeyOf(x));
+            for (var x = 0; x < items; x++)
+            {
+                writer.WriteSingle(_counts[x]);
+                var row = _rows[x];
+                writer.WriteCount(row?.Count ?? 0);
+                if (row is null) continue;
+                foreach (var (y, together) in row)
+                {
+                    writer.WriteCount(y);
+                    writer.WriteSingle(together);
+                }
+            }
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteTo"/> wrote into these empty counts; throws <see cref="InvalidDataException"/> on a mismatch.</summary>
+    public void ReadFrom(StateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        if (reader.ReadCount(int.MaxValue) != Window || reader.ReadCount(int.MaxValue) != MaxNeighbours)
+            throw new InvalidDataException("The co-visitation window or row size differs.");
+        var items = reader.ReadCount(int.MaxValue);
+        var ordinals = new int[items];
+        for (var i = 0; i < items; i++) ordinals[i] = Ordinals.GetOrAdd(reader.ReadString());
+        _lock.EnterWriteLock();
+        try
+        {
+            if (_counts.Any(c => c != 0)) throw new InvalidOperationException("Restore into empty counts.");
+            Grow();
+            for (var i = 0; i < items; i++)
+            {
+                var x = ordinals[i];
+                _counts[x] = reader.ReadSingle();
+                var neighbours = reader.ReadCount(items);
+                if (neighbours == 0) continue;
+                var row = new Dictionary<int, float>(neighbours);
+                for (var n = 0; n < neighbours; n++) row[ordinals[reader.ReadCount(items - 1)]] = reader.ReadSingle();
+                _rows[x] = row;
+            }
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
     }
 
     /// <summary>Makes room for every ordinal handed out so far (inside the write lock).</summary>

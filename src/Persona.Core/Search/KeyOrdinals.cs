@@ -10,6 +10,8 @@ public sealed class KeyOrdinals
 {
     private readonly ConcurrentDictionary<string, int> _ordinals = new(StringComparer.Ordinal);
     private readonly Lock _addLock = new();
+    // Keys by ordinal, for writing ordinal-keyed state by name (checkpoints outlive one process's numbering).
+    private readonly List<string> _keys = [];
     private int _count;
 
     /// <summary>Ordinals handed out so far; every ordinal is below it.</summary>
@@ -23,10 +25,17 @@ public sealed class KeyOrdinals
         {
             if (_ordinals.TryGetValue(key, out ordinal)) return ordinal;
             ordinal = _count;
+            _keys.Add(key);
             _ordinals[key] = ordinal;
             Volatile.Write(ref _count, ordinal + 1);
             return ordinal;
         }
+    }
+
+    /// <summary>The key of an ordinal handed out earlier.</summary>
+    public string KeyOf(int ordinal)
+    {
+        lock (_addLock) return _keys[ordinal];
     }
 
     /// <summary>The key's ordinal, or -1 when it was never seen.</summary>

@@ -29,6 +29,12 @@ public sealed class StateWriter
 
     public void WriteDouble(double value) => WriteInt64(BitConverter.DoubleToInt64Bits(value));
 
+    public void WriteSingle(float value)
+    {
+        BinaryPrimitives.WriteSingleLittleEndian(_body.GetSpan(4), value);
+        _body.Advance(4);
+    }
+
     public void WriteDecimal(decimal value)
     {
         Span<int> bits = stackalloc int[4];
@@ -166,6 +172,14 @@ public sealed class StateReader
     }
 
     public double ReadDouble() => BitConverter.Int64BitsToDouble(ReadInt64());
+
+    public float ReadSingle()
+    {
+        Need(4);
+        var value = BinaryPrimitives.ReadSingleLittleEndian(_data.AsSpan(_position));
+        _position += 4;
+        return value;
+    }
 
     public decimal ReadDecimal()
     {

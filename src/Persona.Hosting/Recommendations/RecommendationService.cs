@@ -5,6 +5,7 @@ using Persona.Abstractions;
 using Persona.Core.Models.Sequence;
 using Persona.Core.Ranking;
 using Persona.Core.Retrieval;
+using Persona.Core.State;
 
 namespace Persona.Hosting.Recommendations;
 
@@ -25,13 +26,14 @@ public sealed record SimilarItemsList(string ItemId, string? ModelVersion, IRead
 /// vectors in a <see cref="VectorIndex"/>, rebuilt when <see cref="ISequenceModelProvider.Current"/> changes, and
 /// adds the user embedding to profiles (<see cref="IProfileEnricher"/>).
 /// </summary>
-public sealed class RecommendationService : IEngineObserver, IProfileEnricher
+public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
 {
     private readonly PersonaEngine _engine;
     private readonly ISequenceModelProvider? _models;
     private readonly ILogger _logger;
     private readonly ItemCatalog _catalog = new();
-    private readonly RecentBehavior _recent;
+    // Replaced only before the start pass, by a restored copy.
+    private RecentBehavior _recent;
     // Co-occurrence and popularity are aggregates over all users; rebuilt from the store (and swapped) after an erasure.
     private volatile Aggregates _aggregates;
     private List<StoredEvent>? _rebuildPending;
@@ -81,6 +83,16 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
     /// </summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
+        if (!_fedByStart) await ReadLogAsync(cancellationToken);
+        if (_models?.Current is { } model) BuildIndex(model);
+        if (_logger.IsEnabled(LogLevel.Information))
+            _logger.LogInformation("Recommendations hold {Items} items and the recent steps of {Users} users", _catalog.Count, _recent.UserCount);
+        StartWarming();
+    }
+
+    /// <summary>Without the engine's start pass (created after the engine started): reads the catalog, users and whole log itself.</summary>
+    private async Task ReadLogAsync(CancellationToken cancellationToken)
+    {
         var items = new List<Item>();
         await foreach (var item in _engine.Store.ReadItemsAsync(cancellationToken)) items.Add(item);
         _catalog.Upsert(items);
@@ -105,10 +117,71 @@ public sealed class RecommendationService : IEngineObserver, IProfileEnricher
             _pendingEvents = null;
             IsLoaded = true;
         }
-        if (_models?.Current is { } model) BuildIndex(model);
         if (_logger.IsEnabled(LogLevel.Information))
-            _logger.LogInformation("Recommendations loaded {Items} items and {Events} item events of {Users} users", _catalog.Count, applied, _recent.UserCount);
-        StartWarming();
+            _logger.LogInformation("Recommendations read {Events} item events from the log", applied);
+    }
+
+    // Set when the engine's start pass fed this state (restored part plus the log after it), so LoadAsync reads no log.
+    private volatile bool _fedByStart;
+
+    /// <summary>Format of the stored part: recent behaviour, co-occurrence, popularity.</summary>
+    private const byte PartFormat = 1;
+
+    public string PartName => "recommendations";
+
+    public string PartFingerprint => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"recommendations/{PartFormat}/steps={Options.RecentSteps}/seen={Options.MaxSeenItems}/window={Options.CoOccurrenceWindow}/halflife={Options.PopularityHalfLifeDays:R}");
+
+    public void PrepareStart(IReadOnlyList<Item> items, IReadOnlyList<User> users)
+    {
+        _catalog.Upsert(items);
+        // Before the events, so their popularity is counted within each user's groups too.
+        foreach (var user in users) RememberSegments(user);
+    }
+
+    public bool TryRestore(byte[] data)
+    {
+        if (StateReader.Open(data, PartFormat) is not { } reader) return false;
+        try
+        {
+            var recent = new RecentBehavior(Options.RecentSteps, Options.MaxSeenItems);
+            recent.ReadFrom(reader);
+            var aggregates = NewAggregates();
+            aggregates.CoOccurrence.ReadFrom(reader);
+            aggregates.Popularity.ReadFrom(reader);
+            if (!reader.AtEnd) return false;
+            _recent = recent;
+            _aggregates = aggregates;
+            return true;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+    }
+
+    public void ReplayStored(IReadOnlyList<StoredEvent> events) => Apply(events, _aggregates);
+
+    public void CompleteStart()
+    {
+        lock (_loadLock)
+        {
+            _catalog.Upsert(_pendingItems ?? []);
+            _pendingItems = null;
+            _pendingEvents = null;
+            IsLoaded = true;
+            _fedByStart = true;
+        }
+    }
+
+    public byte[] Encode()
+    {
+        var writer = new StateWriter();
+        var aggregates = _aggregates;
+        _recent.WriteTo(writer);
+        aggregates.CoOccurrence.WriteTo(writer);
+        aggregates.Popularity.WriteTo(writer);
+        return writer.ToArray(PartFormat);
     }
 
     /// <summary>The background run of <see cref="RecommendationOptions.WarmUsers"/>; completed when none is running.</summary>

@@ -7,6 +7,8 @@ using Persona.Abstractions;
 using Persona.Core.Models.Sequence;
 using Persona.Core.Ranking;
 using Persona.Core.Search;
+using Persona.Core.State;
+using Persona.Core.Retrieval;
 
 namespace Persona.Hosting;
 
@@ -21,7 +23,7 @@ public sealed record SearchStatus(
 /// (query, clicked item) pairs — an item event within <see cref="PersonaSearchOptions.ClickWindowMinutes"/> of the
 /// same user's search — and trains the text encoder and the re-ranker weights from them in the background.
 /// </summary>
-public sealed class SearchService : IEngineObserver, IDisposable
+public sealed class SearchService : IStatePartObserver, IDisposable
 {
     private readonly PersonaEngine _engine;
     private readonly PersonaSearchOptions _options;
@@ -79,24 +81,27 @@ public sealed class SearchService : IEngineObserver, IDisposable
     /// <summary>Indexes the stored catalog and replays stored events into recent items, co-visitation and click pairs.</summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
-        var items = new List<Item>();
-        await foreach (var item in _engine.Store.ReadItemsAsync(cancellationToken)) items.Add(item);
-        _index.Upsert(items);
-        _indexSeconds = clock.Elapsed.TotalSeconds;
-        var batch = new List<StoredEvent>(4096);
-        await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
+        if (!_fedByStart)
         {
-            batch.Add(e);
-            if (batch.Count == batch.Capacity)
+            var clock = Stopwatch.StartNew();
+            var items = new List<Item>();
+            await foreach (var item in _engine.Store.ReadItemsAsync(cancellationToken)) items.Add(item);
+            _index.Upsert(items);
+            _indexSeconds = clock.Elapsed.TotalSeconds;
+            var batch = new List<StoredEvent>(4096);
+            await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
             {
-                OnEventsStored(batch);
-                batch.Clear();
+                batch.Add(e);
+                if (batch.Count == batch.Capacity)
+                {
+                    OnEventsStored(batch);
+                    batch.Clear();
+                }
             }
+            OnEventsStored(batch);
         }
-        OnEventsStored(batch);
         if (_logger.IsEnabled(LogLevel.Information))
-            _logger.LogInformation("Search indexed {Items} items in {Seconds:0.00} s; {Clicks} logged search clicks", items.Count, _indexSeconds, _clicks.Count);
+            _logger.LogInformation("Search indexed {Items} items in {Seconds:0.00} s; {Clicks} logged search clicks", _index.Count, _indexSeconds, _clicks.Count);
         RestoreEncoder();
         if (_options.WarmUsers > 0 && _options.UserCacheSeconds > 0)
             Warming = BackgroundWarmup.Start("the search signals", MostRecentUsers, user => UserFor(user), static () => false, _logger);
@@ -413,6 +418,80 @@ public sealed class SearchService : IEngineObserver, IDisposable
         }
     }
 
+    // Set when the engine's start pass fed this state (restored part plus the log after it), so LoadAsync reads no log.
+    private volatile bool _fedByStart;
+
+    /// <summary>Format of the stored part: recent steps with each user's last search, co-visitation, query-click pairs.</summary>
+    private const byte PartFormat = 1;
+
+    public string PartName => "search";
+
+    public string PartFingerprint => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"search/{PartFormat}/recent={_options.RecentItems}/clickwindow={_options.ClickWindowMinutes}/clicks={_options.MaxClickPairs}/covisit={CoVisitation.DefaultWindow},{CoVisitation.DefaultMaxNeighbours}");
+
+    public void PrepareStart(IReadOnlyList<Item> items, IReadOnlyList<User> users)
+    {
+        var clock = Stopwatch.StartNew();
+        _index.Upsert(items);
+        _indexSeconds = clock.Elapsed.TotalSeconds;
+    }
+
+    public bool TryRestore(byte[] data)
+    {
+        if (StateReader.Open(data, PartFormat) is not { } reader) return false;
+        try
+        {
+            var recent = new Dictionary<string, RecentSteps>(StringComparer.Ordinal);
+            var users = reader.ReadCount(int.MaxValue);
+            for (var u = 0; u < users; u++)
+            {
+                var steps = new RecentSteps(_options.RecentItems);
+                recent.Add(reader.ReadString(), steps);
+                steps.ReadFrom(reader, _options.RecentItems, Interlocked.Increment(ref _lastStepVersion));
+            }
+            var coVisitation = new CoVisitation(ordinals: _index.Keys.Items);
+            coVisitation.ReadFrom(reader);
+            var clicks = new ConcurrentQueue<ClickPair>();
+            var pairs = reader.ReadCount(int.MaxValue);
+            for (var i = 0; i < pairs; i++) clicks.Enqueue(new ClickPair(reader.ReadString(), reader.ReadString(), reader.ReadString()));
+            if (!reader.AtEnd) return false;
+            foreach (var (user, steps) in recent) _recent[user] = steps;
+            _coVisitation = coVisitation;
+            _clicks = clicks;
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    public void ReplayStored(IReadOnlyList<StoredEvent> events) => OnEventsStored(events);
+
+    public void CompleteStart() => _fedByStart = true;
+
+    public byte[] Encode()
+    {
+        var writer = new StateWriter();
+        var recent = _recent.ToArray();
+        writer.WriteCount(recent.Length);
+        foreach (var (user, steps) in recent)
+        {
+            writer.WriteString(user);
+            steps.WriteTo(writer);
+        }
+        _coVisitation.WriteTo(writer);
+        var clicks = _clicks.ToArray();
+        writer.WriteCount(clicks.Length);
+        foreach (var click in clicks)
+        {
+            writer.WriteString(click.UserId);
+            writer.WriteString(click.Query);
+            writer.WriteString(click.ItemId);
+        }
+        return writer.ToArray(PartFormat);
+    }
+
     public void Dispose()
     {
         _index.Dispose();
@@ -458,6 +537,39 @@ public sealed class SearchService : IEngineObserver, IDisposable
         public RecentStep[] Snapshot()
         {
             lock (_lock) return [.. _steps];
+        }
+
+        public void WriteTo(StateWriter writer)
+        {
+            lock (_lock)
+            {
+                writer.WriteCount(_steps.Count);
+                foreach (var step in _steps) RecentBehavior.WriteStep(writer, step.ItemId, step.Type, step.Timestamp);
+                var search = LastSearch;
+                writer.WriteNullableString(search?.Query);
+                if (search is { } s)
+                {
+                    writer.WriteInt64(s.At.UtcTicks);
+                    writer.WriteSigned((long)s.At.Offset.TotalMinutes);
+                }
+            }
+        }
+
+        public void ReadFrom(StateReader reader, int capacity, long version)
+        {
+            var count = reader.ReadCount(capacity);
+            for (var i = 0; i < count; i++)
+            {
+                var (item, type, at) = RecentBehavior.ReadStep(reader);
+                _steps.Enqueue(new RecentStep(item, type, at));
+            }
+            if (reader.ReadNullableString() is { } query)
+            {
+                var ticks = reader.ReadInt64();
+                var offset = TimeSpan.FromMinutes(reader.ReadSigned());
+                LastSearch = (query, new DateTimeOffset(ticks + offset.Ticks, offset));
+            }
+            _version = version;
         }
     }
 }
