@@ -17,10 +17,12 @@ internal static class EngineSession
     /// <c>Persona__Privacy__PseudonymKeyFile</c> or <c>PERSONA_PSEUDONYM_KEY</c>. A key that is unusable or does not
     /// fit the data folder, or (unless <paramref name="create"/>) a folder without a store, is reported on
     /// <paramref name="error"/> (standard error by default) in one line, and the result is null: the command then exits 2,
-    /// having created nothing.
+    /// having created nothing. <c>beforeStart</c> registers observers with the engine before its start pass (the state
+    /// parts it should restore and feed).
     /// </remarks>
     public static async Task<PersonaEngine?> OpenAsync(
-        DirectoryInfo data, bool quiet, CancellationToken cancellationToken, bool create = false, TextWriter? error = null)
+        DirectoryInfo data, bool quiet, CancellationToken cancellationToken, bool create = false, TextWriter? error = null,
+        Action<PersonaEngine>? beforeStart = null)
     {
         error ??= Console.Error;
         if (!create && !RequireStore(data, error)) return null;
@@ -38,6 +40,7 @@ internal static class EngineSession
         }
         try
         {
+            beforeStart?.Invoke(engine);
             if (quiet || Console.IsErrorRedirected) await engine.StartAsync(progress: null, cancellationToken);
             else await Progress.RunAsync(async progress => await engine.StartAsync(progress, cancellationToken));
             return engine;

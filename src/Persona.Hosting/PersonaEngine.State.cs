@@ -170,10 +170,17 @@ public sealed partial class PersonaEngine
 
     /// <summary>
     /// Writes the states of shoppers changed since the last checkpoint, in chunks, then the checkpoint row (with the
-    /// burst counters). Returns the shoppers written. Safe to call concurrently with ingestion and erasure: each chunk
-    /// is encoded and written under the write gate, so an erased shopper is never written back.
+    /// burst counters), then the state parts that moved (recommendations, search). Returns the shoppers written. Safe to
+    /// call concurrently with ingestion and erasure: each chunk is encoded and written under the write gate, so an
+    /// erased shopper is never written back.
     /// </summary>
-    public async Task<int> CheckpointStateAsync(CancellationToken cancellationToken)
+    public Task<int> CheckpointStateAsync(CancellationToken cancellationToken) => CheckpointStateAsync(progress: null, cancellationToken);
+
+    /// <summary>The stage <see cref="CheckpointStateAsync(IProgress{WorkProgress}, CancellationToken)"/> reports, after each chunk of shopper records.</summary>
+    public const string WritingCheckpoint = "Writing the state checkpoint";
+
+    /// <inheritdoc cref="CheckpointStateAsync(CancellationToken)"/>
+    public async Task<int> CheckpointStateAsync(IProgress<WorkProgress>? progress, CancellationToken cancellationToken)
     {
         if (!_started) return 0;
         await _checkpointGate.WaitAsync(cancellationToken);
@@ -199,6 +206,7 @@ public sealed partial class PersonaEngine
                 {
                     _writeGate.Release();
                 }
+                progress?.Report(new WorkProgress(WritingCheckpoint, Math.Min(users.Count, offset + CheckpointChunk), users.Count, "shoppers"));
             }
             await _writeGate.WaitAsync(cancellationToken);
             try

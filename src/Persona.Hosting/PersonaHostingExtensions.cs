@@ -38,12 +38,17 @@ public static class PersonaHostingExtensions
     }
 }
 
-/// <summary>Loads the engine before requests are served, writes changed profiles periodically, and flushes on stop.</summary>
-internal sealed partial class PersonaEngineService(PersonaEngine engine, IOptions<PersonaOptions> options, ILogger<PersonaEngineService> logger)
+/// <summary>
+/// Loads the engine before requests are served, writes changed profiles periodically, and flushes on stop. Takes the
+/// state-part observers (recommendations, search) so they exist, registered with the engine, before its start pass.
+/// </summary>
+internal sealed partial class PersonaEngineService(
+    PersonaEngine engine, IEnumerable<IStatePartObserver> parts, IOptions<PersonaOptions> options, ILogger<PersonaEngineService> logger)
     : PeriodicWorkService
 {
     protected override async Task<bool> LoadAsync(CancellationToken cancellationToken)
     {
+        GC.KeepAlive(parts);
         await engine.StartAsync(progress: null, cancellationToken);
         return false;
     }

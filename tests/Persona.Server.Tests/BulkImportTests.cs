@@ -262,8 +262,95 @@ public sealed class BulkImportTests
         }
     }
 
+    /// <summary>
+    /// SIGKILL of a real import while it writes the state checkpoint (after its first chunk of shopper records, before
+    /// the checkpoint row and the state parts): the next start trusts none of it and rebuilds, so every event is stored
+    /// once and the profiles equal a rebuild; that start's own checkpoint is then whole, and a start from it answers as
+    /// the rebuild did.
+    /// </summary>
+    [Fact]
+    public async Task ImportCommand_KilledWhileCheckpointing_RestartEqualsARebuild()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "persona-bulk", Guid.NewGuid().ToString("n"));
+        Directory.CreateDirectory(root);
+        var file = Path.Combine(root, "UserBehavior.csv");
+        var data = Path.Combine(root, "data");
+        var random = new Random(12);
+        // 6,000 shoppers: three checkpoint chunks, so the kill lands between them.
+        var rows = Enumerable.Range(0, 60_000).Select(i =>
+            $"{1 + i % 6000},{random.Next(1, 4000)},{random.Next(1, 200)},{(random.Next(20) switch { 0 => "buy", 1 => "cart", 2 => "fav", _ => "pv" })},{1511539200 + i * 10}").ToList();
+        await File.WriteAllLinesAsync(file, rows);
+        try
+        {
+            var (killed, output) = await RunImportAsync(data, file, PersonaEngine.WritingCheckpoint);
+            Assert.True(killed, "The import finished before it could be killed:\n" + output);
+
+            List<string> answers;
+            var sampled = Enumerable.Range(0, 60).Select(i => (1 + i * 97).ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            await using (var engine = await OpenWithPartsAsync(data))
+            {
+                Assert.Equal(0, engine.Engine.LastRestore!.CheckpointSequence);
+                Assert.Equal(0, engine.Engine.LastPartRestores["recommendations"]);
+                var all = new List<StoredEvent>();
+                await foreach (var e in engine.Engine.Store.ReadEventsAsync(0)) all.Add(e);
+                Assert.Equal(rows.Count, all.Count);
+                Assert.Equal(all.Count, all.Select(e => e.Id).Distinct().Count());
+                var items = new List<Item>();
+                await foreach (var item in engine.Engine.Store.ReadItemsAsync()) items.Add(item);
+                var book = new ProfileBook(new ProfileOptions(), CatalogSnapshot.Create(items));
+                book.Apply(all);
+                foreach (var user in sampled)
+                    Assert.Equal(Comparable(book.Build(user, engine.Engine.AsOf)), Comparable(engine.Engine.GetProfile(user, enrich: false).Profile));
+                answers = Answers(engine, sampled);
+            }
+            await using (var engine = await OpenWithPartsAsync(data))
+            {
+                Assert.Equal(rows.Count, engine.Engine.LastRestore!.CheckpointSequence);
+                Assert.Equal(0, engine.Engine.LastRestore.TailEvents);
+                Assert.Equal(rows.Count, engine.Engine.LastPartRestores["recommendations"]);
+                Assert.Equal(rows.Count, engine.Engine.LastPartRestores["search"]);
+                Assert.Equal(answers, Answers(engine, sampled));
+            }
+        }
+        finally
+        {
+            try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private sealed record PartsStack(PersonaEngine Engine, Hosting.Recommendations.RecommendationService Recommendations, SearchService Search) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Engine.DisposeAsync();
+            Search.Dispose();
+        }
+    }
+
+    /// <summary>An engine with recommendations and search registered before it starts, as <c>persona serve</c> composes them.</summary>
+    private static async Task<PartsStack> OpenWithPartsAsync(string dir)
+    {
+        var engine = new PersonaEngine(new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = dir }),
+            Options.Create(new PersonaOptions { DataDirectory = dir }), TimeProvider.System, NullLogger<PersonaEngine>.Instance);
+        var recommendations = new Hosting.Recommendations.RecommendationService(engine, Options.Create(new Core.Ranking.RecommendationOptions { WarmUsers = 0, CacheSeconds = 0 }));
+        var search = new SearchService(engine, Options.Create(new PersonaSearchOptions { Semantic = false, PersistEncoder = false, WarmUsers = 0, UserCacheSeconds = 0 }));
+        await engine.StartAsync(null, CancellationToken.None);
+        await recommendations.LoadAsync(CancellationToken.None);
+        await search.LoadAsync(CancellationToken.None);
+        return new PartsStack(engine, recommendations, search);
+    }
+
+    private static List<string> Answers(PartsStack stack, List<string> users) =>
+        [.. users.Select(user => string.Join(", ", stack.Recommendations.Recommend(user, new Core.Ranking.RecommendationQuery { Count = 10 }).Items.Select(r => $"{r.ItemId}={r.Score:R}"))),
+         string.Join(", ", stack.Recommendations.Popularity.Top(null, 20).Select(p => $"{p.Id}={p.Score:R}")),
+         string.Join(", ", Enumerable.Range(1, 40).Select(i => stack.Search.CoVisitation.Seen(i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToString("R")))];
+
     /// <summary>Runs the built CLI; with <paramref name="killAfterProgress"/> SIGKILLs it at its first events-written progress line.</summary>
-    private static async Task<(bool Killed, string Output)> RunImportAsync(string data, string file, bool killAfterProgress)
+    private static Task<(bool Killed, string Output)> RunImportAsync(string data, string file, bool killAfterProgress) =>
+        RunImportAsync(data, file, killAfterProgress ? FileImporter.WritingEvents : null);
+
+    /// <summary>Runs the built CLI; SIGKILLs it at its first progress line of <paramref name="killAtStage"/>, when given.</summary>
+    private static async Task<(bool Killed, string Output)> RunImportAsync(string data, string file, string? killAtStage)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(typeof(cli::Persona.Cli.PersonaCli).Assembly.Location);
@@ -275,7 +362,7 @@ public sealed class BulkImportTests
         process.ErrorDataReceived += (_, e) =>
         {
             lock (output) output.AppendLine(e.Data);
-            if (killAfterProgress && e.Data is { } line && line.StartsWith(FileImporter.WritingEvents + ":", StringComparison.Ordinal) && !process.HasExited)
+            if (killAtStage is not null && e.Data is { } line && line.StartsWith(killAtStage + ":", StringComparison.Ordinal) && !process.HasExited)
             {
                 try
                 {

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Persona.Core.Import;
+using Persona.Core.Ranking;
 using Persona.Hosting;
+using Persona.Hosting.Recommendations;
 using Spectre.Console;
 
 namespace Persona.Cli.Commands;
@@ -35,7 +37,11 @@ internal static class ImportCommand
         });
         command.SetAction(async (parse, cancellationToken) =>
         {
-            await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: false, cancellationToken, create: true, error: parse.InvocationConfiguration.Error);
+            // Recommendations and search follow the import, so their state parts are built in the same pass and
+            // checkpointed with the shoppers: the next `persona serve` restores them instead of reading the log (default
+            // options; a server configured otherwise rebuilds them once). Observers of the engine, they live as long as it.
+            await using var engine = await EngineSession.OpenAsync(parse.GetValue(data)!, quiet: false, cancellationToken, create: true,
+                error: parse.InvocationConfiguration.Error, beforeStart: StateParts);
             if (engine is null) return 2;
             var clock = Stopwatch.StartNew();
             EventImportResult? history = null;
@@ -66,6 +72,7 @@ internal static class ImportCommand
             }
             var flush = Stopwatch.StartNew();
             var profiles = await engine.FlushProfilesAsync(cancellationToken);
+            await Progress.RunAsync(progress => engine.CheckpointStateAsync(progress, cancellationToken), Console.Error);
             if (history is not null)
                 await Console.Error.WriteLineAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                     $"Events: {history.Records:N0} rows in {(history.Checking + history.Writing).TotalSeconds:0.0} s ({history.EventsPerSecond:N0}/s): check {history.Checking.TotalSeconds:0.0} s, write {history.Writing.TotalSeconds:0.0} s (store {history.StoreSeconds:0.0} s, profiles {history.ApplySeconds:0.0} s); {history.Stored:N0} stored, {history.Duplicates:N0} duplicates, {history.Excluded:N0} excluded as bursts; {profiles:N0} profiles saved in {flush.Elapsed.TotalSeconds:0.0} s."));
@@ -74,6 +81,13 @@ internal static class ImportCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The state parts <c>persona serve</c> runs, registered with the engine before it starts.</summary>
+    private static void StateParts(PersonaEngine engine)
+    {
+        _ = new RecommendationService(engine, Microsoft.Extensions.Options.Options.Create(new RecommendationOptions { WarmUsers = 0 }));
+        _ = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(new PersonaSearchOptions { PersistEncoder = false, WarmUsers = 0 }));
     }
 
     /// <summary>Items first, so the events' profiles see categories, brands and prices.</summary>

@@ -67,6 +67,8 @@ internal static class ServeCommand
             });
         // Loading first (the hosted service then finds the engine started) lets a key that does not fit the data
         // folder end the command with its message instead of the host's start-up failure log.
+        // The state parts (recommendations, search) are created first, so the engine's one start pass restores and feeds them.
+        _ = app.Services.GetServices<Hosting.IStatePartObserver>().ToList();
         await app.Services.GetRequiredService<Hosting.PersonaEngine>().StartAsync(progress: null, cancellationToken);
         Spectre.Console.AnsiConsole.MarkupLineInterpolated($"[green]Persona API listening on {urls}[/] (data: {data.FullName}). Ctrl+C stops.");
         await app.StartAsync(cancellationToken);

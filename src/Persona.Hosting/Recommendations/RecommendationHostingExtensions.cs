@@ -27,6 +27,8 @@ public static class RecommendationHostingExtensions
             sp.GetRequiredService<IOptions<RecommendationOptions>>(),
             sp.GetService<ISequenceModelProvider>(),
             sp.GetService<ILogger<RecommendationService>>()));
+        // Known to the engine's start pass, which restores and feeds it with the shopper states (docs/state.md).
+        builder.Services.AddSingleton<IStatePartObserver>(sp => sp.GetRequiredService<RecommendationService>());
         builder.Services.AddHostedService<RecommendationLoader>();
         return builder;
     }

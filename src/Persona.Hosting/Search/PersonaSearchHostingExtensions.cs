@@ -23,6 +23,8 @@ public static class PersonaSearchHostingExtensions
             sp.GetRequiredService<IOptions<PersonaSearchOptions>>(),
             sp.GetService<ISequenceModelProvider>(),
             sp.GetService<ILogger<SearchService>>()));
+        // Known to the engine's start pass, which restores and feeds it with the shopper states (docs/state.md).
+        builder.Services.AddSingleton<IStatePartObserver>(sp => sp.GetRequiredService<SearchService>());
         builder.Services.AddHostedService<SearchStartupService>();
         return builder;
     }
