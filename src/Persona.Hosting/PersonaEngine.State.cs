@@ -112,6 +112,8 @@ public sealed partial class PersonaEngine
             LastPartRestores[observer.PartName] = from;
         }
         _startParts = [.. parts.Select(p => p.Observer)];
+        // A part rebuilt from the whole log is written at the first periodic checkpoint; restored ones wait their interval.
+        _partsWrittenAt = parts.All(p => p.From > 0) ? _time.GetUtcNow() : DateTimeOffset.MinValue;
         return parts;
     }
 
@@ -176,11 +178,21 @@ public sealed partial class PersonaEngine
     /// </summary>
     public Task<int> CheckpointStateAsync(CancellationToken cancellationToken) => CheckpointStateAsync(progress: null, cancellationToken);
 
+    /// <summary>
+    /// The periodic checkpoint: as <see cref="CheckpointStateAsync(CancellationToken)"/>, but the state parts only once
+    /// <see cref="StateOptions.PartIntervalSeconds"/> have passed since they were last written.
+    /// </summary>
+    public Task<int> CheckpointStateWhenDueAsync(CancellationToken cancellationToken) =>
+        CheckpointStateAsync(progress: null, partsOnlyWhenDue: true, cancellationToken);
+
     /// <summary>The stage <see cref="CheckpointStateAsync(IProgress{WorkProgress}, CancellationToken)"/> reports, after each chunk of shopper records.</summary>
     public const string WritingCheckpoint = "Writing the state checkpoint";
 
     /// <inheritdoc cref="CheckpointStateAsync(CancellationToken)"/>
-    public async Task<int> CheckpointStateAsync(IProgress<WorkProgress>? progress, CancellationToken cancellationToken)
+    public Task<int> CheckpointStateAsync(IProgress<WorkProgress>? progress, CancellationToken cancellationToken) =>
+        CheckpointStateAsync(progress, partsOnlyWhenDue: false, cancellationToken);
+
+    private async Task<int> CheckpointStateAsync(IProgress<WorkProgress>? progress, bool partsOnlyWhenDue, CancellationToken cancellationToken)
     {
         if (!_started) return 0;
         await _checkpointGate.WaitAsync(cancellationToken);
@@ -220,7 +232,8 @@ public sealed partial class PersonaEngine
                 _writeGate.Release();
             }
             users.Clear();
-            await CheckpointPartsAsync(cancellationToken);
+            var due = _time.GetUtcNow() - _partsWrittenAt >= TimeSpan.FromSeconds(_options.State.PartIntervalSeconds);
+            if (!partsOnlyWhenDue || due) await CheckpointPartsAsync(cancellationToken);
             return written;
         }
         finally
@@ -256,7 +269,11 @@ public sealed partial class PersonaEngine
             await _store.WriteStatePartAsync(part, cancellationToken);
             _partsWrittenThrough[part.Name] = part.Sequence;
         }
+        _partsWrittenAt = _time.GetUtcNow();
     }
+
+    // When the parts were last checked and written (start counts: they were restored or rebuilt then).
+    private DateTimeOffset _partsWrittenAt = DateTimeOffset.MinValue;
 
     /// <summary>Under the write gate: waits until every appended batch has been applied (publishing runs beside appends).</summary>
     private async Task DrainAppliedAsync(CancellationToken cancellationToken)

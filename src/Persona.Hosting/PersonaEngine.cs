@@ -108,8 +108,9 @@ public sealed partial class PersonaEngine : IAsyncDisposable
             progress?.Report(new WorkProgress("Loading events", total, total));
             _started = true;
             if (_logger.IsEnabled(LogLevel.Information))
-                _logger.LogInformation("Persona loaded {Items} items and {Users} shoppers: {Restored} from the checkpoint at sequence {Checkpoint}, then {Tail} events replayed",
-                    items.Count, _profiles.Count, LastRestore?.Shoppers, after, LastRestore?.TailEvents);
+                _logger.LogInformation("Persona loaded {Items} items and {Users} shoppers: {Restored} from the checkpoint at sequence {Checkpoint}, then {Tail} events replayed; state parts from sequence {Parts} (0: rebuilt from the log)",
+                    items.Count, _profiles.Count, LastRestore?.Shoppers, after, LastRestore?.TailEvents,
+                    string.Join(", ", LastPartRestores.Select(p => $"{p.Key} {p.Value}")));
         }
         finally
         {

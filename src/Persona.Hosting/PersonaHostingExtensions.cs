@@ -58,7 +58,7 @@ internal sealed partial class PersonaEngineService(
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {
         await engine.FlushProfilesAsync(cancellationToken);
-        await engine.CheckpointStateAsync(cancellationToken);
+        await engine.CheckpointStateWhenDueAsync(cancellationToken);
     }
 
     protected override void OnFailed(Exception exception) => LogFlushFailed(logger, exception);

@@ -27,8 +27,27 @@ public sealed class PersonaOptions
     public IngestionOptions Ingestion { get; set; } = new();
     public ProfileOptions Profiles { get; set; } = new();
 
+    /// <summary>Checkpoints of derived state (docs/state.md).</summary>
+    public StateOptions State { get; set; } = new();
+
     /// <summary>Pseudonymised user ids (off unless a key is configured).</summary>
     public PersonaPrivacyOptions Privacy { get; set; } = new();
+}
+
+/// <summary>The <c>Persona:State</c> section: how derived state is checkpointed.</summary>
+public sealed class StateOptions
+{
+    public const int DefaultPartIntervalSeconds = 600;
+
+    /// <summary>
+    /// Least time between two writes of a state part (recommendations, search) by the periodic checkpoint; shutdown
+    /// and imports always write them. A part is rewritten whole, so this bounds that cost under steady ingest, and a
+    /// crash costs at most this much of the log replayed into the parts at the next start.
+    /// </summary>
+    public int PartIntervalSeconds { get; set; } = DefaultPartIntervalSeconds;
+
+    public IReadOnlyList<string> Validate() =>
+        PartIntervalSeconds is < 1 or > 86_400 ? ["PartIntervalSeconds must be between 1 and 86400."] : [];
 }
 
 public static class ClockModes
@@ -47,6 +66,7 @@ public sealed class PersonaOptionsValidator : IValidateOptions<PersonaOptions>
         if (options.SnapshotIntervalSeconds is < 1 or > 3600) failures.Add("Persona:SnapshotIntervalSeconds must be between 1 and 3600.");
         failures.AddRange(options.Ingestion.Validate().Select(p => "Persona:Ingestion: " + p));
         failures.AddRange(options.Profiles.Validate().Select(p => "Persona:Profiles: " + p));
+        failures.AddRange(options.State.Validate().Select(p => "Persona:State: " + p));
         failures.AddRange(options.Privacy.Validate());
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -33,10 +33,11 @@ public sealed class StatePartTests : IDisposable
         }
     }
 
-    private async Task<Stack> OpenAsync()
+    private async Task<Stack> OpenAsync(int partIntervalSeconds = StateOptions.DefaultPartIntervalSeconds)
     {
+        var options = new PersonaOptions { DataDirectory = _dir, State = new StateOptions { PartIntervalSeconds = partIntervalSeconds } };
         var engine = new PersonaEngine(new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = _dir }),
-            Options.Create(new PersonaOptions { DataDirectory = _dir }), TimeProvider.System, NullLogger<PersonaEngine>.Instance);
+            Options.Create(options), TimeProvider.System, NullLogger<PersonaEngine>.Instance);
         var recommendations = new RecommendationService(engine, Options.Create(new RecommendationOptions { WarmUsers = 0, CacheSeconds = 0 }));
         var search = new SearchService(engine, Options.Create(new PersonaSearchOptions { Semantic = false, PersistEncoder = false, WarmUsers = 0, UserCacheSeconds = 0 }));
         await engine.StartAsync(null, CancellationToken.None);
@@ -185,6 +186,26 @@ public sealed class StatePartTests : IDisposable
         Assert.False(Contains(part.Data, "u4"u8));
         Assert.False(Contains((await stack.Engine.Store.ReadStatePartAsync("search"))!.Data, "u4"u8));
         Assert.True(Contains(part.Data, "u5"u8));
+    }
+
+    [Fact]
+    public async Task PeriodicCheckpoint_WritesPartsOncePerInterval_ShutdownAlways()
+    {
+        await using (var stack = await OpenAsync(partIntervalSeconds: 3600))
+        {
+            await SeedAsync(stack.Engine);
+            await IngestAsync(stack.Engine, History(11, 200));
+            // Built from the log at this start: due at once.
+            await stack.Engine.CheckpointStateWhenDueAsync(CancellationToken.None);
+            Assert.Equal(200, (await stack.Engine.Store.ReadStatePartAsync("search"))!.Sequence);
+            await IngestAsync(stack.Engine, History(12, 50));
+            await stack.Engine.CheckpointStateWhenDueAsync(CancellationToken.None);
+            Assert.Equal(200, (await stack.Engine.Store.ReadStatePartAsync("search"))!.Sequence);
+            // The shopper records do move with every periodic checkpoint.
+            Assert.Equal(250, (await stack.Engine.Store.GetStateCheckpointAsync(PersonaEngine.ShopperStatePart))!.Sequence);
+        }
+        await using (var stack = await OpenAsync())
+            Assert.Equal(250, stack.Engine.LastPartRestores["search"]);
     }
 
     private static bool Contains(byte[] data, ReadOnlySpan<byte> id)
