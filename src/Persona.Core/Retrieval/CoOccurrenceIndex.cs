@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Persona.Core.State;
 
 namespace Persona.Core.Retrieval;
@@ -13,6 +12,8 @@ namespace Persona.Core.Retrieval;
 /// Writers count under one lock; after each batch every item whose followers changed gets a new immutable
 /// snapshot (followers sorted by count), which readers use without any lock: a request then reads the best k
 /// followers in O(k), and 64 concurrent requests never queue behind each other or behind ingest.
+/// Compact (docs/state.md): items are interned to ints; a row is two int arrays sorted by follower (8 bytes a pair)
+/// and a snapshot two int arrays sorted by count, found by the item's id in a flat array.
 /// </remarks>
 public sealed class CoOccurrenceIndex
 {
@@ -24,12 +25,12 @@ public sealed class CoOccurrenceIndex
     public const int DefaultMaxFollowers = 500;
 
     private readonly Lock _writeLock = new();
-    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
-    private readonly List<string> _names = [];
-    private readonly List<Dictionary<int, int>?> _followers = [];
+    private readonly KeyInterner _items = new();
+    private readonly List<Row?> _followers = [];
     private readonly List<long> _totals = [];
     private readonly Dictionary<string, Tail> _tails = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Snapshot> _published = new(StringComparer.Ordinal);
+    // By item id; replaced by a larger copy when it grows, so readers index it without a lock.
+    private volatile Snapshot?[] _published = new Snapshot?[256];
 
     public CoOccurrenceIndex(int window = DefaultWindow, int maxFollowers = DefaultMaxFollowers)
     {
@@ -63,9 +64,9 @@ public sealed class CoOccurrenceIndex
                 {
                     var previous = tail[i];
                     if (previous == next || tail.IndexOf(previous) < i) continue;
-                    var map = _followers[previous] ??= [];
-                    map[next] = map.GetValueOrDefault(next) + 1;
-                    BoundedRows.Trim(map, MaxFollowers, Comparer<int>.Default);
+                    var row = _followers[previous] ??= new Row();
+                    row.Increment(next);
+                    if (row.Count > 2 * MaxFollowers) row.Trim(MaxFollowers);
                     _totals[previous]++;
                     touched.Add(previous);
                 }
@@ -78,43 +79,64 @@ public sealed class CoOccurrenceIndex
     /// <summary>How often <paramref name="next"/> followed <paramref name="first"/>. O(followers of first).</summary>
     public int Count(string first, string next)
     {
-        if (!_published.TryGetValue(first, out var snapshot)) return 0;
-        var at = Array.IndexOf(snapshot.Ids, next);
+        if (SnapshotOf(first) is not { } snapshot || !_items.TryGetId(next, out var id)) return 0;
+        var at = Array.IndexOf(snapshot.Ids, id);
         return at < 0 ? 0 : snapshot.Counts[at];
     }
 
     /// <summary>All follows counted from <paramref name="itemId"/> (the denominator of P(next | item)).</summary>
-    public long Total(string itemId) => _published.TryGetValue(itemId, out var snapshot) ? snapshot.Total : 0;
+    public long Total(string itemId) => SnapshotOf(itemId)?.Total ?? 0;
 
     /// <summary>The <paramref name="k"/> most frequent followers of an item that <paramref name="accept"/> lets through, as counts, best first (ties by id).</summary>
     public ScoredId[] Followers(string itemId, int k, Func<string, bool>? accept = null)
     {
-        if (k <= 0 || !_published.TryGetValue(itemId, out var snapshot)) return [];
+        if (k <= 0 || SnapshotOf(itemId) is not { } snapshot) return [];
         var result = new List<ScoredId>(Math.Min(k, snapshot.Ids.Length));
         for (var i = 0; i < snapshot.Ids.Length && result.Count < k; i++)
-            if (accept is null || accept(snapshot.Ids[i])) result.Add(new ScoredId(snapshot.Ids[i], snapshot.Counts[i]));
+        {
+            var id = _items.KeyOf(snapshot.Ids[i]);
+            if (accept is null || accept(id)) result.Add(new ScoredId(id, snapshot.Counts[i]));
+        }
         return [.. result];
     }
 
+    private Snapshot? SnapshotOf(string itemId)
+    {
+        if (!_items.TryGetId(itemId, out var id)) return null;
+        var published = _published;
+        return id < published.Length ? Volatile.Read(ref published[id]) : null;
+    }
+
+    /// <summary>Under the write lock: a new snapshot of the item's row, most frequent first (ties by item id, as <see cref="TopK"/> orders).</summary>
     private void Publish(int item)
     {
-        var map = _followers[item]!;
-        var pairs = new ScoredId[map.Count];
-        var n = 0;
-        foreach (var (j, count) in map) pairs[n++] = new ScoredId(_names[j], count);
-        Array.Sort(pairs, static (a, b) => TopK.Worse(a, b) ? 1 : TopK.Worse(b, a) ? -1 : 0);
-        _published[_names[item]] = new Snapshot(
-            Array.ConvertAll(pairs, p => p.Id), Array.ConvertAll(pairs, p => (int)p.Score), _totals[item]);
+        var row = _followers[item]!;
+        var order = new int[row.Count];
+        for (var i = 0; i < order.Length; i++) order[i] = i;
+        Array.Sort(order, (a, b) => row.Counts[a] != row.Counts[b]
+            ? row.Counts[b].CompareTo(row.Counts[a])
+            : string.CompareOrdinal(_items.KeyOf(row.Ids[a]), _items.KeyOf(row.Ids[b])));
+        var ids = new int[order.Length];
+        var counts = new int[order.Length];
+        for (var i = 0; i < order.Length; i++) (ids[i], counts[i]) = (row.Ids[order[i]], row.Counts[order[i]]);
+        var published = _published;
+        if (item >= published.Length)
+        {
+            var grown = new Snapshot?[Math.Max(item + 1, published.Length * 2)];
+            Array.Copy(published, grown, published.Length);
+            _published = published = grown;
+        }
+        Volatile.Write(ref published[item], new Snapshot(ids, counts, _totals[item]));
     }
 
     private int Intern(string itemId)
     {
-        if (_ids.TryGetValue(itemId, out var id)) return id;
-        id = _names.Count;
-        _ids[itemId] = id;
-        _names.Add(itemId);
-        _followers.Add(null);
-        _totals.Add(0);
+        var id = _items.Intern(itemId);
+        while (_followers.Count <= id)
+        {
+            _followers.Add(null);
+            _totals.Add(0);
+        }
         return id;
     }
 
@@ -128,18 +150,18 @@ public sealed class CoOccurrenceIndex
         lock (_writeLock)
         {
             writer.WriteCount(Window);
-            writer.WriteCount(_names.Count);
-            for (var item = 0; item < _names.Count; item++)
+            writer.WriteCount(_followers.Count);
+            for (var item = 0; item < _followers.Count; item++)
             {
-                writer.WriteString(_names[item]);
+                writer.WriteString(_items.KeyOf(item));
                 writer.WriteCount(_totals[item]);
                 var row = _followers[item];
                 writer.WriteCount(row?.Count ?? 0);
                 if (row is null) continue;
-                foreach (var (next, count) in row)
+                for (var i = 0; i < row.Count; i++)
                 {
-                    writer.WriteCount(next);
-                    writer.WriteCount(count);
+                    writer.WriteCount(row.Ids[i]);
+                    writer.WriteCount(row.Counts[i]);
                 }
             }
             writer.WriteCount(_tails.Count);
@@ -158,17 +180,17 @@ public sealed class CoOccurrenceIndex
         ArgumentNullException.ThrowIfNull(reader);
         lock (_writeLock)
         {
-            if (_names.Count > 0 || _tails.Count > 0) throw new InvalidOperationException("Restore into an empty index.");
+            if (_followers.Count > 0 || _tails.Count > 0) throw new InvalidOperationException("Restore into an empty index.");
             if (reader.ReadCount(int.MaxValue) != Window) throw new InvalidDataException("The co-occurrence window differs.");
             var items = reader.ReadCount(int.MaxValue);
             for (var item = 0; item < items; item++)
             {
-                Intern(reader.ReadString());
+                if (Intern(reader.ReadString()) != item) throw new InvalidDataException("An item is listed twice.");
                 _totals[item] = reader.ReadLongCount();
                 var followers = reader.ReadCount(int.MaxValue);
                 if (followers == 0) continue;
-                var row = new Dictionary<int, int>(followers);
-                for (var f = 0; f < followers; f++) row[reader.ReadCount(items - 1)] = reader.ReadCount(int.MaxValue);
+                var row = new Row();
+                for (var f = 0; f < followers; f++) row.Add(reader.ReadCount(items - 1), reader.ReadCount(int.MaxValue));
                 _followers[item] = row;
             }
             var users = reader.ReadCount(int.MaxValue);
@@ -179,13 +201,60 @@ public sealed class CoOccurrenceIndex
                 var count = reader.ReadCount(Window);
                 for (var i = 0; i < count; i++) tail.Push(reader.ReadCount(items - 1));
             }
-            for (var item = 0; item < _names.Count; item++)
+            for (var item = 0; item < _followers.Count; item++)
                 if (_followers[item] is not null) Publish(item);
         }
     }
 
-    /// <summary>An item's followers, most frequent first, and the total count; never changed once published.</summary>
-    private sealed record Snapshot(string[] Ids, int[] Counts, long Total);
+    /// <summary>An item's followers (interned ids), most frequent first, and the total count; never changed once published.</summary>
+    private sealed record Snapshot(int[] Ids, int[] Counts, long Total);
+
+    /// <summary>One item's follower counts, sorted by follower id: 8 bytes a pair. Only touched under the write lock.</summary>
+    private sealed class Row
+    {
+        public int[] Ids = new int[4];
+        public int[] Counts = new int[4];
+        public int Count;
+
+        public void Increment(int id) => Add(id, 1);
+
+        /// <summary>Adds <paramref name="count"/> to the follower's count (a new follower starts at it).</summary>
+        public void Add(int id, int count)
+        {
+            var at = Array.BinarySearch(Ids, 0, Count, id);
+            if (at >= 0)
+            {
+                Counts[at] += count;
+                return;
+            }
+            at = ~at;
+            if (Count == Ids.Length)
+            {
+                Array.Resize(ref Ids, Count + Count / 2 + 1);
+                Array.Resize(ref Counts, Ids.Length);
+            }
+            Array.Copy(Ids, at, Ids, at + 1, Count - at);
+            Array.Copy(Counts, at, Counts, at + 1, Count - at);
+            Ids[at] = id;
+            Counts[at] = count;
+            Count++;
+        }
+
+        /// <summary>Keeps the <paramref name="keep"/> largest counts (ties: smaller id), as the rows always have.</summary>
+        public void Trim(int keep)
+        {
+            var order = new int[Count];
+            for (var i = 0; i < order.Length; i++) order[i] = i;
+            var (ids, counts) = (Ids, Counts);
+            Array.Sort(order, (a, b) => counts[a] != counts[b] ? counts[b].CompareTo(counts[a]) : ids[a].CompareTo(ids[b]));
+            var kept = order.AsSpan(0, keep).ToArray();
+            Array.Sort(kept);
+            var newIds = new int[keep + keep / 2];
+            var newCounts = new int[newIds.Length];
+            for (var i = 0; i < keep; i++) (newIds[i], newCounts[i]) = (ids[kept[i]], counts[kept[i]]);
+            (Ids, Counts, Count) = (newIds, newCounts, keep);
+        }
+    }
 
     /// <summary>A user's last few steps, oldest first, as a small ring.</summary>
     private sealed class Tail(int capacity)

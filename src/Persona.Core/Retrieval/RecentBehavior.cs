@@ -11,12 +11,19 @@ public readonly record struct BehaviorStep(string ItemId, EventType Type, DateTi
 /// oldest forgotten first), kept in memory so an event stored a moment ago is part of the next recommendation.
 /// Users are independent: each user's log has its own lock.
 /// </summary>
+/// <remarks>
+/// Compact (docs/state.md): item ids are interned to ints, a step is 16 bytes in a flat array and the seen items a
+/// ring of ints, so a shopper with 50 steps and 100 seen items costs about 1.3 KB instead of a struct with a string
+/// per step and a hash set of strings (about 7 KB). <see cref="Recent"/> and <see cref="Seen"/> build their copies
+/// from that on each call, as they copied before.
+/// </remarks>
 public sealed class RecentBehavior
 {
     public const int DefaultMaxSteps = 50;
     public const int DefaultMaxSeen = 500;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, UserLog> _users = new(StringComparer.Ordinal);
+    private readonly KeyInterner _items = new();
     // One counter for all users, so a user who was removed and came back never reuses an old version.
     private long _lastVersion;
 
@@ -36,8 +43,9 @@ public sealed class RecentBehavior
     public void Add(string userId, BehaviorStep step)
     {
         ArgumentNullException.ThrowIfNull(userId);
-        var log = _users.GetOrAdd(userId, static (_, self) => new UserLog(self.MaxSteps, self.MaxSeen), this);
-        log.Add(step, Interlocked.Increment(ref _lastVersion));
+        ArgumentNullException.ThrowIfNull(step.ItemId);
+        var log = _users.GetOrAdd(userId, static (_, self) => new UserLog(self), this);
+        log.Add(Step.From(step, _items.Intern(step.ItemId)), Interlocked.Increment(ref _lastVersion));
     }
 
     /// <summary>Up to <paramref name="count"/> users, the most recently active first (by their newest step's time).</summary>
@@ -89,7 +97,7 @@ public sealed class RecentBehavior
         var users = reader.ReadCount(int.MaxValue);
         for (var u = 0; u < users; u++)
         {
-            var log = new UserLog(MaxSteps, MaxSeen);
+            var log = new UserLog(this);
             _users[reader.ReadString()] = log;
             log.ReadFrom(reader, Interlocked.Increment(ref _lastVersion));
         }
@@ -123,41 +131,32 @@ public sealed class RecentBehavior
         }
     }
 
-    private sealed class UserLog(int maxSteps, int maxSeen)
+    /// <summary>A step as held: interned item, type, and the timestamp as UTC ticks plus its offset in minutes (16 bytes).</summary>
+    private readonly record struct Step(int Item, EventType Type, short OffsetMinutes, long UtcTicks)
     {
-        public void WriteTo(StateWriter writer)
+        public static Step From(BehaviorStep step, int item) =>
+            new(item, step.Type, (short)step.Timestamp.Offset.TotalMinutes, step.Timestamp.UtcTicks);
+
+        public DateTimeOffset Timestamp
         {
-            lock (_lock)
+            get
             {
-                writer.WriteCount(_steps.Count);
-                foreach (var step in _steps) WriteStep(writer, step.ItemId, step.Type, step.Timestamp);
-                writer.WriteCount(_seenOrder.Count);
-                foreach (var item in _seenOrder) writer.WriteString(item);
+                var offset = TimeSpan.FromMinutes(OffsetMinutes);
+                return new DateTimeOffset(UtcTicks + offset.Ticks, offset);
             }
         }
+    }
 
-        public void ReadFrom(StateReader reader, long version)
-        {
-            var steps = reader.ReadCount(maxSteps);
-            for (var i = 0; i < steps; i++)
-            {
-                var (item, type, at) = ReadStep(reader);
-                _steps.Add(new BehaviorStep(item, type, at));
-            }
-            var seen = reader.ReadCount(maxSeen);
-            for (var i = 0; i < seen; i++)
-            {
-                var item = reader.ReadString();
-                if (!_seen.Add(item)) throw new InvalidDataException("A seen item is listed twice.");
-                _seenOrder.Enqueue(item);
-            }
-            _version = version;
-        }
-
+    private sealed class UserLog(RecentBehavior owner)
+    {
         private readonly Lock _lock = new();
-        private readonly List<BehaviorStep> _steps = [];
-        private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
-        private readonly Queue<string> _seenOrder = new();
+        // Time order, oldest first; grows to MaxSteps.
+        private Step[] _steps = [];
+        private int _stepCount;
+        // The items seen, a ring of interned ids: oldest at _seenStart; grows to MaxSeen.
+        private int[] _seen = [];
+        private int _seenStart;
+        private int _seenCount;
         private long _version;
 
         public long Version => Volatile.Read(ref _version);
@@ -166,38 +165,126 @@ public sealed class RecentBehavior
         {
             get
             {
-                lock (_lock) return _steps.Count == 0 ? DateTimeOffset.MinValue : _steps[^1].Timestamp;
+                lock (_lock) return _stepCount == 0 ? DateTimeOffset.MinValue : _steps[_stepCount - 1].Timestamp;
             }
         }
 
-        public void Add(BehaviorStep step, long version)
+        public void Add(Step step, long version)
         {
             lock (_lock)
             {
-                var at = _steps.Count;
-                while (at > 0 && _steps[at - 1].Timestamp > step.Timestamp) at--;
-                if (at == 0 && _steps.Count == maxSteps) return; // older than everything kept
-                _steps.Insert(at, step);
-                if (_steps.Count > maxSteps) _steps.RemoveAt(0);
-                if (_seen.Add(step.ItemId))
-                {
-                    _seenOrder.Enqueue(step.ItemId);
-                    if (_seenOrder.Count > maxSeen) _seen.Remove(_seenOrder.Dequeue());
-                }
+                AddLocked(step);
                 // After the change and inside the lock: a reader that sees this version then reads (under the lock)
                 // at least these steps, so an answer is never cached under a version newer than its data.
                 Volatile.Write(ref _version, version);
             }
         }
 
+        private void AddLocked(Step step)
+        {
+            var maxSteps = owner.MaxSteps;
+            var at = _stepCount;
+            while (at > 0 && _steps[at - 1].UtcTicks > step.UtcTicks) at--;
+            if (at == 0 && _stepCount == maxSteps) return; // older than everything kept
+            if (_stepCount == _steps.Length) Array.Resize(ref _steps, Math.Min(maxSteps + 1, Math.Max(4, _steps.Length * 2)));
+            Array.Copy(_steps, at, _steps, at + 1, _stepCount - at);
+            _steps[at] = step;
+            if (++_stepCount > maxSteps)
+            {
+                Array.Copy(_steps, 1, _steps, 0, maxSteps);
+                _stepCount = maxSteps;
+            }
+            if (!SeenContains(step.Item)) PushSeen(step.Item);
+        }
+
+        private bool SeenContains(int item)
+        {
+            for (var i = 0; i < _seenCount; i++)
+                if (_seen[(_seenStart + i) % _seen.Length] == item) return true;
+            return false;
+        }
+
+        private void PushSeen(int item)
+        {
+            var maxSeen = owner.MaxSeen;
+            if (_seenCount == _seen.Length && _seen.Length < maxSeen)
+            {
+                // Unroll the ring into a larger array (the ring is only full-and-wrapped once it reached MaxSeen).
+                var grown = new int[Math.Min(maxSeen, Math.Max(4, _seen.Length * 2))];
+                for (var i = 0; i < _seenCount; i++) grown[i] = _seen[(_seenStart + i) % _seen.Length];
+                _seen = grown;
+                _seenStart = 0;
+            }
+            if (_seenCount < _seen.Length)
+            {
+                _seen[(_seenStart + _seenCount++) % _seen.Length] = item;
+                return;
+            }
+            // Full at MaxSeen: the oldest gives way.
+            _seen[_seenStart] = item;
+            _seenStart = (_seenStart + 1) % _seen.Length;
+        }
+
         public BehaviorStep[] Steps()
         {
-            lock (_lock) return [.. _steps];
+            lock (_lock)
+            {
+                var steps = new BehaviorStep[_stepCount];
+                for (var i = 0; i < steps.Length; i++)
+                {
+                    var step = _steps[i];
+                    steps[i] = new BehaviorStep(owner._items.KeyOf(step.Item), step.Type, step.Timestamp);
+                }
+                return steps;
+            }
         }
 
         public HashSet<string> SeenItems()
         {
-            lock (_lock) return new HashSet<string>(_seen, StringComparer.Ordinal);
+            lock (_lock)
+            {
+                var seen = new HashSet<string>(_seenCount, StringComparer.Ordinal);
+                for (var i = 0; i < _seenCount; i++) seen.Add(owner._items.KeyOf(_seen[(_seenStart + i) % _seen.Length]));
+                return seen;
+            }
+        }
+
+        public void WriteTo(StateWriter writer)
+        {
+            lock (_lock)
+            {
+                writer.WriteCount(_stepCount);
+                for (var i = 0; i < _stepCount; i++)
+                {
+                    var step = _steps[i];
+                    WriteStep(writer, owner._items.KeyOf(step.Item), step.Type, step.Timestamp);
+                }
+                writer.WriteCount(_seenCount);
+                for (var i = 0; i < _seenCount; i++) writer.WriteString(owner._items.KeyOf(_seen[(_seenStart + i) % _seen.Length]));
+            }
+        }
+
+        public void ReadFrom(StateReader reader, long version)
+        {
+            var steps = reader.ReadCount(owner.MaxSteps);
+            _steps = new Step[steps];
+            for (var i = 0; i < steps; i++)
+            {
+                var (item, type, at) = ReadStep(reader);
+                if (i > 0 && at.UtcTicks < _steps[i - 1].UtcTicks) throw new InvalidDataException("Recent steps are out of time order.");
+                _steps[i] = Step.From(new BehaviorStep(item, type, at), owner._items.Intern(item));
+            }
+            _stepCount = steps;
+            var seen = reader.ReadCount(owner.MaxSeen);
+            _seen = new int[seen];
+            for (var i = 0; i < seen; i++)
+            {
+                var item = owner._items.Intern(reader.ReadString());
+                if (SeenContains(item)) throw new InvalidDataException("A seen item is listed twice.");
+                _seen[i] = item;
+                _seenCount = i + 1;
+            }
+            _version = version;
         }
     }
 }

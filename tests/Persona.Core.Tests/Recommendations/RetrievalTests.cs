@@ -181,6 +181,113 @@ public sealed class RetrievalTests
         Assert.Empty(recent.Recent("nobody"));
     }
 
+    /// <summary>
+    /// The compact layout (interned ids, flat step array, ring of seen ids) keeps exactly what a plain list of steps
+    /// and a first-in-first-out set of seen items keep, for any order of arrival, and survives its state record.
+    /// </summary>
+    [Fact]
+    public void RecentBehavior_RandomArrivals_EqualAPlainModel_AndRoundTripItsRecord()
+    {
+        var prop = Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), seed =>
+        {
+            var rng = new Random(seed);
+            var (maxSteps, maxSeen) = (rng.Next(1, 8), rng.Next(1, 10));
+            var recent = new RecentBehavior(maxSteps, maxSeen);
+            var steps = new Dictionary<string, List<BehaviorStep>>();
+            var seen = new Dictionary<string, (HashSet<string> Set, Queue<string> Order)>();
+            var t = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.FromHours(rng.Next(-5, 9)));
+            for (var i = 0; i < rng.Next(0, 120); i++)
+            {
+                var user = "u" + rng.Next(4);
+                var step = new BehaviorStep("i" + rng.Next(15), (EventType)rng.Next(0, 4), t.AddMinutes(rng.Next(0, 300)));
+                recent.Add(user, step);
+                // The plain model: insert in time order unless older than a full window; FIFO set of seen items.
+                var list = steps.TryGetValue(user, out var l) ? l : steps[user] = [];
+                var at = list.Count;
+                while (at > 0 && list[at - 1].Timestamp > step.Timestamp) at--;
+                if (at == 0 && list.Count == maxSteps) continue;
+                list.Insert(at, step);
+                if (list.Count > maxSteps) list.RemoveAt(0);
+                var (set, order) = seen.TryGetValue(user, out var s) ? s : seen[user] = ([], new Queue<string>());
+                if (set.Add(step.ItemId))
+                {
+                    order.Enqueue(step.ItemId);
+                    if (order.Count > maxSeen) set.Remove(order.Dequeue());
+                }
+            }
+            var writer = new Persona.Core.State.StateWriter();
+            recent.WriteTo(writer);
+            var restored = new RecentBehavior(maxSteps, maxSeen);
+            var reader = Persona.Core.State.StateReader.Open(writer.ToArray(1), 1)!;
+            restored.ReadFrom(reader);
+            return reader.AtEnd && steps.Keys.All(user =>
+                recent.Recent(user).SequenceEqual(steps[user]) && restored.Recent(user).SequenceEqual(steps[user])
+                && recent.Seen(user).SetEquals(seen[user].Set) && restored.Seen(user).SetEquals(seen[user].Set)
+                && recent.Recent(user).Zip(steps[user]).All(p => p.First.Timestamp.Offset == p.Second.Timestamp.Offset));
+        });
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), prop);
+    }
+
+    /// <summary>
+    /// The compact rows (sorted int arrays, int snapshots) count, bound and rank followers exactly as plain dictionary
+    /// rows do (trim at twice the bound to the largest counts, ties to the item seen first), and survive their record.
+    /// </summary>
+    [Fact]
+    public void CoOccurrence_RandomSequences_EqualAPlainModel_AndRoundTripItsRecord()
+    {
+        var prop = Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), seed =>
+        {
+            var rng = new Random(seed);
+            var (window, bound) = (rng.Next(1, 4), rng.Next(1, 5));
+            var index = new CoOccurrenceIndex(window, bound);
+            var order = new Dictionary<string, int>();
+            var rows = new Dictionary<int, Dictionary<int, int>>();
+            var totals = new Dictionary<int, long>();
+            var tails = new Dictionary<string, List<int>>();
+            int Ordinal(string item) => order.TryGetValue(item, out var o) ? o : order[item] = order.Count;
+            var steps = Enumerable.Range(0, rng.Next(0, 300)).Select(_ => ("u" + rng.Next(5), "i" + rng.Next(rng.Next(2, 25)))).ToList();
+            foreach (var chunk in steps.Chunk(rng.Next(1, 40))) index.ObserveMany(chunk);
+            foreach (var (user, item) in steps)
+            {
+                var tail = tails.TryGetValue(user, out var t) ? t : tails[user] = [];
+                var next = Ordinal(item);
+                if (tail.Count > 0 && tail[^1] == next) continue;
+                for (var i = 0; i < tail.Count; i++)
+                {
+                    var previous = tail[i];
+                    if (previous == next || tail.IndexOf(previous) < i) continue;
+                    var row = rows.TryGetValue(previous, out var r) ? r : rows[previous] = [];
+                    row[next] = row.GetValueOrDefault(next) + 1;
+                    if (row.Count > 2 * bound)
+                    {
+                        var kept = row.OrderByDescending(p => p.Value).ThenBy(p => p.Key).Take(bound).ToList();
+                        row.Clear();
+                        foreach (var (k, v) in kept) row[k] = v;
+                    }
+                    totals[previous] = totals.GetValueOrDefault(previous) + 1;
+                }
+                tail.Add(next);
+                if (tail.Count > window) tail.RemoveAt(0);
+            }
+            var writer = new Persona.Core.State.StateWriter();
+            index.WriteTo(writer);
+            var restored = new CoOccurrenceIndex(window, bound);
+            var reader = Persona.Core.State.StateReader.Open(writer.ToArray(1), 1)!;
+            restored.ReadFrom(reader);
+            var names = order.OrderBy(p => p.Value).Select(p => p.Key).ToList();
+            bool Same(CoOccurrenceIndex x) => names.All(item =>
+            {
+                var expected = rows.TryGetValue(order[item], out var row)
+                    ? row.Select(p => new ScoredId(names[p.Key], p.Value)).OrderByDescending(p => p.Score).ThenBy(p => p.Id, StringComparer.Ordinal).ToArray()
+                    : [];
+                return x.Followers(item, 100).SequenceEqual(expected) && x.Total(item) == totals.GetValueOrDefault(order[item])
+                    && expected.All(f => x.Count(item, f.Id) == (int)f.Score);
+            });
+            return reader.AtEnd && Same(index) && Same(restored);
+        });
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), prop);
+    }
+
     private static float Dot(float[] a, float[] b)
     {
         var sum = 0f;
