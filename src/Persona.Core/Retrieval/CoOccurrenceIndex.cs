@@ -13,7 +13,7 @@ namespace Persona.Core.Retrieval;
 /// snapshot (followers sorted by count), which readers use without any lock: a request then reads the best k
 /// followers in O(k), and 64 concurrent requests never queue behind each other or behind ingest.
 /// Compact (docs/state.md): items are interned to ints; a row is two int arrays sorted by follower (8 bytes a pair)
-/// and a snapshot two int arrays sorted by count, found by the item's id in a flat array.
+/// (<see cref="CountRow{T}"/>) and a snapshot two int arrays sorted by count, found by the item's id in a flat array.
 /// </remarks>
 public sealed class CoOccurrenceIndex
 {
@@ -26,7 +26,7 @@ public sealed class CoOccurrenceIndex
 
     private readonly Lock _writeLock = new();
     private readonly KeyInterner _items = new();
-    private readonly List<Row?> _followers = [];
+    private readonly List<CountRow<int>?> _followers = [];
     private readonly List<long> _totals = [];
     private readonly Dictionary<string, Tail> _tails = new(StringComparer.Ordinal);
     // By item id; replaced by a larger copy when it grows, so readers index it without a lock.
@@ -64,9 +64,9 @@ public sealed class CoOccurrenceIndex
                 {
                     var previous = tail[i];
                     if (previous == next || tail.IndexOf(previous) < i) continue;
-                    var row = _followers[previous] ??= new Row();
-                    row.Increment(next);
-                    if (row.Count > 2 * MaxFollowers) row.Trim(MaxFollowers);
+                    var row = _followers[previous] ??= new CountRow<int>();
+                    row.Add(next, 1);
+                    row.TrimAbove(MaxFollowers);
                     _totals[previous]++;
                     touched.Add(previous);
                 }
@@ -113,12 +113,12 @@ public sealed class CoOccurrenceIndex
         var row = _followers[item]!;
         var order = new int[row.Count];
         for (var i = 0; i < order.Length; i++) order[i] = i;
-        Array.Sort(order, (a, b) => row.Counts[a] != row.Counts[b]
-            ? row.Counts[b].CompareTo(row.Counts[a])
-            : string.CompareOrdinal(_items.KeyOf(row.Ids[a]), _items.KeyOf(row.Ids[b])));
+        Array.Sort(order, (a, b) => row.CountAt(a) != row.CountAt(b)
+            ? row.CountAt(b).CompareTo(row.CountAt(a))
+            : string.CompareOrdinal(_items.KeyOf(row.IdAt(a)), _items.KeyOf(row.IdAt(b))));
         var ids = new int[order.Length];
         var counts = new int[order.Length];
-        for (var i = 0; i < order.Length; i++) (ids[i], counts[i]) = (row.Ids[order[i]], row.Counts[order[i]]);
+        for (var i = 0; i < order.Length; i++) (ids[i], counts[i]) = (row.IdAt(order[i]), row.CountAt(order[i]));
         var published = _published;
         if (item >= published.Length)
         {
@@ -160,8 +160,8 @@ public sealed class CoOccurrenceIndex
                 if (row is null) continue;
                 for (var i = 0; i < row.Count; i++)
                 {
-                    writer.WriteCount(row.Ids[i]);
-                    writer.WriteCount(row.Counts[i]);
+                    writer.WriteCount(row.IdAt(i));
+                    writer.WriteCount(row.CountAt(i));
                 }
             }
             writer.WriteCount(_tails.Count);
@@ -189,7 +189,7 @@ public sealed class CoOccurrenceIndex
                 _totals[item] = reader.ReadLongCount();
                 var followers = reader.ReadCount(int.MaxValue);
                 if (followers == 0) continue;
-                var row = new Row();
+                var row = new CountRow<int>();
                 for (var f = 0; f < followers; f++) row.Add(reader.ReadCount(items - 1), reader.ReadCount(int.MaxValue));
                 _followers[item] = row;
             }
@@ -208,53 +208,6 @@ public sealed class CoOccurrenceIndex
 
     /// <summary>An item's followers (interned ids), most frequent first, and the total count; never changed once published.</summary>
     private sealed record Snapshot(int[] Ids, int[] Counts, long Total);
-
-    /// <summary>One item's follower counts, sorted by follower id: 8 bytes a pair. Only touched under the write lock.</summary>
-    private sealed class Row
-    {
-        public int[] Ids = new int[4];
-        public int[] Counts = new int[4];
-        public int Count;
-
-        public void Increment(int id) => Add(id, 1);
-
-        /// <summary>Adds <paramref name="count"/> to the follower's count (a new follower starts at it).</summary>
-        public void Add(int id, int count)
-        {
-            var at = Array.BinarySearch(Ids, 0, Count, id);
-            if (at >= 0)
-            {
-                Counts[at] += count;
-                return;
-            }
-            at = ~at;
-            if (Count == Ids.Length)
-            {
-                Array.Resize(ref Ids, Count + Count / 2 + 1);
-                Array.Resize(ref Counts, Ids.Length);
-            }
-            Array.Copy(Ids, at, Ids, at + 1, Count - at);
-            Array.Copy(Counts, at, Counts, at + 1, Count - at);
-            Ids[at] = id;
-            Counts[at] = count;
-            Count++;
-        }
-
-        /// <summary>Keeps the <paramref name="keep"/> largest counts (ties: smaller id), as the rows always have.</summary>
-        public void Trim(int keep)
-        {
-            var order = new int[Count];
-            for (var i = 0; i < order.Length; i++) order[i] = i;
-            var (ids, counts) = (Ids, Counts);
-            Array.Sort(order, (a, b) => counts[a] != counts[b] ? counts[b].CompareTo(counts[a]) : ids[a].CompareTo(ids[b]));
-            var kept = order.AsSpan(0, keep).ToArray();
-            Array.Sort(kept);
-            var newIds = new int[keep + keep / 2];
-            var newCounts = new int[newIds.Length];
-            for (var i = 0; i < keep; i++) (newIds[i], newCounts[i]) = (ids[kept[i]], counts[kept[i]]);
-            (Ids, Counts, Count) = (newIds, newCounts, keep);
-        }
-    }
 
     /// <summary>A user's last few steps, oldest first, as a small ring.</summary>
     private sealed class Tail(int capacity)

@@ -15,7 +15,7 @@ public sealed class CoVisitation : IDisposable
     /// <summary>Neighbours kept per item: a row that doubles past it is cut back to its strongest, so memory stays O(items · this).</summary>
     public const int DefaultMaxNeighbours = 500;
     // Indexed by item ordinal: the item's neighbours (ordinal → times seen together) and how often it was seen.
-    private Dictionary<int, float>?[] _rows = [];
+    private Retrieval.CountRow<float>?[] _rows = [];
     private float[] _counts = [];
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
 
@@ -107,10 +107,10 @@ public sealed class CoVisitation : IDisposable
                 var row = _rows[x];
                 writer.WriteCount(row?.Count ?? 0);
                 if (row is null) continue;
-                foreach (var (y, together) in row)
+                for (var j = 0; j < row.Count; j++)
                 {
-                    writer.WriteCount(y);
-                    writer.WriteSingle(together);
+                    writer.WriteCount(row.IdAt(j));
+                    writer.WriteSingle(row.CountAt(j));
                 }
             }
         }
@@ -140,8 +140,8 @@ public sealed class CoVisitation : IDisposable
                 _counts[x] = reader.ReadSingle();
                 var neighbours = reader.ReadCount(items);
                 if (neighbours == 0) continue;
-                var row = new Dictionary<int, float>(neighbours);
-                for (var n = 0; n < neighbours; n++) row[ordinals[reader.ReadCount(items - 1)]] = reader.ReadSingle();
+                var row = new Retrieval.CountRow<float>();
+                for (var n = 0; n < neighbours; n++) row.Add(ordinals[reader.ReadCount(items - 1)], reader.ReadSingle());
                 _rows[x] = row;
             }
         }
@@ -169,9 +169,9 @@ public sealed class CoVisitation : IDisposable
 
         void Increment(int x, int y)
         {
-            var row = _rows[x] ??= [];
-            row[y] = row.GetValueOrDefault(y) + 1;
-            Retrieval.BoundedRows.Trim(row, MaxNeighbours, Comparer<int>.Default);
+            var row = _rows[x] ??= new Retrieval.CountRow<float>();
+            row.Add(y, 1f);
+            row.TrimAbove(MaxNeighbours);
         }
     }
 
@@ -199,15 +199,18 @@ public sealed class CoVisitation : IDisposable
                 var ca = _counts[a];
                 if (row.Count <= ScanFactor * candidates.Length)
                 {
-                    foreach (var (b, together) in row)
-                        if (table.Find(b) is >= 0 and var i) scores[i] += weight * together / MathF.Sqrt(ca * _counts[b]);
+                    for (var j = 0; j < row.Count; j++)
+                    {
+                        var b = row.IdAt(j);
+                        if (table.Find(b) is >= 0 and var i) scores[i] += weight * row.CountAt(j) / MathF.Sqrt(ca * _counts[b]);
+                    }
                 }
                 else
                 {
                     for (var i = 0; i < candidates.Length; i++)
                     {
                         var b = candidates[i];
-                        if (b >= 0 && row.TryGetValue(b, out var together)) scores[i] += weight * together / MathF.Sqrt(ca * _counts[b]);
+                        if (b >= 0 && row.TryGet(b, out var together)) scores[i] += weight * together / MathF.Sqrt(ca * _counts[b]);
                     }
                 }
             }
@@ -264,7 +267,7 @@ public sealed class CoVisitation : IDisposable
         _lock.EnterReadLock();
         try
         {
-            if (x >= _rows.Length || _rows[x] is not { } row || !row.TryGetValue(y, out var together)) return 0;
+            if (x >= _rows.Length || _rows[x] is not { } row || !row.TryGet(y, out var together)) return 0;
             return together / MathF.Sqrt(_counts[x] * _counts[y]);
         }
         finally
