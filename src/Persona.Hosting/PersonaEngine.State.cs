@@ -47,6 +47,7 @@ public sealed partial class PersonaEngine
             return 0;
         }
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var damaged = new List<string>();
         var restored = 0;
         await foreach (var row in _store.ReadShopperStatesAsync(cancellationToken))
@@ -69,6 +70,8 @@ public sealed partial class PersonaEngine
         if (damaged.Count > 0 && _logger.IsEnabled(LogLevel.Warning))
             _logger.LogWarning("Rebuilt {Count} damaged shopper state records from their events", damaged.Count);
         _burstsThrough = burstsThrough;
+        if (_logger.IsEnabled(LogLevel.Information))
+            _logger.LogInformation("Shopper states: {Count} records read in {Seconds:0.0} s", restored, clock.Elapsed.TotalSeconds);
         // A restart with no new events must checkpoint at the same place, not at 0.
         _publishedThrough = checkpoint.Sequence;
         _appendedThrough = Math.Max(checkpoint.Sequence, burstsThrough);
@@ -90,31 +93,41 @@ public sealed partial class PersonaEngine
     private long _appendedEvents;
     private long _appliedEvents;
 
-    /// <summary>Prepares the part observers registered so far and restores each from its stored part when it is usable.</summary>
+    /// <summary>
+    /// Prepares the part observers registered so far and restores each from its stored part when it is usable, the
+    /// parts side by side (each owns its state; the item and user lists are only read).
+    /// </summary>
     private async Task<List<PartStart>> RestorePartsAsync(List<Item> items, List<User> users, CancellationToken cancellationToken)
     {
-        var parts = new List<PartStart>();
-        foreach (var observer in _observers.OfType<IStatePartObserver>())
-        {
-            observer.PrepareStart(items, users);
-            var stored = await _store.ReadStatePartAsync(observer.PartName, cancellationToken);
-            var from = 0L;
-            if (stored is not null && stored.Fingerprint == observer.PartFingerprint && observer.TryRestore(stored.Data))
-            {
-                from = stored.Sequence;
-                _partsWrittenThrough[observer.PartName] = from;
-            }
-            else if (stored is not null && _logger.IsEnabled(LogLevel.Warning))
-            {
-                _logger.LogWarning("The stored {Part} state was written under other options or is damaged; rebuilding it from the log", observer.PartName);
-            }
-            parts.Add(new PartStart(observer, from));
-            LastPartRestores[observer.PartName] = from;
-        }
-        _startParts = [.. parts.Select(p => p.Observer)];
+        var observers = _observers.OfType<IStatePartObserver>().ToArray();
+        var parts = await Task.WhenAll(observers.Select(observer => Task.Run(() => RestorePartAsync(observer, items, users, cancellationToken), cancellationToken)));
+        _startParts = observers;
         // A part rebuilt from the whole log is written at the first periodic checkpoint; restored ones wait their interval.
         _partsWrittenAt = parts.All(p => p.From > 0) ? _time.GetUtcNow() : DateTimeOffset.MinValue;
-        return parts;
+        return [.. parts];
+    }
+
+    private async Task<PartStart> RestorePartAsync(IStatePartObserver observer, List<Item> items, List<User> users, CancellationToken cancellationToken)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        observer.PrepareStart(items, users);
+        var prepared = clock.Elapsed.TotalSeconds;
+        var stored = await _store.ReadStatePartAsync(observer.PartName, cancellationToken);
+        var from = 0L;
+        if (stored is not null && stored.Fingerprint == observer.PartFingerprint && observer.TryRestore(stored.Data))
+        {
+            from = stored.Sequence;
+            _partsWrittenThrough[observer.PartName] = from;
+        }
+        else if (stored is not null && _logger.IsEnabled(LogLevel.Warning))
+        {
+            _logger.LogWarning("The stored {Part} state was written under other options or is damaged; rebuilding it from the log", observer.PartName);
+        }
+        LastPartRestores[observer.PartName] = from;
+        if (_logger.IsEnabled(LogLevel.Information))
+            _logger.LogInformation("State part {Part}: prepared in {Prepare:0.0} s, restored to sequence {Sequence} in {Restore:0.0} s",
+                observer.PartName, prepared, from, clock.Elapsed.TotalSeconds - prepared);
+        return new PartStart(observer, from);
     }
 
     /// <summary>What the last start restored per state part: the sequence its stored copy covered (0: rebuilt from the log).</summary>

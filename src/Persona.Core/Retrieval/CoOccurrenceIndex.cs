@@ -107,15 +107,21 @@ public sealed class CoOccurrenceIndex
         return id < published.Length ? Volatile.Read(ref published[id]) : null;
     }
 
-    /// <summary>Under the write lock: a new snapshot of the item's row, most frequent first (ties by item id, as <see cref="TopK"/> orders).</summary>
-    private void Publish(int item)
+    /// <summary>
+    /// Under the write lock: a new snapshot of the item's row, most frequent first (ties by item id, as
+    /// <see cref="TopK"/> orders). <paramref name="nameRank"/>, when given, is every item's place in id order, so a
+    /// restore publishing every row compares ints instead of strings.
+    /// </summary>
+    private void Publish(int item, int[]? nameRank = null)
     {
         var row = _followers[item]!;
         var order = new int[row.Count];
         for (var i = 0; i < order.Length; i++) order[i] = i;
         Array.Sort(order, (a, b) => row.CountAt(a) != row.CountAt(b)
             ? row.CountAt(b).CompareTo(row.CountAt(a))
-            : string.CompareOrdinal(_items.KeyOf(row.IdAt(a)), _items.KeyOf(row.IdAt(b))));
+            : nameRank is not null
+                ? nameRank[row.IdAt(a)].CompareTo(nameRank[row.IdAt(b)])
+                : string.CompareOrdinal(_items.KeyOf(row.IdAt(a)), _items.KeyOf(row.IdAt(b))));
         var ids = new int[order.Length];
         var counts = new int[order.Length];
         for (var i = 0; i < order.Length; i++) (ids[i], counts[i]) = (row.IdAt(order[i]), row.CountAt(order[i]));
@@ -201,8 +207,13 @@ public sealed class CoOccurrenceIndex
                 var count = reader.ReadCount(Window);
                 for (var i = 0; i < count; i++) tail.Push(reader.ReadCount(items - 1));
             }
+            var byName = new int[items];
+            for (var i = 0; i < items; i++) byName[i] = i;
+            Array.Sort(byName, (a, b) => string.CompareOrdinal(_items.KeyOf(a), _items.KeyOf(b)));
+            var nameRank = new int[items];
+            for (var i = 0; i < items; i++) nameRank[byName[i]] = i;
             for (var item = 0; item < _followers.Count; item++)
-                if (_followers[item] is not null) Publish(item);
+                if (_followers[item] is not null) Publish(item, nameRank);
         }
     }
 

@@ -95,11 +95,14 @@ public sealed class RecentBehavior
         if (reader.ReadCount(int.MaxValue) != MaxSteps || reader.ReadCount(int.MaxValue) != MaxSeen)
             throw new InvalidDataException("The recent-behaviour bounds differ.");
         var users = reader.ReadCount(int.MaxValue);
+        // Each distinct item string of the record is interned once, not once per step.
+        var items = new int[reader.StringCount];
+        Array.Fill(items, -1);
         for (var u = 0; u < users; u++)
         {
             var log = new UserLog(this);
             _users[reader.ReadString()] = log;
-            log.ReadFrom(reader, Interlocked.Increment(ref _lastVersion));
+            log.ReadFrom(reader, items, Interlocked.Increment(ref _lastVersion));
         }
     }
 
@@ -264,26 +267,28 @@ public sealed class RecentBehavior
             }
         }
 
-        public void ReadFrom(StateReader reader, long version)
+        public void ReadFrom(StateReader reader, int[] items, long version)
         {
+            int Item(int index) => items[index] >= 0 ? items[index] : items[index] = owner._items.Intern(reader.StringAt(index));
             var steps = reader.ReadCount(owner.MaxSteps);
             _steps = new Step[steps];
             for (var i = 0; i < steps; i++)
             {
-                var (item, type, at) = ReadStep(reader);
-                if (i > 0 && at.UtcTicks < _steps[i - 1].UtcTicks) throw new InvalidDataException("Recent steps are out of time order.");
-                _steps[i] = Step.From(new BehaviorStep(item, type, at), owner._items.Intern(item));
+                var item = Item(reader.ReadStringIndex());
+                var type = (EventType)reader.ReadCount(int.MaxValue);
+                if (!Enum.IsDefined(type)) throw new InvalidDataException($"Unknown event type {(int)type} in a recent step.");
+                var ticks = reader.ReadInt64();
+                var offset = reader.ReadSigned();
+                if (offset is < -14 * 60 or > 14 * 60 || ticks is < 0 || ticks > DateTimeOffset.MaxValue.UtcTicks)
+                    throw new InvalidDataException("A recent step's timestamp is out of range.");
+                if (i > 0 && ticks < _steps[i - 1].UtcTicks) throw new InvalidDataException("Recent steps are out of time order.");
+                _steps[i] = new Step(item, type, (short)offset, ticks);
             }
             _stepCount = steps;
             var seen = reader.ReadCount(owner.MaxSeen);
             _seen = new int[seen];
-            for (var i = 0; i < seen; i++)
-            {
-                var item = owner._items.Intern(reader.ReadString());
-                if (SeenContains(item)) throw new InvalidDataException("A seen item is listed twice.");
-                _seen[i] = item;
-                _seenCount = i + 1;
-            }
+            for (var i = 0; i < seen; i++) _seen[i] = Item(reader.ReadStringIndex());
+            _seenCount = seen;
             _version = version;
         }
     }

@@ -237,6 +237,14 @@ public sealed class StateReader
 
     public string ReadString() => _strings[ReadCount(maximum: _strings.Length - 1)];
 
+    /// <summary>Strings in the record's table; <see cref="ReadStringIndex"/> reads an index below it.</summary>
+    public int StringCount => _strings.Length;
+
+    /// <summary>Reads a string as its index in the table, for callers that map each distinct string once.</summary>
+    public int ReadStringIndex() => ReadCount(maximum: _strings.Length - 1);
+
+    public string StringAt(int index) => _strings[index];
+
     public string? ReadNullableString() => ReadCount(maximum: 1) == 0 ? null : ReadString();
 
     private void Need(int bytes)
