@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Persona.Abstractions;
@@ -12,13 +11,13 @@ namespace Persona.Server.Tests;
 public sealed class StateCheckpointTests : IDisposable
 {
     private static readonly DateTimeOffset Start = new(2025, 3, 1, 8, 0, 0, TimeSpan.Zero);
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "persona-state", Guid.NewGuid().ToString("n"));
+    private readonly DataFolder _folder = new("persona-state");
 
     private async Task<PersonaEngine> OpenAsync(ProfileOptions? profiles = null)
     {
-        var options = new PersonaOptions { DataDirectory = _dir };
+        var options = new PersonaOptions { DataDirectory = _folder.Path };
         if (profiles is not null) options.Profiles = profiles;
-        var engine = new PersonaEngine(new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = _dir }),
+        var engine = new PersonaEngine(new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = _folder.Path }),
             Options.Create(options), TimeProvider.System, NullLogger<PersonaEngine>.Instance);
         await engine.StartAsync(null, CancellationToken.None);
         return engine;
@@ -149,18 +148,7 @@ public sealed class StateCheckpointTests : IDisposable
         Assert.NotNull(await engine.Store.GetShopperStateAsync("u1", CancellationToken.None));
     }
 
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_dir, "persona.db")};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
+    private Task ExecuteAsync(string sql) => _folder.ExecuteAsync(sql);
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _folder.Dispose();
 }

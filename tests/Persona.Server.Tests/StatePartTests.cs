@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Persona.Abstractions;
@@ -17,7 +16,7 @@ namespace Persona.Server.Tests;
 public sealed class StatePartTests : IDisposable
 {
     private static readonly DateTimeOffset Start = new(2025, 3, 1, 8, 0, 0, TimeSpan.Zero);
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "persona-parts", Guid.NewGuid().ToString("n"));
+    private readonly DataFolder _folder = new("persona-parts");
 
     /// <summary>An engine with recommendations and search registered before it starts, as the server composes them.</summary>
     private sealed class Stack(PersonaEngine engine, RecommendationService recommendations, SearchService search) : IAsyncDisposable
@@ -35,8 +34,8 @@ public sealed class StatePartTests : IDisposable
 
     private async Task<Stack> OpenAsync(int partIntervalSeconds = StateOptions.DefaultPartIntervalSeconds)
     {
-        var options = new PersonaOptions { DataDirectory = _dir, State = new StateOptions { PartIntervalSeconds = partIntervalSeconds } };
-        var engine = new PersonaEngine(new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = _dir }),
+        var options = new PersonaOptions { DataDirectory = _folder.Path, State = new StateOptions { PartIntervalSeconds = partIntervalSeconds } };
+        var engine = new PersonaEngine(new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = _folder.Path }),
             Options.Create(options), TimeProvider.System, NullLogger<PersonaEngine>.Instance);
         var recommendations = new RecommendationService(engine, Options.Create(new RecommendationOptions { WarmUsers = 0, CacheSeconds = 0 }));
         var search = new SearchService(engine, Options.Create(new PersonaSearchOptions { Semantic = false, PersistEncoder = false, WarmUsers = 0, UserCacheSeconds = 0 }));
@@ -125,7 +124,7 @@ public sealed class StatePartTests : IDisposable
             before = Answers(stack);
         }
         // As after a crash before the shutdown checkpoint: the stored parts are those of the first checkpoint.
-        await using (var store = new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = _dir }))
+        await using (var store = new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = _folder.Path }))
         {
             await store.InitializeAsync();
             await store.WriteStatePartAsync(recommendationsPart);
@@ -217,18 +216,7 @@ public sealed class StatePartTests : IDisposable
         return data.AsSpan().IndexOf(prefixed) >= 0;
     }
 
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_dir, "persona.db")};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
+    private Task ExecuteAsync(string sql) => _folder.ExecuteAsync(sql);
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _folder.Dispose();
 }

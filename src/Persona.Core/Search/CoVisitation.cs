@@ -19,13 +19,13 @@ public sealed class CoVisitation : IDisposable
     private float[] _counts = [];
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
 
-    public CoVisitation(int window = DefaultWindow, int maxNeighbours = DefaultMaxNeighbours, KeyOrdinals? ordinals = null)
+    public CoVisitation(int window = DefaultWindow, int maxNeighbours = DefaultMaxNeighbours, KeyInterner? ordinals = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxNeighbours, 1);
         Window = window;
         MaxNeighbours = maxNeighbours;
-        Ordinals = ordinals ?? new KeyOrdinals();
+        Ordinals = ordinals ?? new KeyInterner();
     }
 
     public int MaxNeighbours { get; }
@@ -33,7 +33,7 @@ public sealed class CoVisitation : IDisposable
     public int Window { get; }
 
     /// <summary>The numbering of items; pass the search index's so its entries' ordinals can be scored directly.</summary>
-    public KeyOrdinals Ordinals { get; }
+    public KeyInterner Ordinals { get; }
 
     /// <summary>Adds one user's sequence (oldest first).</summary>
     public void AddSequence(IReadOnlyList<string> items)
@@ -61,10 +61,10 @@ public sealed class CoVisitation : IDisposable
     {
         ArgumentNullException.ThrowIfNull(item);
         ArgumentNullException.ThrowIfNull(recent);
-        var ordinal = Ordinals.GetOrAdd(item);
+        var ordinal = Ordinals.Intern(item);
         var from = Math.Max(0, recent.Count - Window);
         var previous = new int[recent.Count - from];
-        for (var j = 0; j < previous.Length; j++) previous[j] = Ordinals.GetOrAdd(recent[from + j]);
+        for (var j = 0; j < previous.Length; j++) previous[j] = Ordinals.Intern(recent[from + j]);
         _lock.EnterWriteLock();
         try
         {
@@ -81,7 +81,7 @@ public sealed class CoVisitation : IDisposable
     private int[] Intern(IReadOnlyList<string> items)
     {
         var ordinals = new int[items.Count];
-        for (var i = 0; i < ordinals.Length; i++) ordinals[i] = Ordinals.GetOrAdd(items[i]);
+        for (var i = 0; i < ordinals.Length; i++) ordinals[i] = Ordinals.Intern(items[i]);
         return ordinals;
     }
 
@@ -128,7 +128,7 @@ public sealed class CoVisitation : IDisposable
             throw new InvalidDataException("The co-visitation window or row size differs.");
         var items = reader.ReadCount(int.MaxValue);
         var ordinals = new int[items];
-        for (var i = 0; i < items; i++) ordinals[i] = Ordinals.GetOrAdd(reader.ReadString());
+        for (var i = 0; i < items; i++) ordinals[i] = Ordinals.Intern(reader.ReadString());
         _lock.EnterWriteLock();
         try
         {

@@ -132,9 +132,9 @@ public sealed class ProductSearchIndex : IDisposable
         for (var d = 1; d <= keys.Length; d++) keys[d - 1] = CategoryPaths.Key(item.CategoryPath, d);
         // Items of one path share one key array (the deepest key spells the path), so per-path work can be memoised.
         var keyOrdinals = Array.Empty<int>();
-        if (keys.Length > 0) (keys, keyOrdinals) = _paths.GetOrAdd(keys[^1], static (_, k) => (k.Keys, Array.ConvertAll(k.Keys, k.Numbering.GetOrAdd)), (Keys: keys, Numbering: Keys.Categories));
-        var brand = item.Brand is { } b && b.Trim() is { Length: > 0 } trimmed ? Keys.Brands.GetOrAdd(trimmed) : -1;
-        return new Entry(item, keys, encoder?.Encode(SearchFields.FullText(item)), sequence, Keys.Items.GetOrAdd(item.Id), brand, keyOrdinals);
+        if (keys.Length > 0) (keys, keyOrdinals) = _paths.GetOrAdd(keys[^1], static (_, k) => (k.Keys, Array.ConvertAll(k.Keys, k.Numbering.Intern)), (Keys: keys, Numbering: Keys.Categories));
+        var brand = item.Brand is { } b && b.Trim() is { Length: > 0 } trimmed ? Keys.Brands.Intern(trimmed) : -1;
+        return new Entry(item, keys, encoder?.Encode(SearchFields.FullText(item)), sequence, Keys.Items.Intern(item.Id), brand, keyOrdinals);
     }
 
     public ParsedQuery Parse(string query) => QueryParser.Parse(query, _snapshot.Vocabulary);

@@ -184,7 +184,7 @@ public static class SearchEvaluator
         };
     }
 
-    private static StepContext Context(List<(string User, string[] Items)> sequences, int drop, CatalogSnapshot catalog, KeyOrdinals items)
+    private static StepContext Context(List<(string User, string[] Items)> sequences, int drop, CatalogSnapshot catalog, Persona.Core.State.KeyInterner items)
     {
         var book = new ProfileBook(catalog: catalog);
         var coVisitation = new CoVisitation(ordinals: items);

@@ -3,9 +3,10 @@ using System.Collections.Concurrent;
 namespace Persona.Core.State;
 
 /// <summary>
-/// Dense integer ids for string keys (item ids, …): 0, 1, 2, … in order of first sight, never reused, and one shared
-/// string instance per key. Per-shopper state holds the ints (4 bytes each) instead of a reference to a string per
-/// step. Thread-safe; <see cref="KeyOf"/> and <see cref="TryGetId"/> take no lock.
+/// Dense integer ids for string keys (item ids, brands, category keys): 0, 1, 2, … in order of first sight, never
+/// reused, and one shared string instance per key. State holds the ints (4 bytes each) instead of a reference to a
+/// string per step, and hot paths compare ints instead of hashing strings. Thread-safe; <see cref="KeyOf"/>,
+/// <see cref="Find"/> and <see cref="TryGetId"/> take no lock.
 /// </summary>
 public sealed class KeyInterner
 {
@@ -40,6 +41,9 @@ public sealed class KeyInterner
     }
 
     public bool TryGetId(string key, out int id) => _ids.TryGetValue(key, out id);
+
+    /// <summary>The key's id, or -1 when it was never interned.</summary>
+    public int Find(string key) => _ids.TryGetValue(key, out var id) ? id : -1;
 
     /// <summary>The key of an id handed out by <see cref="Intern"/>.</summary>
     public string KeyOf(int id)

@@ -196,16 +196,17 @@ public sealed class ProductSearchIndexTests
     }
 
     [Fact]
-    public void KeyOrdinals_ConcurrentAdds_AreDenseAndStable()
+    public void KeyInterner_ConcurrentAdds_AreDenseAndStable()
     {
-        var ordinals = new KeyOrdinals();
+        var ordinals = new Persona.Core.State.KeyInterner();
         var keys = Enumerable.Range(0, 2000).Select(i => $"k{i % 500}").ToArray();
 
         var given = new System.Collections.Concurrent.ConcurrentBag<(string, int)>();
-        Parallel.ForEach(keys, k => given.Add((k, ordinals.GetOrAdd(k))));
+        Parallel.ForEach(keys, k => given.Add((k, ordinals.Intern(k))));
 
         Assert.Equal(500, ordinals.Count);
         Assert.All(given, g => Assert.Equal(g.Item2, ordinals.Find(g.Item1)));
+        Assert.All(given, g => Assert.Equal(g.Item1, ordinals.KeyOf(g.Item2)));
         Assert.Equal(Enumerable.Range(0, 500), given.Select(g => g.Item2).Distinct().Order());
         Assert.Equal(-1, ordinals.Find("missing"));
     }
