@@ -123,7 +123,7 @@ public sealed partial class PersonaEngine
         {
             _logger.LogWarning("The stored {Part} state was written under other options or is damaged; rebuilding it from the log", observer.PartName);
         }
-        LastPartRestores[observer.PartName] = from;
+        _lastPartRestores[observer.PartName] = from;
         if (_logger.IsEnabled(LogLevel.Information))
             _logger.LogInformation("State part {Part}: prepared in {Prepare:0.0} s, restored to sequence {Sequence} in {Restore:0.0} s",
                 observer.PartName, prepared, from, clock.Elapsed.TotalSeconds - prepared);
@@ -131,7 +131,9 @@ public sealed partial class PersonaEngine
     }
 
     /// <summary>What the last start restored per state part: the sequence its stored copy covered (0: rebuilt from the log).</summary>
-    public ConcurrentDictionary<string, long> LastPartRestores { get; } = new(StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, long> LastPartRestores => _lastPartRestores;
+
+    private readonly ConcurrentDictionary<string, long> _lastPartRestores = new(StringComparer.Ordinal);
 
     /// <summary>One page of the start pass: the shopper states take what follows their checkpoint, each part what follows its own.</summary>
     private void ReplayPass(List<StoredEvent> page, long shoppersAfter, List<PartStart> parts)

@@ -78,8 +78,9 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     public int CatalogCount => _catalog.Count;
 
     /// <summary>
-    /// Reads the catalog and every stored event into memory. Batches stored while it runs are held and applied
-    /// afterwards, skipping those the read already saw.
+    /// Gets ready to serve: builds the model's item index and warms the active users' lists. When the engine's start
+    /// pass did not feed this state (the service was created after the engine started), first reads the catalog and
+    /// every stored event; batches stored meanwhile are held and applied afterwards, skipping those the read saw.
     /// </summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
@@ -154,7 +155,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
             _aggregates = aggregates;
             return true;
         }
-        catch (InvalidDataException)
+        catch (Exception ex) when (ex is InvalidDataException or ArgumentException or OverflowException)
         {
             return false;
         }

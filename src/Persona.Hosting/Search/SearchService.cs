@@ -6,9 +6,9 @@ using Microsoft.Extensions.Options;
 using Persona.Abstractions;
 using Persona.Core.Models.Sequence;
 using Persona.Core.Ranking;
+using Persona.Core.Retrieval;
 using Persona.Core.Search;
 using Persona.Core.State;
-using Persona.Core.Retrieval;
 
 namespace Persona.Hosting;
 
@@ -78,7 +78,11 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         _index.Count, _index.TermCount, _index.Encoder is not null, _index.Encoder?.Version, _indexSeconds, _encoderSeconds,
         _clicks.Count, _index.Weights);
 
-    /// <summary>Indexes the stored catalog and replays stored events into recent items, co-visitation and click pairs.</summary>
+    /// <summary>
+    /// Gets ready to serve: restores the stored encoder and warms the active users' signals. When the engine's start
+    /// pass did not feed this state, first indexes the stored catalog and replays stored events into recent items,
+    /// co-visitation and click pairs.
+    /// </summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
         if (!_fedByStart)
@@ -456,11 +460,14 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             for (var i = 0; i < pairs; i++) clicks.Enqueue(new ClickPair(reader.ReadString(), reader.ReadString(), reader.ReadString()));
             if (!reader.AtEnd) return false;
             foreach (var (user, steps) in recent) _recent[user] = steps;
+            // Before the start pass nothing reads the empty counts this replaces.
+            var empty = _coVisitation;
             _coVisitation = coVisitation;
+            empty.Dispose();
             _clicks = clicks;
             return true;
         }
-        catch (Exception ex) when (ex is InvalidDataException or ArgumentException)
+        catch (Exception ex) when (ex is InvalidDataException or ArgumentException or OverflowException)
         {
             return false;
         }
