@@ -156,7 +156,9 @@ public sealed partial class ProfileState
         var count = r.ReadCount(maximum: 1 << 20);
         for (var i = 0; i < count; i++)
         {
-            var key = r.ReadString();
+            // Category keys and brands come from the catalog (bounded), so one shared instance each: every decoded
+            // record would otherwise hold its own copies, as states built from events never do.
+            var key = string.Intern(r.ReadString());
             if (!scores.TryAdd(key, DecayedScore.Read(r, evidenceCapacity))) throw new InvalidDataException($"Key '{key}' appears twice in a state record.");
         }
     }

@@ -8,14 +8,16 @@ namespace Persona.Core.Profiles;
 /// </summary>
 internal sealed class RecentEvidence
 {
-    private readonly long[] _ticks;
-    private readonly string[] _ids;
+    private static readonly (long Ticks, string Id)[] None = [];
+    // Newest first; grows to the capacity as entries arrive (most lists hold fewer than their bound, many none).
+    private (long Ticks, string Id)[] _entries = None;
+    private readonly int _capacity;
     private int _count;
 
     public RecentEvidence(int capacity)
     {
-        _ticks = new long[capacity];
-        _ids = new string[capacity];
+        ArgumentOutOfRangeException.ThrowIfNegative(capacity);
+        _capacity = capacity;
     }
 
     public int Count => _count;
@@ -23,26 +25,27 @@ internal sealed class RecentEvidence
     public void Add(long ticks, string id)
     {
         var position = _count;
-        while (position > 0 && IsNewer(ticks, id, _ticks[position - 1], _ids[position - 1])) position--;
-        if (position >= _ticks.Length) return;
+        while (position > 0 && IsNewer(ticks, id, _entries[position - 1].Ticks, _entries[position - 1].Id)) position--;
+        if (position >= _capacity) return;
         // Ids are unique per store; an id already kept means the same event was applied twice.
         for (var i = 0; i < _count; i++)
         {
-            if (_ticks[i] == ticks && string.Equals(_ids[i], id, StringComparison.Ordinal)) return;
+            if (_entries[i].Ticks == ticks && string.Equals(_entries[i].Id, id, StringComparison.Ordinal)) return;
         }
-        var last = Math.Min(_count, _ticks.Length - 1);
-        for (var i = last; i > position; i--)
-        {
-            _ticks[i] = _ticks[i - 1];
-            _ids[i] = _ids[i - 1];
-        }
-        _ticks[position] = ticks;
-        _ids[position] = id;
-        if (_count < _ticks.Length) _count++;
+        if (_count < _capacity && _count == _entries.Length) Array.Resize(ref _entries, Math.Min(_capacity, Math.Max(1, _count * 2)));
+        var last = Math.Min(_count, _capacity - 1);
+        for (var i = last; i > position; i--) _entries[i] = _entries[i - 1];
+        _entries[position] = (ticks, id);
+        if (_count < _capacity) _count++;
     }
 
     /// <summary>Ids, newest first.</summary>
-    public string[] Ids() => _ids.AsSpan(0, _count).ToArray();
+    public string[] Ids()
+    {
+        var ids = new string[_count];
+        for (var i = 0; i < ids.Length; i++) ids[i] = _entries[i].Id;
+        return ids;
+    }
 
     /// <summary>Count, newest ticks, then each older one as a non-negative step back, and the ids.</summary>
     public void Write(StateWriter writer)
@@ -50,30 +53,26 @@ internal sealed class RecentEvidence
         writer.WriteCount(_count);
         for (var i = 0; i < _count; i++)
         {
-            if (i == 0) writer.WriteInt64(_ticks[0]);
-            else writer.WriteCount(_ticks[i - 1] - _ticks[i]);
-            writer.WriteString(_ids[i]);
+            if (i == 0) writer.WriteInt64(_entries[0].Ticks);
+            else writer.WriteCount(_entries[i - 1].Ticks - _entries[i].Ticks);
+            writer.WriteString(_entries[i].Id);
         }
     }
 
     public static RecentEvidence Read(StateReader reader, int capacity)
     {
-        var evidence = new RecentEvidence(capacity) { _count = reader.ReadCount(maximum: capacity) };
-        for (var i = 0; i < evidence._count; i++)
+        var count = reader.ReadCount(maximum: capacity);
+        var evidence = new RecentEvidence(capacity) { _count = count, _entries = count == 0 ? None : new (long, string)[count] };
+        for (var i = 0; i < count; i++)
         {
-            evidence._ticks[i] = i == 0 ? reader.ReadInt64() : checked(evidence._ticks[i - 1] - reader.ReadLongCount());
-            evidence._ids[i] = reader.ReadString();
+            var ticks = i == 0 ? reader.ReadInt64() : checked(evidence._entries[i - 1].Ticks - reader.ReadLongCount());
+            evidence._entries[i] = (ticks, reader.ReadString());
         }
         return evidence;
     }
 
-    public RecentEvidence Clone()
-    {
-        var copy = new RecentEvidence(_ticks.Length) { _count = _count };
-        _ticks.CopyTo(copy._ticks, 0);
-        _ids.CopyTo(copy._ids, 0);
-        return copy;
-    }
+    public RecentEvidence Clone() =>
+        new(_capacity) { _count = _count, _entries = _count == 0 ? None : _entries.AsSpan(0, _count).ToArray() };
 
     private static bool IsNewer(long ticks, string id, long otherTicks, string otherId) =>
         ticks > otherTicks || (ticks == otherTicks && string.CompareOrdinal(id, otherId) > 0);
