@@ -347,7 +347,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         var coVisitation = new CoVisitation(ordinals: _index.Keys.Items);
         var clicks = new ConcurrentQueue<ClickPair>();
         var recent = new Dictionary<string, RecentSteps>(StringComparer.Ordinal);
-        RecentSteps RecentOf(string user) => recent.TryGetValue(user, out var r) ? r : recent[user] = new RecentSteps(_options.RecentItems);
+        RecentSteps RecentOf(string user) => recent.TryGetValue(user, out var r) ? r : recent[user] = new RecentSteps(_options.RecentItems, _index.Keys.Items);
         lock (_rebuildLock) _rebuildPending = [];
         try
         {
@@ -392,7 +392,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             coVisitation = _coVisitation;
             clicks = _clicks;
         }
-        Observe(events, user => _recent.GetOrAdd(user, _ => new RecentSteps(_options.RecentItems)), coVisitation, clicks, versions: true);
+        Observe(events, user => _recent.GetOrAdd(user, _ => new RecentSteps(_options.RecentItems, _index.Keys.Items)), coVisitation, clicks, versions: true);
     }
 
     /// <summary>Follows events into users' recent steps, the co-visitation counts and the query-click pairs.</summary>
@@ -449,9 +449,9 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             var users = reader.ReadCount(int.MaxValue);
             for (var u = 0; u < users; u++)
             {
-                var steps = new RecentSteps(_options.RecentItems);
+                var steps = new RecentSteps(_options.RecentItems, _index.Keys.Items);
                 recent.Add(reader.ReadString(), steps);
-                steps.ReadFrom(reader, _options.RecentItems, Interlocked.Increment(ref _lastStepVersion));
+                steps.ReadFrom(reader, Interlocked.Increment(ref _lastStepVersion));
             }
             var coVisitation = new CoVisitation(ordinals: _index.Keys.Items);
             coVisitation.ReadFrom(reader);
@@ -511,11 +511,30 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     private readonly record struct RecentStep(string ItemId, EventType Type, DateTimeOffset Timestamp);
 
     /// <summary>A user's last few item steps, oldest first; guarded by its own lock (events of one user are rare).</summary>
-    private sealed class RecentSteps(int capacity)
+    /// <remarks>
+    /// Compact (docs/state.md): a ring of 16-byte steps with the item interned in the index's numbering, instead of a
+    /// queue of steps each holding a string; <see cref="Snapshot"/> builds the copy it always returned.
+    /// </remarks>
+    private sealed class RecentSteps(int capacity, KeyInterner items)
     {
         private readonly Lock _lock = new();
-        private readonly Queue<RecentStep> _steps = new();
+        // Oldest at _start; the ring only wraps once it holds `capacity` steps, so it can grow by resizing until then.
+        private Step[] _ring = [];
+        private int _start;
+        private int _count;
         private long _version;
+
+        private readonly record struct Step(int Item, EventType Type, short OffsetMinutes, long UtcTicks)
+        {
+            public DateTimeOffset Timestamp
+            {
+                get
+                {
+                    var offset = TimeSpan.FromMinutes(OffsetMinutes);
+                    return new DateTimeOffset(UtcTicks + offset.Ticks, offset);
+                }
+            }
+        }
 
         public (string Query, DateTimeOffset At)? LastSearch { get; set; }
 
@@ -524,7 +543,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         {
             get
             {
-                lock (_lock) return _steps.Count == 0 ? DateTimeOffset.MinValue : _steps.Last().Timestamp;
+                lock (_lock) return _count == 0 ? DateTimeOffset.MinValue : _ring[(_start + _count - 1) % _ring.Length].Timestamp;
             }
         }
 
@@ -535,23 +554,47 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         {
             lock (_lock)
             {
-                _steps.Enqueue(step);
-                while (_steps.Count > capacity) _steps.Dequeue();
+                Push(new Step(items.Intern(step.ItemId), step.Type, (short)step.Timestamp.Offset.TotalMinutes, step.Timestamp.UtcTicks));
                 Volatile.Write(ref _version, version);
             }
         }
 
+        private void Push(Step step)
+        {
+            if (_count < capacity)
+            {
+                if (_count == _ring.Length) Array.Resize(ref _ring, Math.Min(capacity, Math.Max(2, _ring.Length * 2)));
+                _ring[_count++] = step;
+                return;
+            }
+            _ring[_start] = step;
+            _start = (_start + 1) % _ring.Length;
+        }
+
         public RecentStep[] Snapshot()
         {
-            lock (_lock) return [.. _steps];
+            lock (_lock)
+            {
+                var steps = new RecentStep[_count];
+                for (var i = 0; i < steps.Length; i++)
+                {
+                    var step = _ring[(_start + i) % _ring.Length];
+                    steps[i] = new RecentStep(items.KeyOf(step.Item), step.Type, step.Timestamp);
+                }
+                return steps;
+            }
         }
 
         public void WriteTo(StateWriter writer)
         {
             lock (_lock)
             {
-                writer.WriteCount(_steps.Count);
-                foreach (var step in _steps) RecentBehavior.WriteStep(writer, step.ItemId, step.Type, step.Timestamp);
+                writer.WriteCount(_count);
+                for (var i = 0; i < _count; i++)
+                {
+                    var step = _ring[(_start + i) % _ring.Length];
+                    RecentBehavior.WriteStep(writer, items.KeyOf(step.Item), step.Type, step.Timestamp);
+                }
                 var search = LastSearch;
                 writer.WriteNullableString(search?.Query);
                 if (search is { } s)
@@ -562,13 +605,13 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             }
         }
 
-        public void ReadFrom(StateReader reader, int capacity, long version)
+        public void ReadFrom(StateReader reader, long version)
         {
             var count = reader.ReadCount(capacity);
             for (var i = 0; i < count; i++)
             {
                 var (item, type, at) = RecentBehavior.ReadStep(reader);
-                _steps.Enqueue(new RecentStep(item, type, at));
+                Push(new Step(items.Intern(item), type, (short)at.Offset.TotalMinutes, at.UtcTicks));
             }
             if (reader.ReadNullableString() is { } query)
             {
