@@ -184,7 +184,6 @@ internal static class Progress
         var reporter = new SynchronousProgress<WorkProgress>(p =>
         {
             if (!stages.TryGetValue(p.Stage, out var stage)) stages[p.Stage] = stage = new PlainStage();
-            stage.Last = p;
             if (stage.Written is { } written && stage.Clock.Elapsed - written < PlainEvery && p.Done < p.Total) return;
             stage.Written = stage.Clock.Elapsed;
             writer.WriteLine(PlainLine(p, stage.Clock.Elapsed));
@@ -212,7 +211,6 @@ internal static class Progress
     {
         public System.Diagnostics.Stopwatch Clock { get; } = System.Diagnostics.Stopwatch.StartNew();
         public TimeSpan? Written { get; set; }
-        public WorkProgress Last { get; set; }
     }
 
     /// <summary>Units per second of a task counted in <see cref="WorkProgress.Unit"/> (events/s, MiB/s).</summary>

@@ -192,12 +192,7 @@ public static class FileImporter
     }
 
     private static IProgress<ImportProgress>? Bytes(string stage, IProgress<WorkProgress>? progress) =>
-        progress is null ? null : new SynchronousProgress(p => progress.Report(new WorkProgress(stage, p.BytesRead, Math.Max(p.TotalBytes, 1), WorkProgress.Bytes)));
-
-    private sealed class SynchronousProgress(Action<ImportProgress> report) : Progress<ImportProgress>
-    {
-        protected override void OnReport(ImportProgress value) => report(value);
-    }
+        progress is null ? null : new SynchronousProgress<ImportProgress>(p => progress.Report(new WorkProgress(stage, p.BytesRead, Math.Max(p.TotalBytes, 1), WorkProgress.Bytes)));
 
     private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
     {

@@ -1,10 +1,7 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Persona.Abstractions;
 using Persona.Core.Ranking;
 using Persona.Core.Search;
 using Persona.Hosting;
-using Persona.Hosting.Recommendations;
 using Persona.Storage.Sqlite;
 
 namespace Persona.Server.Tests;
@@ -18,32 +15,8 @@ public sealed class StatePartTests : IDisposable
     private static readonly DateTimeOffset Start = new(2025, 3, 1, 8, 0, 0, TimeSpan.Zero);
     private readonly DataFolder _folder = new("persona-parts");
 
-    /// <summary>An engine with recommendations and search registered before it starts, as the server composes them.</summary>
-    private sealed class Stack(PersonaEngine engine, RecommendationService recommendations, SearchService search) : IAsyncDisposable
-    {
-        public PersonaEngine Engine { get; } = engine;
-        public RecommendationService Recommendations { get; } = recommendations;
-        public SearchService Search { get; } = search;
-
-        public async ValueTask DisposeAsync()
-        {
-            await Engine.DisposeAsync();
-            Search.Dispose();
-        }
-    }
-
-    private async Task<Stack> OpenAsync(int partIntervalSeconds = StateOptions.DefaultPartIntervalSeconds)
-    {
-        var options = new PersonaOptions { DataDirectory = _folder.Path, State = new StateOptions { PartIntervalSeconds = partIntervalSeconds } };
-        var engine = new PersonaEngine(new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = _folder.Path }),
-            Options.Create(options), TimeProvider.System, NullLogger<PersonaEngine>.Instance);
-        var recommendations = new RecommendationService(engine, Options.Create(new RecommendationOptions { WarmUsers = 0, CacheSeconds = 0 }));
-        var search = new SearchService(engine, Options.Create(new PersonaSearchOptions { Semantic = false, PersistEncoder = false, WarmUsers = 0, UserCacheSeconds = 0 }));
-        await engine.StartAsync(null, CancellationToken.None);
-        await recommendations.LoadAsync(CancellationToken.None);
-        await search.LoadAsync(CancellationToken.None);
-        return new Stack(engine, recommendations, search);
-    }
+    private Task<PartsStack> OpenAsync(int partIntervalSeconds = StateOptions.DefaultPartIntervalSeconds) =>
+        PartsStack.OpenAsync(_folder.Path, new StateOptions { PartIntervalSeconds = partIntervalSeconds });
 
     private static List<Event> History(int seed, int count)
     {
@@ -78,7 +51,7 @@ public sealed class StatePartTests : IDisposable
     }
 
     /// <summary>Everything the parts decide, as text: each shopper's recommendations and personalised search, and the item-side counts.</summary>
-    private static List<string> Answers(Stack stack)
+    private static List<string> Answers(PartsStack stack)
     {
         var answers = new List<string>();
         for (var u = 0; u < 16; u++)

@@ -7,6 +7,24 @@ namespace Persona.Core.Retrieval;
 public readonly record struct BehaviorStep(string ItemId, EventType Type, DateTimeOffset Timestamp);
 
 /// <summary>
+/// An item step as per-shopper state holds it: the item interned (<see cref="State.KeyInterner"/>), the type, and the
+/// timestamp as UTC ticks plus its offset in minutes: 16 bytes, no string per step.
+/// </summary>
+public readonly record struct PackedStep(int Item, EventType Type, short OffsetMinutes, long UtcTicks)
+{
+    public static PackedStep From(int item, EventType type, DateTimeOffset at) => new(item, type, (short)at.Offset.TotalMinutes, at.UtcTicks);
+
+    public DateTimeOffset Timestamp
+    {
+        get
+        {
+            var offset = TimeSpan.FromMinutes(OffsetMinutes);
+            return new DateTimeOffset(UtcTicks + offset.Ticks, offset);
+        }
+    }
+}
+
+/// <summary>
 /// Every user's last few item events (time order, bounded) and the items they recently interacted with (bounded,
 /// oldest forgotten first), kept in memory so an event stored a moment ago is part of the next recommendation.
 /// Users are independent: each user's log has its own lock.
@@ -45,7 +63,7 @@ public sealed class RecentBehavior
         ArgumentNullException.ThrowIfNull(userId);
         ArgumentNullException.ThrowIfNull(step.ItemId);
         var log = _users.GetOrAdd(userId, static (_, self) => new UserLog(self), this);
-        log.Add(Step.From(step, _items.Intern(step.ItemId)), Interlocked.Increment(ref _lastVersion));
+        log.Add(PackedStep.From(_items.Intern(step.ItemId), step.Type, step.Timestamp), Interlocked.Increment(ref _lastVersion));
     }
 
     /// <summary>Up to <paramref name="count"/> users, the most recently active first (by their newest step's time).</summary>
@@ -134,27 +152,11 @@ public sealed class RecentBehavior
         }
     }
 
-    /// <summary>A step as held: interned item, type, and the timestamp as UTC ticks plus its offset in minutes (16 bytes).</summary>
-    private readonly record struct Step(int Item, EventType Type, short OffsetMinutes, long UtcTicks)
-    {
-        public static Step From(BehaviorStep step, int item) =>
-            new(item, step.Type, (short)step.Timestamp.Offset.TotalMinutes, step.Timestamp.UtcTicks);
-
-        public DateTimeOffset Timestamp
-        {
-            get
-            {
-                var offset = TimeSpan.FromMinutes(OffsetMinutes);
-                return new DateTimeOffset(UtcTicks + offset.Ticks, offset);
-            }
-        }
-    }
-
     private sealed class UserLog(RecentBehavior owner)
     {
         private readonly Lock _lock = new();
         // Time order, oldest first; grows to MaxSteps.
-        private Step[] _steps = [];
+        private PackedStep[] _steps = [];
         private int _stepCount;
         // The items seen, a ring of interned ids: oldest at _seenStart; grows to MaxSeen.
         private int[] _seen = [];
@@ -172,7 +174,7 @@ public sealed class RecentBehavior
             }
         }
 
-        public void Add(Step step, long version)
+        public void Add(PackedStep step, long version)
         {
             lock (_lock)
             {
@@ -183,7 +185,7 @@ public sealed class RecentBehavior
             }
         }
 
-        private void AddLocked(Step step)
+        private void AddLocked(PackedStep step)
         {
             var maxSteps = owner.MaxSteps;
             var at = _stepCount;
@@ -271,7 +273,7 @@ public sealed class RecentBehavior
         {
             int Item(int index) => items[index] >= 0 ? items[index] : items[index] = owner._items.Intern(reader.StringAt(index));
             var steps = reader.ReadCount(owner.MaxSteps);
-            _steps = new Step[steps];
+            _steps = new PackedStep[steps];
             for (var i = 0; i < steps; i++)
             {
                 var item = Item(reader.ReadStringIndex());
@@ -282,7 +284,7 @@ public sealed class RecentBehavior
                 if (offset is < -14 * 60 or > 14 * 60 || ticks is < 0 || ticks > DateTimeOffset.MaxValue.UtcTicks)
                     throw new InvalidDataException("A recent step's timestamp is out of range.");
                 if (i > 0 && ticks < _steps[i - 1].UtcTicks) throw new InvalidDataException("Recent steps are out of time order.");
-                _steps[i] = new Step(item, type, (short)offset, ticks);
+                _steps[i] = new PackedStep(item, type, (short)offset, ticks);
             }
             _stepCount = steps;
             var seen = reader.ReadCount(owner.MaxSeen);

@@ -197,40 +197,30 @@ public sealed class StateReader
 
     public int ReadCount(int maximum)
     {
-        ulong value = 0;
-        for (var shift = 0; shift < 64; shift += 7)
-        {
-            var b = ReadByte();
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                if (value > (ulong)maximum) throw new InvalidDataException($"A count in the state record ({value}) exceeds {maximum}.");
-                return (int)value;
-            }
-        }
-        throw new InvalidDataException("A varint in the state record is too long.");
+        var value = ReadVarint();
+        return maximum >= 0 && value <= (ulong)maximum ? (int)value : throw new InvalidDataException($"A count in the state record ({value}) exceeds {maximum}.");
     }
 
     public long ReadLongCount()
     {
-        ulong value = 0;
-        for (var shift = 0; shift < 64; shift += 7)
-        {
-            var b = ReadByte();
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return value > long.MaxValue ? throw new InvalidDataException("A count in the state record is negative.") : (long)value;
-        }
-        throw new InvalidDataException("A varint in the state record is too long.");
+        var value = ReadVarint();
+        return value <= long.MaxValue ? (long)value : throw new InvalidDataException("A count in the state record is negative.");
     }
 
     public long ReadSigned()
+    {
+        var value = ReadVarint();
+        return (long)(value >> 1) ^ -(long)(value & 1);
+    }
+
+    private ulong ReadVarint()
     {
         ulong value = 0;
         for (var shift = 0; shift < 64; shift += 7)
         {
             var b = ReadByte();
             value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return (long)(value >> 1) ^ -(long)(value & 1);
+            if (b < 0x80) return value;
         }
         throw new InvalidDataException("A varint in the state record is too long.");
     }

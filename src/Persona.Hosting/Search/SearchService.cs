@@ -519,22 +519,10 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     {
         private readonly Lock _lock = new();
         // Oldest at _start; the ring only wraps once it holds `capacity` steps, so it can grow by resizing until then.
-        private Step[] _ring = [];
+        private PackedStep[] _ring = [];
         private int _start;
         private int _count;
         private long _version;
-
-        private readonly record struct Step(int Item, EventType Type, short OffsetMinutes, long UtcTicks)
-        {
-            public DateTimeOffset Timestamp
-            {
-                get
-                {
-                    var offset = TimeSpan.FromMinutes(OffsetMinutes);
-                    return new DateTimeOffset(UtcTicks + offset.Ticks, offset);
-                }
-            }
-        }
 
         public (string Query, DateTimeOffset At)? LastSearch { get; set; }
 
@@ -554,12 +542,12 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         {
             lock (_lock)
             {
-                Push(new Step(items.Intern(step.ItemId), step.Type, (short)step.Timestamp.Offset.TotalMinutes, step.Timestamp.UtcTicks));
+                Push(PackedStep.From(items.Intern(step.ItemId), step.Type, step.Timestamp));
                 Volatile.Write(ref _version, version);
             }
         }
 
-        private void Push(Step step)
+        private void Push(PackedStep step)
         {
             if (_count < capacity)
             {
@@ -611,7 +599,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             for (var i = 0; i < count; i++)
             {
                 var (item, type, at) = RecentBehavior.ReadStep(reader);
-                Push(new Step(items.Intern(item), type, (short)at.Offset.TotalMinutes, at.UtcTicks));
+                Push(PackedStep.From(items.Intern(item), type, at));
             }
             if (reader.ReadNullableString() is { } query)
             {
