@@ -109,6 +109,7 @@ public sealed partial class PersonaEngine
                     _writeGate.Release();
                 }
                 excluded += await applying;
+                await SpillWhenOverBudgetAsync(cancellationToken);
                 applying = Task.Run(() =>
                 {
                     var started = Stopwatch.GetTimestamp();

@@ -25,6 +25,16 @@ public sealed partial class PersonaEngine
     private long _publishedThrough;
     private long _appendedThrough;
 
+    /// <summary>Shoppers' profile states in memory against their budget, and the cold traffic so far.</summary>
+    public ShopperStateMemory StateMemory
+    {
+        get
+        {
+            var (loads, evictions) = _profiles.ColdTraffic;
+            return new ShopperStateMemory(_profiles.Count, _profiles.HotBytes, (long)_options.State.MemoryBudgetMiB << 20, loads, evictions);
+        }
+    }
+
     /// <summary>What the last start restored: shoppers read from the checkpoint, events replayed after it.</summary>
     public StateRestore? LastRestore { get; private set; }
 
@@ -50,15 +60,30 @@ public sealed partial class PersonaEngine
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var damaged = new List<string>();
         var restored = 0;
+        // Records are decoded into memory while half the hot-state budget is free; the rest stay cold, in the store,
+        // until first touched (their head gives the shop clock its newest times).
+        var hotLimit = ((long)_options.State.MemoryBudgetMiB << 20) / 2;
         await foreach (var row in _store.ReadShopperStatesAsync(cancellationToken))
         {
-            if (ProfileState.Decode(row.State, _options.Profiles) is { } state && state.ThroughSequence == row.ThroughSequence)
+            if (_profiles.HotBytes < hotLimit)
             {
-                _profiles.Restore(row.UserId, state);
-                _knownUsers.TryAdd(row.UserId, 0);
-                if (++restored % 50_000 == 0) progress?.Report(new WorkProgress("Loading shopper states", restored, restored));
+                if (ProfileState.Decode(row.State, _options.Profiles) is { } state && state.ThroughSequence == row.ThroughSequence)
+                    _profiles.Restore(row.UserId, state);
+                else
+                {
+                    damaged.Add(row.UserId);
+                    continue;
+                }
             }
-            else damaged.Add(row.UserId);
+            else if (ProfileState.TryPeek(row.State, out var through, out var latestTicks) && through == row.ThroughSequence)
+                _profiles.RestoreCold(row.UserId, latestTicks);
+            else
+            {
+                damaged.Add(row.UserId);
+                continue;
+            }
+            _knownUsers.TryAdd(row.UserId, 0);
+            if (++restored % 50_000 == 0) progress?.Report(new WorkProgress("Loading shopper states", restored, restored));
         }
         foreach (var userId in damaged)
         {
@@ -211,30 +236,10 @@ public sealed partial class PersonaEngine
     {
         if (!_started) return 0;
         await _checkpointGate.WaitAsync(cancellationToken);
-        var users = new List<string>();
         try
         {
             var through = Interlocked.Read(ref _publishedThrough);
-            foreach (var user in _dirtyStates.Keys)
-                if (_dirtyStates.TryRemove(user, out _)) users.Add(user);
-            var written = 0;
-            for (var offset = 0; offset < users.Count; offset += CheckpointChunk)
-            {
-                await _writeGate.WaitAsync(cancellationToken);
-                try
-                {
-                    var records = new List<ShopperStateRecord>(Math.Min(CheckpointChunk, users.Count - offset));
-                    for (var i = offset; i < Math.Min(users.Count, offset + CheckpointChunk); i++)
-                        if (_profiles.Encode(users[i]) is { } encoded) records.Add(new ShopperStateRecord(users[i], encoded.ThroughSequence, encoded.Record));
-                    await _store.WriteShopperStatesAsync(records, checkpoint: null, cancellationToken);
-                    written += records.Count;
-                }
-                finally
-                {
-                    _writeGate.Release();
-                }
-                progress?.Report(new WorkProgress(WritingCheckpoint, Math.Min(users.Count, offset + CheckpointChunk), users.Count, "shoppers"));
-            }
+            var written = await WriteChangedStatesAsync(progress, cancellationToken);
             await _writeGate.WaitAsync(cancellationToken);
             try
             {
@@ -246,16 +251,108 @@ public sealed partial class PersonaEngine
             {
                 _writeGate.Release();
             }
-            users.Clear();
             var due = _time.GetUtcNow() - _partsWrittenAt >= TimeSpan.FromSeconds(_options.State.PartIntervalSeconds);
             if (!partsOnlyWhenDue || due) await CheckpointPartsAsync(cancellationToken);
             return written;
         }
         finally
         {
-            // Not all written (failure or cancellation): they stay dirty for the next checkpoint.
-            foreach (var user in users) _dirtyStates.TryAdd(user, 0);
             _checkpointGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Writes the records of the shoppers changed since they were last written, in chunks, each encoded and written
+    /// under the write gate (so an erased shopper is never written back), and tells the profile book each is stored, so
+    /// it may drop the state when over its budget. A failure or cancellation leaves the unwritten ones changed.
+    /// </summary>
+    private async Task<int> WriteChangedStatesAsync(IProgress<WorkProgress>? progress, CancellationToken cancellationToken)
+    {
+        var users = new List<string>();
+        foreach (var user in _dirtyStates.Keys)
+            if (_dirtyStates.TryRemove(user, out _)) users.Add(user);
+        var written = 0;
+        var done = 0;
+        try
+        {
+            var records = new List<ShopperStateRecord>(Math.Min(CheckpointChunk, users.Count));
+            var versions = new List<long>(records.Capacity);
+            while (done < users.Count)
+            {
+                var end = Math.Min(users.Count, done + CheckpointChunk);
+                await _writeGate.WaitAsync(cancellationToken);
+                try
+                {
+                    records.Clear();
+                    versions.Clear();
+                    for (var i = done; i < end; i++)
+                    {
+                        if (_profiles.Encode(users[i]) is not { } encoded) continue;
+                        records.Add(new ShopperStateRecord(users[i], encoded.ThroughSequence, encoded.Record));
+                        versions.Add(encoded.Version);
+                    }
+                    await _store.WriteShopperStatesAsync(records, checkpoint: null, cancellationToken);
+                    for (var i = 0; i < records.Count; i++) _profiles.MarkStored(records[i].UserId, versions[i]);
+                    written += records.Count;
+                    done = end;
+                }
+                finally
+                {
+                    _writeGate.Release();
+                }
+                progress?.Report(new WorkProgress(WritingCheckpoint, done, users.Count, "shoppers"));
+            }
+            // One sweep after the lot: a sweep per chunk would pass every still-unwritten state each time.
+            _profiles.Trim();
+            return written;
+        }
+        finally
+        {
+            for (var i = done; i < users.Count; i++) _dirtyStates.TryAdd(users[i], 0);
+        }
+    }
+
+    /// <summary>
+    /// When the hot shopper states exceed their budget: writes the changed ones (no checkpoint row: each record carries
+    /// its own sequence) so the book can drop them. For long passes (start, bulk import) between periodic checkpoints.
+    /// </summary>
+    private async Task SpillWhenOverBudgetAsync(CancellationToken cancellationToken)
+    {
+        if (!_profiles.OverBudget || _dirtyStates.IsEmpty) return;
+        await _checkpointGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_profiles.OverBudget) await WriteChangedStatesAsync(progress: null, cancellationToken);
+        }
+        finally
+        {
+            _checkpointGate.Release();
+        }
+    }
+
+    /// <summary>Reads cold shoppers back from their stored records (see <see cref="IColdStateLoader"/>).</summary>
+    private sealed class StoredShopperStates(PersonaEngine engine) : IColdStateLoader
+    {
+        public ProfileState Load(string userId, out bool stored)
+        {
+            var options = engine._options.Profiles;
+            // Synchronous by contract (called under the shopper's lock); SQLite answers a keyed read in microseconds.
+            var row = engine._store.GetShopperStateAsync(userId).GetAwaiter().GetResult();
+            if (row is not null && ProfileState.Decode(row.State, options) is { } state && state.ThroughSequence == row.ThroughSequence)
+            {
+                stored = true;
+                return state;
+            }
+            if (engine._logger.IsEnabled(LogLevel.Warning))
+                engine._logger.LogWarning("The stored state of a cold shopper is missing or damaged; rebuilding it from the shopper's events");
+            // Events after the published sequence are still being applied, and will be applied to this state.
+            var through = Interlocked.Read(ref engine._publishedThrough);
+            var rebuilt = new ProfileState(options);
+            foreach (var e in engine._store.GetUserEventsAsync(userId).GetAwaiter().GetResult())
+                if (e.Sequence <= through) rebuilt.Apply(e, engine.Catalog);
+            engine._dirtyStates.TryAdd(userId, 0);
+            stored = false;
+            return rebuilt;
         }
     }
 
@@ -321,3 +418,10 @@ public sealed partial class PersonaEngine
 /// <param name="Rebuilt">Damaged records rebuilt from the shopper's own events.</param>
 /// <param name="TailEvents">Events replayed after the checkpoint.</param>
 public sealed record StateRestore(long CheckpointSequence, int Shoppers, int Rebuilt, long TailEvents);
+
+/// <param name="Shoppers">Shoppers with a profile state, hot or cold.</param>
+/// <param name="HotBytes">Estimated bytes of the states held in memory.</param>
+/// <param name="BudgetBytes">The budget above which stored, untouched states leave memory (<see cref="StateOptions.MemoryBudgetMiB"/>).</param>
+/// <param name="Loads">Cold states read back from the store since start.</param>
+/// <param name="Evictions">Hot states dropped from memory since start.</param>
+public sealed record ShopperStateMemory(int Shoppers, long HotBytes, long BudgetBytes, long Loads, long Evictions);

@@ -46,8 +46,23 @@ public sealed class StateOptions
     /// </summary>
     public int PartIntervalSeconds { get; set; } = DefaultPartIntervalSeconds;
 
-    public IReadOnlyList<string> Validate() =>
-        PartIntervalSeconds is < 1 or > 86_400 ? ["PartIntervalSeconds must be between 1 and 86400."] : [];
+    public const int DefaultMemoryBudgetMiB = 1024;
+
+    /// <summary>
+    /// Memory for shoppers' profile states (estimated). Above it, states already written to the store and not touched
+    /// lately are dropped from memory and read back on their next touch (docs/state.md, "Hot and cold shoppers"); the
+    /// periodic checkpoint writes changed ones so they can go too. About 14 KB per active shopper on Taobao-shaped
+    /// data, so the default keeps some 75,000 shoppers hot.
+    /// </summary>
+    public int MemoryBudgetMiB { get; set; } = DefaultMemoryBudgetMiB;
+
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (PartIntervalSeconds is < 1 or > 86_400) problems.Add("PartIntervalSeconds must be between 1 and 86400.");
+        if (MemoryBudgetMiB is < 1 or > 1_048_576) problems.Add("MemoryBudgetMiB must be between 1 and 1048576.");
+        return problems;
+    }
 }
 
 public static class ClockModes

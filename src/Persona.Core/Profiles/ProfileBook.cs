@@ -18,11 +18,23 @@ namespace Persona.Core.Profiles;
 /// enters them), and one shopper cannot drag it: an event far later than everyone else's moves it no further than
 /// where the other shoppers already are, and it moves back when that shopper is removed. A shopper whose own newest
 /// event is later than the <c>asOf</c> asked for is evaluated as of that event, so their own traits still see it.
+/// <para>Hot and cold shoppers (docs/state.md): with an <see cref="IColdStateLoader"/> and a byte budget, a shopper's
+/// state may be dropped from memory once it is stored exactly as it is (<see cref="MarkStored"/>) and it has not been
+/// touched since the clock hand last passed it (second chance); the next touch loads it back through the loader, so a
+/// cold read gives what the hot state would. A shopper whose state changed since it was stored is never dropped.</para>
 /// </remarks>
 public sealed class ProfileBook
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ProfileBuilder _builder;
+    private readonly IColdStateLoader? _cold;
+    private readonly long _hotBudgetBytes;
+    // Hot entries in the order they became hot: the clock the evictor sweeps (each hot entry is in it once).
+    private readonly ConcurrentQueue<(string UserId, Entry Entry)> _clock = new();
+    private readonly Lock _trimLock = new();
+    private long _hotBytes;
+    private long _loads;
+    private long _evictions;
     private CatalogSnapshot _catalog;
     private long _clockTicks = long.MinValue;
     // Every shopper's newest event time, as a multiset (distinct ticks → shoppers), for the quorum clock.
@@ -33,13 +45,34 @@ public sealed class ProfileBook
     private int _clockShoppers;
 
     public ProfileBook(ProfileOptions? options = null, CatalogSnapshot? catalog = null)
+        : this(options, catalog, cold: null, hotBudgetBytes: long.MaxValue)
+    {
+    }
+
+    /// <param name="options">Profile options (validated).</param>
+    /// <param name="catalog">The starting catalog.</param>
+    /// <param name="cold">Loads the stored state of a cold shopper; null keeps every shopper hot.</param>
+    /// <param name="hotBudgetBytes">Estimated bytes of hot states above which stored, untouched ones are dropped.</param>
+    public ProfileBook(ProfileOptions? options, CatalogSnapshot? catalog, IColdStateLoader? cold, long hotBudgetBytes)
     {
         Options = options ?? new ProfileOptions();
         var problems = Options.Validate();
         if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems), nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(hotBudgetBytes);
         _builder = new ProfileBuilder(Options);
         _catalog = catalog ?? CatalogSnapshot.Empty;
+        _cold = cold;
+        _hotBudgetBytes = hotBudgetBytes;
     }
+
+    /// <summary>Estimated bytes of the states held in memory (see <see cref="ProfileState.EstimatedBytes"/>).</summary>
+    public long HotBytes => Interlocked.Read(ref _hotBytes);
+
+    /// <summary>Whether the hot states exceed the budget: the caller should store changed states so they can be dropped.</summary>
+    public bool OverBudget => _cold is not null && HotBytes > _hotBudgetBytes;
+
+    /// <summary>Cold shoppers loaded back, and hot ones dropped, since this book was made.</summary>
+    public (long Loads, long Evictions) ColdTraffic => (Interlocked.Read(ref _loads), Interlocked.Read(ref _evictions));
 
     public ProfileOptions Options { get; }
 
@@ -132,36 +165,129 @@ public sealed class ProfileBook
     }
 
     /// <summary>
-    /// Puts a state read from a checkpoint in place for a user who has none yet (start-up, or a cold shopper
-    /// loaded on first touch); false when the user already has a state, which is then left as it is.
+    /// Puts a state read from a checkpoint in place, hot and stored as it is, for a user who has none yet; false when
+    /// the user already has a state, which is then left as it is.
     /// </summary>
     public bool Restore(string userId, ProfileState state)
     {
         ArgumentNullException.ThrowIfNull(userId);
         ArgumentNullException.ThrowIfNull(state);
-        var entry = new Entry(state);
+        var entry = new Entry { StoredVersion = state.AppliedEvents };
         lock (entry)
         {
             if (!_entries.TryAdd(userId, entry)) return false;
+            MakeHot(userId, entry, state);
             if (state.LatestTimestamp is { } newest) MoveNewest(null, newest);
+        }
+        Volatile.Write(ref _sweepMayHelp, true);
+        TrimAfterTouch();
+        return true;
+    }
+
+    /// <summary>
+    /// Registers a user whose state stays in the store until first touched (a start that keeps only part of the
+    /// shoppers in memory); <paramref name="latestTicks"/> is the state's newest event time, for the shop clock.
+    /// False when the user already has a state. Needs an <see cref="IColdStateLoader"/>.
+    /// </summary>
+    public bool RestoreCold(string userId, long latestTicks)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        if (_cold is null) throw new InvalidOperationException("A cold shopper needs an IColdStateLoader.");
+        var entry = new Entry { LatestTicks = latestTicks, Cold = true };
+        lock (entry)
+        {
+            if (!_entries.TryAdd(userId, entry)) return false;
+            if (latestTicks != long.MinValue) MoveNewest(null, new DateTimeOffset(latestTicks, TimeSpan.Zero));
         }
         return true;
     }
 
     /// <summary>
-    /// The user's state as a checkpoint record (see <see cref="ProfileState.Encode"/>) with the sequence it reaches;
-    /// null when the user has none.
+    /// The user's state as a checkpoint record (see <see cref="ProfileState.Encode"/>) with the sequence it reaches and
+    /// its version (<see cref="ProfileState.AppliedEvents"/>, for <see cref="MarkStored"/>); null when the user has none.
+    /// A cold user's record is already stored: null too.
     /// </summary>
-    public (byte[] Record, long ThroughSequence)? Encode(string userId)
+    public (byte[] Record, long ThroughSequence, long Version)? Encode(string userId)
     {
         ArgumentNullException.ThrowIfNull(userId);
-        (byte[], long)? encoded = null;
-        WithState(userId, create: false, s =>
+        if (!_entries.TryGetValue(userId, out var entry)) return null;
+        lock (entry)
         {
-            encoded = (s.Encode(), s.ThroughSequence);
-            return true;
-        });
-        return encoded;
+            if (entry.Retired || entry.State is not { } s) return null;
+            return (s.Encode(), s.ThroughSequence, s.AppliedEvents);
+        }
+    }
+
+    /// <summary>
+    /// Notes that the user's record of <paramref name="version"/> (from <see cref="Encode"/>) is durably stored: while the
+    /// state stays at that version it may be dropped from memory and loaded back. Call only after the write succeeded.
+    /// </summary>
+    public void MarkStored(string userId, long version)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        if (!_entries.TryGetValue(userId, out var entry)) return;
+        lock (entry)
+        {
+            if (!entry.Retired && entry.State is { } s && s.AppliedEvents == version) entry.StoredVersion = version;
+        }
+    }
+
+    /// <summary>
+    /// Drops stored, untouched states (clock order, second chance) until the hot states are under nine tenths of the
+    /// budget or none is left to drop. Cheap when under budget; one caller sweeps at a time.
+    /// </summary>
+    public void Trim() => Trim(long.MaxValue);
+
+    /// <summary>After a touch: a short sweep, and only when a stored state became hot since a sweep last came up short.</summary>
+    private void TrimAfterTouch()
+    {
+        if (Volatile.Read(ref _sweepMayHelp)) Trim(InlineSweepSteps);
+    }
+
+    // Entries one touch may pass: a clock full of changed (unstorable) states must not make every touch a full sweep.
+    private const long InlineSweepSteps = 4_096;
+    // False once a sweep ended above target; a stored state becoming hot (load, restore) or an explicit trim sets it again.
+    private bool _sweepMayHelp = true;
+
+    private void Trim(long maxSteps)
+    {
+        if (!OverBudget || !_trimLock.TryEnter()) return;
+        try
+        {
+            var target = _hotBudgetBytes / 10 * 9;
+            // Two turns of the clock at most: the first clears reference bits, the second finds them clear.
+            for (var steps = Math.Min(maxSteps, 2L * _clock.Count); steps > 0 && HotBytes > target && _clock.TryDequeue(out var item); steps--)
+            {
+                var entry = item.Entry;
+                lock (entry)
+                {
+                    if (entry.Retired || entry.State is not { } state)
+                    {
+                        entry.InClock = false;
+                    }
+                    else if (entry.Referenced || state.AppliedEvents != entry.StoredVersion)
+                    {
+                        entry.Referenced = false;
+                        _clock.Enqueue(item);
+                    }
+                    else
+                    {
+                        entry.LatestTicks = state.LatestTimestamp?.UtcTicks ?? long.MinValue;
+                        entry.State = null;
+                        entry.Cold = true;
+                        entry.InClock = false;
+                        Interlocked.Add(ref _hotBytes, -entry.Bytes);
+                        entry.Bytes = 0;
+                        Interlocked.Increment(ref _evictions);
+                    }
+                }
+            }
+            Volatile.Write(ref _sweepMayHelp, HotBytes <= target);
+        }
+        finally
+        {
+            _trimLock.Exit();
+        }
     }
 
     /// <summary>Applies one stored event against <paramref name="catalog"/>.</summary>
@@ -175,7 +301,7 @@ public sealed class ProfileBook
         WithState(userId, create: false, s =>
         {
             copy = s.Clone();
-            return true;
+            return false;
         });
         state = copy;
         return state is not null;
@@ -189,7 +315,7 @@ public sealed class ProfileBook
         WithState(userId, create: false, s =>
         {
             version = s.AppliedEvents;
-            return true;
+            return false;
         });
         return version;
     }
@@ -212,7 +338,7 @@ public sealed class ProfileBook
             var at = asOf ?? DataClock ?? s.LatestTimestamp ?? DateTimeOffset.UnixEpoch;
             if (s.LatestTimestamp is { } own && own > at) at = own;
             profile = _builder.Build(userId, s, catalog, at, s.AppliedEvents);
-            return true;
+            return false;
         });
         return profile;
     }
@@ -228,26 +354,65 @@ public sealed class ProfileBook
         lock (entry)
         {
             entry.Retired = true;
-            if (entry.State.LatestTimestamp is { } newest) MoveNewest(newest, null);
+            var newest = entry.State is { } state ? state.LatestTimestamp : entry.LatestTicks == long.MinValue ? null : new DateTimeOffset(entry.LatestTicks, TimeSpan.Zero);
+            if (newest is { } ticks) MoveNewest(ticks, null);
+            if (entry.State is not null) Interlocked.Add(ref _hotBytes, -entry.Bytes);
+            entry.State = null;
         }
         return true;
     }
 
+    /// <summary>Runs <paramref name="action"/> on the user's state under its lock, loading a cold one first; true when it changed the state.</summary>
     private void WithState(string userId, bool create, Func<ProfileState, bool> action)
     {
         while (true)
         {
             Entry? entry;
-            if (create) entry = _entries.GetOrAdd(userId, _ => new Entry(new ProfileState(Options)));
+            if (create) entry = _entries.GetOrAdd(userId, static _ => new Entry());
             else if (!_entries.TryGetValue(userId, out entry)) return;
             lock (entry)
             {
                 // Removed between lookup and lock: look again (a fresh entry, or none).
                 if (entry.Retired) continue;
-                action(entry.State);
-                return;
+                var state = entry.State;
+                if (state is null)
+                {
+                    // A fresh entry (never stored) starts empty; a cold one is read back as it was stored.
+                    state = entry.Cold ? Load(userId, entry) : new ProfileState(Options);
+                    MakeHot(userId, entry, state);
+                }
+                entry.Referenced = true;
+                if (action(state))
+                {
+                    var bytes = state.EstimatedBytes();
+                    Interlocked.Add(ref _hotBytes, bytes - entry.Bytes);
+                    entry.Bytes = bytes;
+                }
+                break;
             }
         }
+        TrimAfterTouch();
+    }
+
+    private ProfileState Load(string userId, Entry entry)
+    {
+        var state = (_cold ?? throw new InvalidOperationException("A cold shopper needs an IColdStateLoader.")).Load(userId, out var stored);
+        entry.StoredVersion = stored ? state.AppliedEvents : -1;
+        if (stored) Volatile.Write(ref _sweepMayHelp, true);
+        Interlocked.Increment(ref _loads);
+        return state;
+    }
+
+    /// <summary>Under the entry's lock: holds <paramref name="state"/> in memory and puts the entry on the clock.</summary>
+    private void MakeHot(string userId, Entry entry, ProfileState state)
+    {
+        entry.State = state;
+        entry.Cold = false;
+        entry.Bytes = state.EstimatedBytes();
+        Interlocked.Add(ref _hotBytes, entry.Bytes);
+        if (entry.InClock) return;
+        entry.InClock = true;
+        _clock.Enqueue((userId, entry));
     }
 
     /// <summary>Moves one shopper's newest event time in the multiset and recomputes the clock.</summary>
@@ -298,9 +463,22 @@ public sealed class ProfileBook
         return _newestTicks.Min;
     }
 
-    private sealed class Entry(ProfileState state)
+    /// <summary>One shopper's slot; every field is read and written under the entry's lock.</summary>
+    private sealed class Entry
     {
-        public ProfileState State { get; } = state;
-        public bool Retired { get; set; }
+        /// <summary>The state in memory; null while cold (stored only) or before the first event.</summary>
+        public ProfileState? State;
+        /// <summary>The version (<see cref="ProfileState.AppliedEvents"/>) of the stored record; -1 when none is known.</summary>
+        public long StoredVersion = -1;
+        /// <summary>Newest event time of a cold state (the clock needs it to forget the shopper).</summary>
+        public long LatestTicks = long.MinValue;
+        /// <summary>Estimated bytes of <see cref="State"/>, as counted in the book's hot bytes.</summary>
+        public int Bytes;
+        /// <summary>Touched since the clock hand last passed.</summary>
+        public bool Referenced;
+        public bool InClock;
+        /// <summary>The state is in the store only: the next touch loads it.</summary>
+        public bool Cold;
+        public bool Retired;
     }
 }

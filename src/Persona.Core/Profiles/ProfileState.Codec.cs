@@ -113,6 +113,29 @@ public sealed partial class ProfileState
     }
 
     /// <summary>
+    /// The sequence a record reaches and its newest event time, read from its head once its checksum holds: what a start
+    /// needs to leave the shopper cold. False when the record is damaged or of another <see cref="RecordFormat"/>.
+    /// </summary>
+    public static bool TryPeek(byte[]? record, out long throughSequence, out long latestTicks)
+    {
+        throughSequence = 0;
+        latestTicks = long.MinValue;
+        if (StateReader.Open(record, RecordFormat) is not { } r) return false;
+        try
+        {
+            throughSequence = r.ReadLongCount();
+            for (var i = 0; i < 6; i++) r.ReadLongCount();
+            r.ReadDecimal();
+            latestTicks = r.ReadInt64();
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or OverflowException or IndexOutOfRangeException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
     /// A fingerprint of the options that shape a state as events are applied (decay, weights, bounds, time zone,
     /// mobile devices): states built under other options are rebuilt, not reused.
     /// </summary>

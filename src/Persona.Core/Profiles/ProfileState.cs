@@ -202,6 +202,41 @@ public sealed partial class ProfileState
         }
     }
 
+    // Heap bytes behind EstimatedBytes, calibrated against GC.GetTotalMemory (ProfileStateSizeTests): the state with its
+    // fixed arrays and empty containers; one score (dictionary slot, score, evidence list); one evidence entry (slot
+    // plus its share of the event-id string, which several lists share); one device or channel key.
+    private const int FixedBytes = 2_000;
+    private const int ScoreBytes = 140;
+    private const int EvidenceBytes = 60;
+    private const int KeyBytes = 40;
+
+    /// <summary>
+    /// Approximate managed bytes this state holds, for the hot-state budget of <see cref="ProfileBook"/>. O(keys).
+    /// </summary>
+    public int EstimatedBytes()
+    {
+        var scores = 0;
+        var evidence = _activityEvidence.Count + _purchaseEvidence.Count + _buyEvidence.Count + _intentEvidence.Count
+            + _browseEvidence.Count + _nightEvidence.Count + _weekendEvidence.Count + _mobileEvidence.Count;
+        foreach (var score in _categories.Values)
+        {
+            scores++;
+            evidence += score.Evidence.Count;
+        }
+        foreach (var score in _brands.Values)
+        {
+            scores++;
+            evidence += score.Evidence.Count;
+        }
+        foreach (var band in _bands)
+        {
+            if (band is null) continue;
+            scores++;
+            evidence += band.Evidence.Count;
+        }
+        return FixedBytes + scores * ScoreBytes + evidence * EvidenceBytes + (_devices.Count + _channels.Count) * KeyBytes + _activeDays.Words * 8;
+    }
+
     /// <summary>A deep copy, for reading outside the owner's lock.</summary>
     public ProfileState Clone()
     {

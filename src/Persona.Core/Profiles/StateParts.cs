@@ -158,6 +158,9 @@ internal sealed class DaySet
 
     public int Count { get; private set; }
 
+    /// <summary>Words of the bitset (8 bytes each).</summary>
+    public int Words => _words.Length;
+
     public void Add(int day)
     {
         if (_words.Length == 0)
@@ -290,6 +293,7 @@ internal sealed class KeyCounts(int capacity)
     private readonly SortedList<string, long> _counts = new(StringComparer.Ordinal);
 
     public long Total { get; private set; }
+    public int Count => _counts.Count;
     public IEnumerable<KeyValuePair<string, long>> Entries => _counts;
 
     public void Add(string key)

@@ -16,8 +16,14 @@ public static class AdminApi
         group.MapGet("/audit", GetAuditAsync)
             .WithName("GetAuditLog")
             .WithSummary("Admin actions (erasures, exports, model refreshes): who, what, when; newest first.");
+        group.MapGet("/state", GetState)
+            .WithName("GetStateStatus")
+            .WithSummary("Derived state: what the last start restored (shopper records, state parts, events replayed) and the shopper states in memory against their budget.");
         return app;
     }
+
+    public static Ok<StateStatusResponse> GetState(PersonaEngine engine) =>
+        TypedResults.Ok(new StateStatusResponse(engine.LastRestore, engine.LastPartRestores, engine.StateMemory));
 
     public static async Task<Results<Ok<IReadOnlyList<AuditEntry>>, ValidationProblem>> GetAuditAsync(
         int? limit, PersonaEngine engine, CancellationToken cancellationToken)
@@ -28,3 +34,9 @@ public static class AdminApi
         return TypedResults.Ok(await engine.Store.ReadAuditAsync(n, cancellationToken));
     }
 }
+
+/// <summary>What the last start restored and the shopper states held in memory (docs/state.md).</summary>
+/// <param name="Restore">Shopper records read, rebuilt and events replayed at the last start.</param>
+/// <param name="Parts">Per state part, the log sequence its stored copy covered (0: rebuilt from the log).</param>
+/// <param name="Memory">Shopper states in memory against their budget, and cold loads and evictions since start.</param>
+public sealed record StateStatusResponse(StateRestore? Restore, IReadOnlyDictionary<string, long> Parts, ShopperStateMemory Memory);
