@@ -1,7 +1,7 @@
 namespace Persona.Core;
 
 /// <summary>A string hash that is the same in every process (string.GetHashCode is randomised per process), for seeding.</summary>
-internal static class StableHash
+public static class StableHash
 {
     /// <summary>FNV-1a over the UTF-16 code units.</summary>
     public static int Of(string s)

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Persona.Abstractions;
+using Persona.Core;
 using Persona.Core.Features;
 using Persona.Core.Models.Propensity;
 using Persona.Core.Models.Segments;
@@ -21,6 +22,8 @@ public sealed record RefreshSummary
     public string? PredictionModel { get; init; }
     public string? SegmentModel { get; init; }
     public IReadOnlyList<TaskSummary> Tasks { get; init; } = [];
+    /// <summary>The share of users replayed into the training split (1: everyone; see <see cref="PersonaModelOptions.MaxTrainingUsers"/>).</summary>
+    public double TrainingShare { get; init; } = 1;
     /// <summary>Reading events and rebuilding the training profiles (as of now − horizon).</summary>
     public double SplitSeconds { get; init; }
     public double TrainSeconds { get; init; }
@@ -124,13 +127,15 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
 
             var watch = Stopwatch.StartNew();
             var split = new TimeSplitBuilder(catalog, _engine.Options.Profiles, [asOf - horizon], horizon);
+            var share = Math.Min(1.0, (double)_options.MaxTrainingUsers / profiles.Count);
+            var sampleBelow = (ulong)(share * uint.MaxValue);
             // The newest event is at asOf; one tick later makes it part of the scoring window.
             var now = new RecentActivityCollector(asOf.AddTicks(1));
             var cut = asOf - horizon;
             var outcomeEvents = 0L;
             await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
             {
-                split.Add(e);
+                if (share >= 1 || (uint)StableHash.Of(e.UserId) <= sampleBelow) split.Add(e);
                 now.Add(e);
                 if (e.ExcludedReason is null && e.Timestamp >= cut && e.Timestamp <= asOf) outcomeEvents++;
             }
@@ -179,6 +184,7 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
             {
                 AsOf = asOf,
                 Users = profiles.Count,
+                TrainingShare = Math.Round(share, 6),
                 PredictionModel = keepPrevious ? previous.Summary?.PredictionModel : model?.Version,
                 SegmentModel = segments.Version,
                 Tasks = keepPrevious ? previous.Summary?.Tasks ?? [] : [.. model!.Tasks.Select(t => new TaskSummary(t.Task.Name, t.Model.Learner, t.Rows, t.Positives, t.Scores))],
