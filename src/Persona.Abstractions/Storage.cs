@@ -85,6 +85,9 @@ public interface IStateStore
 
     IAsyncEnumerable<ShopperStateRecord> ReadShopperStatesAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Every shopper record's head (see <see cref="ShopperStateHead"/>), without the record where its newest time is kept.</summary>
+    IAsyncEnumerable<ShopperStateHead> ReadShopperStateHeadsAsync(CancellationToken cancellationToken = default);
+
     Task<StateCheckpoint?> GetStateCheckpointAsync(string part, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes every shopper record and checkpoint row (derived state built under other options), in one transaction.</summary>
@@ -101,7 +104,16 @@ public interface IStateStore
 /// <param name="UserId">The stored user id.</param>
 /// <param name="ThroughSequence">The highest log sequence applied to the state.</param>
 /// <param name="State">The encoded state (format byte, body, checksum), opaque to the store.</param>
-public sealed record ShopperStateRecord(string UserId, long ThroughSequence, byte[] State);
+/// <param name="LatestTicks">The state's newest event time (UTC ticks), kept beside the record so a start can leave the
+/// shopper in the store without reading the record; null when not known.</param>
+public sealed record ShopperStateRecord(string UserId, long ThroughSequence, byte[] State, long? LatestTicks = null);
+
+/// <summary>What a start needs of a shopper it leaves in the store: no record, unless its newest time is not kept beside it.</summary>
+/// <param name="UserId">The stored user id.</param>
+/// <param name="ThroughSequence">The highest log sequence the record reflects.</param>
+/// <param name="LatestTicks">The record's newest event time; null for records written before it was kept.</param>
+/// <param name="State">The record itself, only when <paramref name="LatestTicks"/> is null.</param>
+public sealed record ShopperStateHead(string UserId, long ThroughSequence, long? LatestTicks, byte[]? State);
 
 /// <summary>
 /// Every event up to <paramref name="Sequence"/> is reflected in the part's written records, which were built under

@@ -61,30 +61,25 @@ public sealed partial class PersonaEngine
         var damaged = new List<string>();
         var restored = 0;
         // Records are decoded into memory while half the hot-state budget is free; the rest stay cold, in the store,
-        // until first touched (their head gives the shop clock its newest times).
+        // until first touched, and only their heads are read (the newest time kept beside each record).
         var hotLimit = ((long)_options.State.MemoryBudgetMiB << 20) / 2;
+        var full = false;
         await foreach (var row in _store.ReadShopperStatesAsync(cancellationToken))
         {
-            if (_profiles.HotBytes < hotLimit)
+            if (_profiles.HotBytes >= hotLimit)
             {
-                if (ProfileState.Decode(row.State, _options.Profiles) is { } state && state.ThroughSequence == row.ThroughSequence)
-                    _profiles.Restore(row.UserId, state);
-                else
-                {
-                    damaged.Add(row.UserId);
-                    continue;
-                }
+                full = true;
+                break;
             }
-            else if (ProfileState.TryPeek(row.State, out var through, out var latestTicks) && through == row.ThroughSequence)
-                _profiles.RestoreCold(row.UserId, latestTicks);
-            else
+            if (ProfileState.Decode(row.State, _options.Profiles) is { } state && state.ThroughSequence == row.ThroughSequence)
             {
-                damaged.Add(row.UserId);
-                continue;
+                _profiles.Restore(row.UserId, state);
+                _knownUsers.TryAdd(row.UserId, 0);
+                if (++restored % 50_000 == 0) progress?.Report(new WorkProgress("Loading shopper states", restored, restored));
             }
-            _knownUsers.TryAdd(row.UserId, 0);
-            if (++restored % 50_000 == 0) progress?.Report(new WorkProgress("Loading shopper states", restored, restored));
+            else damaged.Add(row.UserId);
         }
+        if (full) restored += await RestoreColdAsync(damaged, restored, progress, cancellationToken);
         foreach (var userId in damaged)
         {
             var events = await _store.GetUserEventsAsync(userId, cancellationToken);
@@ -102,6 +97,53 @@ public sealed partial class PersonaEngine
         _appendedThrough = Math.Max(checkpoint.Sequence, burstsThrough);
         LastRestore = new StateRestore(checkpoint.Sequence, restored, damaged.Count, 0);
         return checkpoint.Sequence;
+    }
+
+    /// <summary>
+    /// Registers every shopper not restored hot as cold, from the record heads. Records written before their newest
+    /// time was kept beside them are read once, peeked, and written back with it (a one-time cost for older stores).
+    /// </summary>
+    private async Task<int> RestoreColdAsync(List<string> damaged, int restoredHot, IProgress<WorkProgress>? progress, CancellationToken cancellationToken)
+    {
+        var skip = damaged.ToHashSet(StringComparer.Ordinal);
+        var backfill = new List<ShopperStateRecord>(CheckpointChunk);
+        var backfilled = 0;
+        var restored = 0;
+        await foreach (var head in _store.ReadShopperStateHeadsAsync(cancellationToken))
+        {
+            if (skip.Contains(head.UserId)) continue;
+            var latest = head.LatestTicks;
+            if (latest is null)
+            {
+                if (!ProfileState.TryPeek(head.State, out var through, out var ticks) || through != head.ThroughSequence)
+                {
+                    // Not registered: the damaged ones are rebuilt from their events after this pass.
+                    damaged.Add(head.UserId);
+                    continue;
+                }
+                latest = ticks;
+                backfill.Add(new ShopperStateRecord(head.UserId, head.ThroughSequence, head.State!, ticks));
+                if (backfill.Count == CheckpointChunk) await WriteBackfillAsync();
+            }
+            // False for the shoppers already restored hot.
+            if (!_profiles.RestoreCold(head.UserId, latest.Value)) continue;
+            _knownUsers.TryAdd(head.UserId, 0);
+            if (++restored % 50_000 == 0) progress?.Report(new WorkProgress("Loading shopper states", restoredHot + restored, restoredHot + restored));
+        }
+        await WriteBackfillAsync();
+        if (backfilled > 0 && _logger.IsEnabled(LogLevel.Information))
+            _logger.LogInformation("Kept the newest event time beside {Count} older shopper records (once)", backfilled);
+        return restored;
+
+        // In chunks as the heads stream by (WAL: the open read sees its own snapshot), so no more than one chunk of
+        // records is held.
+        async Task WriteBackfillAsync()
+        {
+            if (backfill.Count == 0) return;
+            await _store.WriteShopperStatesAsync(backfill, checkpoint: null, cancellationToken);
+            backfilled += backfill.Count;
+            backfill.Clear();
+        }
     }
 
     // Events up to this sequence are already counted by the restored burst detector.
@@ -288,7 +330,7 @@ public sealed partial class PersonaEngine
                     for (var i = done; i < end; i++)
                     {
                         if (_profiles.Encode(users[i]) is not { } encoded) continue;
-                        records.Add(new ShopperStateRecord(users[i], encoded.ThroughSequence, encoded.Record));
+                        records.Add(new ShopperStateRecord(users[i], encoded.ThroughSequence, encoded.Record, encoded.LatestTicks));
                         versions.Add(encoded.Version);
                     }
                     await _store.WriteShopperStatesAsync(records, checkpoint: null, cancellationToken);

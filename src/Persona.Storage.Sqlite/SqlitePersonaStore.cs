@@ -479,18 +479,21 @@ public sealed class SqlitePersonaStore : IPersonaStore
                 command.Transaction = transaction;
                 command.CommandText =
                     """
-                    INSERT INTO shopper_states (user_id, through_sequence, state) VALUES ($user, $through, $state)
-                    ON CONFLICT (user_id) DO UPDATE SET through_sequence = excluded.through_sequence, state = excluded.state;
+                    INSERT INTO shopper_states (user_id, through_sequence, state, latest_ticks) VALUES ($user, $through, $state, $latest)
+                    ON CONFLICT (user_id) DO UPDATE SET through_sequence = excluded.through_sequence, state = excluded.state,
+                        latest_ticks = excluded.latest_ticks;
                     """;
                 var user = command.Parameters.Add("$user", SqliteType.Text);
                 var through = command.Parameters.Add("$through", SqliteType.Integer);
                 var state = command.Parameters.Add("$state", SqliteType.Blob);
+                var latest = command.Parameters.Add("$latest", SqliteType.Integer);
                 command.Prepare();
                 foreach (var record in states)
                 {
                     user.Value = record.UserId;
                     through.Value = record.ThroughSequence;
                     state.Value = record.State;
+                    latest.Value = (object?)record.LatestTicks ?? DBNull.Value;
                     command.ExecuteNonQuery();
                 }
             }
@@ -524,7 +527,7 @@ public sealed class SqlitePersonaStore : IPersonaStore
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT user_id, through_sequence, state FROM shopper_states WHERE user_id = $user;";
+            command.CommandText = "SELECT user_id, through_sequence, state, latest_ticks FROM shopper_states WHERE user_id = $user;";
             command.Parameters.AddWithValue("$user", userId);
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
@@ -540,12 +543,32 @@ public sealed class SqlitePersonaStore : IPersonaStore
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT user_id, through_sequence, state FROM shopper_states;";
+            command.CommandText = "SELECT user_id, through_sequence, state, latest_ticks FROM shopper_states;";
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     yield return ReadShopperState(reader);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ShopperStateHead> ReadShopperStateHeadsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        EnsureInitialized();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            // The record's overflow pages are read only where its newest time is not kept beside it.
+            command.CommandText = "SELECT user_id, through_sequence, latest_ticks, CASE WHEN latest_ticks IS NULL THEN state END FROM shopper_states;";
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    yield return new ShopperStateHead(reader.GetString(0), reader.GetInt64(1),
+                        reader.IsDBNull(2) ? null : reader.GetInt64(2), reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3));
             }
         }
     }
@@ -658,7 +681,7 @@ public sealed class SqlitePersonaStore : IPersonaStore
     }
 
     private static ShopperStateRecord ReadShopperState(SqliteDataReader reader) =>
-        new(reader.GetString(0), reader.GetInt64(1), (byte[])reader.GetValue(2));
+        new(reader.GetString(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
 
     // ---------------------------------------------------------------- erasure and audit
 

@@ -99,6 +99,10 @@ internal static class SqliteSchema
                 PRIMARY KEY (name, chunk)
             );
             """),
+        new(5, "the newest event time of each shopper record beside it, so a start can leave shoppers cold unread",
+            """
+            ALTER TABLE shopper_states ADD COLUMN latest_ticks INTEGER;
+            """),
     ];
 
     /// <summary>The version this build writes; a file with a newer one is refused.</summary>

@@ -616,6 +616,24 @@ public abstract class PersonaStoreConformanceTests : IAsyncLifetime
     // ---------------------------------------------------------------- derived state checkpoints
 
     [Fact]
+    public async Task ShopperStateHeads_CarryTheNewestTime_AndTheRecordOnlyWhereItIsNotKept()
+    {
+        var store = await OpenAsync();
+        await store.WriteShopperStatesAsync([new ShopperStateRecord("u1", 4, [1, 2, 3], LatestTicks: 77), new ShopperStateRecord("u2", 7, [9])], checkpoint: null);
+
+        var heads = (await ToListAsync(store.ReadShopperStateHeadsAsync())).OrderBy(h => h.UserId, StringComparer.Ordinal).ToList();
+        Assert.Equal(("u1", 4L, (long?)77L), (heads[0].UserId, heads[0].ThroughSequence, heads[0].LatestTicks));
+        Assert.Null(heads[0].State);
+        Assert.Equal(("u2", 7L, (long?)null), (heads[1].UserId, heads[1].ThroughSequence, heads[1].LatestTicks));
+        Assert.Equal([9], heads[1].State);
+        Assert.Equal(77, (await store.GetShopperStateAsync("u1"))!.LatestTicks);
+
+        // A rewrite without the time forgets it rather than keeping a stale one.
+        await store.WriteShopperStatesAsync([new ShopperStateRecord("u1", 8, [4])], checkpoint: null);
+        Assert.Null((await store.GetShopperStateAsync("u1"))!.LatestTicks);
+    }
+
+    [Fact]
     public async Task ShopperStates_WrittenWithCheckpoint_ReadBackReplacedClearedAndErasedWithTheShopper()
     {
         var store = await OpenAsync();

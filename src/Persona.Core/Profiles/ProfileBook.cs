@@ -204,17 +204,18 @@ public sealed class ProfileBook
 
     /// <summary>
     /// The user's state as a checkpoint record (see <see cref="ProfileState.Encode"/>) with the sequence it reaches and
-    /// its version (<see cref="ProfileState.AppliedEvents"/>, for <see cref="MarkStored"/>); null when the user has none.
+    /// its version (<see cref="ProfileState.AppliedEvents"/>, for <see cref="MarkStored"/>) and newest event time (UTC
+    /// ticks, <see cref="long.MinValue"/> when none, for <see cref="RestoreCold"/>); null when the user has none.
     /// A cold user's record is already stored: null too.
     /// </summary>
-    public (byte[] Record, long ThroughSequence, long Version)? Encode(string userId)
+    public (byte[] Record, long ThroughSequence, long Version, long LatestTicks)? Encode(string userId)
     {
         ArgumentNullException.ThrowIfNull(userId);
         if (!_entries.TryGetValue(userId, out var entry)) return null;
         lock (entry)
         {
             if (entry.Retired || entry.State is not { } s) return null;
-            return (s.Encode(), s.ThroughSequence, s.AppliedEvents);
+            return (s.Encode(), s.ThroughSequence, s.AppliedEvents, s.LatestTimestamp?.UtcTicks ?? long.MinValue);
         }
     }
 
