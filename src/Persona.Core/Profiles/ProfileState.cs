@@ -202,9 +202,9 @@ public sealed partial class ProfileState
         }
     }
 
-    // Heap bytes behind EstimatedBytes, calibrated against GC.GetTotalMemory (ProfileStateSizeTests): the state with its
-    // fixed arrays and empty containers; one score (dictionary slot, score, evidence list); one evidence entry (slot
-    // plus its share of the event-id string, which several lists share); one device or channel key.
+    // Heap bytes behind EstimatedBytes, calibrated against what decoding a state allocates (ProfileBookColdTests): the
+    // state with its fixed arrays and empty containers; one score (dictionary slot, score, evidence list); one evidence
+    // entry (slot plus its share of the event-id string, which several lists share); one device or channel key.
     private const int FixedBytes = 2_000;
     private const int ScoreBytes = 140;
     private const int EvidenceBytes = 60;
