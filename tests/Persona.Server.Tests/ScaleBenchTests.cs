@@ -23,7 +23,7 @@ public sealed class ScaleBenchTests : IDisposable
     [
         "users", "items", "categories", "events", "seed", "clients", "duration_s", "warmup_s", "generate_seconds", "csv_mib",
         "import_seconds", "import_events_per_s", "health_seconds", "ready_seconds", "stored_events", "stored_items", "stored_profiles",
-        "rss_mib", "bytes_per_shopper", "rss_after_load_mib",
+        "rss_mib", "bytes_per_shopper", "rss_after_load_mib", "hot_profile_mib", "cold_loads", "evictions",
         "profile_requests", "profile_p50_ms", "profile_p99_ms", "profile_errors",
         "recommend_requests", "recommend_p50_ms", "recommend_p99_ms", "recommend_errors",
         "search_requests", "search_p50_ms", "search_p99_ms", "search_errors",
@@ -61,6 +61,9 @@ public sealed class ScaleBenchTests : IDisposable
             Assert.True(root.GetProperty($"{kind}_p50_ms").GetDouble() <= root.GetProperty($"{kind}_p99_ms").GetDouble());
         }
         Assert.True(root.GetProperty("ready_seconds").GetDouble() >= root.GetProperty("health_seconds").GetDouble());
+        // 200 small shoppers fit the default budget: all hot, none dropped.
+        Assert.InRange(root.GetProperty("hot_profile_mib").GetDouble(), 0.1, 50);
+        Assert.Equal(0, root.GetProperty("evictions").GetInt64());
         Assert.Equal(root.GetProperty("rss_mib").GetDouble() * 1048576 / 200, root.GetProperty("bytes_per_shopper").GetDouble(), 400.0); // rss_mib is rounded to 0.1 MiB
         Assert.Equal(Environment.ProcessorCount, root.GetProperty("processor_count").GetInt32());
         Assert.Equal(JsonValueKind.Null, root.GetProperty("data").ValueKind);

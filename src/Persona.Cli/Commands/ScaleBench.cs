@@ -141,6 +141,11 @@ public sealed record ScaleBenchReport
     public required double BytesPerShopper { get; init; }
     /// <summary>The server's resident memory after the three timed runs.</summary>
     public required double RssAfterLoadMib { get; init; }
+    /// <summary>Shoppers' profile states held in memory after the timed runs (estimated; <c>GET /v1/admin/state</c>).</summary>
+    public double? HotProfileMib { get; init; }
+    /// <summary>Cold shoppers read back from the store since the server started, and hot ones dropped.</summary>
+    public long? ColdLoads { get; init; }
+    public long? Evictions { get; init; }
     public required int ProfileRequests { get; init; }
     public required double ProfileP50Ms { get; init; }
     public required double ProfileP99Ms { get; init; }
@@ -305,6 +310,7 @@ public static class ScaleBench
                 foreach (var sample in phase.ErrorSamples) await error.WriteLineAsync($"  {name} error: {sample}");
             }
             var rssAfter = server.ResidentBytes();
+            var memory = await ReadStateMemoryAsync(client, cancellationToken);
             server.Kill();
 
             var report = new ScaleBenchReport
@@ -330,6 +336,9 @@ public static class ScaleBench
                 RssMib = Round(rss / 1048576.0, 1),
                 BytesPerShopper = Math.Round(rss / (double)settings.Users),
                 RssAfterLoadMib = Round(rssAfter / 1048576.0, 1),
+                HotProfileMib = memory?.HotBytes is { } hot ? Round(hot / 1048576.0, 1) : null,
+                ColdLoads = memory?.Loads,
+                Evictions = memory?.Evictions,
                 ProfileRequests = phases["profile"].Requests,
                 ProfileP50Ms = Round(phases["profile"].P50Ms, 2),
                 ProfileP99Ms = Round(phases["profile"].P99Ms, 2),
@@ -432,6 +441,22 @@ public static class ScaleBench
 
     /// <summary>Latencies (ms) and failures of one timed run.</summary>
     private sealed record PhaseResult(int Requests, double P50Ms, double P99Ms, int Errors, IReadOnlyList<string> ErrorSamples);
+
+    /// <summary>The server's shopper-state memory (<c>GET /v1/admin/state</c>); null when it cannot be read.</summary>
+    private static async Task<(long? HotBytes, long? Loads, long? Evictions)?> ReadStateMemoryAsync(HttpClient client, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(await client.GetStringAsync("/v1/admin/state", cancellationToken));
+            if (!document.RootElement.TryGetProperty("memory", out var memory)) return null;
+            long? Value(string name) => memory.TryGetProperty(name, out var v) && v.TryGetInt64(out var n) ? n : null;
+            return (Value("hot_bytes"), Value("loads"), Value("evictions"));
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>
     /// <paramref name="clients"/> clients GET the paths <paramref name="path"/> draws until <paramref name="duration"/>
