@@ -137,6 +137,11 @@ public sealed class KeyFlowTests(KeyedDashboardServer server)
             Assert.True(value > 0, $"the keyed demo shop has {field}");
             Assert.Equal(value.ToString("N0", English), await page.InnerTextAsync($"[data-testid={testId}] .value"));
         }
+        var memory = expected.GetProperty("shopper_states");
+        var mib = (string name) => Math.Round(memory.GetProperty(name).GetInt64() / 1048576.0, MidpointRounding.AwayFromZero).ToString("N0", English);
+        Assert.Equal($"{mib("hot_bytes")} / {mib("budget_bytes")}", await page.InnerTextAsync("[data-testid=stat-hot-states] .value"));
+        Assert.Equal($"{memory.GetProperty("loads").GetInt64().ToString("N0", English)} / {memory.GetProperty("evictions").GetInt64().ToString("N0", English)}",
+            await page.InnerTextAsync("[data-testid=stat-cold-traffic] .value"));
         var models = expected.GetProperty("models");
         var versions = new[] { "prediction_model", "segment_model" }
             .Select(name => models.TryGetProperty(name, out var version) && version.ValueKind == JsonValueKind.String ? version.GetString()! : null)

@@ -19,8 +19,13 @@ public sealed record EventView(StoredEvent Event, ItemSummary? Item);
 /// <summary>What a timeline needs to name an item in both languages.</summary>
 public sealed record ItemSummary(string Id, string Title, string? TitleZh, IReadOnlyList<string> CategoryPath, string? CategoryPathZh, string? Brand, double? Price, string Currency);
 
-/// <summary>The overview page: store counts, the live ingest rate and the current model versions.</summary>
-public sealed record OverviewResponse(PersonaStats Stats, long EventsLastMinute, IReadOnlyList<long> EventsPerSecond, ModelVersions Models);
+/// <summary>The overview page: store counts, the live ingest rate, the current model versions and the shopper states in memory.</summary>
+/// <param name="Stats">Store counts and the data clock.</param>
+/// <param name="EventsLastMinute">Events stored in the last 60 s.</param>
+/// <param name="EventsPerSecond">Events stored in each of the last 60 seconds, oldest first.</param>
+/// <param name="Models">Prediction and segment model versions and the last refresh.</param>
+/// <param name="ShopperStates">Shoppers' profile states in memory against <c>Persona:State:MemoryBudgetMiB</c>, with cold loads and evictions.</param>
+public sealed record OverviewResponse(PersonaStats Stats, long EventsLastMinute, IReadOnlyList<long> EventsPerSecond, ModelVersions Models, ShopperStateMemory ShopperStates);
 
 public sealed record ModelVersions(
     string? PredictionModel, string? SegmentModel, int? Segments, DateTimeOffset? SegmentsComputedAt, RefreshSummary? LastRefresh);
@@ -192,7 +197,7 @@ public static class DashboardApi
         var segments = models.Segments;
         var refresh = models.LastRefresh;
         var versions = new ModelVersions(refresh?.PredictionModel, segments?.Version ?? refresh?.SegmentModel, segments?.K, segments?.ComputedAt, refresh);
-        return TypedResults.Ok(new OverviewResponse(stats, perSecond.Sum(), perSecond, versions));
+        return TypedResults.Ok(new OverviewResponse(stats, perSecond.Sum(), perSecond, versions, engine.StateMemory));
     }
 
     /// <summary>An admin read: once API scopes exist it requires the admin scope.</summary>

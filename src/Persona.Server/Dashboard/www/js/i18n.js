@@ -24,6 +24,8 @@ const Labels = {
   'overview.profiles': ['Profiles', '画像'],
   'overview.eventsPerMinute': ['Events / minute', '每分钟事件'],
   'overview.dataClock': ['Data clock', '数据时钟'],
+  'overview.hotStates': ['Profile states in memory / budget (MiB)', '内存中的画像状态 / 预算（MiB）'],
+  'overview.coldTraffic': ['Cold loads / evictions', '冷数据加载 / 换出'],
   'overview.ingest': ['Events stored per second (last 60 s)', '每秒写入事件（最近 60 秒）'],
   'overview.models': ['Model versions', '模型版本'],
   'overview.predictionModel': ['Prediction model', '预测模型'],

@@ -53,7 +53,9 @@ export async function renderOverview(root, { isCurrent, onLeave }) {
       stat('overview.events', fmtInt(s.events), 'stat-events'),
       stat('overview.profiles', fmtInt(s.profiles), 'stat-profiles'),
       stat('overview.eventsPerMinute', fmtInt(data.events_last_minute), 'stat-epm'),
-      stat('overview.dataClock', when(s.data_clock), 'stat-clock'));
+      stat('overview.dataClock', when(s.data_clock), 'stat-clock'),
+      stat('overview.hotStates', `${fmtInt(data.shopper_states.hot_bytes / 1048576)} / ${fmtInt(data.shopper_states.budget_bytes / 1048576)}`, 'stat-hot-states'),
+      stat('overview.coldTraffic', `${fmtInt(data.shopper_states.loads)} / ${fmtInt(data.shopper_states.evictions)}`, 'stat-cold-traffic'));
     const n = data.events_per_second.length;
     ingest.setOption({
       xAxis: { data: data.events_per_second.map((_, i) => `-${n - 1 - i}s`) },
