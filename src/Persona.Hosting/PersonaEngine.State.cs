@@ -31,7 +31,7 @@ public sealed partial class PersonaEngine
         get
         {
             var (loads, evictions) = _profiles.ColdTraffic;
-            return new ShopperStateMemory(_profiles.Count, _profiles.HotBytes, (long)_options.State.MemoryBudgetMiB << 20, loads, evictions);
+            return new ShopperStateMemory(_profiles.Count, _profiles.HotBytes, _options.State.MemoryBudgetBytes, loads, evictions);
         }
     }
 
@@ -62,7 +62,7 @@ public sealed partial class PersonaEngine
         var restored = 0;
         // Records are decoded into memory while half the hot-state budget is free; the rest stay cold, in the store,
         // until first touched, and only their heads are read (the newest time kept beside each record).
-        var hotLimit = ((long)_options.State.MemoryBudgetMiB << 20) / 2;
+        var hotLimit = _options.State.MemoryBudgetBytes / 2;
         var full = false;
         await foreach (var row in _store.ReadShopperStatesAsync(cancellationToken))
         {

@@ -50,7 +50,7 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         _itemValidator = new ItemValidator(_options.Ingestion);
         _userValidator = new UserValidator(_options.Ingestion);
         _bursts = new BurstDetector(_options.Ingestion);
-        _profiles = new ProfileBook(_options.Profiles, catalog: null, new StoredShopperStates(this), (long)_options.State.MemoryBudgetMiB << 20);
+        _profiles = new ProfileBook(_options.Profiles, catalog: null, new StoredShopperStates(this), _options.State.MemoryBudgetBytes);
         _builder = new ProfileBuilder(_options.Profiles);
         _userIds = UserIdProtector.Create(_options.Privacy);
         _writeLoop = Task.Run(WriteLoopAsync);

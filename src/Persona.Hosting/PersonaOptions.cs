@@ -56,6 +56,9 @@ public sealed class StateOptions
     /// </summary>
     public int MemoryBudgetMiB { get; set; } = DefaultMemoryBudgetMiB;
 
+    /// <summary><see cref="MemoryBudgetMiB"/> in bytes.</summary>
+    public long MemoryBudgetBytes => (long)MemoryBudgetMiB << 20;
+
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
