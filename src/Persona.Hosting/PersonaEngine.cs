@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Persona.Abstractions;
 using Persona.Core.Ingestion;
 using Persona.Core.Profiles;
+using Persona.Core.Retrieval;
 using Persona.Hosting.Privacy;
 
 namespace Persona.Hosting;
@@ -550,6 +551,19 @@ public sealed partial class PersonaEngine : IAsyncDisposable
 
     /// <summary>False when the user has withdrawn marketing consent: never counted in or exported with an audience.</summary>
     public bool MarketingAllowed(string userId) => !_consents.TryGetValue(userId, out var consent) || consent.Marketing;
+
+    /// <summary>
+    /// The shopper's newest item steps (oldest first) and, when asked, the items they recently interacted with: the one
+    /// recent-step store, kept in the shopper's state (so it goes cold with it), read by recommendations and search.
+    /// </summary>
+    public (BehaviorStep[] Steps, HashSet<string> Seen) RecentSteps(string userId, int maxSteps = int.MaxValue, bool withSeen = false) =>
+        _profiles.RecentSteps(userId, maxSteps, withSeen);
+
+    /// <summary>Changes whenever the shopper's state changes, never repeated (0: unknown); for caches of answers derived from it.</summary>
+    public long ShopperChange(string userId) => _profiles.ChangeOf(userId);
+
+    /// <summary>Up to <paramref name="count"/> shoppers, the most recently active first: whom to warm caches for.</summary>
+    public IReadOnlyList<string> MostRecentShoppers(int count) => _profiles.MostRecentUsers(count);
 
     /// <summary>Users with a profile state, for batch jobs.</summary>
     public IEnumerable<string> ProfileUsers => _profiles.Users;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using Persona.Abstractions;
+using Persona.Core.Retrieval;
 
 namespace Persona.Core.Profiles;
 
@@ -35,6 +36,8 @@ public sealed class ProfileBook
     private long _hotBytes;
     private long _loads;
     private long _evictions;
+    // One counter for every shopper's changes, so a shopper who was removed and came back never repeats a version.
+    private long _lastChange;
     private CatalogSnapshot _catalog;
     private long _clockTicks = long.MinValue;
     // Every shopper's newest event time, as a multiset (distinct ticks → shoppers), for the quorum clock.
@@ -102,8 +105,8 @@ public sealed class ProfileBook
     public IReadOnlyList<string> Apply(IReadOnlyList<StoredEvent> events) => Apply(events, Catalog);
 
     /// <summary>
-    /// Applies stored events, grouped by user, each user's in the order given (the order does not change the
-    /// result). Returns the users touched, in order of first appearance, so the caller can rebuild and save
+    /// Applies stored events, grouped by user, each user's in the order given (the order changes only the
+    /// recent steps, which follow it: give events in sequence order). Returns the users touched, in order of first appearance, so the caller can rebuild and save
     /// their profiles. Apply each stored event once.
     /// </summary>
     public IReadOnlyList<string> Apply(IReadOnlyList<StoredEvent> events, CatalogSnapshot catalog)
@@ -172,7 +175,7 @@ public sealed class ProfileBook
     {
         ArgumentNullException.ThrowIfNull(userId);
         ArgumentNullException.ThrowIfNull(state);
-        var entry = new Entry { StoredVersion = state.AppliedEvents };
+        var entry = new Entry { StoredVersion = state.AppliedEvents, Change = Interlocked.Increment(ref _lastChange) };
         lock (entry)
         {
             if (!_entries.TryAdd(userId, entry)) return false;
@@ -193,7 +196,7 @@ public sealed class ProfileBook
     {
         ArgumentNullException.ThrowIfNull(userId);
         if (_cold is null) throw new InvalidOperationException("A cold shopper needs an IColdStateLoader.");
-        var entry = new Entry { LatestTicks = latestTicks, Cold = true };
+        var entry = new Entry { LatestTicks = latestTicks, Cold = true, Change = Interlocked.Increment(ref _lastChange) };
         lock (entry)
         {
             if (!_entries.TryAdd(userId, entry)) return false;
@@ -308,6 +311,61 @@ public sealed class ProfileBook
         return state is not null;
     }
 
+    /// <summary>
+    /// A number that changes whenever the user's state changes and is never repeated, even for a user removed and seen
+    /// again (0 when unknown): what caches of answers derived from the state are stamped with. Loads nothing.
+    /// </summary>
+    public long ChangeOf(string userId)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        return _entries.TryGetValue(userId, out var entry) ? Volatile.Read(ref entry.Change) : 0;
+    }
+
+    /// <summary>
+    /// The user's newest <paramref name="maxSteps"/> item steps (oldest first) and, when <paramref name="withSeen"/>,
+    /// the items they recently interacted with: copies read under the user's lock, loading a cold state. Empty for an
+    /// unknown user.
+    /// </summary>
+    public (BehaviorStep[] Steps, HashSet<string> Seen) RecentSteps(string userId, int maxSteps = int.MaxValue, bool withSeen = false)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        BehaviorStep[] steps = [];
+        HashSet<string>? seen = null;
+        WithState(userId, create: false, s =>
+        {
+            steps = s.Steps.Recent(maxSteps);
+            if (withSeen) seen = s.Steps.Seen();
+            return false;
+        });
+        return (steps, seen ?? new HashSet<string>(StringComparer.Ordinal));
+    }
+
+    /// <summary>Up to <paramref name="count"/> users, the most recently active first (by their newest event time). O(users · log count).</summary>
+    public IReadOnlyList<string> MostRecentUsers(int count)
+    {
+        if (count <= 0) return [];
+        var top = new PriorityQueue<string, (long Ticks, string User)>(count + 1, NewestLast.Instance);
+        foreach (var (user, entry) in _entries)
+        {
+            // Read without the lock: a shopper's newest time only grows, and an approximate order is enough here.
+            var ticks = entry.State is { } state ? state.LatestTimestamp?.UtcTicks ?? long.MinValue : Volatile.Read(ref entry.LatestTicks);
+            top.Enqueue(user, (ticks, user));
+            if (top.Count > count) top.Dequeue();
+        }
+        var users = new string[top.Count];
+        for (var i = users.Length - 1; i >= 0; i--) users[i] = top.Dequeue();
+        return users;
+    }
+
+    // Orders the queue so its head is the least recent (then the greatest id), the one to drop.
+    private sealed class NewestLast : IComparer<(long Ticks, string User)>
+    {
+        public static readonly NewestLast Instance = new();
+
+        public int Compare((long Ticks, string User) x, (long Ticks, string User) y) =>
+            x.Ticks != y.Ticks ? x.Ticks.CompareTo(y.Ticks) : string.CompareOrdinal(y.User, x.User);
+    }
+
     /// <summary>The user's profile version (events applied), 0 when unknown.</summary>
     public long VersionOf(string userId)
     {
@@ -385,6 +443,9 @@ public sealed class ProfileBook
                 entry.Referenced = true;
                 if (action(state))
                 {
+                    // After the change and inside the lock: whoever reads this number then reads (under the lock) at
+                    // least this change, so an answer is never cached under a number newer than its data.
+                    Volatile.Write(ref entry.Change, Interlocked.Increment(ref _lastChange));
                     var bytes = state.EstimatedBytes();
                     Interlocked.Add(ref _hotBytes, bytes - entry.Bytes);
                     entry.Bytes = bytes;
@@ -481,5 +542,7 @@ public sealed class ProfileBook
         /// <summary>The state is in the store only: the next touch loads it.</summary>
         public bool Cold;
         public bool Retired;
+        /// <summary>See <see cref="ChangeOf"/>; read without the lock.</summary>
+        public long Change;
     }
 }

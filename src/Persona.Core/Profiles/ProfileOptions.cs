@@ -54,6 +54,8 @@ public sealed class ProfileOptions
     public const int DefaultMaxEvidence = 5;
     public const int DefaultMinPeersForPercentile = 5;
     public const int DefaultMaxTrackedKeys = 16;
+    public const int DefaultRecentSteps = 50;
+    public const int DefaultSeenItems = 500;
     public const double DefaultPriceSensitiveThreshold = 0.5;
     public const double DefaultMostlyMobileShare = 0.7;
     public const double DefaultNightOwlShare = 0.35;
@@ -117,6 +119,10 @@ public sealed class ProfileOptions
     public int MinPeersForPercentile { get; set; } = DefaultMinPeersForPercentile;
     /// <summary>Distinct devices and channels counted per user (the ordinally smallest are kept, so the set does not depend on arrival order).</summary>
     public int MaxTrackedKeys { get; set; } = DefaultMaxTrackedKeys;
+    /// <summary>Item steps kept per shopper (<see cref="ShopperSteps"/>): recommendation anchors and the sequence the models encode.</summary>
+    public int RecentSteps { get; set; } = DefaultRecentSteps;
+    /// <summary>Distinct recent items kept per shopper, for recommendations' <c>excludeSeen</c>.</summary>
+    public int SeenItems { get; set; } = DefaultSeenItems;
     public double PriceSensitiveThreshold { get; set; } = DefaultPriceSensitiveThreshold;
     public double MostlyMobileShare { get; set; } = DefaultMostlyMobileShare;
     /// <summary>Share of activity in local hours 22:00–04:59 for the night-owl tag.</summary>
@@ -185,6 +191,8 @@ public sealed class ProfileOptions
         if (MaxEvidence < 1) problems.Add($"{nameof(MaxEvidence)} must be at least 1.");
         if (MinPeersForPercentile < 1) problems.Add($"{nameof(MinPeersForPercentile)} must be at least 1.");
         if (MaxTrackedKeys < 1) problems.Add($"{nameof(MaxTrackedKeys)} must be at least 1.");
+        if (RecentSteps is < 1 or > 1000) problems.Add($"{nameof(RecentSteps)} must be between 1 and 1000.");
+        if (SeenItems is < 1 or > 100_000) problems.Add($"{nameof(SeenItems)} must be between 1 and 100000.");
         foreach (var (name, share) in new[]
                  {
                      (nameof(MinCategoryTagShare), MinCategoryTagShare), (nameof(LoyalBrandShare), LoyalBrandShare),

@@ -9,7 +9,7 @@ public sealed partial class ProfileState
     /// Version of <see cref="Encode"/>'s layout. Raise it whenever the fields or their order change: a record of
     /// another version is never read, the shopper's state is rebuilt from the log instead.
     /// </summary>
-    public const byte RecordFormat = 1;
+    public const byte RecordFormat = 2;
 
     /// <summary>The state as a self-checking record (format byte, body, xxHash64): what a checkpoint stores per shopper.</summary>
     public byte[] Encode()
@@ -49,6 +49,7 @@ public sealed partial class ProfileState
         _buy.Write(w);
         _intent.Write(w);
         _browse.Write(w);
+        _steps.Write(w);
         return w.ToArray(RecordFormat);
     }
 
@@ -104,6 +105,7 @@ public sealed partial class ProfileState
             state._buy = PercentileStats.Read(r);
             state._intent = PercentileStats.Read(r);
             state._browse = PercentileStats.Read(r);
+            state._steps = ShopperSteps.Read(r, options.RecentSteps, options.SeenItems);
             return r.AtEnd ? state : null;
         }
         catch (Exception ex) when (ex is InvalidDataException or OverflowException or IndexOutOfRangeException)
@@ -153,6 +155,8 @@ public sealed partial class ProfileState
         w.WriteCount(options.MaxEvidence);
         w.WriteCount(options.MinPeersForPercentile);
         w.WriteCount(options.MaxTrackedKeys);
+        w.WriteCount(options.RecentSteps);
+        w.WriteCount(options.SeenItems);
         foreach (var device in options.MobileDevices.Order(StringComparer.Ordinal)) w.WriteString(device);
         var record = w.ToArray(RecordFormat);
         return $"profile-v{RecordFormat}-{Convert.ToHexStringLower(record.AsSpan(record.Length - 8))}";

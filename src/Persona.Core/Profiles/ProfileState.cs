@@ -10,11 +10,12 @@ namespace Persona.Core.Profiles;
 /// a few bounded evidence lists. Memory per user is bounded by the distinct categories and brands the user
 /// touched, plus fixed-size parts: 5 evidence ids per key, 24 + 7 hour/weekday counters, a
 /// <see cref="RecentWindowDays"/>-day activity ring, a day bitset (8 bytes per 64 days of span), and at most
-/// <see cref="ProfileOptions.MaxTrackedKeys"/> devices and channels.</para>
-/// <para>The state does not depend on the order events are applied in (up to float rounding): decayed sums
+/// <see cref="ProfileOptions.MaxTrackedKeys"/> devices and channels, and the bounded recent steps (<see cref="Steps"/>).</para>
+/// <para>The aggregates do not depend on the order events are applied in (up to float rounding): decayed sums
 /// stay anchored at their newest timestamp, bounded lists keep the top K by (timestamp, id), per-day
 /// counts are kept for a window that ends at the newest day. Applying the same stored events in any order
-/// gives the same profile. Each stored event must be applied once: the store's idempotency (unique ids)
+/// gives the same profile. Only <see cref="Steps"/> follows the order of application, which is the log's sequence
+/// order on every path (live, start pass, rebuild). Each stored event must be applied once: the store's idempotency (unique ids)
 /// is what prevents double counting. Price percentiles and item categories are looked up in the catalog
 /// when an event is applied, so a rebuild against a changed catalog can differ.</para>
 /// <para>Not thread-safe: <see cref="ProfileBook"/> locks each state while applying or building.</para>
@@ -40,6 +41,7 @@ public sealed partial class ProfileState
     private DayRing _recent = new();
     private KeyCounts _devices;
     private KeyCounts _channels;
+    private ShopperSteps _steps;
     private RecentEvidence _activityEvidence;
     private RecentEvidence _purchaseEvidence;
     private RecentEvidence _buyEvidence;
@@ -69,6 +71,7 @@ public sealed partial class ProfileState
         _brands = new Dictionary<string, DecayedScore>(StringComparer.Ordinal);
         _devices = new KeyCounts(options.MaxTrackedKeys);
         _channels = new KeyCounts(options.MaxTrackedKeys);
+        _steps = new ShopperSteps(options.RecentSteps, options.SeenItems);
         var k = options.MaxEvidence;
         _activityEvidence = new RecentEvidence(k);
         _purchaseEvidence = new RecentEvidence(k);
@@ -115,6 +118,8 @@ public sealed partial class ProfileState
     internal DayRing Recent => _recent;
     internal KeyCounts Devices => _devices;
     internal KeyCounts Channels => _channels;
+    /// <summary>The shopper's recent item steps and seen items (read under the owner's lock).</summary>
+    public ShopperSteps Steps => _steps;
     internal RecentEvidence ActivityEvidence => _activityEvidence;
     internal RecentEvidence PurchaseEvidence => _purchaseEvidence;
     /// <summary>Purchases of priced catalog items (behind the purchasing-power tier).</summary>
@@ -155,6 +160,7 @@ public sealed partial class ProfileState
         CountedEvents++;
         _typeCounts[(int)e.Type]++;
         if (e.Type != EventType.Impression) ApplyActivity(e, ticks);
+        if (e.ItemId is not null && e.Type is not (EventType.Impression or EventType.Search)) _steps.Add(e.ItemId, e.Type, e.Timestamp);
 
         CatalogItem? item = null;
         if (e.ItemId is not null) catalog.TryGetItem(e.ItemId, out item);
@@ -234,7 +240,7 @@ public sealed partial class ProfileState
             scores++;
             evidence += band.Evidence.Count;
         }
-        return FixedBytes + scores * ScoreBytes + evidence * EvidenceBytes + (_devices.Count + _channels.Count) * KeyBytes + _activeDays.Words * 8;
+        return FixedBytes + _steps.EstimatedBytes + scores * ScoreBytes + evidence * EvidenceBytes + (_devices.Count + _channels.Count) * KeyBytes + _activeDays.Words * 8;
     }
 
     /// <summary>A deep copy, for reading outside the owner's lock.</summary>
@@ -261,6 +267,7 @@ public sealed partial class ProfileState
             _recent = _recent.Clone(),
             _devices = _devices.Clone(),
             _channels = _channels.Clone(),
+            _steps = _steps.Clone(),
             _activityEvidence = _activityEvidence.Clone(),
             _purchaseEvidence = _purchaseEvidence.Clone(),
             _buyEvidence = _buyEvidence.Clone(),

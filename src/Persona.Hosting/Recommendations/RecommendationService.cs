@@ -32,8 +32,6 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     private readonly ISequenceModelProvider? _models;
     private readonly ILogger _logger;
     private readonly ItemCatalog _catalog = new();
-    // Replaced only before the start pass, by a restored copy.
-    private RecentBehavior _recent;
     // Co-occurrence and popularity are aggregates over all users; rebuilt from the store (and swapped) after an erasure.
     private volatile Aggregates _aggregates;
     private List<StoredEvent>? _rebuildPending;
@@ -59,7 +57,6 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems), nameof(options));
         _models = models;
         _logger = logger ?? NullLogger<RecommendationService>.Instance;
-        _recent = new RecentBehavior(Options.RecentSteps, Options.MaxSeenItems);
         _aggregates = NewAggregates();
         _cache = new AnswerCache<RecommendationList>(TimeSpan.FromSeconds(Options.CacheSeconds), Options.CacheUsers);
         _engine.AddObserver(this);
@@ -87,7 +84,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         if (!_fedByStart) await ReadLogAsync(cancellationToken);
         if (_models?.Current is { } model) BuildIndex(model);
         if (_logger.IsEnabled(LogLevel.Information))
-            _logger.LogInformation("Recommendations hold {Items} items and the recent steps of {Users} users", _catalog.Count, _recent.UserCount);
+            _logger.LogInformation("Recommendations hold {Items} items", _catalog.Count);
         StartWarming();
     }
 
@@ -125,13 +122,13 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     // Set when the engine's start pass fed this state (restored part plus the log after it), so LoadAsync reads no log.
     private volatile bool _fedByStart;
 
-    /// <summary>Format of the stored part: recent behaviour, co-occurrence, popularity.</summary>
-    private const byte PartFormat = 1;
+    /// <summary>Format of the stored part: co-occurrence, popularity (format 1 also held every shopper's recent steps, now in the shopper state).</summary>
+    private const byte PartFormat = 2;
 
     public string PartName => "recommendations";
 
     public string PartFingerprint => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"recommendations/{PartFormat}/steps={Options.RecentSteps}/seen={Options.MaxSeenItems}/window={Options.CoOccurrenceWindow}/halflife={Options.PopularityHalfLifeDays:R}");
+        $"recommendations/{PartFormat}/window={Options.CoOccurrenceWindow}/halflife={Options.PopularityHalfLifeDays:R}");
 
     public void PrepareStart(IReadOnlyList<Item> items, IReadOnlyList<User> users)
     {
@@ -145,13 +142,10 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         if (StateReader.Open(data, PartFormat) is not { } reader) return false;
         try
         {
-            var recent = new RecentBehavior(Options.RecentSteps, Options.MaxSeenItems);
-            recent.ReadFrom(reader);
             var aggregates = NewAggregates();
             aggregates.CoOccurrence.ReadFrom(reader);
             aggregates.Popularity.ReadFrom(reader);
             if (!reader.AtEnd) return false;
-            _recent = recent;
             _aggregates = aggregates;
             return true;
         }
@@ -179,7 +173,6 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     {
         var writer = new StateWriter();
         var aggregates = _aggregates;
-        _recent.WriteTo(writer);
         aggregates.CoOccurrence.WriteTo(writer);
         aggregates.Popularity.WriteTo(writer);
         return writer.ToArray(PartFormat);
@@ -197,7 +190,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         if (Options.WarmUsers == 0 || !_cache.Enabled) return;
         var run = Interlocked.Increment(ref _warmRun);
         var query = new RecommendationQuery { Count = Options.DefaultN };
-        Warming = BackgroundWarmup.Start("the recommendations", () => _recent.MostRecentUsers(Options.WarmUsers),
+        Warming = BackgroundWarmup.Start("the recommendations", () => _engine.MostRecentShoppers(Options.WarmUsers),
             user => Recommend(user, query), () => Volatile.Read(ref _warmRun) != run, _logger);
     }
 
@@ -228,7 +221,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
 
     /// <summary>What a cached answer for <paramref name="cacheUser"/> depends on besides time (the anonymous answer: only the epoch).</summary>
     private CacheStamp Stamp(string cacheUser) =>
-        new(Volatile.Read(ref _epoch), cacheUser.Length == 0 ? 0 : _recent.Version(cacheUser));
+        new(Volatile.Read(ref _epoch), cacheUser.Length == 0 ? 0 : _engine.ShopperChange(cacheUser));
 
     private static string CacheKey(RecommendationQuery query)
     {
@@ -249,11 +242,11 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         }
         else
         {
-            var recent = _recent.Recent(userId);
+            var (recent, seen) = _engine.RecentSteps(userId, withSeen: query.ExcludeSeen);
             var affinities = read.Profile?.Affinities;
             var segments = _segments.TryGetValue(userId, out var s) ? s : [];
-            var known = recent.Count > 0 || affinities is { Categories.Count: > 0 } or { Brands.Count: > 0 } || segments.Count > 0;
-            user = new UserContext(userId, recent, query.ExcludeSeen ? _recent.Seen(userId) : new HashSet<string>(), affinities, known) { Segments = segments };
+            var known = recent.Length > 0 || affinities is { Categories.Count: > 0 } or { Brands.Count: > 0 } || segments.Count > 0;
+            user = new UserContext(userId, recent, seen, affinities, known) { Segments = segments };
         }
         var view = user.Personalized ? CurrentView() : null;
         var items = _aggregates.Recommender.Recommend(user, query, view);
@@ -306,16 +299,15 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     private const int NextCategoryItems = 100;
 
     /// <summary>
-    /// Drops the user's recent behaviour (what personalises their recommendations and the profile embedding) and
-    /// cached answers. <see cref="OnUserErasedAsync"/> also rebuilds the co-occurrence and popularity counts.
+    /// Drops the user's attribute groups and cached answers (their recent steps go with their shopper state).
+    /// <see cref="OnUserErasedAsync"/> also rebuilds the co-occurrence and popularity counts.
     /// </summary>
     public string? OnUserErased(string userId)
     {
-        var steps = _recent.Remove(userId);
-        _segments.TryRemove(userId, out _);
+        var groups = _segments.TryRemove(userId, out _);
         var cached = _cache.Remove(userId);
-        if (steps == 0 && cached == 0) return null;
-        return cached == 0 ? $"recommendations: {steps} recent steps" : $"recommendations: {steps} recent steps, {cached} cached answers";
+        if (!groups && cached == 0) return null;
+        return groups ? $"recommendations: attribute groups, {cached} cached answers" : $"recommendations: {cached} cached answers";
     }
 
     /// <summary>
@@ -446,12 +438,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         _ => 1,
     };
 
-    private void Apply(IReadOnlyList<StoredEvent> events, Aggregates aggregates)
-    {
-        foreach (var e in events)
-            if (Counts(e)) _recent.Add(e.UserId, new BehaviorStep(e.ItemId!, e.Type, e.Timestamp));
-        ApplyAggregates(events, aggregates);
-    }
+    private void Apply(IReadOnlyList<StoredEvent> events, Aggregates aggregates) => ApplyAggregates(events, aggregates);
 
     private Aggregates NewAggregates()
     {
@@ -480,8 +467,8 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
 
     private List<SequenceStep> Steps(string userId)
     {
-        var recent = _recent.Recent(userId);
-        var steps = new List<SequenceStep>(recent.Count);
+        var (recent, _) = _engine.RecentSteps(userId);
+        var steps = new List<SequenceStep>(recent.Length);
         foreach (var s in recent)
             if (_catalog.TryGet(s.ItemId, out var e)) steps.Add(new SequenceStep(e.Item, s.Type, s.Timestamp));
         return steps;

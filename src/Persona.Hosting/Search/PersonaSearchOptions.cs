@@ -40,7 +40,7 @@ public sealed class PersonaSearchOptions
     public bool PersistEncoder { get; set; } = true;
     /// <summary>Minutes between checks that retrain the encoder and re-ranker when the catalog grew by a tenth; 0 never.</summary>
     public int RetrainIntervalMinutes { get; set; } = 30;
-    /// <summary>Recent items per user kept in memory for the re-ranker.</summary>
+    /// <summary>The newest of a shopper's recent steps the re-ranker reads (at most <c>Persona:Profiles:RecentSteps</c> are kept).</summary>
     public int RecentItems { get; set; } = DefaultRecentItems;
     /// <summary>An item event this soon after a user's search counts as a click on that search's results.</summary>
     public int ClickWindowMinutes { get; set; } = DefaultClickWindowMinutes;

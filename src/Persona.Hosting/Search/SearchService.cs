@@ -19,7 +19,7 @@ public sealed record SearchStatus(
 
 /// <summary>
 /// Serves personalised product search: keeps a <see cref="ProductSearchIndex"/> in step with the catalog (an item
-/// upsert is visible to the next query), follows events for each user's recent items, item co-visitation and
+/// upsert is visible to the next query), reads each shopper's recent items from the engine, follows events for item co-visitation and
 /// (query, clicked item) pairs — an item event within <see cref="PersonaSearchOptions.ClickWindowMinutes"/> of the
 /// same user's search — and trains the text encoder and the re-ranker weights from them in the background.
 /// </summary>
@@ -34,15 +34,15 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     private volatile CoVisitation _coVisitation;
     private readonly Lock _rebuildLock = new();
     private List<StoredEvent>? _rebuildPending;
-    private readonly ConcurrentDictionary<string, RecentSteps> _recent = new(StringComparer.Ordinal);
+    // Per user, what the aggregates need of the past: the last few items (co-visitation) and the last search (query-click
+    // pairs). The steps re-ranking reads are the engine's (the shopper state's recent steps).
+    private readonly ConcurrentDictionary<string, SearchTail> _tails = new(StringComparer.Ordinal);
     private volatile ConcurrentQueue<ClickPair> _clicks = new();
     private readonly SemaphoreSlim _trainGate = new(1, 1);
     private readonly AnswerCache<SearchUser> _users;
     private readonly Lock _modelLock = new();
     private ISequenceModel? _lastModel;
     private long _modelEpoch;
-    // One counter for all users' recent steps, so a user who was erased and came back never reuses a version.
-    private long _lastStepVersion;
     private double _indexSeconds;
     private double? _encoderSeconds;
     private int _trainedItems;
@@ -80,7 +80,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
 
     /// <summary>
     /// Gets ready to serve: restores the stored encoder and warms the active users' signals. When the engine's start
-    /// pass did not feed this state, first indexes the stored catalog and replays stored events into recent items,
+    /// pass did not feed this state, first indexes the stored catalog and replays stored events into the users' tails,
     /// co-visitation and click pairs.
     /// </summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
@@ -137,9 +137,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     public Task Warming { get; private set; } = Task.CompletedTask;
 
     /// <summary>The users whose signals are prepared after load, the most recently active first.</summary>
-    private IReadOnlyList<string> MostRecentUsers() =>
-        [.. _recent.Select(u => (u.Key, Last: u.Value.Last)).OrderByDescending(u => u.Last).ThenBy(u => u.Key, StringComparer.Ordinal)
-            .Take(_options.WarmUsers).Select(u => u.Key)];
+    private IReadOnlyList<string> MostRecentUsers() => _engine.MostRecentShoppers(_options.WarmUsers);
 
     /// <summary>Whether the catalog grew by a tenth (or from nothing) since the encoder was last trained.</summary>
     public bool NeedsTraining => _options.Semantic && _index.Count >= 2 && _index.Count > _trainedItems * 1.1;
@@ -252,7 +250,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
 
     /// <summary>
     /// What the re-ranker knows of a user: the behavioural profile (without model outputs) and the sequence model's
-    /// embedding of their recent steps. Reused while their steps and the model are unchanged (for at most
+    /// embedding of their recent steps. Reused while their state and the model are unchanged (for at most
     /// <see cref="PersonaSearchOptions.UserCacheSeconds"/>); consent is checked on every call.
     /// </summary>
     private SearchUser? UserFor(string userId)
@@ -279,7 +277,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
                 }
             }
         }
-        return new CacheStamp(Volatile.Read(ref _modelEpoch), _recent.TryGetValue(userId, out var r) ? r.Version : 0);
+        return new CacheStamp(Volatile.Read(ref _modelEpoch), _engine.ShopperChange(userId));
     }
 
     private SearchUser? BuildUser(string userId, ISequenceModel? model)
@@ -287,7 +285,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         var read = _engine.GetProfile(userId, enrich: false);
         if (read.Status != ProfileStatus.Found) return null;
         var profile = read.Profile!;
-        var steps = _recent.TryGetValue(userId, out var r) ? r.Snapshot() : [];
+        var (steps, _) = _engine.RecentSteps(userId, _options.RecentItems);
         float[]? embedding = null;
         if (model is not null)
         {
@@ -322,18 +320,18 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         }
     }
 
-    /// <summary>Drops the user's recent steps and their logged (query, click) pairs, so the next encoder training cannot use them.</summary>
+    /// <summary>Drops the user's co-visitation tail and their logged (query, click) pairs, so the next encoder training cannot use them.</summary>
     public string? OnUserErased(string userId)
     {
-        var steps = _recent.TryRemove(userId, out var recent) ? recent.Snapshot().Length : 0;
+        var steps = _tails.TryRemove(userId, out var tail) ? tail.Count : 0;
         var signals = _users.Remove(userId);
         var clicks = _clicks;
         var mine = clicks.Count(p => p.UserId == userId);
         if (mine > 0) _clicks = new ConcurrentQueue<ClickPair>(clicks.Where(p => p.UserId != userId));
         if (steps == 0 && mine == 0 && signals == 0) return null;
         return signals == 0
-            ? $"search: {steps} recent steps, {mine} query-click pairs"
-            : $"search: {steps} recent steps, {mine} query-click pairs, cached re-ranking signals";
+            ? $"search: {steps} co-visitation steps, {mine} query-click pairs"
+            : $"search: {steps} co-visitation steps, {mine} query-click pairs, cached re-ranking signals";
     }
 
     /// <summary>
@@ -346,8 +344,8 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         var removed = OnUserErased(userId);
         var coVisitation = new CoVisitation(ordinals: _index.Keys.Items);
         var clicks = new ConcurrentQueue<ClickPair>();
-        var recent = new Dictionary<string, RecentSteps>(StringComparer.Ordinal);
-        RecentSteps RecentOf(string user) => recent.TryGetValue(user, out var r) ? r : recent[user] = new RecentSteps(_options.RecentItems, _index.Keys.Items);
+        var tails = new Dictionary<string, SearchTail>(StringComparer.Ordinal);
+        SearchTail TailOf(string user) => tails.TryGetValue(user, out var t) ? t : tails[user] = NewTail();
         lock (_rebuildLock) _rebuildPending = [];
         try
         {
@@ -359,14 +357,14 @@ public sealed class SearchService : IStatePartObserver, IDisposable
                 batch.Add(e);
                 if (batch.Count == batch.Capacity)
                 {
-                    Observe(batch, RecentOf, coVisitation, clicks, versions: false);
+                    Observe(batch, TailOf, coVisitation, clicks);
                     batch.Clear();
                 }
             }
-            Observe(batch, RecentOf, coVisitation, clicks, versions: false);
+            Observe(batch, TailOf, coVisitation, clicks);
             lock (_rebuildLock)
             {
-                Observe(_rebuildPending!.Where(e => e.Sequence > lastSequence).ToList(), RecentOf, coVisitation, clicks, versions: false);
+                Observe(_rebuildPending!.Where(e => e.Sequence > lastSequence).ToList(), TailOf, coVisitation, clicks);
                 // Requests may still hold the old counts: left to the collector rather than disposed under them.
                 _coVisitation = coVisitation;
                 _clicks = clicks;
@@ -392,41 +390,47 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             coVisitation = _coVisitation;
             clicks = _clicks;
         }
-        Observe(events, user => _recent.GetOrAdd(user, _ => new RecentSteps(_options.RecentItems, _index.Keys.Items)), coVisitation, clicks, versions: true);
+        Observe(events, user => _tails.GetOrAdd(user, static (_, self) => self.NewTail(), this), coVisitation, clicks);
     }
 
-    /// <summary>Follows events into users' recent steps, the co-visitation counts and the query-click pairs.</summary>
-    private void Observe(IReadOnlyList<StoredEvent> events, Func<string, RecentSteps> recentOf, CoVisitation coVisitation, ConcurrentQueue<ClickPair> clicks, bool versions)
+    /// <summary>
+    /// Holds as many previous items as co-visitation pairs an item with (at most the re-ranker's recent items, as when
+    /// the two were one list).
+    /// </summary>
+    private SearchTail NewTail() => new(Math.Min(_options.RecentItems, CoVisitation.DefaultWindow), _index.Keys.Items);
+
+    /// <summary>Follows events into users' tails, the co-visitation counts and the query-click pairs.</summary>
+    private void Observe(IReadOnlyList<StoredEvent> events, Func<string, SearchTail> tailOf, CoVisitation coVisitation, ConcurrentQueue<ClickPair> clicks)
     {
         var window = TimeSpan.FromMinutes(_options.ClickWindowMinutes);
         foreach (var e in events)
         {
             if (e.ExcludedReason is not null) continue;
-            var recent = recentOf(e.UserId);
+            var tail = tailOf(e.UserId);
             if (e.Type == EventType.Search)
             {
-                if (!string.IsNullOrWhiteSpace(e.Query)) recent.LastSearch = (e.Query, e.Timestamp);
+                if (!string.IsNullOrWhiteSpace(e.Query)) tail.LastSearch = (e.Query, e.Timestamp);
                 continue;
             }
             if (e.ItemId is null || e.Type == EventType.Impression) continue;
-            if (recent.LastSearch is { } search && e.Timestamp >= search.At && e.Timestamp - search.At <= window && e.Type is EventType.Click or EventType.View or EventType.AddToCart or EventType.Purchase)
+            if (tail.LastSearch is { } search && e.Timestamp >= search.At && e.Timestamp - search.At <= window && e.Type is EventType.Click or EventType.View or EventType.AddToCart or EventType.Purchase)
             {
                 clicks.Enqueue(new ClickPair(e.UserId, search.Query, e.ItemId));
                 while (clicks.Count > _options.MaxClickPairs && clicks.TryDequeue(out _)) { }
-                recent.LastSearch = null;
+                tail.LastSearch = null;
             }
-            var previous = recent.Snapshot();
-            if (previous.Length == 0 || previous[^1].ItemId != e.ItemId)
-                coVisitation.AddStep(e.ItemId, previous.Select(s => s.ItemId).ToArray());
-            recent.Add(new RecentStep(e.ItemId, e.Type, e.Timestamp), versions ? Interlocked.Increment(ref _lastStepVersion) : 0);
+            tail.Step(e.ItemId, coVisitation);
         }
     }
 
     // Set when the engine's start pass fed this state (restored part plus the log after it), so LoadAsync reads no log.
     private volatile bool _fedByStart;
 
-    /// <summary>Format of the stored part: recent steps with each user's last search, co-visitation, query-click pairs.</summary>
-    private const byte PartFormat = 1;
+    /// <summary>
+    /// Format of the stored part: each user's tail (last items, last search), co-visitation, query-click pairs (format 1
+    /// held ten recent steps per user instead of the tail; they are the shopper state's now).
+    /// </summary>
+    private const byte PartFormat = 2;
 
     public string PartName => "search";
 
@@ -445,13 +449,13 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         if (StateReader.Open(data, PartFormat) is not { } reader) return false;
         try
         {
-            var recent = new Dictionary<string, RecentSteps>(StringComparer.Ordinal);
+            var tails = new Dictionary<string, SearchTail>(StringComparer.Ordinal);
             var users = reader.ReadCount(int.MaxValue);
             for (var u = 0; u < users; u++)
             {
-                var steps = new RecentSteps(_options.RecentItems, _index.Keys.Items);
-                recent.Add(reader.ReadString(), steps);
-                steps.ReadFrom(reader, Interlocked.Increment(ref _lastStepVersion));
+                var tail = NewTail();
+                tails.Add(reader.ReadString(), tail);
+                tail.ReadFrom(reader);
             }
             var coVisitation = new CoVisitation(ordinals: _index.Keys.Items);
             coVisitation.ReadFrom(reader);
@@ -459,7 +463,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             var pairs = reader.ReadCount(int.MaxValue);
             for (var i = 0; i < pairs; i++) clicks.Enqueue(new ClickPair(reader.ReadString(), reader.ReadString(), reader.ReadString()));
             if (!reader.AtEnd) return false;
-            foreach (var (user, steps) in recent) _recent[user] = steps;
+            foreach (var (user, tail) in tails) _tails[user] = tail;
             // Before the start pass nothing reads the empty counts this replaces.
             var empty = _coVisitation;
             _coVisitation = coVisitation;
@@ -480,12 +484,12 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     public byte[] Encode()
     {
         var writer = new StateWriter();
-        var recent = _recent.ToArray();
-        writer.WriteCount(recent.Length);
-        foreach (var (user, steps) in recent)
+        var tails = _tails.ToArray();
+        writer.WriteCount(tails.Length);
+        foreach (var (user, tail) in tails)
         {
             writer.WriteString(user);
-            steps.WriteTo(writer);
+            tail.WriteTo(writer);
         }
         _coVisitation.WriteTo(writer);
         var clicks = _clicks.ToArray();
@@ -508,69 +512,55 @@ public sealed class SearchService : IStatePartObserver, IDisposable
 
     private sealed record ClickPair(string UserId, string Query, string ItemId);
 
-    private readonly record struct RecentStep(string ItemId, EventType Type, DateTimeOffset Timestamp);
-
-    /// <summary>A user's last few item steps, oldest first; guarded by its own lock (events of one user are rare).</summary>
-    /// <remarks>
-    /// Compact (docs/state.md): a ring of 16-byte steps with the item interned in the index's numbering, instead of a
-    /// queue of steps each holding a string; <see cref="Snapshot"/> builds the copy it always returned.
-    /// </remarks>
-    private sealed class RecentSteps(int capacity, KeyInterner items)
+    /// <summary>
+    /// A user's last few items (arrival order, the index's ordinals) and last search; guarded by its own lock (events of
+    /// one user are rare). About 100 bytes: the shopper's recent steps live in their state, not here.
+    /// </summary>
+    private sealed class SearchTail(int capacity, KeyInterner items)
     {
         private readonly Lock _lock = new();
-        // Oldest at _start; the ring only wraps once it holds `capacity` steps, so it can grow by resizing until then.
-        private PackedStep[] _ring = [];
+        // Oldest at _start; wraps once it holds `capacity` items.
+        private int[] _ring = [];
         private int _start;
         private int _count;
-        private long _version;
 
         public (string Query, DateTimeOffset At)? LastSearch { get; set; }
 
-        /// <summary>Time of the newest step (MinValue when none).</summary>
-        public DateTimeOffset Last
+        public int Count
         {
             get
             {
-                lock (_lock) return _count == 0 ? DateTimeOffset.MinValue : _ring[(_start + _count - 1) % _ring.Length].Timestamp;
+                lock (_lock) return _count;
             }
         }
 
-        /// <summary>Changes with every step added (set inside the lock after the change, so a reader never pairs new steps with an old version).</summary>
-        public long Version => Volatile.Read(ref _version);
-
-        public void Add(RecentStep step, long version)
+        /// <summary>Counts the item in <paramref name="coVisitation"/> with the previous items (unless it repeats the last one), then keeps it.</summary>
+        public void Step(string itemId, CoVisitation coVisitation)
         {
             lock (_lock)
             {
-                Push(PackedStep.From(items.Intern(step.ItemId), step.Type, step.Timestamp));
-                Volatile.Write(ref _version, version);
+                var item = items.Intern(itemId);
+                if (_count == 0 || _ring[(_start + _count - 1) % _ring.Length] != item)
+                {
+                    var previous = new string[_count];
+                    for (var i = 0; i < _count; i++) previous[i] = items.KeyOf(_ring[(_start + i) % _ring.Length]);
+                    coVisitation.AddStep(itemId, previous);
+                }
+                Push(item);
             }
         }
 
-        private void Push(PackedStep step)
+        private void Push(int item)
         {
+            if (capacity == 0) return;
             if (_count < capacity)
             {
-                if (_count == _ring.Length) Array.Resize(ref _ring, Math.Min(capacity, Math.Max(2, _ring.Length * 2)));
-                _ring[_count++] = step;
+                if (_count == _ring.Length) Array.Resize(ref _ring, capacity);
+                _ring[_count++] = item;
                 return;
             }
-            _ring[_start] = step;
+            _ring[_start] = item;
             _start = (_start + 1) % _ring.Length;
-        }
-
-        public RecentStep[] Snapshot()
-        {
-            lock (_lock)
-            {
-                var steps = new RecentStep[_count];
-                for (var i = 0; i < steps.Length; i++)
-                {
-                    var step = _ring[(_start + i) % _ring.Length];
-                    steps[i] = new RecentStep(items.KeyOf(step.Item), step.Type, step.Timestamp);
-                }
-                return steps;
-            }
         }
 
         public void WriteTo(StateWriter writer)
@@ -578,11 +568,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             lock (_lock)
             {
                 writer.WriteCount(_count);
-                for (var i = 0; i < _count; i++)
-                {
-                    var step = _ring[(_start + i) % _ring.Length];
-                    RecentBehavior.WriteStep(writer, items.KeyOf(step.Item), step.Type, step.Timestamp);
-                }
+                for (var i = 0; i < _count; i++) writer.WriteString(items.KeyOf(_ring[(_start + i) % _ring.Length]));
                 var search = LastSearch;
                 writer.WriteNullableString(search?.Query);
                 if (search is { } s)
@@ -593,21 +579,16 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             }
         }
 
-        public void ReadFrom(StateReader reader, long version)
+        public void ReadFrom(StateReader reader)
         {
             var count = reader.ReadCount(capacity);
-            for (var i = 0; i < count; i++)
-            {
-                var (item, type, at) = RecentBehavior.ReadStep(reader);
-                Push(PackedStep.From(items.Intern(item), type, at));
-            }
+            for (var i = 0; i < count; i++) Push(items.Intern(reader.ReadString()));
             if (reader.ReadNullableString() is { } query)
             {
                 var ticks = reader.ReadInt64();
                 var offset = TimeSpan.FromMinutes(reader.ReadSigned());
                 LastSearch = (query, new DateTimeOffset(ticks + offset.Ticks, offset));
             }
-            _version = version;
         }
     }
 }

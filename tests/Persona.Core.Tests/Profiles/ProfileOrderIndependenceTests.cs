@@ -160,6 +160,11 @@ public class ProfileOrderIndependenceTests
             foreach (var user in full.Users)
             {
                 Assert.Equal(full.VersionOf(user), restarted.VersionOf(user));
+                // The recent steps travel in the record too and follow the log order on both sides.
+                var (steps, seen) = full.RecentSteps(user, withSeen: true);
+                var (restartedSteps, restartedSeen) = restarted.RecentSteps(user, withSeen: true);
+                Assert.Equal(steps, restartedSteps);
+                Assert.True(seen.SetEquals(restartedSeen));
                 foreach (var asOf in new[] { full.DataClock!.Value, full.DataClock.Value.AddDays(20) })
                     ProfileAssert.Equivalent(full.Build(user, asOf)!, restarted.Build(user, asOf)!);
             }

@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using Persona.Abstractions;
+using Persona.Core.Profiles;
 using Persona.Core.Retrieval;
 
 namespace Persona.Core.Tests.Recommendations;
@@ -167,18 +168,20 @@ public sealed class RetrievalTests
     }
 
     [Fact]
-    public void RecentBehavior_Bounded_KeepsNewestInTimeOrder()
+    public void ShopperSteps_Bounded_KeepsNewestInTimeOrder()
     {
-        var recent = new RecentBehavior(maxSteps: 3, maxSeen: 4);
+        var recent = new ShopperSteps(maxSteps: 3, maxSeen: 4);
         var t = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        recent.Add("u", new BehaviorStep("a", EventType.View, t.AddMinutes(1)));
-        recent.Add("u", new BehaviorStep("c", EventType.View, t.AddMinutes(3)));
-        recent.Add("u", new BehaviorStep("b", EventType.View, t.AddMinutes(2))); // late arrival
-        recent.Add("u", new BehaviorStep("d", EventType.Purchase, t.AddMinutes(4)));
-        Assert.Equal(["b", "c", "d"], recent.Recent("u").Select(s => s.ItemId));
-        recent.Add("u", new BehaviorStep("e", EventType.View, t.AddMinutes(5)));
-        Assert.Equal(["b", "c", "d", "e"], recent.Seen("u").Order());
-        Assert.Empty(recent.Recent("nobody"));
+        recent.Add("a", EventType.View, t.AddMinutes(1));
+        recent.Add("c", EventType.View, t.AddMinutes(3));
+        recent.Add("b", EventType.View, t.AddMinutes(2)); // late arrival
+        recent.Add("d", EventType.Purchase, t.AddMinutes(4));
+        Assert.Equal(["b", "c", "d"], recent.Recent().Select(s => s.ItemId));
+        Assert.Equal(["c", "d"], recent.Recent(2).Select(s => s.ItemId));
+        Assert.Empty(recent.Recent(0));
+        recent.Add("e", EventType.View, t.AddMinutes(5));
+        Assert.Equal(["b", "c", "d", "e"], recent.Seen().Order());
+        Assert.Empty(new ShopperSteps(3, 4).Recent());
     }
 
     /// <summary>
@@ -186,29 +189,26 @@ public sealed class RetrievalTests
     /// and a first-in-first-out set of seen items keep, for any order of arrival, and survives its state record.
     /// </summary>
     [Fact]
-    public void RecentBehavior_RandomArrivals_EqualAPlainModel_AndRoundTripItsRecord()
+    public void ShopperSteps_RandomArrivals_EqualAPlainModel_AndRoundTripItsRecord()
     {
         var prop = Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), seed =>
         {
             var rng = new Random(seed);
             var (maxSteps, maxSeen) = (rng.Next(1, 8), rng.Next(1, 10));
-            var recent = new RecentBehavior(maxSteps, maxSeen);
-            var steps = new Dictionary<string, List<BehaviorStep>>();
-            var seen = new Dictionary<string, (HashSet<string> Set, Queue<string> Order)>();
+            var recent = new ShopperSteps(maxSteps, maxSeen);
+            var steps = new List<BehaviorStep>();
+            var (set, order) = (new HashSet<string>(), new Queue<string>());
             var t = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.FromHours(rng.Next(-5, 9)));
-            for (var i = 0; i < rng.Next(0, 120); i++)
+            for (var i = 0; i < rng.Next(0, 60); i++)
             {
-                var user = "u" + rng.Next(4);
                 var step = new BehaviorStep("i" + rng.Next(15), (EventType)rng.Next(0, 4), t.AddMinutes(rng.Next(0, 300)));
-                recent.Add(user, step);
+                recent.Add(step.ItemId, step.Type, step.Timestamp);
                 // The plain model: insert in time order unless older than a full window; FIFO set of seen items.
-                var list = steps.TryGetValue(user, out var l) ? l : steps[user] = [];
-                var at = list.Count;
-                while (at > 0 && list[at - 1].Timestamp > step.Timestamp) at--;
-                if (at == 0 && list.Count == maxSteps) continue;
-                list.Insert(at, step);
-                if (list.Count > maxSteps) list.RemoveAt(0);
-                var (set, order) = seen.TryGetValue(user, out var s) ? s : seen[user] = ([], new Queue<string>());
+                var at = steps.Count;
+                while (at > 0 && steps[at - 1].Timestamp > step.Timestamp) at--;
+                if (at == 0 && steps.Count == maxSteps) continue;
+                steps.Insert(at, step);
+                if (steps.Count > maxSteps) steps.RemoveAt(0);
                 if (set.Add(step.ItemId))
                 {
                     order.Enqueue(step.ItemId);
@@ -216,14 +216,14 @@ public sealed class RetrievalTests
                 }
             }
             var writer = new Persona.Core.State.StateWriter();
-            recent.WriteTo(writer);
-            var restored = new RecentBehavior(maxSteps, maxSeen);
+            recent.Write(writer);
             var reader = Persona.Core.State.StateReader.Open(writer.ToArray(1), 1)!;
-            restored.ReadFrom(reader);
-            return reader.AtEnd && steps.Keys.All(user =>
-                recent.Recent(user).SequenceEqual(steps[user]) && restored.Recent(user).SequenceEqual(steps[user])
-                && recent.Seen(user).SetEquals(seen[user].Set) && restored.Seen(user).SetEquals(seen[user].Set)
-                && recent.Recent(user).Zip(steps[user]).All(p => p.First.Timestamp.Offset == p.Second.Timestamp.Offset));
+            var restored = ShopperSteps.Read(reader, maxSteps, maxSeen);
+            var copy = recent.Clone();
+            return reader.AtEnd
+                && recent.Recent().SequenceEqual(steps) && restored.Recent().SequenceEqual(steps) && copy.Recent().SequenceEqual(steps)
+                && recent.Seen().SetEquals(set) && restored.Seen().SetEquals(set) && copy.Seen().SetEquals(set)
+                && recent.Recent().Zip(steps).All(p => p.First.Timestamp.Offset == p.Second.Timestamp.Offset);
         });
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), prop);
     }

@@ -1,4 +1,5 @@
 using Persona.Abstractions;
+using Persona.Core.Profiles;
 using Persona.Core.Ranking;
 using Persona.Core.Retrieval;
 
@@ -19,7 +20,7 @@ internal sealed class TestShop
     public ItemCatalog Catalog { get; } = new();
     public CoOccurrenceIndex CoOccurrence { get; } = new(window: 3);
     public PopularityIndex Popularity { get; } = new(halfLifeDays: 30);
-    public RecentBehavior Recent { get; } = new(maxSteps: 20, maxSeen: 100);
+    private readonly Dictionary<string, ShopperSteps> _recent = new(StringComparer.Ordinal);
     public RecommendationOptions Options { get; } = new() { CandidatesPerSource = 50 };
     public Recommender Recommender { get; }
     private DateTimeOffset _clock = Start;
@@ -58,7 +59,7 @@ internal sealed class TestShop
     public void Event(string userId, string itemId, EventType type = EventType.View)
     {
         _clock = _clock.AddMinutes(1);
-        Recent.Add(userId, new BehaviorStep(itemId, type, _clock));
+        (_recent.TryGetValue(userId, out var steps) ? steps : _recent[userId] = new ShopperSteps(maxSteps: 20, maxSeen: 100)).Add(itemId, type, _clock);
         CoOccurrence.Observe(userId, itemId);
         var keys = Catalog.TryGet(itemId, out var entry) ? entry.CategoryKeys : [];
         Popularity.Add(itemId, keys, type == EventType.Purchase ? 3 : 1, _clock);
@@ -77,7 +78,9 @@ internal sealed class TestShop
     }
 
     public UserContext User(string userId, Affinities? affinities = null) =>
-        new(userId, Recent.Recent(userId), Recent.Seen(userId), affinities, Personalized: true);
+        _recent.TryGetValue(userId, out var steps)
+            ? new(userId, steps.Recent(), steps.Seen(), affinities, Personalized: true)
+            : new(userId, [], new HashSet<string>(), affinities, Personalized: true);
 
     public ModelView Model(CategoryTestModel? model = null)
     {
