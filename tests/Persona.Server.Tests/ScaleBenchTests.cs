@@ -73,6 +73,22 @@ public sealed class ScaleBenchTests : IDisposable
     }
 
     [Fact]
+    public async Task BenchScale_Keep_LeavesTheLogTheStoreAndTheServersOutput()
+    {
+        var work = Path.Combine(_root, "kept");
+        var (exit, _, error) = await RunProcessAsync(
+            "bench", "scale", "--users", "50", "--items", "100", "--events", "1000", "--duration", "1s", "--clients", "2", "--warmup", "0s",
+            "--data", work, "--keep");
+
+        Assert.True(exit == 0, $"exit {exit}\n{error}");
+        Assert.True(File.Exists(Path.Combine(work, "store", "persona.db")), "no store");
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(work, "taobao")));
+        // The server's whole output, for reading its phases afterwards.
+        Assert.Contains("127.0.0.1", await File.ReadAllTextAsync(Path.Combine(work, "serve.log")), StringComparison.Ordinal);
+        Assert.Contains("serve.log", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BenchScale_SigtermDuringTheLoad_StopsTheServerAndRemovesItsWork()
     {
         if (!OperatingSystem.IsLinux()) return;

@@ -183,6 +183,8 @@ public static class ScaleBench
 {
     private const string CsvFolder = "taobao";
     private const string StoreFolder = "store";
+    /// <summary>Everything the server under test wrote, kept beside the store with <c>--keep</c>.</summary>
+    private const string ServeLog = "serve.log";
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromHours(2);
 
     private static readonly JsonSerializerOptions ReportJson = new()
@@ -287,7 +289,7 @@ public static class ScaleBench
             }
 
             AnsiConsole.MarkupLine("Starting `persona serve` on the imported store…");
-            server = ServerUnderTest.Start(store);
+            server = ServerUnderTest.Start(store, Path.Combine(work, ServeLog));
             using var client = BenchCommand.CreateClient(server.Url, settings.Clients, key: null);
             var paths = new RequestPaths(settings.Users, generator);
             var (healthSeconds, readySeconds, stats) = await server.WaitUntilReadyAsync(paths.Probes(), ReadyTimeout, cancellationToken);
@@ -382,7 +384,7 @@ public static class ScaleBench
             server?.Dispose();
             AppDomain.CurrentDomain.ProcessExit -= KillOnExit;
             AnsiConsole.Console = previousConsole;
-            if (settings.Keep) await error.WriteLineAsync($"Kept the log and the store in {work}.");
+            if (settings.Keep) await error.WriteLineAsync($"Kept the log, the store and the server's output ({ServeLog}) in {work}.");
             else RemoveWork(work, createdWork);
         }
     }
@@ -435,8 +437,11 @@ public static class ScaleBench
         {
             if (createdWork) Directory.Delete(work, recursive: true);
             else
+            {
                 foreach (var folder in new[] { CsvFolder, StoreFolder })
                     if (Directory.Exists(Path.Combine(work, folder))) Directory.Delete(Path.Combine(work, folder), recursive: true);
+                File.Delete(Path.Combine(work, ServeLog));
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -577,20 +582,26 @@ public static class ScaleBench
     {
         private readonly Process _process;
         private readonly Queue<string> _tail = new();
+        private readonly StreamWriter _log;
+        // Set under the tail's lock when the log is closed: output that arrives later is dropped.
+        private bool _logClosed;
         private readonly long _started;
 
-        private ServerUnderTest(Process process, string url, long started)
+        private ServerUnderTest(Process process, string url, long started, StreamWriter log)
         {
             _process = process;
             Url = url;
             _started = started;
+            _log = log;
         }
 
         public string Url { get; }
 
         public int Pid => _process.Id;
 
-        public static ServerUnderTest Start(string store)
+        /// <param name="store">The store folder to serve.</param>
+        /// <param name="logPath">Where the server's whole output goes (its phases and timings, for reading afterwards).</param>
+        public static ServerUnderTest Start(string store, string logPath)
         {
             var url = $"http://127.0.0.1:{FreePort()}";
             var start = PersonaProcess();
@@ -604,7 +615,7 @@ public static class ScaleBench
             start.UseShellExecute = false;
             var started = Stopwatch.GetTimestamp();
             var process = Process.Start(start) ?? throw new ServerFailedException($"Could not start {start.FileName}.");
-            var server = new ServerUnderTest(process, url, started);
+            var server = new ServerUnderTest(process, url, started, new StreamWriter(logPath, append: false) { AutoFlush = true });
             process.OutputDataReceived += (_, e) => server.Keep(e.Data);
             process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
             process.BeginOutputReadLine();
@@ -633,6 +644,7 @@ public static class ScaleBench
             if (line is null) return;
             lock (_tail)
             {
+                if (!_logClosed) _log.WriteLine(line);
                 _tail.Enqueue(line);
                 if (_tail.Count > 40) _tail.Dequeue();
             }
@@ -732,6 +744,11 @@ public static class ScaleBench
             Kill();
             _process.WaitForExit(10_000);
             _process.Dispose();
+            lock (_tail)
+            {
+                _logClosed = true;
+                _log.Dispose();
+            }
         }
 
         private static int FreePort()
