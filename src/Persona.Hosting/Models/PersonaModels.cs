@@ -22,11 +22,12 @@ public sealed record RefreshSummary
     public string? PredictionModel { get; init; }
     public string? SegmentModel { get; init; }
     public IReadOnlyList<TaskSummary> Tasks { get; init; } = [];
-    /// <summary>The share of users replayed into the training split (1: everyone; see <see cref="PersonaModelOptions.MaxTrainingUsers"/>).</summary>
+    /// <summary>The share of shoppers (with a profile state) replayed into the training split (1: everyone; see <see cref="PersonaModelOptions.MaxTrainingUsers"/>).</summary>
     public double TrainingShare { get; init; } = 1;
     /// <summary>Reading events and rebuilding the training profiles (as of now − horizon).</summary>
     public double SplitSeconds { get; init; }
     public double TrainSeconds { get; init; }
+    /// <summary>Building every current profile (a page at a time) and predicting for it.</summary>
     public double PredictSeconds { get; init; }
     public double SegmentSeconds { get; init; }
     public double TotalSeconds { get; init; }
@@ -113,21 +114,15 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
             var asOf = _engine.AsOf;
             var horizon = TimeSpan.FromDays(_options.HorizonDays);
             var catalog = _engine.Catalog;
-            var profiles = new List<Profile>();
-            foreach (var user in _engine.ProfileUsers)
-            {
-                var read = _engine.GetProfile(user);
-                if (read.Status == ProfileStatus.Found && read.Profile!.EventCount > 0) profiles.Add(read.Profile!);
-            }
-            profiles.Sort((a, b) => string.CompareOrdinal(a.UserId, b.UserId));
-            if (profiles.Count < _options.MinUsersToTrain)
-            {
-                return new RefreshSummary { AsOf = asOf, Users = profiles.Count, Skipped = $"Fewer than {_options.MinUsersToTrain} users with events." };
-            }
+            // Profiles are built a page at a time below and only what predictions and segments need is kept: at a
+            // million shoppers their full profiles would not fit beside the engine.
+            var users = _engine.ProfileUsers.Order(StringComparer.Ordinal).ToArray();
+            if (users.Length < _options.MinUsersToTrain)
+                return new RefreshSummary { AsOf = asOf, Users = users.Length, Skipped = $"Fewer than {_options.MinUsersToTrain} users with events." };
 
             var watch = Stopwatch.StartNew();
             var split = new TimeSplitBuilder(catalog, _engine.Options.Profiles, [asOf - horizon], horizon);
-            var share = Math.Min(1.0, (double)_options.MaxTrainingUsers / profiles.Count);
+            var share = Math.Min(1.0, (double)_options.MaxTrainingUsers / users.Length);
             var sampleBelow = (ulong)(share * uint.MaxValue);
             // The newest event is at asOf; one tick later makes it part of the scoring window.
             var now = new RecentActivityCollector(asOf.AddTicks(1));
@@ -162,28 +157,42 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
                 skipped += $" The previous predictions ({previous.Summary?.PredictionModel ?? "stored"}, as of {previous.Summary?.AsOf:u}) stay in service.";
 
             watch.Restart();
-            var predictions = new Dictionary<string, Predictions>(profiles.Count, StringComparer.Ordinal);
+            var predictions = new Dictionary<string, Predictions>(keepPrevious ? previous.Predictions.Count : users.Length, StringComparer.Ordinal);
             if (keepPrevious)
-            {
                 foreach (var (user, p) in previous.Predictions) predictions[user] = p;
-            }
-            else if (model is not null)
+            var segmentInputs = new List<SegmentInput>(users.Length);
+            var page = new Profile[ProfilePage];
+            for (var start = 0; start < users.Length; start += ProfilePage)
             {
-                var computed = new Predictions[profiles.Count];
-                Parallel.For(0, profiles.Count, i => computed[i] = model.Predict(profiles[i], now.RecentOf(profiles[i].UserId), asOf));
-                for (var i = 0; i < profiles.Count; i++) predictions[profiles[i].UserId] = computed[i];
+                cancellationToken.ThrowIfCancellationRequested();
+                var count = 0;
+                for (var i = start; i < Math.Min(users.Length, start + ProfilePage); i++)
+                {
+                    var read = _engine.GetProfile(users[i]);
+                    if (read.Status == ProfileStatus.Found && read.Profile!.EventCount > 0) page[count++] = read.Profile!;
+                }
+                if (!keepPrevious && model is not null)
+                {
+                    var computed = new Predictions[count];
+                    Parallel.For(0, count, i => computed[i] = model.Predict(page[i], now.RecentOf(page[i].UserId), asOf));
+                    for (var i = 0; i < count; i++) predictions[page[i].UserId] = computed[i];
+                }
+                for (var i = 0; i < count; i++) segmentInputs.Add(SegmentInput.Of(page[i]));
+                Array.Clear(page);
             }
             var predictSeconds = watch.Elapsed.TotalSeconds;
+            if (segmentInputs.Count < _options.MinUsersToTrain)
+                return new RefreshSummary { AsOf = asOf, Users = segmentInputs.Count, Skipped = $"Fewer than {_options.MinUsersToTrain} users with events." };
 
             watch.Restart();
             var segmentOptions = new SegmentOptions { Seed = _options.Seed, K = _options.SegmentCount };
-            var segments = await Task.Run(() => new SegmentBuilder(segmentOptions).Build(profiles, catalog, asOf), cancellationToken);
+            var segments = await Task.Run(() => new SegmentBuilder(segmentOptions).Build(segmentInputs, catalog, asOf), cancellationToken);
             var segmentSeconds = watch.Elapsed.TotalSeconds;
 
             var summary = new RefreshSummary
             {
                 AsOf = asOf,
-                Users = profiles.Count,
+                Users = segmentInputs.Count,
                 TrainingShare = Math.Round(share, 6),
                 PredictionModel = keepPrevious ? previous.Summary?.PredictionModel : model?.Version,
                 SegmentModel = segments.Version,
@@ -203,7 +212,7 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
             await _engine.Store.PutDocumentAsync(DocumentKind, SegmentsKey, JsonSerializer.Serialize(segments, PersonaJson.Options), cancellationToken);
             await _engine.Store.PutDocumentAsync(DocumentKind, SummaryKey, JsonSerializer.Serialize(summary, PersonaJson.Options), cancellationToken);
             if (_logger.IsEnabled(LogLevel.Information))
-                _logger.LogInformation("Refreshed predictions and {K} segments for {Users} users in {Seconds:0.0} s", segments.K, profiles.Count, summary.TotalSeconds);
+                _logger.LogInformation("Refreshed predictions and {K} segments for {Users} users in {Seconds:0.0} s", segments.K, segmentInputs.Count, summary.TotalSeconds);
             return summary;
         }
         finally
@@ -212,6 +221,9 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
         }
     }
 
+
+    /// <summary>Profiles built and held at once during a refresh.</summary>
+    private const int ProfilePage = 4096;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _erased = new(StringComparer.Ordinal);
 

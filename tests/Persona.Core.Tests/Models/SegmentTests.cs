@@ -94,6 +94,33 @@ public class SegmentBuilderTests(SmallShopFixture shop)
         Assert.All(a.Segments, s => Assert.DoesNotMatch("^[ -~]*$", s.LabelZh));
     }
 
+    /// <summary>
+    /// Beyond <see cref="SegmentOptions.MaxFitUsers"/> the fit sees a sample and everyone joins the nearest centroid: the
+    /// segments then agree with a fit over everyone, and every user has a membership and a map point.
+    /// </summary>
+    [Fact]
+    public void Build_MoreUsersThanTheFit_SampledFitAgreesWithTheFullOne()
+    {
+        var rng = new Random(3);
+        double Noise() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()) * 0.3;
+        var users = Enumerable.Range(0, 3000).Select(i =>
+        {
+            var group = i % 3;
+            double[] traits = [group == 0 ? 6 + Noise() : 2 + Noise(), 1 + Noise(), group == 1 ? 4 + Noise() : 1 + Noise(), 1 + Noise(), group == 2 ? 0.9 : 0.3, 0];
+            return new SegmentInput($"u{i:D4}", traits, [KeyValuePair.Create("Beauty", group == 2 ? 0.8 : 0.2)], null);
+        }).ToList();
+
+        var sampled = new SegmentBuilder(new SegmentOptions { K = 3, MaxFitUsers = 1000 }).Build(users, shop.Catalog, shop.End);
+        var full = new SegmentBuilder(new SegmentOptions { K = 3 }).Build(users, shop.Catalog, shop.End);
+
+        Assert.Equal(users.Count, sampled.Members.Count);
+        Assert.Equal(users.Count, sampled.Projection.Count);
+        Assert.Equal(users.Count, sampled.Segments.Sum(s => s.Size));
+        int[] Labels(SegmentModel m) => [.. users.Select(u => int.Parse(m.Members[u.UserId].SegmentId["seg-".Length..], System.Globalization.CultureInfo.InvariantCulture))];
+        Assert.True(ClusterMetrics.AdjustedRandIndex(Labels(sampled), Labels(full)) > 0.95);
+        Assert.True(ClusterMetrics.AdjustedRandIndex(Labels(sampled), [.. users.Select((_, i) => i % 3)]) > 0.95);
+    }
+
     [Fact]
     public void Build_GivenK_UsesIt()
     {

@@ -13,6 +13,7 @@ public sealed class SegmentOptions
     public const int DefaultMaxK = 8;
     public const int DefaultSilhouetteSample = 1500;
     public const int DefaultMaxCategories = 16;
+    public const int DefaultMaxFitUsers = 100_000;
 
     public int Seed { get; set; } = DefaultSeed;
     /// <summary>Fixed number of segments; 0 chooses k in [<see cref="MinK"/>, <see cref="MaxK"/>] by silhouette.</summary>
@@ -23,6 +24,11 @@ public sealed class SegmentOptions
     public int SilhouetteSample { get; set; } = DefaultSilhouetteSample;
     /// <summary>Root categories whose shares enter the features (the most reached).</summary>
     public int MaxCategories { get; set; } = DefaultMaxCategories;
+    /// <summary>
+    /// Users the scaling, k and the centroids are fitted on: all of them up to this many, beyond it a sample of this
+    /// many (chosen by <see cref="Seed"/>); every user is then put in the nearest segment.
+    /// </summary>
+    public int MaxFitUsers { get; set; } = DefaultMaxFitUsers;
 
     public IReadOnlyList<string> Validate()
     {
@@ -30,7 +36,33 @@ public sealed class SegmentOptions
         if (K < 0) problems.Add("K must be 0 (choose by silhouette) or positive.");
         if (MinK < 2 || MaxK < MinK) problems.Add("MinK must be at least 2 and MaxK at least MinK.");
         if (SilhouetteSample < 50) problems.Add("SilhouetteSample must be at least 50.");
+        if (MaxFitUsers < 1000) problems.Add("MaxFitUsers must be at least 1000.");
         return problems;
+    }
+}
+
+/// <summary>
+/// What segmentation reads of one profile (<see cref="Of"/>): the six traits as features, the shares of top-level
+/// categories and the learned embedding. A few hundred bytes, so a refresh of a million shoppers holds these instead
+/// of their profiles.
+/// </summary>
+public sealed record SegmentInput(string UserId, double[] Traits, KeyValuePair<string, double>[] RootShares, float[]? Embedding)
+{
+    public static SegmentInput Of(Profile p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        var t = p.Traits;
+        double[] traits =
+        [
+            Math.Log(1 + Math.Max(0, t.Rfm.Monetary)),
+            Math.Log(1 + t.Rfm.Frequency),
+            Math.Log(1 + (t.LastSeen is { } seen ? Math.Max(0, (p.AsOf - seen).TotalDays) : 365)),
+            Math.Log(1 + t.EventsPerActiveDay),
+            t.PricePercentile ?? 0.5,
+            t.PriceSensitivity ?? 0,
+        ];
+        var roots = p.Affinities.Categories.Where(a => a.Level == 1).Select(a => KeyValuePair.Create(a.Key, a.Share)).ToArray();
+        return new SegmentInput(p.UserId, traits, roots, p.Embedding is { Length: > 0 } e ? e : null);
     }
 }
 
@@ -90,33 +122,95 @@ public sealed class SegmentBuilder(SegmentOptions? options = null)
     public SegmentModel Build(IReadOnlyList<Profile> profiles, CatalogSnapshot catalog, DateTimeOffset computedAt)
     {
         ArgumentNullException.ThrowIfNull(profiles);
+        return Build(profiles.Select(SegmentInput.Of).ToList(), catalog, computedAt);
+    }
+
+    /// <summary>
+    /// Segments the users: up to <see cref="SegmentOptions.MaxFitUsers"/> the fit is over all of them; beyond it the
+    /// scaling, k and centroids come from a seeded sample and every user joins the nearest centroid, so memory and time
+    /// stay O(sample · features) besides one pass over the users.
+    /// </summary>
+    public SegmentModel Build(IReadOnlyList<SegmentInput> users, CatalogSnapshot catalog, DateTimeOffset computedAt)
+    {
+        ArgumentNullException.ThrowIfNull(users);
         ArgumentNullException.ThrowIfNull(catalog);
         var problems = _options.Validate();
         if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems), nameof(options));
-        var ordered = profiles.OrderBy(p => p.UserId, StringComparer.Ordinal).ToList();
+        var ordered = users.OrderBy(p => p.UserId, StringComparer.Ordinal).ToList();
         var n = ordered.Count;
-        var categories = UserFeatureSchema.TopCategoriesByReach(ordered, _options.MaxCategories).Order(StringComparer.Ordinal).ToList();
+        var reach = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var user in ordered)
+            foreach (var root in user.RootShares) reach[root.Key] = reach.GetValueOrDefault(root.Key) + 1;
+        // The most reached root categories (ties by key), as UserFeatureSchema.TopCategoriesByReach chooses them.
+        var categories = reach.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(_options.MaxCategories)
+            .Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
         var embeddingLength = ordered.Count > 0 && ordered.All(p => p.Embedding is { Length: > 0 } e && e.Length == ordered[0].Embedding!.Length)
             ? ordered[0].Embedding!.Length : 0;
         var names = Traits.Select(t => t.Name).Concat(categories.Select(c => "share[" + c + "]"))
             .Concat(Enumerable.Range(0, embeddingLength).Select(i => $"embedding[{i}]")).ToList();
         var d = names.Count;
-        var raw = new double[n * d]; // (n, d)
         var categoryIndex = categories.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => Traits.Length + p.i, StringComparer.Ordinal);
-        Parallel.For(0, n, i => Row(ordered[i], categoryIndex, embeddingLength, raw.AsSpan(i * d, d)));
-        var standardizer = Standardizer.Fit(raw, n, d);
-        var z = standardizer.Transform(raw, n); // (n, d)
-        if (embeddingLength > 0)
-        {
-            var weight = Math.Sqrt(2.0 / embeddingLength);
-            for (var i = 0; i < n; i++)
-                for (var j = d - embeddingLength; j < d; j++) z[i * d + j] *= weight;
-        }
 
-        var (k, silhouette, byK) = ChooseK(z, n, d);
-        var fit = KMeans.Fit(z, n, d, k, _options.Seed);
+        // The rows the fit sees: every user, or a seeded sample in user order.
+        int[] fitRows;
+        if (n <= _options.MaxFitUsers) fitRows = [.. Enumerable.Range(0, n)];
+        else
+        {
+            var all = Enumerable.Range(0, n).ToArray();
+            new Random(_options.Seed).Shuffle(all);
+            fitRows = all[.._options.MaxFitUsers];
+            Array.Sort(fitRows);
+        }
+        var m = fitRows.Length;
+        var raw = new double[m * d]; // (m, d)
+        Parallel.For(0, m, i => Row(ordered[fitRows[i]], categoryIndex, embeddingLength, raw.AsSpan(i * d, d)));
+        var standardizer = Standardizer.Fit(raw, m, d);
+        var z = standardizer.Transform(raw, m); // (m, d)
+        raw = [];
+        var embeddingWeight = embeddingLength > 0 ? Math.Sqrt(2.0 / embeddingLength) : 1;
+        if (embeddingLength > 0)
+            for (var i = 0; i < m; i++)
+                for (var j = d - embeddingLength; j < d; j++) z[i * d + j] *= embeddingWeight;
+
+        var (k, silhouette, byK) = ChooseK(z, m, d);
+        var fit = KMeans.Fit(z, m, d, k, _options.Seed);
+        var components = Pca.Fit(z, m, d); // (2, d)
+
+        // Every user's segment, distance to its centroid and map position: from the fit's own rows when it saw everyone.
+        var assignment = new int[n];
+        var distances = new double[n];
+        var points = new (double X, double Y)[n];
+        Parallel.For(0, n, () => (Raw: new double[d], Z: new double[d]), (i, _, scratch) =>
+        {
+            ReadOnlySpan<double> row;
+            int c;
+            if (m == n)
+            {
+                row = z.AsSpan(i * d, d);
+                c = fit.Assignments[i];
+            }
+            else
+            {
+                Array.Clear(scratch.Raw);
+                Row(ordered[i], categoryIndex, embeddingLength, scratch.Raw);
+                standardizer.TransformRow(scratch.Raw, scratch.Z);
+                for (var j = d - embeddingLength; j < d; j++) scratch.Z[j] *= embeddingWeight;
+                row = scratch.Z;
+                c = KMeans.Nearest(row, fit.Centroids, k, d).Cluster;
+            }
+            assignment[i] = c;
+            distances[i] = Math.Sqrt(KMeans.SquaredDistance(row, fit.Centroid(c)));
+            double px = 0, py = 0;
+            for (var j = 0; j < d; j++)
+            {
+                px += row[j] * components[j];
+                py += row[j] * components[d + j];
+            }
+            points[i] = (px, py);
+            return scratch;
+        }, _ => { });
         var sizes = new int[k];
-        foreach (var c in fit.Assignments) sizes[c]++;
+        foreach (var c in assignment) sizes[c]++;
 
         var labels = new (string En, string Zh)[k];
         for (var c = 0; c < k; c++) labels[c] = Label(fit.Centroid(c), categories, catalog);
@@ -137,22 +231,13 @@ public sealed class SegmentBuilder(SegmentOptions? options = null)
             infos.Add(new SegmentInfo(idOf[c], en, zh, sizes[c], n == 0 ? 0 : Math.Round(sizes[c] / (double)n, 4), centroid));
         }
 
-        var components = Pca.Fit(z, n, d); // (2, d)
         var members = new Dictionary<string, SegmentMembership>(n, StringComparer.Ordinal);
         var projection = new ProjectedUser[n];
         for (var i = 0; i < n; i++)
         {
-            var c = fit.Assignments[i];
-            var row = z.AsSpan(i * d, d);
-            var distance = Math.Sqrt(KMeans.SquaredDistance(row, fit.Centroid(c)));
-            members[ordered[i].UserId] = new SegmentMembership(idOf[c], labels[c].En, labels[c].Zh, Math.Round(distance, 4));
-            double px = 0, py = 0;
-            for (var j = 0; j < d; j++)
-            {
-                px += row[j] * components[j];
-                py += row[j] * components[d + j];
-            }
-            projection[i] = new ProjectedUser(ordered[i].UserId, idOf[c], Math.Round(px, 4), Math.Round(py, 4));
+            var c = assignment[i];
+            members[ordered[i].UserId] = new SegmentMembership(idOf[c], labels[c].En, labels[c].Zh, Math.Round(distances[i], 4));
+            projection[i] = new ProjectedUser(ordered[i].UserId, idOf[c], Math.Round(points[i].X, 4), Math.Round(points[i].Y, 4));
         }
 
         return new SegmentModel
@@ -200,19 +285,13 @@ public sealed class SegmentBuilder(SegmentOptions? options = null)
         return (bestK, best, byK);
     }
 
-    private static void Row(Profile p, Dictionary<string, int> categoryIndex, int embeddingLength, Span<double> row)
+    private static void Row(SegmentInput user, Dictionary<string, int> categoryIndex, int embeddingLength, Span<double> row)
     {
-        var t = p.Traits;
-        row[0] = Math.Log(1 + Math.Max(0, t.Rfm.Monetary));
-        row[1] = Math.Log(1 + t.Rfm.Frequency);
-        row[2] = Math.Log(1 + (t.LastSeen is { } seen ? Math.Max(0, (p.AsOf - seen).TotalDays) : 365));
-        row[3] = Math.Log(1 + t.EventsPerActiveDay);
-        row[4] = t.PricePercentile ?? 0.5;
-        row[5] = t.PriceSensitivity ?? 0;
-        foreach (var a in p.Affinities.Categories)
-            if (a.Level == 1 && categoryIndex.TryGetValue(a.Key, out var j)) row[j] = a.Share;
+        user.Traits.CopyTo(row);
+        foreach (var (key, share) in user.RootShares)
+            if (categoryIndex.TryGetValue(key, out var j)) row[j] = share;
         if (embeddingLength > 0)
-            for (var e = 0; e < embeddingLength; e++) row[row.Length - embeddingLength + e] = p.Embedding![e];
+            for (var e = 0; e < embeddingLength; e++) row[row.Length - embeddingLength + e] = user.Embedding![e];
     }
 
     /// <summary>Up to two pronounced traits (|z| ≥ 0.35, strongest first) and the most over-represented category (z ≥ 0.5).</summary>
