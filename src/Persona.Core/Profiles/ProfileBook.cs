@@ -105,9 +105,9 @@ public sealed class ProfileBook
     public IReadOnlyList<string> Apply(IReadOnlyList<StoredEvent> events) => Apply(events, Catalog);
 
     /// <summary>
-    /// Applies stored events, grouped by user, each user's in the order given (the order changes only the
-    /// recent steps, which follow it: give events in sequence order). Returns the users touched, in order of first appearance, so the caller can rebuild and save
-    /// their profiles. Apply each stored event once.
+    /// Applies stored events, grouped by user, each user's in the order given (the order changes only the recent
+    /// steps, which follow it: give events in sequence order). Returns the users touched, in order of first
+    /// appearance, so the caller can rebuild and save their profiles. Apply each stored event once.
     /// </summary>
     public IReadOnlyList<string> Apply(IReadOnlyList<StoredEvent> events, CatalogSnapshot catalog)
     {
