@@ -74,7 +74,6 @@ public sealed partial class PersonaEngine
             if (ProfileState.Decode(row.State, _options.Profiles) is { } state && state.ThroughSequence == row.ThroughSequence)
             {
                 _profiles.Restore(row.UserId, state);
-                _knownUsers.TryAdd(row.UserId, 0);
                 if (++restored % 50_000 == 0) progress?.Report(new WorkProgress("Loading shopper states", restored, restored));
             }
             else damaged.Add(row.UserId);
@@ -84,7 +83,6 @@ public sealed partial class PersonaEngine
         {
             var events = await _store.GetUserEventsAsync(userId, cancellationToken);
             _profiles.ApplyTail([.. events.Where(e => e.Sequence <= checkpoint.Sequence)], Catalog);
-            _knownUsers.TryAdd(userId, 0);
             _dirtyStates.TryAdd(userId, 0);
         }
         if (damaged.Count > 0 && _logger.IsEnabled(LogLevel.Warning))
@@ -127,7 +125,6 @@ public sealed partial class PersonaEngine
             }
             // False for the shoppers already restored hot.
             if (!_profiles.RestoreCold(head.UserId, latest.Value)) continue;
-            _knownUsers.TryAdd(head.UserId, 0);
             if (++restored % 50_000 == 0) progress?.Report(new WorkProgress("Loading shopper states", restoredHot + restored, restoredHot + restored));
         }
         await WriteBackfillAsync();
@@ -222,7 +219,6 @@ public sealed partial class PersonaEngine
         foreach (var e in events)
             if (e.Sequence > _burstsThrough) _bursts.Observe(e);
         foreach (var userId in _profiles.ApplyTail(events, Catalog)) _dirtyStates.TryAdd(userId, 0);
-        foreach (var e in events) _knownUsers.TryAdd(e.UserId, 0);
         if (events.Count > 0)
         {
             _publishedThrough = _appendedThrough = events[^1].Sequence;

@@ -30,7 +30,6 @@ public sealed partial class PersonaEngine : IAsyncDisposable
     private readonly ProfileBuilder _builder;
     private readonly UserIdProtector _userIds;
     private readonly ConcurrentDictionary<string, Consent> _consents = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> _knownUsers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _dirtyProfiles = new(StringComparer.Ordinal);
     // One writer at a time: burst flags, the append and catalog swaps see one order.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -336,7 +335,6 @@ public sealed partial class PersonaEngine : IAsyncDisposable
             var excluded = 0;
             foreach (var e in stored)
             {
-                _knownUsers.TryAdd(e.UserId, 0);
                 _dirtyProfiles.TryAdd(e.UserId, 0);
                 if (e.ExcludedReason is not null) excluded++;
             }
@@ -392,14 +390,13 @@ public sealed partial class PersonaEngine : IAsyncDisposable
             var owners = _owners;
             var documents = new List<DocumentUpdate>();
             foreach (var owner in owners) documents.AddRange(await owner.PrepareEraseAsync(userId, cancellationToken));
-            var known = _knownUsers.ContainsKey(userId) || _consents.ContainsKey(userId);
+            var known = IsKnown(userId);
             var erased = await _store.EraseUserAsync(userId, documents, CancellationToken.None);
             // The store dropped every state part with the shopper; the next checkpoint writes them afresh.
             _partsWrittenThrough.Clear();
             _erasedThrough[userId] = await _store.GetLastSequenceAsync(CancellationToken.None);
             var removed = new List<string>();
             if (_profiles.Remove(userId)) removed.Add("profile state (in memory)");
-            _knownUsers.TryRemove(userId, out _);
             _dirtyProfiles.TryRemove(userId, out _);
             _dirtyStates.TryRemove(userId, out _);
             if (_consents.TryRemove(userId, out _)) removed.Add("consent flags (in memory)");
@@ -514,7 +511,7 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         if (_consents.TryGetValue(userId, out var consent) && !consent.Personalization)
             return new ProfileRead(ProfileStatus.ConsentWithdrawn, null);
         var profile = _profiles.Build(userId, AsOf);
-        if (profile is null && _knownUsers.ContainsKey(userId))
+        if (profile is null && IsKnown(userId))
             profile = _builder.Build(userId, new ProfileState(_options.Profiles), Catalog, AsOf, version: 0);
         if (profile is null) return new ProfileRead(ProfileStatus.UnknownUser, null);
         return new ProfileRead(ProfileStatus.Found, enrich ? Enrich(profile) : profile);
@@ -604,8 +601,10 @@ public sealed partial class PersonaEngine : IAsyncDisposable
     private void RememberUser(User user)
     {
         _consents[user.Id] = user.Consent;
-        _knownUsers.TryAdd(user.Id, 0);
     }
+
+    /// <summary>A shopper with events (a profile state, hot or cold) or a user record (whose consent is kept).</summary>
+    private bool IsKnown(string userId) => _profiles.Contains(userId) || _consents.ContainsKey(userId);
 
     /// <summary>Finishes queued appends, writes the changed profiles, then closes the store.</summary>
     public async ValueTask DisposeAsync()

@@ -101,6 +101,9 @@ public sealed class ProfileBook
 
     public int Count => _entries.Count;
 
+    /// <summary>Whether the user has a state, hot or cold. Loads nothing.</summary>
+    public bool Contains(string userId) => _entries.ContainsKey(userId);
+
     /// <summary>Applies events against the current <see cref="Catalog"/>; see <see cref="Apply(IReadOnlyList{StoredEvent}, CatalogSnapshot)"/>.</summary>
     public IReadOnlyList<string> Apply(IReadOnlyList<StoredEvent> events) => Apply(events, Catalog);
 
