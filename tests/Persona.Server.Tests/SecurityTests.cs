@@ -169,6 +169,22 @@ public sealed class SecurityTests(SecuredShopFactory shop) : IClassFixture<Secur
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.True((await response.ReadJsonAsync()).GetProperty("errors").TryGetProperty("limit", out _));
     }
+
+    /// <summary>
+    /// Only what reads the whole shop (minutes at a million shoppers) is exempt from the request timeout, which would
+    /// otherwise cancel it half-way; everything else stays bounded.
+    /// </summary>
+    [Fact]
+    public void RequestTimeout_ExemptsOnlyTheWholeShopOperations()
+    {
+        var sources = shop.App.Services.GetRequiredService<IEnumerable<EndpointDataSource>>();
+        var exempt = sources.SelectMany(s => s.Endpoints)
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Timeouts.DisableRequestTimeoutAttribute>() is not null)
+            .Select(e => e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        Assert.Equal(["CreateAudience", "ExportAudience", "RefreshModels"], exempt);
+    }
 }
 
 /// <summary>The limits in <c>Persona:Security</c> reach the pipeline through the validated options.</summary>

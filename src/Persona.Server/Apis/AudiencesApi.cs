@@ -21,12 +21,15 @@ public static class AudiencesApi
             .WithName("CreateAudience")
             .WithSummary("Count the users a rule selects (segments, tags, affinities, predictions, lifecycle); counts below k are suppressed, ε adds Laplace noise.")
             .Accepts<AudienceRule>("application/json")
-            .RequireScope(PersonaScopes.Read);
+            .RequireScope(PersonaScopes.Read)
+            // Reads every shopper's profile: O(shop), beyond the request timeout at a million shoppers.
+            .DisableRequestTimeout();
         group.MapGet("/{id}", GetAsync).WithName("GetAudience").WithSummary("An audience's rule and published count.").RequireScope(PersonaScopes.Read);
         group.MapGet("/{id}/export", ExportAsync)
             .WithName("ExportAudience")
             .WithSummary("Stream an audience's members as CSV or JSON lines (admin scope; audited).")
-            .RequireScope(PersonaScopes.Admin);
+            .RequireScope(PersonaScopes.Admin)
+            .DisableRequestTimeout();
         return app;
     }
 

@@ -22,7 +22,10 @@ public static class SegmentsApi
         group.MapPost("/refresh", RefreshAsync)
             .WithName("RefreshModels")
             .WithSummary("Retrain the predictions and re-segment now (admin scope; audited); returns what was done and how long it took.")
-            .RequireScope(PersonaScopes.Admin);
+            .RequireScope(PersonaScopes.Admin)
+            // O(shop): minutes at a million shoppers, so not cut off (and cancelled) by the request timeout; a client
+            // that disconnects still cancels it.
+            .DisableRequestTimeout();
         return app;
     }
 
