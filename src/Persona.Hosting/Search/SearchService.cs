@@ -19,9 +19,10 @@ public sealed record SearchStatus(
 
 /// <summary>
 /// Serves personalised product search: keeps a <see cref="ProductSearchIndex"/> in step with the catalog (an item
-/// upsert is visible to the next query), reads each shopper's recent items from the engine, follows events for item co-visitation and
-/// (query, clicked item) pairs — an item event within <see cref="PersonaSearchOptions.ClickWindowMinutes"/> of the
-/// same user's search — and trains the text encoder and the re-ranker weights from them in the background.
+/// upsert is visible to the next query), reads each shopper's recent items from the engine, follows events for item
+/// co-visitation and (query, clicked item) pairs — an item event within
+/// <see cref="PersonaSearchOptions.ClickWindowMinutes"/> of the same user's search — and trains the text encoder and
+/// the re-ranker weights from them in the background.
 /// </summary>
 public sealed class SearchService : IStatePartObserver, IDisposable
 {
