@@ -123,8 +123,8 @@ public sealed record StateCheckpoint(string Part, string Fingerprint, long Seque
 
 /// <summary>
 /// Derived state that mixes many shoppers (recommendations' item pairs and popularity; search's co-visitation and
-/// query clicks, with the few last items and the last search per shopper they follow), stored whole: every event up to <paramref name="Sequence"/> is in
-/// <paramref name="Data"/>, built under options with <paramref name="Fingerprint"/>. Because a part cannot drop one
+/// query clicks, with the few last items and the last search per shopper they follow), stored whole: every event up
+/// to <paramref name="Sequence"/> is in <paramref name="Data"/>, built under options with <paramref name="Fingerprint"/>. Because a part cannot drop one
 /// shopper, erasing any shopper deletes every part in the erasure's transaction; the next start rebuilds it from the log.
 /// </summary>
 public sealed record StatePart(string Name, string Fingerprint, long Sequence, DateTimeOffset WrittenAt, byte[] Data);

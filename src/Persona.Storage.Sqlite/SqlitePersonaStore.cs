@@ -536,39 +536,31 @@ public sealed class SqlitePersonaStore : IPersonaStore
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<ShopperStateRecord> ReadShopperStatesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        EnsureInitialized();
-        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT user_id, through_sequence, state, latest_ticks FROM shopper_states;";
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    yield return ReadShopperState(reader);
-            }
-        }
-    }
+    public IAsyncEnumerable<ShopperStateRecord> ReadShopperStatesAsync(CancellationToken cancellationToken = default) =>
+        StreamRowsAsync("SELECT user_id, through_sequence, state, latest_ticks FROM shopper_states;", ReadShopperState, cancellationToken);
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<ShopperStateHead> ReadShopperStateHeadsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<ShopperStateHead> ReadShopperStateHeadsAsync(CancellationToken cancellationToken = default) =>
+        // The record's overflow pages are read only where its newest time is not kept beside it.
+        StreamRowsAsync("SELECT user_id, through_sequence, latest_ticks, CASE WHEN latest_ticks IS NULL THEN state END FROM shopper_states;",
+            static reader => new ShopperStateHead(reader.GetString(0), reader.GetInt64(1),
+                reader.IsDBNull(2) ? null : reader.GetInt64(2), reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3)),
+            cancellationToken);
+
+    /// <summary>Every row of a parameterless query, mapped one at a time on a reader connection of its own.</summary>
+    private async IAsyncEnumerable<T> StreamRowsAsync<T>(string sql, Func<SqliteDataReader, T> map, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         EnsureInitialized();
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
-            // The record's overflow pages are read only where its newest time is not kept beside it.
-            command.CommandText = "SELECT user_id, through_sequence, latest_ticks, CASE WHEN latest_ticks IS NULL THEN state END FROM shopper_states;";
+            command.CommandText = sql;
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    yield return new ShopperStateHead(reader.GetString(0), reader.GetInt64(1),
-                        reader.IsDBNull(2) ? null : reader.GetInt64(2), reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3));
+                    yield return map(reader);
             }
         }
     }

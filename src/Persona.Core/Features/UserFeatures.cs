@@ -52,10 +52,16 @@ public sealed class UserFeatureSchema
     public static IReadOnlyList<string> TopCategoriesByReach(IEnumerable<Profile> profiles, int max)
     {
         ArgumentNullException.ThrowIfNull(profiles);
+        return TopCategoriesByReach(profiles.Select(p => p.Affinities.Categories.Where(a => a.Level == 1).Select(a => a.Key)), max);
+    }
+
+    /// <summary>As <see cref="TopCategoriesByReach(IEnumerable{Profile}, int)"/>, from each user's root category keys.</summary>
+    public static IReadOnlyList<string> TopCategoriesByReach(IEnumerable<IEnumerable<string>> rootsPerUser, int max)
+    {
+        ArgumentNullException.ThrowIfNull(rootsPerUser);
         var reach = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var p in profiles)
-            foreach (var a in p.Affinities.Categories)
-                if (a.Level == 1) reach[a.Key] = reach.GetValueOrDefault(a.Key) + 1;
+        foreach (var roots in rootsPerUser)
+            foreach (var key in roots) reach[key] = reach.GetValueOrDefault(key) + 1;
         return [.. reach.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(max).Select(kv => kv.Key)];
     }
 

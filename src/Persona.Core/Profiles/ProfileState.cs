@@ -15,8 +15,8 @@ namespace Persona.Core.Profiles;
 /// stay anchored at their newest timestamp, bounded lists keep the top K by (timestamp, id), per-day
 /// counts are kept for a window that ends at the newest day. Applying the same stored events in any order
 /// gives the same profile. Only <see cref="Steps"/> follows the order of application, which is the log's sequence
-/// order on every path (live, start pass, rebuild). Each stored event must be applied once: the store's idempotency (unique ids)
-/// is what prevents double counting. Price percentiles and item categories are looked up in the catalog
+/// order on every path (live, start pass, rebuild). Each stored event must be applied once: the store's idempotency
+/// (unique ids) is what prevents double counting. Price percentiles and item categories are looked up in the catalog
 /// when an event is applied, so a rebuild against a changed catalog can differ.</para>
 /// <para>Not thread-safe: <see cref="ProfileBook"/> locks each state while applying or building.</para>
 /// </remarks>
@@ -119,7 +119,7 @@ public sealed partial class ProfileState
     internal KeyCounts Devices => _devices;
     internal KeyCounts Channels => _channels;
     /// <summary>The shopper's recent item steps and seen items (read under the owner's lock).</summary>
-    public ShopperSteps Steps => _steps;
+    internal ShopperSteps Steps => _steps;
     internal RecentEvidence ActivityEvidence => _activityEvidence;
     internal RecentEvidence PurchaseEvidence => _purchaseEvidence;
     /// <summary>Purchases of priced catalog items (behind the purchasing-power tier).</summary>
@@ -160,7 +160,7 @@ public sealed partial class ProfileState
         CountedEvents++;
         _typeCounts[(int)e.Type]++;
         if (e.Type != EventType.Impression) ApplyActivity(e, ticks);
-        if (e.ItemId is not null && e.Type is not (EventType.Impression or EventType.Search)) _steps.Add(e.ItemId, e.Type, e.Timestamp);
+        if (ShopperSteps.IsStep(e)) _steps.Add(e.ItemId!, e.Type, e.Timestamp);
 
         CatalogItem? item = null;
         if (e.ItemId is not null) catalog.TryGetItem(e.ItemId, out item);

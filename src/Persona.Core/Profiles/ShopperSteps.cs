@@ -44,6 +44,10 @@ public sealed class ShopperSteps
     /// <summary>Heap bytes of the arrays (for the hot-state budget).</summary>
     public int EstimatedBytes => _steps.Length * 16 + _seen.Length * 4 + (_steps.Length > 0 ? 32 : 0) + (_seen.Length > 0 ? 32 : 0);
 
+    /// <summary>Whether a stored event is an item step: counted (not excluded), about an item, neither an impression nor a search.</summary>
+    public static bool IsStep(StoredEvent e) =>
+        e.ItemId is not null && e.ExcludedReason is null && e.Type is not (EventType.Impression or EventType.Search);
+
     /// <summary>UTC ticks of the newest step; <see cref="long.MinValue"/> when none.</summary>
     public long NewestTicks => _stepCount == 0 ? long.MinValue : _steps[_stepCount - 1].UtcTicks;
 

@@ -117,8 +117,9 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
             // Profiles are built a page at a time below and only what predictions and segments need is kept: at a
             // million shoppers their full profiles would not fit beside the engine.
             var users = _engine.ProfileUsers.Order(StringComparer.Ordinal).ToArray();
-            if (users.Length < _options.MinUsersToTrain)
-                return new RefreshSummary { AsOf = asOf, Users = users.Length, Skipped = $"Fewer than {_options.MinUsersToTrain} users with events." };
+            RefreshSummary TooFew(int count) => new() { AsOf = asOf, Users = count, Skipped = $"Fewer than {_options.MinUsersToTrain} users with events." };
+            // Checked before the log is read, and again once the profiles show who has counted events.
+            if (users.Length < _options.MinUsersToTrain) return TooFew(users.Length);
 
             var watch = Stopwatch.StartNew();
             var split = new TimeSplitBuilder(catalog, _engine.Options.Profiles, [asOf - horizon], horizon);
@@ -181,8 +182,7 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
                 Array.Clear(page);
             }
             var predictSeconds = watch.Elapsed.TotalSeconds;
-            if (segmentInputs.Count < _options.MinUsersToTrain)
-                return new RefreshSummary { AsOf = asOf, Users = segmentInputs.Count, Skipped = $"Fewer than {_options.MinUsersToTrain} users with events." };
+            if (segmentInputs.Count < _options.MinUsersToTrain) return TooFew(segmentInputs.Count);
 
             watch.Restart();
             var segmentOptions = new SegmentOptions { Seed = _options.Seed, K = _options.SegmentCount };

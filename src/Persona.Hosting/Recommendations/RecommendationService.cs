@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Persona.Abstractions;
 using Persona.Core.Models.Sequence;
+using Persona.Core.Profiles;
 using Persona.Core.Ranking;
 using Persona.Core.Retrieval;
 using Persona.Core.State;
@@ -103,14 +104,14 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         var aggregates = _aggregates;
         var lastSequence = await ReadCountedEventsAsync(page =>
         {
-            Apply(page, aggregates);
+            ApplyAggregates(page, aggregates);
             applied += page.Count;
         }, cancellationToken);
 
         lock (_loadLock)
         {
             _catalog.Upsert(_pendingItems!);
-            Apply(_pendingEvents!.Where(e => e.Sequence > lastSequence).ToList(), aggregates);
+            ApplyAggregates(_pendingEvents!.Where(e => e.Sequence > lastSequence).ToList(), aggregates);
             _pendingItems = null;
             _pendingEvents = null;
             IsLoaded = true;
@@ -155,7 +156,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         }
     }
 
-    public void ReplayStored(IReadOnlyList<StoredEvent> events) => Apply(events, _aggregates);
+    public void ReplayStored(IReadOnlyList<StoredEvent> events) => ApplyAggregates(events, _aggregates);
 
     public void CompleteStart()
     {
@@ -384,7 +385,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         }
         try
         {
-            Apply(events, aggregates);
+            ApplyAggregates(events, aggregates);
         }
         catch (Exception ex)
         {
@@ -427,8 +428,8 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         else _segments.TryRemove(user.Id, out _);
     }
 
-    private static bool Counts(StoredEvent e) =>
-        e.ItemId is not null && e.ExcludedReason is null && e.Type is not (EventType.Impression or EventType.Search);
+    // The events recommendations count are the shopper's item steps.
+    private static bool Counts(StoredEvent e) => ShopperSteps.IsStep(e);
 
     /// <summary>How much one event says about an item's appeal, for popularity.</summary>
     private static double Weight(EventType type) => type switch
@@ -438,7 +439,6 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         _ => 1,
     };
 
-    private void Apply(IReadOnlyList<StoredEvent> events, Aggregates aggregates) => ApplyAggregates(events, aggregates);
 
     private Aggregates NewAggregates()
     {

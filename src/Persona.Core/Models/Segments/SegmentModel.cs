@@ -138,12 +138,8 @@ public sealed class SegmentBuilder(SegmentOptions? options = null)
         if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems), nameof(options));
         var ordered = users.OrderBy(p => p.UserId, StringComparer.Ordinal).ToList();
         var n = ordered.Count;
-        var reach = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var user in ordered)
-            foreach (var root in user.RootShares) reach[root.Key] = reach.GetValueOrDefault(root.Key) + 1;
-        // The most reached root categories (ties by key), as UserFeatureSchema.TopCategoriesByReach chooses them.
-        var categories = reach.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(_options.MaxCategories)
-            .Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
+        var categories = UserFeatureSchema.TopCategoriesByReach(ordered.Select(u => u.RootShares.Select(r => r.Key)), _options.MaxCategories)
+            .Order(StringComparer.Ordinal).ToList();
         var embeddingLength = ordered.Count > 0 && ordered.All(p => p.Embedding is { Length: > 0 } e && e.Length == ordered[0].Embedding!.Length)
             ? ordered[0].Embedding!.Length : 0;
         var names = Traits.Select(t => t.Name).Concat(categories.Select(c => "share[" + c + "]"))
