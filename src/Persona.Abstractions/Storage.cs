@@ -122,8 +122,8 @@ public sealed record ShopperStateHead(string UserId, long ThroughSequence, long?
 public sealed record StateCheckpoint(string Part, string Fingerprint, long Sequence, DateTimeOffset WrittenAt, byte[]? Data = null);
 
 /// <summary>
-/// Derived state that mixes many shoppers (recommendations' item pairs and popularity; search's co-visitation and
-/// query clicks, with the few last items and the last search per shopper they follow), stored whole: every event up
+/// Derived state that mixes many shoppers (the item pairs, with the few last items per shopper they follow;
+/// recommendations' popularity; search's query clicks, with each searcher's pending search), stored whole: every event up
 /// to <paramref name="Sequence"/> is in <paramref name="Data"/>, built under options with <paramref name="Fingerprint"/>. Because a part cannot drop one
 /// shopper, erasing any shopper deletes every part in the erasure's transaction; the next start rebuilds it from the log.
 /// </summary>

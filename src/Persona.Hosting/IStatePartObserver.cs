@@ -3,8 +3,8 @@ using Persona.Abstractions;
 namespace Persona.Hosting;
 
 /// <summary>
-/// An observer whose state is a derived part mixing many shoppers (recommendations' item pairs and popularity,
-/// search's co-visitation; see docs/state.md). When it registers before <see cref="PersonaEngine.StartAsync"/>, the
+/// An observer whose state is a derived part mixing many shoppers (the engine's item pairs, recommendations'
+/// popularity, search's query clicks; see docs/state.md). When it registers before <see cref="PersonaEngine.StartAsync"/>, the
 /// engine restores it from the store's <see cref="StatePart"/> and feeds it the rest of the log in the same pass
 /// that replays the shopper states, so the log is read once at start; each checkpoint in which the log moved writes
 /// it again, with the sequence it covers.

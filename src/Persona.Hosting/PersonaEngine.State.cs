@@ -149,6 +149,9 @@ public sealed partial class PersonaEngine
     /// <summary>A part observer at start, and the sequence its restored state covers (0: rebuilt from the whole log).</summary>
     private sealed record PartStart(IStatePartObserver Observer, long From);
 
+    // Set once the start pass took its parts: a part registered after it must read the log itself.
+    private bool _partsCollected;
+
     // The parts fed by the start pass: only their state is whole (one registered later loads the log itself, and may still be loading).
     private IStatePartObserver[] _startParts = [];
     // Per part: the sequence its stored copy covers (absent: none stored); a checkpoint writes only parts that moved.
@@ -163,7 +166,12 @@ public sealed partial class PersonaEngine
     /// </summary>
     private async Task<List<PartStart>> RestorePartsAsync(List<Item> items, List<User> users, CancellationToken cancellationToken)
     {
-        var observers = _observers.OfType<IStatePartObserver>().ToArray();
+        IStatePartObserver[] observers;
+        lock (_registrationLock)
+        {
+            observers = _observers.OfType<IStatePartObserver>().ToArray();
+            _partsCollected = true;
+        }
         var parts = await Task.WhenAll(observers.Select(observer => Task.Run(() => RestorePartAsync(observer, items, users, cancellationToken), cancellationToken)));
         _startParts = observers;
         // A part rebuilt from the whole log is written at the first periodic checkpoint; restored ones wait their interval.

@@ -530,6 +530,37 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         lock (_registrationLock) _enrichers = [.. _enrichers, enricher];
     }
 
+    private ItemPairsPart? _itemPairs;
+
+    /// <summary>
+    /// The one item-pair structure (recommendations' "next item" counts, search's co-visitation), as it is now: replaced
+    /// when an erasure recounts it, so read it per request. The first use registers it as a state part; before
+    /// <see cref="StartAsync(IProgress{WorkProgress}?, CancellationToken)"/> the start pass builds it, after it
+    /// <see cref="LoadItemPairsAsync"/> reads the log.
+    /// </summary>
+    public ItemPairs ItemPairs => ItemPairsState.Current;
+
+    /// <summary>Completes when <see cref="ItemPairs"/> holds the whole log (at once when the start pass fed it).</summary>
+    public Task LoadItemPairsAsync(CancellationToken cancellationToken) => ItemPairsState.LoadAsync(cancellationToken);
+
+    private ItemPairsPart ItemPairsState
+    {
+        get
+        {
+            if (_itemPairs is { } part) return part;
+            lock (_registrationLock)
+            {
+                if (_itemPairs is null)
+                {
+                    // First among observers: an erasure recounts the pairs before the services that cache answers over them.
+                    _itemPairs = new ItemPairsPart(this, _options.State, _logger, late: _partsCollected);
+                    _observers = [_itemPairs, .. _observers];
+                }
+                return _itemPairs;
+            }
+        }
+    }
+
     /// <summary>Tells <paramref name="observer"/> of every stored event batch and item upsert from now on.</summary>
     public void AddObserver(IEngineObserver observer)
     {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Persona.Core.Ingestion;
 using Persona.Core.Profiles;
+using Persona.Core.Retrieval;
 using Persona.Hosting.Privacy;
 
 namespace Persona.Hosting;
@@ -59,11 +60,22 @@ public sealed class StateOptions
     /// <summary><see cref="MemoryBudgetMiB"/> in bytes.</summary>
     public long MemoryBudgetBytes => (long)MemoryBudgetMiB << 20;
 
+    /// <summary>
+    /// The item pairs (recommendations' "next item" counts and search's co-visitation, one structure): an item step
+    /// is paired with each of the shopper's previous this-many distinct items.
+    /// </summary>
+    public int ItemPairWindow { get; set; } = ItemPairs.DefaultWindow;
+
+    /// <summary>Pairs kept per item (both directions); a row that doubles past it keeps its strongest, so memory stays items × this.</summary>
+    public int ItemPairNeighbours { get; set; } = ItemPairs.DefaultMaxNeighbours;
+
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
         if (PartIntervalSeconds is < 1 or > 86_400) problems.Add("PartIntervalSeconds must be between 1 and 86400.");
         if (MemoryBudgetMiB is < 1 or > 1_048_576) problems.Add("MemoryBudgetMiB must be between 1 and 1048576.");
+        if (ItemPairWindow is < 1 or > 50) problems.Add("ItemPairWindow must be between 1 and 50.");
+        if (ItemPairNeighbours is < 10 or > 100_000) problems.Add("ItemPairNeighbours must be between 10 and 100000.");
         return problems;
     }
 }

@@ -322,7 +322,7 @@ public sealed class BulkImportTests
     private static List<string> Answers(PartsStack stack, List<string> users) =>
         [.. users.Select(user => string.Join(", ", stack.Recommendations.Recommend(user, new Core.Ranking.RecommendationQuery { Count = 10 }).Items.Select(r => $"{r.ItemId}={r.Score:R}"))),
          string.Join(", ", stack.Recommendations.Popularity.Top(null, 20).Select(p => $"{p.Id}={p.Score:R}")),
-         string.Join(", ", Enumerable.Range(1, 40).Select(i => stack.Search.CoVisitation.Seen(i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToString("R")))];
+         string.Join(", ", Enumerable.Range(1, 40).Select(i => stack.Search.ItemPairs.Seen(i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToString("R")))];
 
     /// <summary>Runs the built CLI; with <paramref name="killAfterProgress"/> SIGKILLs it at its first events-written progress line.</summary>
     private static Task<(bool Killed, string Output)> RunImportAsync(string data, string file, bool killAfterProgress) =>

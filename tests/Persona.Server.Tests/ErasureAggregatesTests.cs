@@ -67,10 +67,13 @@ public sealed class ErasureAggregatesTests
         var items = Enumerable.Range(0, 40).Select(i => $"i{i}").ToList();
         foreach (var item in items)
         {
-            lines.Add($"cooc {item} total={recommendations.CoOccurrence.Total(item)} " +
-                string.Join(" ", recommendations.CoOccurrence.Followers(item, int.MaxValue).Select(f => $"{f.Id}:{f.Score}")));
-            lines.Add($"covisit {item} seen={search.CoVisitation.Seen(item)} neighbours={search.CoVisitation.NeighbourCount(item)} " +
-                string.Join(" ", items.Select(other => search.CoVisitation.Similarity(item, other).ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
+            var pairs = app.Engine.ItemPairs;
+            Assert.Same(pairs, recommendations.ItemPairs);
+            Assert.Same(pairs, search.ItemPairs);
+            lines.Add($"follows {item} total={pairs.Total(item)} " +
+                string.Join(" ", pairs.Followers(item, int.MaxValue).Select(f => $"{f.Id}:{f.Score}")));
+            lines.Add($"covisit {item} seen={pairs.Seen(item)} neighbours={pairs.NeighbourCount(item)} " +
+                string.Join(" ", items.Select(other => pairs.Similarity(item, other).ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
         }
         string[][] paths = [["Beauty"], ["Beauty", "Skincare"], ["Sports"], ["Home", "Kitchen"]];
         string[] keys =

@@ -68,8 +68,8 @@ public sealed class StatePartTests : IDisposable
         for (var i = 0; i < 12; i++)
         {
             var item = "i" + i;
-            answers.Add($"follow {item}: {string.Join(", ", stack.Recommendations.CoOccurrence.Followers(item, 20).Select(f => $"{f.Id}={f.Score}"))} of {stack.Recommendations.CoOccurrence.Total(item)}");
-            answers.Add($"covisit {item}: {string.Join(", ", Enumerable.Range(0, 12).Select(j => stack.Search.CoVisitation.Similarity(item, "i" + j).ToString("R")))}");
+            answers.Add($"follow {item}: {string.Join(", ", stack.Recommendations.ItemPairs.Followers(item, 20).Select(f => $"{f.Id}={f.Score}"))} of {stack.Recommendations.ItemPairs.Total(item)}");
+            answers.Add($"covisit {item}: {string.Join(", ", Enumerable.Range(0, 12).Select(j => stack.Search.ItemPairs.Similarity(item, "i" + j).ToString("R")))}");
         }
         answers.Add($"popular: {string.Join(", ", stack.Recommendations.Popularity.Top(null, 12).Select(p => $"{p.Id}={p.Score:R}"))}");
         answers.Add($"clicks: {stack.Search.Status.ClickPairs}");
@@ -148,16 +148,48 @@ public sealed class StatePartTests : IDisposable
         Assert.NotNull(await stack.Engine.Store.ReadStatePartAsync("recommendations"));
 
         Assert.NotNull(await stack.Engine.EraseUserAsync("u4", "test", CancellationToken.None));
-        Assert.Null(await stack.Engine.Store.ReadStatePartAsync("recommendations"));
-        Assert.Null(await stack.Engine.Store.ReadStatePartAsync("search"));
+        foreach (var name in (string[])["item-pairs", "recommendations", "search"])
+            Assert.Null(await stack.Engine.Store.ReadStatePartAsync(name));
 
         await stack.Engine.CheckpointStateAsync(CancellationToken.None);
-        var part = await stack.Engine.Store.ReadStatePartAsync("recommendations");
-        Assert.NotNull(part);
-        // The shopper's id is in no string table of the rewritten parts.
-        Assert.False(Contains(part.Data, "u4"u8));
-        Assert.False(Contains((await stack.Engine.Store.ReadStatePartAsync("search"))!.Data, "u4"u8));
-        Assert.True(Contains(part.Data, "u5"u8));
+        var pairs = await stack.Engine.Store.ReadStatePartAsync("item-pairs");
+        Assert.NotNull(pairs);
+        // The shopper's id is in no string table of the rewritten parts (the item pairs keep each shopper's last items).
+        Assert.True(Contains(pairs.Data, "u5"u8));
+        foreach (var name in (string[])["item-pairs", "recommendations", "search"])
+            Assert.False(Contains((await stack.Engine.Store.ReadStatePartAsync(name))!.Data, "u4"u8), name);
+    }
+
+    /// <summary>
+    /// Asked for only after the engine started (no start pass fed it), the item pairs read the log themselves, and
+    /// batches stored while they read count once: they then equal the pairs a start pass builds from the same store.
+    /// </summary>
+    [Fact]
+    public async Task ItemPairs_FirstUsedAfterTheStart_LoadTheLogAndTheBatchesStoredMeanwhile()
+    {
+        var options = new PersonaOptions { DataDirectory = _folder.Path };
+        string Pairs(Persona.Core.Retrieval.ItemPairs pairs) => string.Join("; ", Enumerable.Range(0, 12).Select(i => "i" + i).Select(item =>
+            $"{item} {pairs.Seen(item)} {pairs.Total(item)} {string.Join(",", pairs.Followers(item, 50).Select(f => $"{f.Id}={f.Score}"))}"));
+        string late;
+        var engine = new PersonaEngine(new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = _folder.Path }),
+            Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<PersonaEngine>.Instance);
+        await using (engine)
+        {
+            await engine.StartAsync(null, CancellationToken.None);
+            await SeedAsync(engine);
+            await IngestAsync(engine, History(21, 400));
+            Assert.Equal(0, engine.ItemPairs.Seen("i1"));
+            var loading = engine.LoadItemPairsAsync(CancellationToken.None);
+            var more = History(22, 300);
+            foreach (var chunk in more.Chunk(30)) await IngestAsync(engine, [.. chunk]);
+            await loading;
+            Assert.Same(loading, engine.LoadItemPairsAsync(CancellationToken.None));
+            late = Pairs(engine.ItemPairs);
+            Assert.True(engine.ItemPairs.Shoppers > 0);
+        }
+        await using var stack = await OpenAsync();
+        Assert.Equal(0, stack.Engine.LastPartRestores["item-pairs"]);
+        Assert.Equal(late, Pairs(stack.Engine.ItemPairs));
     }
 
     [Fact]

@@ -9,7 +9,6 @@ public sealed class RecommendationOptions
     public const int DefaultCount = 10;
     public const int DefaultMaxCount = 100;
     public const int DefaultCandidatesPerSource = 200;
-    public const int DefaultCoOccurrenceWindow = CoOccurrenceIndex.DefaultWindow;
     public const int DefaultAnchorItems = 10;
     public const double DefaultAnchorDecay = 0.8;
     public const double DefaultPopularityHalfLifeDays = PopularityIndex.DefaultHalfLifeDays;
@@ -30,8 +29,6 @@ public sealed class RecommendationOptions
     public int MaxN { get; set; } = DefaultMaxCount;
     /// <summary>Most candidates one source (vector index, co-occurrence per anchor, popularity) contributes; requests use max(50, 2 · n · MmrPoolFactor) up to this.</summary>
     public int CandidatesPerSource { get; set; } = DefaultCandidatesPerSource;
-    /// <summary>An item counts as following each of the user's previous W items.</summary>
-    public int CoOccurrenceWindow { get; set; } = DefaultCoOccurrenceWindow;
     /// <summary>The user's most recent distinct items whose followers become candidates.</summary>
     public int AnchorItems { get; set; } = DefaultAnchorItems;
     /// <summary>Weight of the r-th most recent anchor: decay^r.</summary>
@@ -75,7 +72,6 @@ public sealed class RecommendationOptions
         if (DefaultN < 1 || DefaultN > MaxN) problems.Add("DefaultN must be between 1 and MaxN.");
         if (MaxN is < 1 or > 1000) problems.Add("MaxN must be between 1 and 1000.");
         if (CandidatesPerSource is < 10 or > 10_000) problems.Add("CandidatesPerSource must be between 10 and 10000.");
-        if (CoOccurrenceWindow is < 1 or > 50) problems.Add("CoOccurrenceWindow must be between 1 and 50.");
         if (AnchorItems is < 1 or > 100) problems.Add("AnchorItems must be between 1 and 100.");
         if (!(AnchorDecay is > 0 and <= 1)) problems.Add("AnchorDecay must be in (0, 1].");
         if (!(PopularityHalfLifeDays is > 0 and <= 36_500)) problems.Add("PopularityHalfLifeDays must be in (0, 36500].");

@@ -15,9 +15,10 @@ namespace Persona.Core.Ranking;
 /// √(score / best score)), and affinity is the user's share of the item's category (level 2 and deeper when
 /// the path has them) plus half the share of its brand, capped at 1. The blend is Σ weight · scaled score; the
 /// reason comes from the term that contributed most. Filters run before candidates compete, so they always hold.
-/// Stateless apart from the indexes it reads: safe for concurrent requests.
+/// Stateless apart from the indexes it reads: safe for concurrent requests. The item pairs are read through a
+/// function because the one structure is replaced when an erasure recounts it.
 /// </remarks>
-public sealed class Recommender(RecommendationOptions options, ItemCatalog catalog, CoOccurrenceIndex coOccurrence, PopularityIndex popularity)
+public sealed class Recommender(RecommendationOptions options, ItemCatalog catalog, Func<ItemPairs> pairs, PopularityIndex popularity)
 {
     public RecommendationOptions Options => options;
 
@@ -64,6 +65,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         if (options.CoOccurrenceWeight > 0)
         {
             var shown = n * options.MmrPoolFactor;
+            var coOccurrence = pairs();
             foreach (var (anchor, weight) in anchors)
             {
                 var total = coOccurrence.Total(anchor.ItemId);
@@ -158,6 +160,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         if (model is not null && (model.Index.GetVector(item.Id) ?? model.Model.ItemVector(item)) is { } vector && vector.Length == model.Index.Dimension)
             foreach (var hit in model.Index.Search(vector, m, Accept, cosine: true))
                 Get(pool, hit.Id).Model = Math.Max(0, hit.Score);
+        var coOccurrence = pairs();
         var total = coOccurrence.Total(item.Id);
         if (total > 0)
         {

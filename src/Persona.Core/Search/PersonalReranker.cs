@@ -1,5 +1,6 @@
 using Persona.Abstractions;
 using Persona.Core.Profiles;
+using Persona.Core.Retrieval;
 
 namespace Persona.Core.Search;
 
@@ -32,7 +33,7 @@ public static class PersonalReranker
     {
         internal SearchUser User { get; init; } = null!;
         internal CatalogSnapshot? Catalog { get; init; }
-        internal CoVisitation? CoVisitation { get; init; }
+        internal ItemPairs? CoVisitation { get; init; }
         internal ResolvedUser Resolved { get; init; } = null!;
         internal int[] Recent => Resolved.Recent;
         /// <summary>Whether entries' item ordinals are in the co-visitation numbering (else their ids are looked up).</summary>
@@ -60,7 +61,7 @@ public static class PersonalReranker
             var count = scores.Length;
             Span<int> ordinals = count <= 256 ? stackalloc int[count] : new int[count];
             for (var i = 0; i < count; i++)
-                ordinals[i] = SharedNumbering ? facts[i].Ordinal : CoVisitation.Ordinals.Find(candidates[i].Entry.Item.Id);
+                ordinals[i] = SharedNumbering ? facts[i].Ordinal : CoVisitation.Items.Find(candidates[i].Entry.Item.Id);
             CoVisitation.Score(Recent, ordinals, scores);
         }
     }
@@ -90,7 +91,7 @@ public static class PersonalReranker
     internal sealed class ResolvedUser
     {
         public required SearchKeys Keys { get; init; }
-        public required CoVisitation? CoVisitation { get; init; }
+        public required ItemPairs? CoVisitation { get; init; }
         /// <summary>The user's recent items in the co-visitation numbering, newest last (items it never saw left out).</summary>
         public int[] Recent { get; init; } = [];
         public Dictionary<int, double> Categories { get; } = [];
@@ -100,16 +101,16 @@ public static class PersonalReranker
         /// <summary>The numberings' sizes when some key was not found yet (null: all were), so a later key can be picked up.</summary>
         public (int Brands, int Categories, int Items)? Incomplete { get; set; }
 
-        public bool Fits(SearchKeys keys, CoVisitation? coVisitation) =>
+        public bool Fits(SearchKeys keys, ItemPairs? coVisitation) =>
             ReferenceEquals(keys, Keys) && ReferenceEquals(coVisitation, CoVisitation)
-            && (Incomplete is not { } sizes || sizes == (keys.Brands.Count, keys.Categories.Count, coVisitation?.Ordinals.Count ?? 0));
+            && (Incomplete is not { } sizes || sizes == (keys.Brands.Count, keys.Categories.Count, coVisitation?.Items.Count ?? 0));
     }
 
     // Keyed by the searcher object, which the search service caches while the user's steps and profile are unchanged.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SearchUser, ResolvedUser> Resolutions = new();
 
     /// <summary>Prepares the user's lookups against the numberings <paramref name="keys"/> of the index the candidates come from.</summary>
-    public static UserSignals Prepare(SearchUser user, SearchKeys keys, CoVisitation? coVisitation, CatalogSnapshot? catalog)
+    public static UserSignals Prepare(SearchUser user, SearchKeys keys, ItemPairs? coVisitation, CatalogSnapshot? catalog)
     {
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(keys);
@@ -124,18 +125,18 @@ public static class PersonalReranker
             Catalog = catalog,
             CoVisitation = coVisitation,
             Resolved = resolved,
-            SharedNumbering = coVisitation is not null && ReferenceEquals(keys.Items, coVisitation.Ordinals),
+            SharedNumbering = coVisitation is not null && ReferenceEquals(keys.Items, coVisitation.Items),
         };
     }
 
-    private static ResolvedUser Resolve(SearchUser user, SearchKeys keys, CoVisitation? coVisitation)
+    private static ResolvedUser Resolve(SearchUser user, SearchKeys keys, ItemPairs? coVisitation)
     {
-        var sizes = (keys.Brands.Count, keys.Categories.Count, coVisitation?.Ordinals.Count ?? 0);
+        var sizes = (keys.Brands.Count, keys.Categories.Count, coVisitation?.Items.Count ?? 0);
         var complete = true;
         var recent = new List<int>(user.RecentItems.Count);
         if (coVisitation is not null)
             foreach (var id in user.RecentItems)
-                if (coVisitation.Ordinals.Find(id) is >= 0 and var ordinal) recent.Add(ordinal);
+                if (coVisitation.Items.Find(id) is >= 0 and var ordinal) recent.Add(ordinal);
                 else complete = false;
         var resolved = new ResolvedUser { Keys = keys, CoVisitation = coVisitation, Recent = [.. recent] };
         if (user.Profile?.Affinities is { } a)

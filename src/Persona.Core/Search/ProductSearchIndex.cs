@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Numerics.Tensors;
 using Persona.Abstractions;
 using Persona.Core.Profiles;
+using Persona.Core.Retrieval;
 using Persona.Core.Ranking;
 using Persona.Numerics;
 using Persona.Text;
@@ -29,8 +30,10 @@ public sealed class ProductSearchIndex : IDisposable
     private readonly AnswerCache<CandidateSet> _candidateCache;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string[] Keys, int[] Ordinals)> _paths = new(StringComparer.Ordinal);
 
-    public ProductSearchIndex(ProductSearchOptions? options = null)
+    /// <summary>An empty index; <paramref name="keys"/> are the numberings to use (give one whose items are the item pairs' numbering), new ones when null.</summary>
+    public ProductSearchIndex(ProductSearchOptions? options = null, SearchKeys? keys = null)
     {
+        Keys = keys ?? new SearchKeys();
         _options = options ?? new ProductSearchOptions();
         _options.Validate();
         _lexical = new Bm25Index(_options.Bm25);
@@ -40,10 +43,10 @@ public sealed class ProductSearchIndex : IDisposable
 
     public ProductSearchOptions Options => _options;
     /// <summary>
-    /// The numberings of entries' items, brands and category keys; give <see cref="SearchKeys.Items"/> to
-    /// <see cref="CoVisitation"/> so candidates are scored by ordinal.
+    /// The numberings of entries' items, brands and category keys; when <see cref="SearchKeys.Items"/> is the
+    /// <see cref="ItemPairs"/>' numbering, candidates are scored by ordinal.
     /// </summary>
-    public SearchKeys Keys { get; } = new();
+    public SearchKeys Keys { get; }
     public int Count => _snapshot.Entries.Length;
     public SemanticEncoder? Encoder => _snapshot.Encoder;
     public QueryVocabulary Vocabulary => _snapshot.Vocabulary;
@@ -143,7 +146,7 @@ public sealed class ProductSearchIndex : IDisposable
     /// Runs a search. Without a user, with <see cref="SearchRequest.Personalize"/> false, or when the user's profile
     /// and history say nothing, the order is the non-personal one (lexical + semantic + intent) exactly.
     /// </summary>
-    public SearchResult Search(SearchRequest request, SearchUser? user = null, CatalogSnapshot? catalog = null, CoVisitation? coVisitation = null)
+    public SearchResult Search(SearchRequest request, SearchUser? user = null, CatalogSnapshot? catalog = null, ItemPairs? coVisitation = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var snapshot = _snapshot;

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Persona.Abstractions;
 using Persona.Core.Import;
 using Persona.Core.Profiles;
+using Persona.Core.Retrieval;
 
 namespace Persona.Core.Search;
 
@@ -172,9 +173,9 @@ public static class SearchEvaluator
     }
 
     /// <summary>What personalisation may see at one step: profiles and co-visitation over sequences cut short by the evaluated step.</summary>
-    private sealed class StepContext(ProfileBook book, CoVisitation coVisitation)
+    private sealed class StepContext(ProfileBook book, ItemPairs coVisitation)
     {
-        public CoVisitation CoVisitation { get; } = coVisitation;
+        public ItemPairs CoVisitation { get; } = coVisitation;
 
         public SearchUser User(string userId, string[] history) => new()
         {
@@ -187,7 +188,7 @@ public static class SearchEvaluator
     private static StepContext Context(List<(string User, string[] Items)> sequences, int drop, CatalogSnapshot catalog, Persona.Core.State.KeyInterner items)
     {
         var book = new ProfileBook(catalog: catalog);
-        var coVisitation = new CoVisitation(ordinals: items);
+        var coVisitation = new ItemPairs(items: items);
         var batch = new List<StoredEvent>(4096);
         for (var line = 0; line < sequences.Count; line++)
         {

@@ -22,8 +22,8 @@ public sealed record SimilarItemsList(string ItemId, string? ModelVersion, IRead
 
 /// <summary>
 /// The recommendation state and its entry points. Follows the engine (<see cref="IEngineObserver"/>): every stored
-/// batch updates the users' recent behaviour, the "next item" co-occurrence and popularity before it is
-/// acknowledged, so a client's next request sees what it just posted. Keeps the current sequence model's item
+/// batch updates popularity before it is acknowledged, as the engine updates the shoppers' recent steps and the item
+/// pairs ("next item" counts, <see cref="PersonaEngine.ItemPairs"/>), so a client's next request sees what it just posted. Keeps the current sequence model's item
 /// vectors in a <see cref="VectorIndex"/>, rebuilt when <see cref="ISequenceModelProvider.Current"/> changes, and
 /// adds the user embedding to profiles (<see cref="IProfileEnricher"/>).
 /// </summary>
@@ -33,7 +33,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     private readonly ISequenceModelProvider? _models;
     private readonly ILogger _logger;
     private readonly ItemCatalog _catalog = new();
-    // Co-occurrence and popularity are aggregates over all users; rebuilt from the store (and swapped) after an erasure.
+    // Popularity is an aggregate over all users; rebuilt from the store (and swapped) after an erasure.
     private volatile Aggregates _aggregates;
     private List<StoredEvent>? _rebuildPending;
     private readonly Lock _loadLock = new();
@@ -58,6 +58,8 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems), nameof(options));
         _models = models;
         _logger = logger ?? NullLogger<RecommendationService>.Instance;
+        // Registers the item pairs with the engine (before this observer, so an erasure recounts them first).
+        _ = _engine.ItemPairs;
         _aggregates = NewAggregates();
         _cache = new AnswerCache<RecommendationList>(TimeSpan.FromSeconds(Options.CacheSeconds), Options.CacheUsers);
         _engine.AddObserver(this);
@@ -82,7 +84,11 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     /// </summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
-        if (!_fedByStart) await ReadLogAsync(cancellationToken);
+        if (!_fedByStart)
+        {
+            await ReadLogAsync(cancellationToken);
+            await _engine.LoadItemPairsAsync(cancellationToken);
+        }
         if (_models?.Current is { } model) BuildIndex(model);
         if (_logger.IsEnabled(LogLevel.Information))
             _logger.LogInformation("Recommendations hold {Items} items", _catalog.Count);
@@ -98,8 +104,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         // Before the events, so their popularity is counted within each user's groups too.
         await foreach (var user in _engine.Store.ReadUsersAsync(cancellationToken)) RememberSegments(user);
 
-        // Streamed in store order. Co-occurrence follows arrival order (time order for live traffic, and for imports
-        // that list each user's history in order); recent behaviour re-sorts late arrivals by timestamp.
+        // Streamed in store order.
         var applied = 0L;
         var aggregates = _aggregates;
         var lastSequence = await ReadCountedEventsAsync(page =>
@@ -123,13 +128,16 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     // Set when the engine's start pass fed this state (restored part plus the log after it), so LoadAsync reads no log.
     private volatile bool _fedByStart;
 
-    /// <summary>Format of the stored part: co-occurrence, popularity (format 1 also held every shopper's recent steps, now in the shopper state).</summary>
-    private const byte PartFormat = 2;
+    /// <summary>
+    /// Format of the stored part: popularity (format 1 also held every shopper's recent steps, now in the shopper state;
+    /// format 2 the co-occurrence counts, now the engine's item pairs).
+    /// </summary>
+    private const byte PartFormat = 3;
 
     public string PartName => "recommendations";
 
     public string PartFingerprint => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"recommendations/{PartFormat}/window={Options.CoOccurrenceWindow}/halflife={Options.PopularityHalfLifeDays:R}");
+        $"recommendations/{PartFormat}/halflife={Options.PopularityHalfLifeDays:R}");
 
     public void PrepareStart(IReadOnlyList<Item> items, IReadOnlyList<User> users)
     {
@@ -144,7 +152,6 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         try
         {
             var aggregates = NewAggregates();
-            aggregates.CoOccurrence.ReadFrom(reader);
             aggregates.Popularity.ReadFrom(reader);
             if (!reader.AtEnd) return false;
             _aggregates = aggregates;
@@ -173,9 +180,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     public byte[] Encode()
     {
         var writer = new StateWriter();
-        var aggregates = _aggregates;
-        aggregates.CoOccurrence.WriteTo(writer);
-        aggregates.Popularity.WriteTo(writer);
+        _aggregates.Popularity.WriteTo(writer);
         return writer.ToArray(PartFormat);
     }
 
@@ -301,7 +306,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
 
     /// <summary>
     /// Drops the user's attribute groups and cached answers (their recent steps go with their shopper state).
-    /// <see cref="OnUserErasedAsync"/> also rebuilds the co-occurrence and popularity counts.
+    /// <see cref="OnUserErasedAsync"/> also rebuilds popularity (the engine recounts the item pairs).
     /// </summary>
     public string? OnUserErased(string userId)
     {
@@ -312,8 +317,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     }
 
     /// <summary>
-    /// As <see cref="OnUserErased"/>, then recomputes the co-occurrence and popularity counts (overall and per attribute
-    /// group) from the store, which no longer holds the user's events, and swaps them in: they then equal counts made
+    /// As <see cref="OnUserErased"/>, then recomputes popularity (overall and per attribute group) from the store, which no longer holds the user's events, and swaps them in: they then equal counts made
     /// from scratch without the user, as after a restart. Batches stored meanwhile go to both the old counts (still
     /// serving) and the new ones. O(events in the store); erasures are rare.
     /// </summary>
@@ -336,9 +340,9 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         {
             lock (_loadLock) _rebuildPending = null;
         }
-        // Cached lists were ranked with the user's share in the counts.
+        // Cached lists were ranked with the user's share in the counts (the item pairs were recounted just before).
         Interlocked.Increment(ref _epoch);
-        return removed is null ? "recommendations: co-occurrence and popularity recounted" : removed + "; co-occurrence and popularity recounted";
+        return removed is null ? "recommendations: popularity recounted" : removed + "; popularity recounted";
     }
 
     /// <summary>
@@ -364,8 +368,8 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         return lastSequence;
     }
 
-    /// <summary>The current co-occurrence counts (for tests and diagnostics).</summary>
-    public CoOccurrenceIndex CoOccurrence => _aggregates.CoOccurrence;
+    /// <summary>The item pairs recommendations read (the engine's; for tests and diagnostics).</summary>
+    public ItemPairs ItemPairs => _engine.ItemPairs;
 
     /// <summary>The current popularity (for tests and diagnostics).</summary>
     public PopularityIndex Popularity => _aggregates.Popularity;
@@ -442,26 +446,22 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
 
     private Aggregates NewAggregates()
     {
-        var coOccurrence = new CoOccurrenceIndex(Options.CoOccurrenceWindow);
         var popularity = new PopularityIndex(Options.PopularityHalfLifeDays, TimeSpan.FromMilliseconds(Options.PopularityRefreshMilliseconds));
-        return new Aggregates(coOccurrence, popularity, new Recommender(Options, _catalog, coOccurrence, popularity));
+        return new Aggregates(popularity, new Recommender(Options, _catalog, () => _engine.ItemPairs, popularity));
     }
 
-    private sealed record Aggregates(CoOccurrenceIndex CoOccurrence, PopularityIndex Popularity, Recommender Recommender);
+    private sealed record Aggregates(PopularityIndex Popularity, Recommender Recommender);
 
     private void ApplyAggregates(IReadOnlyList<StoredEvent> events, Aggregates aggregates)
     {
-        var steps = new List<(string, string)>(events.Count);
         var interactions = new List<(string, IReadOnlyList<string>, double, DateTimeOffset)>(events.Count);
         foreach (var e in events)
         {
             if (!Counts(e)) continue;
-            steps.Add((e.UserId, e.ItemId!));
             IReadOnlyList<string> keys = _catalog.TryGet(e.ItemId!, out var entry) ? entry.CategoryKeys : [];
             if (_segments.TryGetValue(e.UserId, out var segments)) keys = [.. keys, .. segments.Select(g => g.Key)];
             interactions.Add((e.ItemId!, keys, Weight(e.Type), e.Timestamp));
         }
-        aggregates.CoOccurrence.ObserveMany(steps);
         aggregates.Popularity.AddMany(interactions);
     }
 

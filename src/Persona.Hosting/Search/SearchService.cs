@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Persona.Abstractions;
 using Persona.Core.Models.Sequence;
+using Persona.Core.Profiles;
 using Persona.Core.Ranking;
 using Persona.Core.Retrieval;
 using Persona.Core.Search;
@@ -19,8 +20,8 @@ public sealed record SearchStatus(
 
 /// <summary>
 /// Serves personalised product search: keeps a <see cref="ProductSearchIndex"/> in step with the catalog (an item
-/// upsert is visible to the next query), reads each shopper's recent items from the engine, follows events for item
-/// co-visitation and (query, clicked item) pairs — an item event within
+/// upsert is visible to the next query), reads each shopper's recent items and the item pairs (co-visitation) from the
+/// engine, follows events for (query, clicked item) pairs — an item event within
 /// <see cref="PersonaSearchOptions.ClickWindowMinutes"/> of the same user's search — and trains the text encoder and
 /// the re-ranker weights from them in the background.
 /// </summary>
@@ -31,13 +32,9 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     private readonly ISequenceModelProvider? _models;
     private readonly ILogger<SearchService> _logger;
     private readonly ProductSearchIndex _index;
-    // An aggregate over all users: rebuilt from the store (and swapped) after an erasure.
-    private volatile CoVisitation _coVisitation;
-    private readonly Lock _rebuildLock = new();
-    private List<StoredEvent>? _rebuildPending;
-    // Per user, what the aggregates need of the past: the last few items (co-visitation) and the last search (query-click
-    // pairs). The steps re-ranking reads are the engine's (the shopper state's recent steps).
-    private readonly ConcurrentDictionary<string, SearchTail> _tails = new(StringComparer.Ordinal);
+    // Per searcher, their last search not yet followed by a click (for query-click pairs). The steps re-ranking reads
+    // are the engine's (the shopper state's recent steps), as are the item pairs.
+    private readonly ConcurrentDictionary<string, LastSearch> _lastSearches = new(StringComparer.Ordinal);
     private volatile ConcurrentQueue<ClickPair> _clicks = new();
     private readonly SemaphoreSlim _trainGate = new(1, 1);
     private readonly AnswerCache<SearchUser> _users;
@@ -57,8 +54,10 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         _options = options.Value;
         _models = models;
         _logger = logger ?? NullLogger<SearchService>.Instance;
-        _index = new ProductSearchIndex(_options.ToIndexOptions());
-        _coVisitation = new CoVisitation(ordinals: _index.Keys.Items);
+        // Items numbered as the shopper steps and the item pairs are, so candidates are scored by int.
+        _index = new ProductSearchIndex(_options.ToIndexOptions(), new SearchKeys(ShopperSteps.Items));
+        // Registers the item pairs with the engine (before this observer).
+        _ = _engine.ItemPairs;
         _users = new AnswerCache<SearchUser>(TimeSpan.FromSeconds(_options.UserCacheSeconds), _options.UserCacheUsers);
         _encoders = _options.PersistEncoder && !string.IsNullOrWhiteSpace(_engine.Options.DataDirectory)
             ? SemanticEncoderRepository.ForDataDirectory(_engine.Options.DataDirectory)
@@ -81,8 +80,8 @@ public sealed class SearchService : IStatePartObserver, IDisposable
 
     /// <summary>
     /// Gets ready to serve: restores the stored encoder and warms the active users' signals. When the engine's start
-    /// pass did not feed this state, first indexes the stored catalog and replays stored events into the users' tails,
-    /// co-visitation and click pairs.
+    /// pass did not feed this state, first indexes the stored catalog and replays stored events into the click pairs
+    /// (and has the engine load the item pairs).
     /// </summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
@@ -104,6 +103,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
                 }
             }
             OnEventsStored(batch);
+            await _engine.LoadItemPairsAsync(cancellationToken);
         }
         if (_logger.IsEnabled(LogLevel.Information))
             _logger.LogInformation("Search indexed {Items} items in {Seconds:0.00} s; {Clicks} logged search clicks", _index.Count, _indexSeconds, _clicks.Count);
@@ -223,7 +223,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             var candidates = _index.Candidates(_index.Parse(click.Query), new SearchRequest { Query = click.Query }, catalog);
             var at = candidates.FindIndex(c => c.Entry.Item.Id == click.ItemId);
             if (at < 0 || at >= _index.Options.RerankDepth) continue;
-            var signals = PersonalReranker.Prepare(user, _index.Keys, _coVisitation, catalog);
+            var signals = PersonalReranker.Prepare(user, _index.Keys, _engine.ItemPairs, catalog);
             var positive = new double[PersonalReranker.FeatureCount];
             PersonalReranker.Features(signals, candidates[at], positive);
             var head = Math.Min(candidates.Count, Math.Min(_index.Options.RerankDepth, 100));
@@ -246,7 +246,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         var user = request.Personalize && !string.IsNullOrWhiteSpace(userId) ? UserFor(userId) : null;
-        return _index.Search(request, user, _engine.Catalog, _coVisitation);
+        return _index.Search(request, user, _engine.Catalog, _engine.ItemPairs);
     }
 
     /// <summary>
@@ -321,106 +321,46 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         }
     }
 
-    /// <summary>Drops the user's co-visitation tail and their logged (query, click) pairs, so the next encoder training cannot use them.</summary>
+    /// <summary>
+    /// Drops the user's pending search and logged (query, click) pairs, so the next encoder training cannot use them.
+    /// Pairs are made of one shopper's own events, so what is left equals a recount without them (unless the bound
+    /// <see cref="PersonaSearchOptions.MaxClickPairs"/> had pushed older pairs out, which a recount would keep).
+    /// </summary>
     public string? OnUserErased(string userId)
     {
-        var steps = _tails.TryRemove(userId, out var tail) ? tail.Count : 0;
+        var search = _lastSearches.TryRemove(userId, out _);
         var signals = _users.Remove(userId);
         var clicks = _clicks;
         var mine = clicks.Count(p => p.UserId == userId);
         if (mine > 0) _clicks = new ConcurrentQueue<ClickPair>(clicks.Where(p => p.UserId != userId));
-        if (steps == 0 && mine == 0 && signals == 0) return null;
+        if (!search && mine == 0 && signals == 0) return null;
         return signals == 0
-            ? $"search: {steps} co-visitation steps, {mine} query-click pairs"
-            : $"search: {steps} co-visitation steps, {mine} query-click pairs, cached re-ranking signals";
+            ? $"search: {mine} query-click pairs{(search ? ", the last search" : "")}"
+            : $"search: {mine} query-click pairs{(search ? ", the last search" : "")}, cached re-ranking signals";
     }
 
-    /// <summary>
-    /// As <see cref="OnUserErased"/>, then recomputes the co-visitation counts and the query-click pairs from the store,
-    /// which no longer holds the user's events, and swaps them in, so they equal ones made from scratch without the
-    /// user. Batches stored meanwhile go to both. O(events in the store); erasures are rare.
-    /// </summary>
-    public async ValueTask<string?> OnUserErasedAsync(string userId, CancellationToken cancellationToken)
-    {
-        var removed = OnUserErased(userId);
-        var coVisitation = new CoVisitation(ordinals: _index.Keys.Items);
-        var clicks = new ConcurrentQueue<ClickPair>();
-        var tails = new Dictionary<string, SearchTail>(StringComparer.Ordinal);
-        SearchTail TailOf(string user) => tails.TryGetValue(user, out var t) ? t : tails[user] = NewTail();
-        lock (_rebuildLock) _rebuildPending = [];
-        try
-        {
-            long lastSequence = 0;
-            var batch = new List<StoredEvent>(4096);
-            await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
-            {
-                lastSequence = Math.Max(lastSequence, e.Sequence);
-                batch.Add(e);
-                if (batch.Count == batch.Capacity)
-                {
-                    Observe(batch, TailOf, coVisitation, clicks);
-                    batch.Clear();
-                }
-            }
-            Observe(batch, TailOf, coVisitation, clicks);
-            lock (_rebuildLock)
-            {
-                Observe(_rebuildPending!.Where(e => e.Sequence > lastSequence).ToList(), TailOf, coVisitation, clicks);
-                // Requests may still hold the old counts: left to the collector rather than disposed under them.
-                _coVisitation = coVisitation;
-                _clicks = clicks;
-            }
-        }
-        finally
-        {
-            lock (_rebuildLock) _rebuildPending = null;
-        }
-        return removed is null ? "search: co-visitation recounted" : removed + "; co-visitation recounted";
-    }
-
-    /// <summary>The current co-visitation counts (for tests and diagnostics).</summary>
-    public CoVisitation CoVisitation => _coVisitation;
+    /// <summary>The item pairs search re-ranks with (the engine's; for tests and diagnostics).</summary>
+    public ItemPairs ItemPairs => _engine.ItemPairs;
 
     public void OnEventsStored(IReadOnlyList<StoredEvent> events)
     {
-        CoVisitation coVisitation;
-        ConcurrentQueue<ClickPair> clicks;
-        lock (_rebuildLock)
-        {
-            _rebuildPending?.AddRange(events);
-            coVisitation = _coVisitation;
-            clicks = _clicks;
-        }
-        Observe(events, user => _tails.GetOrAdd(user, static (_, self) => self.NewTail(), this), coVisitation, clicks);
-    }
-
-    /// <summary>
-    /// Holds as many previous items as co-visitation pairs an item with (at most the re-ranker's recent items, as when
-    /// the two were one list).
-    /// </summary>
-    private SearchTail NewTail() => new(Math.Min(_options.RecentItems, CoVisitation.DefaultWindow), _index.Keys.Items);
-
-    /// <summary>Follows events into users' tails, the co-visitation counts and the query-click pairs.</summary>
-    private void Observe(IReadOnlyList<StoredEvent> events, Func<string, SearchTail> tailOf, CoVisitation coVisitation, ConcurrentQueue<ClickPair> clicks)
-    {
         var window = TimeSpan.FromMinutes(_options.ClickWindowMinutes);
+        var clicks = _clicks;
         foreach (var e in events)
         {
             if (e.ExcludedReason is not null) continue;
-            var tail = tailOf(e.UserId);
             if (e.Type == EventType.Search)
             {
-                if (!string.IsNullOrWhiteSpace(e.Query)) tail.LastSearch = (e.Query, e.Timestamp);
+                if (!string.IsNullOrWhiteSpace(e.Query)) _lastSearches[e.UserId] = new LastSearch(e.Query, e.Timestamp);
                 continue;
             }
-            if (e.ItemId is null || e.Type == EventType.Impression) continue;
-            if (tail.LastSearch is { } search && e.Timestamp >= search.At && e.Timestamp - search.At <= window && e.Type is EventType.Click or EventType.View or EventType.AddToCart or EventType.Purchase)
+            if (e.ItemId is null || e.Type is not (EventType.Click or EventType.View or EventType.AddToCart or EventType.Purchase)) continue;
+            if (_lastSearches.TryGetValue(e.UserId, out var search) && e.Timestamp >= search.At && e.Timestamp - search.At <= window)
             {
                 clicks.Enqueue(new ClickPair(e.UserId, search.Query, e.ItemId));
                 while (clicks.Count > _options.MaxClickPairs && clicks.TryDequeue(out _)) { }
-                tail.LastSearch = null;
+                _lastSearches.TryRemove(e.UserId, out _);
             }
-            tail.Step(e.ItemId, coVisitation);
         }
     }
 
@@ -428,15 +368,15 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     private volatile bool _fedByStart;
 
     /// <summary>
-    /// Format of the stored part: each user's tail (last items, last search), co-visitation, query-click pairs (format 1
-    /// held ten recent steps per user instead of the tail; they are the shopper state's now).
+    /// Format of the stored part: each searcher's pending search, the query-click pairs (format 1 held ten recent steps
+    /// per user, now the shopper state's; format 2 the co-visitation counts, now the engine's item pairs).
     /// </summary>
-    private const byte PartFormat = 2;
+    private const byte PartFormat = 3;
 
     public string PartName => "search";
 
     public string PartFingerprint => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"search/{PartFormat}/recent={_options.RecentItems}/clickwindow={_options.ClickWindowMinutes}/clicks={_options.MaxClickPairs}/covisit={CoVisitation.DefaultWindow},{CoVisitation.DefaultMaxNeighbours}");
+        $"search/{PartFormat}/clickwindow={_options.ClickWindowMinutes}/clicks={_options.MaxClickPairs}");
 
     public void PrepareStart(IReadOnlyList<Item> items, IReadOnlyList<User> users)
     {
@@ -450,25 +390,21 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         if (StateReader.Open(data, PartFormat) is not { } reader) return false;
         try
         {
-            var tails = new Dictionary<string, SearchTail>(StringComparer.Ordinal);
-            var users = reader.ReadCount(int.MaxValue);
-            for (var u = 0; u < users; u++)
+            var searches = new Dictionary<string, LastSearch>(StringComparer.Ordinal);
+            var searchers = reader.ReadCount(int.MaxValue);
+            for (var u = 0; u < searchers; u++)
             {
-                var tail = NewTail();
-                tails.Add(reader.ReadString(), tail);
-                tail.ReadFrom(reader);
+                var user = reader.ReadString();
+                var query = reader.ReadString();
+                var ticks = reader.ReadInt64();
+                var offset = TimeSpan.FromMinutes(reader.ReadSigned());
+                searches[user] = new LastSearch(query, new DateTimeOffset(ticks + offset.Ticks, offset));
             }
-            var coVisitation = new CoVisitation(ordinals: _index.Keys.Items);
-            coVisitation.ReadFrom(reader);
             var clicks = new ConcurrentQueue<ClickPair>();
             var pairs = reader.ReadCount(int.MaxValue);
             for (var i = 0; i < pairs; i++) clicks.Enqueue(new ClickPair(reader.ReadString(), reader.ReadString(), reader.ReadString()));
             if (!reader.AtEnd) return false;
-            foreach (var (user, tail) in tails) _tails[user] = tail;
-            // Before the start pass nothing reads the empty counts this replaces.
-            var empty = _coVisitation;
-            _coVisitation = coVisitation;
-            empty.Dispose();
+            foreach (var (user, search) in searches) _lastSearches[user] = search;
             _clicks = clicks;
             return true;
         }
@@ -485,14 +421,15 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     public byte[] Encode()
     {
         var writer = new StateWriter();
-        var tails = _tails.ToArray();
-        writer.WriteCount(tails.Length);
-        foreach (var (user, tail) in tails)
+        var searches = _lastSearches.ToArray();
+        writer.WriteCount(searches.Length);
+        foreach (var (user, search) in searches)
         {
             writer.WriteString(user);
-            tail.WriteTo(writer);
+            writer.WriteString(search.Query);
+            writer.WriteInt64(search.At.UtcTicks);
+            writer.WriteSigned((long)search.At.Offset.TotalMinutes);
         }
-        _coVisitation.WriteTo(writer);
         var clicks = _clicks.ToArray();
         writer.WriteCount(clicks.Length);
         foreach (var click in clicks)
@@ -507,89 +444,11 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     public void Dispose()
     {
         _index.Dispose();
-        _coVisitation.Dispose();
         _trainGate.Dispose();
     }
 
     private sealed record ClickPair(string UserId, string Query, string ItemId);
 
-    /// <summary>
-    /// A user's last few items (arrival order, the index's ordinals) and last search; guarded by its own lock (events of
-    /// one user are rare). About 100 bytes: the shopper's recent steps live in their state, not here.
-    /// </summary>
-    private sealed class SearchTail(int capacity, KeyInterner items)
-    {
-        private readonly Lock _lock = new();
-        // Oldest at _start; wraps once it holds `capacity` items.
-        private int[] _ring = [];
-        private int _start;
-        private int _count;
-
-        public (string Query, DateTimeOffset At)? LastSearch { get; set; }
-
-        public int Count
-        {
-            get
-            {
-                lock (_lock) return _count;
-            }
-        }
-
-        /// <summary>Counts the item in <paramref name="coVisitation"/> with the previous items (unless it repeats the last one), then keeps it.</summary>
-        public void Step(string itemId, CoVisitation coVisitation)
-        {
-            lock (_lock)
-            {
-                var item = items.Intern(itemId);
-                if (_count == 0 || _ring[(_start + _count - 1) % _ring.Length] != item)
-                {
-                    var previous = new string[_count];
-                    for (var i = 0; i < _count; i++) previous[i] = items.KeyOf(_ring[(_start + i) % _ring.Length]);
-                    coVisitation.AddStep(itemId, previous);
-                }
-                Push(item);
-            }
-        }
-
-        private void Push(int item)
-        {
-            if (capacity == 0) return;
-            if (_count < capacity)
-            {
-                if (_count == _ring.Length) Array.Resize(ref _ring, capacity);
-                _ring[_count++] = item;
-                return;
-            }
-            _ring[_start] = item;
-            _start = (_start + 1) % _ring.Length;
-        }
-
-        public void WriteTo(StateWriter writer)
-        {
-            lock (_lock)
-            {
-                writer.WriteCount(_count);
-                for (var i = 0; i < _count; i++) writer.WriteString(items.KeyOf(_ring[(_start + i) % _ring.Length]));
-                var search = LastSearch;
-                writer.WriteNullableString(search?.Query);
-                if (search is { } s)
-                {
-                    writer.WriteInt64(s.At.UtcTicks);
-                    writer.WriteSigned((long)s.At.Offset.TotalMinutes);
-                }
-            }
-        }
-
-        public void ReadFrom(StateReader reader)
-        {
-            var count = reader.ReadCount(capacity);
-            for (var i = 0; i < count; i++) Push(items.Intern(reader.ReadString()));
-            if (reader.ReadNullableString() is { } query)
-            {
-                var ticks = reader.ReadInt64();
-                var offset = TimeSpan.FromMinutes(reader.ReadSigned());
-                LastSearch = (query, new DateTimeOffset(ticks + offset.Ticks, offset));
-            }
-        }
-    }
+    /// <summary>A shopper's last search, until an item event pairs it with a click.</summary>
+    private readonly record struct LastSearch(string Query, DateTimeOffset At);
 }

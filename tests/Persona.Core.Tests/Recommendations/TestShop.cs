@@ -18,7 +18,7 @@ internal sealed class TestShop
     public static readonly DateTimeOffset Start = new(2026, 10, 1, 0, 0, 0, TimeSpan.Zero);
 
     public ItemCatalog Catalog { get; } = new();
-    public CoOccurrenceIndex CoOccurrence { get; } = new(window: 3);
+    public ItemPairs CoOccurrence { get; } = new(window: 3);
     public PopularityIndex Popularity { get; } = new(halfLifeDays: 30);
     private readonly Dictionary<string, ShopperSteps> _recent = new(StringComparer.Ordinal);
     public RecommendationOptions Options { get; } = new() { CandidatesPerSource = 50 };
@@ -50,7 +50,7 @@ internal sealed class TestShop
             }
         }
         Catalog.Upsert(items);
-        Recommender = new Recommender(Options, Catalog, CoOccurrence, Popularity);
+        Recommender = new Recommender(Options, Catalog, () => CoOccurrence, Popularity);
     }
 
     public IEnumerable<CatalogEntry> Items => Catalog.Entries;

@@ -47,7 +47,7 @@ public sealed class VariantCollapseTests
         var catalog = new ItemCatalog();
         catalog.Upsert(Items);
         var popularity = new PopularityIndex(halfLifeDays: 30);
-        var co = new CoOccurrenceIndex(window: 3);
+        var co = new ItemPairs(window: 3);
         var at = Start;
         // Every item is bought; the variants most, so without collapsing they fill the top of the list.
         foreach (var (item, times) in Items.Select((item, i) => (item, i < 10 ? 20 - i : 3)))
@@ -60,7 +60,7 @@ public sealed class VariantCollapseTests
             co.Observe($"u{u}", "lip-red-3");
             co.Observe($"u{u}", u % 2 == 0 ? "lip-nude-3" : "lip-silky");
         }
-        return new Recommender(new RecommendationOptions { CollapseVariants = collapse }, catalog, co, popularity);
+        return new Recommender(new RecommendationOptions { CollapseVariants = collapse }, catalog, () => co, popularity);
     }
 
     private static UserContext Anyone => new("someone", [], new HashSet<string>(), null, Personalized: true);

@@ -1,5 +1,6 @@
 using Persona.Abstractions;
 using Persona.Core.Profiles;
+using Persona.Core.Retrieval;
 using Persona.Core.Search;
 
 namespace Persona.Core.Tests.Search;
@@ -76,7 +77,7 @@ public sealed class ProductSearchIndexTests
     [Fact]
     public void CoVisitation_ManyDistinctNeighbours_RowStaysBoundedAndKeepsTheStrongOnes()
     {
-        using var co = new CoVisitation(window: 1, maxNeighbours: 3);
+        using var co = new ItemPairs(window: 1, maxNeighbours: 3);
         for (var i = 0; i < 4; i++) co.AddSequence(["a", "strong"]);
         for (var i = 0; i < 40; i++) co.AddSequence(["a", $"weak-{i}"]);
 
@@ -158,7 +159,7 @@ public sealed class ProductSearchIndexTests
     public void Search_RecentCoVisitedItem_IsPromoted()
     {
         using var index = NewIndex();
-        using var co = new CoVisitation();
+        using var co = new ItemPairs();
         for (var i = 0; i < 5; i++) co.AddSequence(["n1", "l3"]);
         var user = new SearchUser { UserId = "u2", RecentItems = ["n1"] };
 
@@ -171,17 +172,17 @@ public sealed class ProductSearchIndexTests
     [Fact]
     public void CoVisitationScore_ScannedAndProbedRows_EqualDecayedSimilaritySums()
     {
-        using var co = new CoVisitation(window: 2);
+        using var co = new ItemPairs(window: 2);
         var random = new Random(9);
         var items = Enumerable.Range(0, 40).Select(i => $"i{i}").ToArray();
         for (var s = 0; s < 200; s++) co.AddSequence([.. Enumerable.Range(0, 6).Select(_ => items[random.Next(items.Length)])]);
         string[] recent = ["i1", "i2", "i3"];
-        int[] recentOrdinals = [.. recent.Select(co.Ordinals.Find)];
+        int[] recentOrdinals = [.. recent.Select(co.Items.Find)];
 
         // Many candidates walk each row; one candidate probes it (a row longer than ScanFactor candidates).
         foreach (var candidates in new[] { items, ["i7"], ["i7", "never-seen"] })
         {
-            var ordinals = candidates.Select(co.Ordinals.Find).ToArray();
+            var ordinals = candidates.Select(co.Items.Find).ToArray();
             var scores = new float[candidates.Length];
             co.Score(recentOrdinals, ordinals, scores);
 
@@ -215,8 +216,8 @@ public sealed class ProductSearchIndexTests
     public void Search_CoVisitationInTheIndexNumberingOrItsOwn_GivesTheSameResults()
     {
         using var index = NewIndex();
-        using var shared = new CoVisitation(ordinals: index.Keys.Items);
-        using var separate = new CoVisitation();
+        using var shared = new ItemPairs(items: index.Keys.Items);
+        using var separate = new ItemPairs();
         foreach (var co in new[] { shared, separate })
         {
             for (var i = 0; i < 5; i++) co.AddSequence(["n1", "l3"]);
@@ -250,7 +251,7 @@ public sealed class ProductSearchIndexTests
     public void Search_RecentItemsCoVisitedWithNoCandidate_StayNonPersonal()
     {
         using var index = NewIndex();
-        using var co = new CoVisitation(ordinals: index.Keys.Items);
+        using var co = new ItemPairs(items: index.Keys.Items);
         co.AddSequence(["n1", "elsewhere"]);
         var user = new SearchUser { UserId = "u3", RecentItems = ["n1"] };
 

@@ -1,0 +1,106 @@
+using Persona.Core.State;
+
+namespace Persona.Core.Retrieval;
+
+/// <summary>
+/// One item's pairs in <see cref="ItemPairs"/>: (other item, times it followed, times it preceded), 12 bytes each in
+/// one array sorted by the other item's id. Lookups are binary searches; a new pair is inserted in place. Not
+/// thread-safe: <see cref="ItemPairs"/> guards it.
+/// </summary>
+internal sealed class PairRow
+{
+    internal readonly record struct Pair(int Id, int Forward, int Backward)
+    {
+        public long Together => (long)Forward + Backward;
+    }
+
+    private Pair[] _pairs;
+
+    public PairRow() => _pairs = new Pair[4];
+
+    private PairRow(Pair[] pairs, int count) => (_pairs, Count) = (pairs, count);
+
+    /// <summary>A row of these pairs (any order, each id once).</summary>
+    public static PairRow From(List<Pair> pairs)
+    {
+        var array = new Pair[pairs.Count];
+        pairs.CopyTo(array);
+        Array.Sort(array, static (a, b) => a.Id.CompareTo(b.Id));
+        for (var i = 1; i < array.Length; i++)
+            if (array[i].Id == array[i - 1].Id) throw new InvalidDataException("A pair is listed twice.");
+        return new PairRow(array, array.Length);
+    }
+
+    public int Count { get; private set; }
+
+    public int IdAt(int index) => _pairs[index].Id;
+
+    public int ForwardAt(int index) => _pairs[index].Forward;
+
+    public int BackwardAt(int index) => _pairs[index].Backward;
+
+    public float TogetherAt(int index) => _pairs[index].Together;
+
+    /// <summary>The pair's index, or the complement of where it would go (negative).</summary>
+    public int Find(int id)
+    {
+        int lo = 0, hi = Count - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var at = _pairs[mid].Id;
+            if (at == id) return mid;
+            if (at < id) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        return ~lo;
+    }
+
+    /// <summary>Keys of the pairs with a forward count: (int.MaxValue - count) &lt;&lt; 32 | id. Returns how many.</summary>
+    public int CopyForward(Span<long> keys)
+    {
+        var n = 0;
+        for (var i = 0; i < Count; i++)
+            if (_pairs[i].Forward > 0) keys[n++] = (long)(int.MaxValue - _pairs[i].Forward) << 32 | (uint)_pairs[i].Id;
+        return n;
+    }
+
+    /// <summary>
+    /// Adds to the pair with <paramref name="id"/> (a new pair starts at the counts), then, when the row holds more than
+    /// twice <paramref name="keep"/> pairs, cuts it back to the <paramref name="keep"/> that were most often together
+    /// (ties: smaller <paramref name="tieRank"/>, then the item id, ordinal; never the numbering), so the cost stays
+    /// amortised O(1) per increment and a restored row is cut exactly as the replayed one.
+    /// </summary>
+    public void Add(int id, int forward, int backward, int keep, int[] tieRank, KeyInterner items)
+    {
+        var at = Count > 0 && id > _pairs[Count - 1].Id ? ~Count : Find(id);
+        if (at >= 0)
+        {
+            ref var pair = ref _pairs[at];
+            pair = pair with { Forward = pair.Forward + forward, Backward = pair.Backward + backward };
+            return;
+        }
+        at = ~at;
+        if (Count == _pairs.Length) Array.Resize(ref _pairs, Count + Count / 2 + 1);
+        Array.Copy(_pairs, at, _pairs, at + 1, Count - at);
+        _pairs[at] = new Pair(id, forward, backward);
+        Count++;
+        if (Count > 2 * keep) Trim(keep, tieRank, items);
+    }
+
+    private void Trim(int keep, int[] tieRank, KeyInterner items)
+    {
+        var order = _pairs.AsSpan(0, Count).ToArray();
+        Array.Sort(order, (a, b) =>
+        {
+            var byCount = b.Together.CompareTo(a.Together);
+            if (byCount != 0) return byCount;
+            var byRank = tieRank[a.Id].CompareTo(tieRank[b.Id]);
+            return byRank != 0 ? byRank : string.CompareOrdinal(items.KeyOf(a.Id), items.KeyOf(b.Id));
+        });
+        var kept = new Pair[keep + keep / 2];
+        order.AsSpan(0, keep).CopyTo(kept);
+        Array.Sort(kept, 0, keep, Comparer<Pair>.Create(static (a, b) => a.Id.CompareTo(b.Id)));
+        (_pairs, Count) = (kept, keep);
+    }
+}
