@@ -540,12 +540,19 @@ public sealed class SqlitePersonaStore : IPersonaStore
         StreamRowsAsync("SELECT user_id, through_sequence, state, latest_ticks FROM shopper_states;", ReadShopperState, cancellationToken);
 
     /// <inheritdoc />
-    public IAsyncEnumerable<ShopperStateHead> ReadShopperStateHeadsAsync(CancellationToken cancellationToken = default) =>
-        // The record's overflow pages are read only where its newest time is not kept beside it.
-        StreamRowsAsync("SELECT user_id, through_sequence, latest_ticks, CASE WHEN latest_ticks IS NULL THEN state END FROM shopper_states;",
-            static reader => new ShopperStateHead(reader.GetString(0), reader.GetInt64(1),
-                reader.IsDBNull(2) ? null : reader.GetInt64(2), reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3)),
-            cancellationToken);
+    public async IAsyncEnumerable<ShopperStateHead> ReadShopperStateHeadsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        // From the heads index alone; the records themselves (and their overflow pages) are read only where the newest
+        // time is not kept beside them (records written before schema v5).
+        await foreach (var head in StreamRowsAsync(
+            "SELECT user_id, through_sequence, latest_ticks FROM shopper_states INDEXED BY shopper_state_heads WHERE latest_ticks IS NOT NULL;",
+            static reader => new ShopperStateHead(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), null), cancellationToken).ConfigureAwait(false))
+            yield return head;
+        await foreach (var head in StreamRowsAsync(
+            "SELECT user_id, through_sequence, state FROM shopper_states INDEXED BY shopper_state_heads WHERE latest_ticks IS NULL;",
+            static reader => new ShopperStateHead(reader.GetString(0), reader.GetInt64(1), null, (byte[])reader.GetValue(2)), cancellationToken).ConfigureAwait(false))
+            yield return head;
+    }
 
     /// <summary>Every row of a parameterless query, mapped one at a time on a reader connection of its own.</summary>
     private async IAsyncEnumerable<T> StreamRowsAsync<T>(string sql, Func<SqliteDataReader, T> map, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -121,9 +121,16 @@ public sealed class SqlitePersonaStoreTests : PersonaStoreConformanceTests
 
         using var raw = OpenRaw();
         Assert.Equal("wal", Scalar(raw, "PRAGMA journal_mode;"));
-        Assert.Equal(5L, Scalar(raw, "SELECT max(version) FROM schema_migrations;"));
-        Assert.Equal(5L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
+        Assert.Equal(6L, Scalar(raw, "SELECT max(version) FROM schema_migrations;"));
+        Assert.Equal(6L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
         Assert.Equal(1L, Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'ix_events_user_sequence';"));
+        Assert.Equal(1L, Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'shopper_state_heads';"));
+        // The heads are read from the index alone, never through the records.
+        using var plan = raw.CreateCommand();
+        plan.CommandText = "EXPLAIN QUERY PLAN SELECT user_id, through_sequence, latest_ticks FROM shopper_states INDEXED BY shopper_state_heads WHERE latest_ticks IS NOT NULL;";
+        using var steps = plan.ExecuteReader();
+        Assert.True(steps.Read());
+        Assert.Contains("COVERING INDEX shopper_state_heads", steps.GetString(3), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -136,7 +143,7 @@ public sealed class SqlitePersonaStoreTests : PersonaStoreConformanceTests
         await OpenAsync();
 
         using var raw = OpenRaw();
-        Assert.Equal(5L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
+        Assert.Equal(6L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
         Assert.Equal(4L, Scalar(raw, "SELECT count(*) FROM events;"));
     }
 

@@ -16,7 +16,7 @@ namespace Persona.Core.Retrieval;
 /// doubles past <see cref="MaxNeighbours"/> is cut back to its strongest pairs (both directions summed), so memory
 /// stays O(items · bound) however long the log runs. Items are numbered by <see cref="Items"/> (give the shopper
 /// steps' numbering, shared with the search index, so candidates are scored by int); nothing that is kept or returned
-/// depends on that numbering (ties go by item id), so a restored structure equals a replayed one in any process.
+/// depends on that numbering (ties go by a stable hash of the item id, then the id), so a restored structure equals a replayed one in any process.
 /// Each shopper's last <see cref="Window"/> items are kept so events can be observed one at a time as they arrive.
 /// Writers take the lock alone, a chunk of steps at a time; readers share it.
 /// </remarks>
@@ -200,40 +200,40 @@ public sealed class ItemPairs : IDisposable
 
     /// <summary>
     /// The <paramref name="k"/> most frequent followers of an item that <paramref name="accept"/> lets through, as
-    /// counts, best first, ties by id (ordinal), as <see cref="TopK"/> orders. The row is copied under the read lock and
-    /// ranked outside it; only the groups of equal counts that are reached are ordered by id.
+    /// counts, best first; ties go by a stable hash of the item id, then the id (ordinal), as rows are trimmed, so the
+    /// order never depends on the numbering. The row's keys are copied under the read lock and sorted outside it.
     /// </summary>
     public ScoredId[] Followers(string itemId, int k, Func<string, bool>? accept = null)
     {
         var a = Items.Find(itemId);
         if (k <= 0 || a < 0) return [];
         long[] keys;
+        int[] ids;
         int n;
         _lock.EnterReadLock();
         try
         {
             if (a >= _rows.Length || _rows[a] is not { Count: > 0 } row) return [];
             keys = new long[row.Count];
-            n = row.CopyForward(keys);
+            ids = new int[row.Count];
+            n = row.CopyForward(keys, ids, _tieRank);
         }
         finally
         {
             _lock.ExitReadLock();
         }
-        // Each key is (int.MaxValue - count) << 32 | id: ascending is most frequent first.
-        Array.Sort(keys, 0, n);
+        keys.AsSpan(0, n).Sort(ids.AsSpan(0, n));
         var result = new List<ScoredId>(Math.Min(k, n));
         for (var start = 0; start < n && result.Count < k;)
         {
-            var count = int.MaxValue - (int)(keys[start] >> 32);
+            // A run of equal keys is a hash collision between equal counts (rare): ordered by id.
             var end = start + 1;
-            while (end < n && keys[end] >> 32 == keys[start] >> 32) end++;
-            var group = new string[end - start];
-            for (var i = start; i < end; i++) group[i - start] = Items.KeyOf((int)keys[i]);
-            if (group.Length > 1) Array.Sort(group, StringComparer.Ordinal);
-            foreach (var id in group)
+            while (end < n && keys[end] == keys[start]) end++;
+            if (end - start > 1) ids.AsSpan(start, end - start).Sort((x, y) => string.CompareOrdinal(Items.KeyOf(x), Items.KeyOf(y)));
+            var count = int.MaxValue - (int)(keys[start] >> 32);
+            for (var i = start; i < end && result.Count < k; i++)
             {
-                if (result.Count == k) break;
+                var id = Items.KeyOf(ids[i]);
                 if (accept is null || accept(id)) result.Add(new ScoredId(id, count));
             }
             start = end;

@@ -56,12 +56,21 @@ internal sealed class PairRow
         return ~lo;
     }
 
-    /// <summary>Keys of the pairs with a forward count: (int.MaxValue - count) &lt;&lt; 32 | id. Returns how many.</summary>
-    public int CopyForward(Span<long> keys)
+    /// <summary>
+    /// The pairs with a forward count as sort keys, ascending = most often followed first, ties by
+    /// <paramref name="tieRank"/>: (int.MaxValue - count) &lt;&lt; 32 | rank as unsigned; the other items' ids beside them.
+    /// Returns how many.
+    /// </summary>
+    public int CopyForward(Span<long> keys, Span<int> ids, int[] tieRank)
     {
         var n = 0;
         for (var i = 0; i < Count; i++)
-            if (_pairs[i].Forward > 0) keys[n++] = (long)(int.MaxValue - _pairs[i].Forward) << 32 | (uint)_pairs[i].Id;
+        {
+            var pair = _pairs[i];
+            if (pair.Forward == 0) continue;
+            keys[n] = (long)(int.MaxValue - pair.Forward) << 32 | (uint)(tieRank[pair.Id] ^ int.MinValue);
+            ids[n++] = pair.Id;
+        }
         return n;
     }
 
