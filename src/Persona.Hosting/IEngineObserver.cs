@@ -24,7 +24,7 @@ public interface IEngineObserver
     string? OnUserErased(string userId) => null;
 
     /// <summary>
-    /// As <see cref="OnUserErased"/>, and may also recompute aggregates over all users (co-occurrence, popularity)
+    /// As <see cref="OnUserErased"/>, and may also recompute aggregates over all users (item pairs, popularity)
     /// from the store, which no longer holds the user's events, so they equal ones computed from scratch. Called
     /// instead of <see cref="OnUserErased"/>; the default calls it.
     /// </summary>

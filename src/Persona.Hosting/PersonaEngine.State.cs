@@ -258,7 +258,7 @@ public sealed partial class PersonaEngine
 
     /// <summary>
     /// Writes the states of shoppers changed since the last checkpoint, in chunks, then the checkpoint row (with the
-    /// burst counters), then the state parts that moved (recommendations, search). Returns the shoppers written. Safe to
+    /// burst counters), then the state parts that moved (item pairs, recommendations, search). Returns the shoppers written. Safe to
     /// call concurrently with ingestion and erasure: each chunk is encoded and written under the write gate, so an
     /// erased shopper is never written back.
     /// </summary>

@@ -41,7 +41,7 @@ public sealed class StateOptions
     public const int DefaultPartIntervalSeconds = 600;
 
     /// <summary>
-    /// Least time between two writes of a state part (recommendations, search) by the periodic checkpoint; shutdown
+    /// Least time between two writes of a state part (item pairs, recommendations, search) by the periodic checkpoint; shutdown
     /// and imports always write them. A part is rewritten whole, so this bounds that cost under steady ingest, and a
     /// crash costs at most this much of the log replayed into the parts at the next start.
     /// </summary>

@@ -201,34 +201,55 @@ public sealed class ItemPairs : IDisposable
     /// <summary>
     /// The <paramref name="k"/> most frequent followers of an item that <paramref name="accept"/> lets through, as
     /// counts, best first; ties go by a stable hash of the item id, then the id (ordinal), as rows are trimmed, so the
-    /// order never depends on the numbering. The row's keys are copied under the read lock and sorted outside it.
+    /// order never depends on the numbering. The row's keys are copied under the read lock and ranked outside it: the
+    /// best few are selected (O(row)) and only they are sorted, more when <paramref name="accept"/> turns some away.
     /// </summary>
     public ScoredId[] Followers(string itemId, int k, Func<string, bool>? accept = null)
     {
         var a = Items.Find(itemId);
         if (k <= 0 || a < 0) return [];
-        long[] keys;
-        int[] ids;
-        int n;
-        _lock.EnterReadLock();
+        var keys = System.Buffers.ArrayPool<long>.Shared.Rent(2 * MaxNeighbours + 1);
+        var ids = System.Buffers.ArrayPool<int>.Shared.Rent(keys.Length);
         try
         {
-            if (a >= _rows.Length || _rows[a] is not { Count: > 0 } row) return [];
-            keys = new long[row.Count];
-            ids = new int[row.Count];
-            n = row.CopyForward(keys, ids, _tieRank);
+            int n;
+            _lock.EnterReadLock();
+            try
+            {
+                if (a >= _rows.Length || _rows[a] is not { Count: > 0 } row) return [];
+                n = row.CopyForward(keys, ids, _tieRank);
+            }
+            finally
+            {
+                _lock.ExitReadLock();
+            }
+            var result = new List<ScoredId>(Math.Min(k, n));
+            // Ranked in slices: the best `take` of what is left, then (when accept refused some) the next ones.
+            for (int done = 0, take = (int)Math.Min(n, k + k / 2L + 8); done < n && result.Count < k; take = n - done)
+            {
+                var rest = keys.AsSpan(done, n - done);
+                var restIds = ids.AsSpan(done, n - done);
+                if (take < rest.Length) take = SelectSmallest(rest, restIds, take);
+                rest[..take].Sort(restIds[..take]);
+                Emit(keys, ids, done, done + take, k, accept, result);
+                done += take;
+            }
+            return [.. result];
         }
         finally
         {
-            _lock.ExitReadLock();
+            System.Buffers.ArrayPool<long>.Shared.Return(keys);
+            System.Buffers.ArrayPool<int>.Shared.Return(ids);
         }
-        keys.AsSpan(0, n).Sort(ids.AsSpan(0, n));
-        var result = new List<ScoredId>(Math.Min(k, n));
-        for (var start = 0; start < n && result.Count < k;)
+    }
+
+    /// <summary>Appends keys[from..to] (sorted) to <paramref name="result"/>; a run of equal keys (a hash collision between equal counts, rare) goes by id.</summary>
+    private void Emit(long[] keys, int[] ids, int from, int to, int k, Func<string, bool>? accept, List<ScoredId> result)
+    {
+        for (var start = from; start < to && result.Count < k;)
         {
-            // A run of equal keys is a hash collision between equal counts (rare): ordered by id.
             var end = start + 1;
-            while (end < n && keys[end] == keys[start]) end++;
+            while (end < to && keys[end] == keys[start]) end++;
             if (end - start > 1) ids.AsSpan(start, end - start).Sort((x, y) => string.CompareOrdinal(Items.KeyOf(x), Items.KeyOf(y)));
             var count = int.MaxValue - (int)(keys[start] >> 32);
             for (var i = start; i < end && result.Count < k; i++)
@@ -238,7 +259,43 @@ public sealed class ItemPairs : IDisposable
             }
             start = end;
         }
-        return [.. result];
+    }
+
+    /// <summary>
+    /// Moves the <paramref name="take"/> smallest keys (with their ids) to the front, in no order (quickselect), and
+    /// every key equal to the largest of them too, so a run of equal keys is never split; returns how many are in front.
+    /// </summary>
+    private static int SelectSmallest(Span<long> keys, Span<int> ids, int take)
+    {
+        int lo = 0, hi = keys.Length - 1;
+        while (lo < hi)
+        {
+            var pivot = keys[lo + (hi - lo) / 2];
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (keys[i] < pivot) i++;
+                while (keys[j] > pivot) j--;
+                if (i > j) break;
+                (keys[i], keys[j]) = (keys[j], keys[i]);
+                (ids[i], ids[j]) = (ids[j], ids[i]);
+                i++;
+                j--;
+            }
+            if (take - 1 <= j) hi = j;
+            else if (take - 1 >= i) lo = i;
+            else break;
+        }
+        var boundary = long.MinValue;
+        foreach (var key in keys[..take]) boundary = Math.Max(boundary, key);
+        for (var i = take; i < keys.Length; i++)
+        {
+            if (keys[i] != boundary) continue;
+            (keys[i], keys[take]) = (keys[take], keys[i]);
+            (ids[i], ids[take]) = (ids[take], ids[i]);
+            take++;
+        }
+        return take;
     }
 
     /// <summary>Times the two were seen together (either order) / √(times each was a step); 0 when never together.</summary>
@@ -372,7 +429,8 @@ public sealed class ItemPairs : IDisposable
         {
             if (_tails.Count > 0 || _seen.Any(s => s != 0)) throw new InvalidOperationException("Restore into an empty structure.");
             Grow();
-            var pairs = new List<PairRow.Pair>();
+            var others = new int[2 * MaxNeighbours];
+            var pairs = new PairRow.Pair[others.Length];
             for (var i = 0; i < written; i++)
             {
                 var id = ids[i];
@@ -382,10 +440,12 @@ public sealed class ItemPairs : IDisposable
                 _totals[id] = reader.ReadLongCount();
                 var count = reader.ReadCount(2 * MaxNeighbours);
                 if (count == 0) continue;
-                pairs.Clear();
                 for (var j = 0; j < count; j++)
-                    pairs.Add(new PairRow.Pair(ids[reader.ReadCount(written - 1)], reader.ReadCount(int.MaxValue), reader.ReadCount(int.MaxValue)));
-                _rows[id] = PairRow.From(pairs);
+                {
+                    others[j] = ids[reader.ReadCount(written - 1)];
+                    pairs[j] = new PairRow.Pair(others[j], reader.ReadCount(int.MaxValue), reader.ReadCount(int.MaxValue));
+                }
+                _rows[id] = PairRow.From(others.AsSpan(0, count), pairs.AsSpan(0, count));
             }
             var shoppers = reader.ReadCount(int.MaxValue);
             for (var u = 0; u < shoppers; u++)

@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Numerics.Tensors;
 using Persona.Abstractions;
 using Persona.Core.Profiles;
-using Persona.Core.Retrieval;
 using Persona.Core.Ranking;
+using Persona.Core.Retrieval;
 using Persona.Numerics;
 using Persona.Text;
 
@@ -73,39 +73,20 @@ public sealed class ProductSearchIndex : IDisposable
     {
         ArgumentNullException.ThrowIfNull(items);
         var batch = items.ToList();
-        // Analysing and encoding the text is most of the cost and touches no shared state: a large batch (the catalog
-        // at start) does it on every core before taking the lock.
-        var encoder = _snapshot.Encoder;
-        var analyzed = new IReadOnlyList<string>[]?[batch.Count];
-        var vectors = new float[]?[batch.Count];
-        if (batch.Count >= ParallelBatch)
-        {
-            Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, batch.Count, 1024), range =>
-            {
-                for (var i = range.Item1; i < range.Item2; i++)
-                {
-                    if (!batch[i].Available) continue;
-                    analyzed[i] = SearchFields.Analyze(batch[i]);
-                    vectors[i] = encoder?.Encode(SearchFields.FullText(batch[i]));
-                }
-            });
-        }
         lock (_writeLock)
         {
             var old = _snapshot;
             var byId = new Dictionary<string, Entry>(old.ById, StringComparer.Ordinal);
-            for (var i = 0; i < batch.Count; i++)
+            foreach (var item in batch)
             {
-                var item = batch[i];
                 if (!item.Available)
                 {
                     byId.Remove(item.Id);
                     _lexical.Remove(item.Id);
                     continue;
                 }
-                _lexical.Upsert(item.Id, analyzed[i] ?? SearchFields.Analyze(item));
-                var sequence = old.ById.TryGetValue(item.Id, out var previous) ? previous.Sequence : _nextSequence++;
-                byId[item.Id] = NewEntry(item, old.Encoder, sequence, ReferenceEquals(old.Encoder, encoder) ? vectors[i] : null);
+                _lexical.Upsert(item.Id, SearchFields.Analyze(item));
+                byId[item.Id] = NewEntry(item, old.Encoder, old.ById.TryGetValue(item.Id, out var previous) ? previous.Sequence : _nextSequence++);
             }
             _snapshot = NewSnapshot(byId, old.Vocabulary.With(batch.Where(i => i.Available)), old.Encoder);
         }
@@ -156,11 +137,7 @@ public sealed class ProductSearchIndex : IDisposable
         return new Snapshot(byId, entries, vocabulary, encoder, Interlocked.Increment(ref _snapshotVersion), withVectors, matrix);
     }
 
-    /// <summary>Batches of at least this many items are analysed and encoded on every core.</summary>
-    private const int ParallelBatch = 2048;
-
-    /// <summary>The entry of <paramref name="item"/>; <paramref name="vector"/>, when given, is its text already encoded by <paramref name="encoder"/>.</summary>
-    private Entry NewEntry(Item item, SemanticEncoder? encoder, long sequence, float[]? vector = null)
+    private Entry NewEntry(Item item, SemanticEncoder? encoder, long sequence)
     {
         var keys = new string[item.CategoryPath.Count];
         for (var d = 1; d <= keys.Length; d++) keys[d - 1] = CategoryPaths.Key(item.CategoryPath, d);
@@ -168,7 +145,7 @@ public sealed class ProductSearchIndex : IDisposable
         var keyOrdinals = Array.Empty<int>();
         if (keys.Length > 0) (keys, keyOrdinals) = _paths.GetOrAdd(keys[^1], static (_, k) => (k.Keys, Array.ConvertAll(k.Keys, k.Numbering.Intern)), (Keys: keys, Numbering: Keys.Categories));
         var brand = item.Brand is { } b && b.Trim() is { Length: > 0 } trimmed ? Keys.Brands.Intern(trimmed) : -1;
-        return new Entry(item, keys, vector ?? encoder?.Encode(SearchFields.FullText(item)), sequence, Keys.Items.Intern(item.Id), brand, keyOrdinals);
+        return new Entry(item, keys, encoder?.Encode(SearchFields.FullText(item)), sequence, Keys.Items.Intern(item.Id), brand, keyOrdinals);
     }
 
     public ParsedQuery Parse(string query) => QueryParser.Parse(query, _snapshot.Vocabulary);

@@ -318,6 +318,39 @@ public sealed class RetrievalTests
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), prop);
     }
 
+    /// <summary>
+    /// Long rows: the best k followers (selected, then sorted) through an accept filter equal a full sort of the row,
+    /// for every k, with ties between equal counts ordered by the stable hash of the id.
+    /// </summary>
+    [Fact]
+    public void ItemPairs_FollowersOfALongRow_EqualAFullSortForEveryKAndFilter()
+    {
+        var prop = Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), seed =>
+        {
+            var rng = new Random(seed);
+            var pairs = new ItemPairs(window: 1, maxNeighbours: 400);
+            var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+            var user = 0;
+            for (var f = 0; f < rng.Next(1, 300); f++)
+            {
+                var next = "f" + rng.Next(1000);
+                for (var times = rng.Next(1, rng.Next(2, 6)); times > 0; times--)
+                {
+                    pairs.ObserveMany([($"u{user}", "a"), ($"u{user++}", next)]);
+                    counts[next] = counts.GetValueOrDefault(next) + 1;
+                }
+            }
+            var parity = rng.Next(3);
+            bool Accept(string id) => Persona.Core.StableHash.Of(id) % 3 != parity;
+            var full = counts.Select(p => new ScoredId(p.Key, p.Value)).OrderByDescending(p => p.Score)
+                .ThenBy(p => Persona.Core.StableHash.Of(p.Id)).ThenBy(p => p.Id, StringComparer.Ordinal).ToList();
+            return Enumerable.Range(1, 60).Concat([full.Count, int.MaxValue]).All(k =>
+                pairs.Followers("a", k).SequenceEqual(full.Take(k))
+                && pairs.Followers("a", k, Accept).SequenceEqual(full.Where(f => Accept(f.Id)).Take(k)));
+        });
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(100), prop);
+    }
+
     private static float Dot(float[] a, float[] b)
     {
         var sum = 0f;
