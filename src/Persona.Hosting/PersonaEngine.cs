@@ -530,7 +530,7 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         lock (_registrationLock) _enrichers = [.. _enrichers, enricher];
     }
 
-    private ItemPairsPart? _itemPairs;
+    private volatile ItemPairsPart? _itemPairs;
 
     /// <summary>
     /// The one item-pair structure (recommendations' "next item" counts, search's co-visitation), as it is now: replaced

@@ -55,7 +55,7 @@ internal sealed class TestShop
 
     public IEnumerable<CatalogEntry> Items => Catalog.Entries;
 
-    /// <summary>Records an event exactly as the service does: recent behaviour, co-occurrence and popularity.</summary>
+    /// <summary>Records an event exactly as the service does: the shopper's steps, the item pairs and popularity.</summary>
     public void Event(string userId, string itemId, EventType type = EventType.View)
     {
         _clock = _clock.AddMinutes(1);
