@@ -351,6 +351,30 @@ public sealed class RetrievalTests
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(100), prop);
     }
 
+    /// <summary>Counts share 16 bits each until one outgrows them; the row then widens and keeps every count, through its record too.</summary>
+    [Fact]
+    public void ItemPairs_CountPast16Bits_WidensTheRowAndKeepsEveryCount()
+    {
+        var pairs = new ItemPairs(window: 1);
+        pairs.ObserveMany([("other", "a"), ("other", "c")]);
+        // One shopper alternating a and b: each step follows the one before it.
+        pairs.ObserveMany(Enumerable.Range(0, 140_001).Select(i => ("u", i % 2 == 0 ? "a" : "b")));
+
+        var writer = new Persona.Core.State.StateWriter();
+        pairs.WriteTo(writer);
+        var restored = new ItemPairs(window: 1);
+        restored.ReadFrom(Persona.Core.State.StateReader.Open(writer.ToArray(1), 1)!);
+        foreach (var x in new[] { pairs, restored })
+        {
+            Assert.Equal(70_000, x.Count("a", "b"));
+            Assert.Equal(70_000, x.Count("b", "a"));
+            Assert.Equal(1, x.Count("a", "c"));
+            Assert.Equal(70_001, x.Total("a"));
+            Assert.Equal([new ScoredId("b", 70_000), new ScoredId("c", 1)], x.Followers("a", 5));
+            Assert.Equal(140_000 / MathF.Sqrt(70_002f * 70_000), x.Similarity("a", "b"), 5);
+        }
+    }
+
     private static float Dot(float[] a, float[] b)
     {
         var sum = 0f;
