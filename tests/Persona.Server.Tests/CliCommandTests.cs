@@ -181,6 +181,51 @@ public sealed class CliCommandTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A restart with a stored encoder reuses the catalog's stored vectors instead of encoding every item again, except
+    /// an item whose text changed since; every item's vector still equals what the encoder makes of its text now.
+    /// </summary>
+    [Fact]
+    public async Task SearchService_StoredEncoder_ReusesTheVectorsOfUnchangedItems()
+    {
+        var dir = Path.Combine(_root, "vectors");
+        await SeedAsync(dir);
+        var options = Microsoft.Extensions.Options.Options.Create(new PersonaSearchOptions { EncoderEpochs = 1, WarmUsers = 0 });
+        var repository = SemanticEncoderRepository.ForDataDirectory(dir);
+        string version;
+        await using (var engine = await OpenEngineAsync(dir))
+        {
+            using var trainer = new SearchService(engine, options);
+            await trainer.LoadAsync(CancellationToken.None);
+            Assert.Equal(0, trainer.RestoredVectors);
+            await trainer.TrainAsync(CancellationToken.None);
+            await trainer.SavingVectors;
+            version = trainer.Index.Encoder!.Version;
+            Assert.True(File.Exists(repository.VectorsPath(version)));
+            Assert.Equal(48, repository.LoadVectors(version, trainer.Index.Encoder.Dimension)!.Count);
+            Assert.Empty(await engine.UpsertItemsAsync([Items()[7] with { Title = "rose serum refill 30 ml" }], CancellationToken.None));
+        }
+
+        await using (var engine = await OpenEngineAsync(dir))
+        {
+            using var restarted = new SearchService(engine, options);
+            await restarted.LoadAsync(CancellationToken.None);
+            var encoder = restarted.Index.Encoder!;
+            Assert.Equal(version, encoder.Version);
+            Assert.Equal(47, restarted.RestoredVectors);
+            var vectors = restarted.Index.EncodedItems(encoder).ToDictionary(v => v.Id);
+            Assert.Equal(48, vectors.Count);
+            foreach (var item in restarted.Index.Items)
+                Assert.Equal(encoder.Encode(SearchFields.FullText(item)), vectors[item.Id].Vector);
+            // The changed item's vector is stored again for the next start.
+            await restarted.SavingVectors;
+            Assert.Equal(SearchFields.TextHash("rose serum refill 30 ml brand2 Beauty Makeup"), repository.LoadVectors(version, encoder.Dimension)!["i7"].TextHash);
+        }
+        // A damaged file is not read.
+        await File.WriteAllBytesAsync(repository.VectorsPath(version), [1, 2, 3]);
+        Assert.Null(repository.LoadVectors(version, 64));
+    }
+
     [Fact]
     public async Task Server_TrainedEncoder_IsStoredInTheDataFolder()
     {

@@ -11,12 +11,13 @@ namespace Persona.Core.Retrieval;
 /// one product) is one step, and an item seen twice within one window counts once per follower.
 /// </summary>
 /// <remarks>
-/// One row per item holds both directions: (other item, times it followed, times it preceded), 12 bytes a pair, sorted
-/// by the other item's id, so each counted pair touches two rows and is stored twice, once from each end. A row that
-/// doubles past <see cref="MaxNeighbours"/> is cut back to its strongest pairs (both directions summed), so memory
-/// stays O(items · bound) however long the log runs. Items are numbered by <see cref="Items"/> (give the shopper
-/// steps' numbering, shared with the search index, so candidates are scored by int); nothing that is kept or returned
-/// depends on that numbering (ties go by a stable hash of the item id, then the id), so a restored structure equals a replayed one in any process.
+/// One row per item holds both directions: (other item, times it followed, times it preceded), 8 bytes a pair
+/// (<see cref="PairRow"/>), sorted by the other item's id, so each counted pair touches two rows and is stored twice,
+/// once from each end. A row that doubles past <see cref="MaxNeighbours"/> is cut back to its strongest pairs (both
+/// directions summed), so memory stays O(items · bound) however long the log runs. Items are numbered by
+/// <see cref="Items"/> (give the shopper steps' numbering, shared with the search index, so candidates are scored by
+/// int); nothing that is kept or returned depends on that numbering (ties go by a stable hash of the item id, then the
+/// id), so a restored structure equals a replayed one in any process.
 /// Each shopper's last <see cref="Window"/> items are kept so events can be observed one at a time as they arrive.
 /// Writers take the lock alone, a chunk of steps at a time; readers share it.
 /// </remarks>

@@ -106,24 +106,55 @@ public sealed class ProductSearchIndex : IDisposable
         }
     }
 
-    /// <summary>Puts a (newly trained) encoder in service and re-encodes every item: O(catalog · text), on every core.</summary>
-    public void SetEncoder(SemanticEncoder? encoder)
+    /// <summary>
+    /// Puts a (newly trained) encoder in service and re-encodes every item: O(catalog · text), on every core. A vector in
+    /// <paramref name="stored"/> (made by this encoder, <see cref="SemanticEncoderRepository.LoadVectors"/>) is reused
+    /// when its text hash matches the item's text now. Returns how many were reused.
+    /// </summary>
+    public int SetEncoder(SemanticEncoder? encoder, IReadOnlyDictionary<string, EncodedItem>? stored = null)
     {
         lock (_writeLock)
         {
             var old = _snapshot;
             var entries = old.Entries;
             var encoded = new Entry[entries.Length];
+            var reused = 0;
             // Items encode independently (the numberings and the path memo are thread-safe): at a million items this is
-            // most of a restart that restores a stored encoder.
+            // most of a restart that restores a stored encoder without its vectors.
             Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, entries.Length, 4096), range =>
             {
-                for (var i = range.Item1; i < range.Item2; i++) encoded[i] = NewEntry(entries[i].Item, encoder, entries[i].Sequence);
+                var mine = 0;
+                for (var i = range.Item1; i < range.Item2; i++)
+                {
+                    var item = entries[i].Item;
+                    float[]? vector = null;
+                    if (encoder is not null && stored is not null && stored.TryGetValue(item.Id, out var known)
+                        && known.Vector.Length == encoder.Dimension && known.TextHash == SearchFields.TextHash(SearchFields.FullText(item)))
+                    {
+                        vector = known.Vector;
+                        mine++;
+                    }
+                    encoded[i] = NewEntry(item, encoder, entries[i].Sequence, vector);
+                }
+                Interlocked.Add(ref reused, mine);
             });
             var byId = new Dictionary<string, Entry>(encoded.Length, StringComparer.Ordinal);
             foreach (var entry in encoded) byId[entry.Item.Id] = entry;
             _snapshot = NewSnapshot(byId, old.Vocabulary, encoder);
+            return reused;
         }
+    }
+
+    /// <summary>
+    /// Every item's vector with the hash of the text it was encoded from, for <see cref="SemanticEncoderRepository.SaveVectors"/>;
+    /// none when <paramref name="encoder"/> is no longer the one in service.
+    /// </summary>
+    public IEnumerable<EncodedItem> EncodedItems(SemanticEncoder encoder)
+    {
+        var snapshot = _snapshot;
+        if (!ReferenceEquals(snapshot.Encoder, encoder)) yield break;
+        foreach (var entry in snapshot.Entries)
+            if (entry.Vector is { } vector) yield return new EncodedItem(entry.Item.Id, SearchFields.TextHash(SearchFields.FullText(entry.Item)), vector);
     }
 
     /// <summary>A snapshot with its item vectors copied into one row-major matrix (rows, dim) for the semantic scan.</summary>
@@ -137,7 +168,8 @@ public sealed class ProductSearchIndex : IDisposable
         return new Snapshot(byId, entries, vocabulary, encoder, Interlocked.Increment(ref _snapshotVersion), withVectors, matrix);
     }
 
-    private Entry NewEntry(Item item, SemanticEncoder? encoder, long sequence)
+    /// <summary>The entry of <paramref name="item"/>; <paramref name="vector"/>, when given, is its text as <paramref name="encoder"/> encodes it.</summary>
+    private Entry NewEntry(Item item, SemanticEncoder? encoder, long sequence, float[]? vector = null)
     {
         var keys = new string[item.CategoryPath.Count];
         for (var d = 1; d <= keys.Length; d++) keys[d - 1] = CategoryPaths.Key(item.CategoryPath, d);
@@ -145,7 +177,7 @@ public sealed class ProductSearchIndex : IDisposable
         var keyOrdinals = Array.Empty<int>();
         if (keys.Length > 0) (keys, keyOrdinals) = _paths.GetOrAdd(keys[^1], static (_, k) => (k.Keys, Array.ConvertAll(k.Keys, k.Numbering.Intern)), (Keys: keys, Numbering: Keys.Categories));
         var brand = item.Brand is { } b && b.Trim() is { Length: > 0 } trimmed ? Keys.Brands.Intern(trimmed) : -1;
-        return new Entry(item, keys, encoder?.Encode(SearchFields.FullText(item)), sequence, Keys.Items.Intern(item.Id), brand, keyOrdinals);
+        return new Entry(item, keys, vector ?? encoder?.Encode(SearchFields.FullText(item)), sequence, Keys.Items.Intern(item.Id), brand, keyOrdinals);
     }
 
     public ParsedQuery Parse(string query) => QueryParser.Parse(query, _snapshot.Vocabulary);

@@ -35,6 +35,10 @@ public static class SearchFields
     }
 
     /// <summary>All text of the item in one string: what the semantic encoder reads.</summary>
+    /// <summary>A hash of <see cref="FullText"/>, the same in every process: a stored vector is reused only for the text it was encoded from.</summary>
+    public static ulong TextHash(string fullText) =>
+        System.IO.Hashing.XxHash64.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(fullText.AsSpan()));
+
     public static string FullText(Item item)
     {
         ArgumentNullException.ThrowIfNull(item);

@@ -100,6 +100,72 @@ public sealed class SemanticEncoderRepository(string root)
         return null;
     }
 
+    /// <summary>Where the item vectors encoded by encoder <paramref name="encoderVersion"/> are kept.</summary>
+    public string VectorsPath(string encoderVersion) => Path.Combine(Root, "vectors-" + encoderVersion + ".bin");
+
+    private const int VectorsMagic = 0x56_45_43_31; // "VEC1"
+
+    /// <summary>
+    /// Stores the catalog's vectors as encoded by encoder <paramref name="encoderVersion"/>, each with a hash of the text
+    /// it was encoded from, so the next start reuses them instead of encoding the catalog again; replaces the vectors of
+    /// any other encoder. Written to a temporary file and moved into place.
+    /// </summary>
+    public void SaveVectors(string encoderVersion, int dimension, IEnumerable<EncodedItem> vectors)
+    {
+        ArgumentNullException.ThrowIfNull(vectors);
+        Directory.CreateDirectory(Root);
+        var path = VectorsPath(encoderVersion);
+        var temp = path + ".tmp";
+        using (var writer = new BinaryWriter(File.Create(temp)))
+        {
+            writer.Write(VectorsMagic);
+            writer.Write(dimension);
+            foreach (var item in vectors)
+            {
+                if (item.Vector.Length != dimension) continue;
+                writer.Write(true);
+                writer.Write(item.Id);
+                writer.Write(item.TextHash);
+                writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(item.Vector.AsSpan()));
+            }
+            writer.Write(false);
+        }
+        File.Move(temp, path, overwrite: true);
+        foreach (var other in Directory.EnumerateFiles(Root, "vectors-*.bin"))
+        {
+            if (other == path) continue;
+            try { File.Delete(other); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>The vectors <see cref="SaveVectors"/> stored for this encoder, by item id; null when there are none or they cannot be read.</summary>
+    public Dictionary<string, EncodedItem>? LoadVectors(string encoderVersion, int dimension)
+    {
+        var path = VectorsPath(encoderVersion);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var reader = new BinaryReader(File.OpenRead(path));
+            if (reader.ReadInt32() != VectorsMagic || reader.ReadInt32() != dimension) return null;
+            var vectors = new Dictionary<string, EncodedItem>(StringComparer.Ordinal);
+            while (reader.ReadBoolean())
+            {
+                var id = reader.ReadString();
+                var hash = reader.ReadUInt64();
+                var vector = new float[dimension];
+                reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector.AsSpan()));
+                vectors[id] = new EncodedItem(id, hash, vector);
+            }
+            return vectors;
+        }
+        catch (Exception ex) when (ex is IOException or EndOfStreamException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Stores an encoder under its version (suffixed if taken) and drops all but the newest <see cref="Keep"/> versions.</summary>
     public string Save(SemanticEncoder encoder, SemanticEncoderManifest manifest)
     {
@@ -125,3 +191,6 @@ public sealed class SemanticEncoderRepository(string root)
         return version;
     }
 }
+
+/// <summary>An item's vector as an encoder made it, with <see cref="SearchFields.TextHash"/> of the text it was made from.</summary>
+public sealed record EncodedItem(string Id, ulong TextHash, float[] Vector);

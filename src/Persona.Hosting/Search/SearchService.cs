@@ -67,6 +67,33 @@ public sealed class SearchService : IStatePartObserver, IDisposable
 
     private readonly SemanticEncoderRepository? _encoders;
 
+    /// <summary>Item vectors the restored encoder did not have to encode again (stored beside it and the item's text unchanged).</summary>
+    public int RestoredVectors { get; private set; }
+
+    /// <summary>The stored vectors being written, if any (completed when none is).</summary>
+    public Task SavingVectors { get; private set; } = Task.CompletedTask;
+
+    /// <summary>
+    /// Stores the catalog's vectors for <paramref name="encoder"/> in the background, so the next start reuses them; a
+    /// failure costs only that start's encoding.
+    /// </summary>
+    private void SaveVectorsInBackground(SemanticEncoder encoder)
+    {
+        if (_encoders is null) return;
+        var encoders = _encoders;
+        SavingVectors = Task.Run(() =>
+        {
+            try
+            {
+                encoders.SaveVectors(encoder.Version, encoder.Dimension, _index.EncodedItems(encoder));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _logger.LogWarning(ex, "Storing the search item vectors in {Folder} failed; the next start encodes the catalog again", encoders.Root);
+            }
+        });
+    }
+
     /// <summary>The stored encoder that <see cref="LoadAsync"/> restored (null when none fitted and it must be trained).</summary>
     public SemanticEncoderManifest? RestoredEncoder { get; private set; }
 
@@ -119,14 +146,18 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         try
         {
             if (_encoders.LoadNewestFitting(_index.Count, EncoderOptions) is not ({ } encoder, { } manifest)) return;
-            _index.SetEncoder(encoder);
+            // The catalog's vectors as this encoder made them last time: only items new or changed since are encoded.
+            var stored = _encoders.LoadVectors(encoder.Version, encoder.Dimension);
+            RestoredVectors = _index.SetEncoder(encoder, stored);
+            if (RestoredVectors < _index.Count) SaveVectorsInBackground(encoder);
             if (manifest.Weights is { Count: PersonalReranker.FeatureCount } weights)
                 _index.Weights = new RerankerWeights(weights, manifest.WeightsSource ?? "stored", manifest.WeightsPairs);
             _trainedItems = manifest.Items;
             _encoderSeconds = manifest.TrainingSeconds;
             RestoredEncoder = manifest;
             if (_logger.IsEnabled(LogLevel.Information))
-                _logger.LogInformation("Search encoder {Version} loaded from {Folder} (trained on {Items} items and {Clicks} clicks)", manifest.Version, _encoders.Root, manifest.Items, manifest.ClickPairs);
+                _logger.LogInformation("Search encoder {Version} loaded from {Folder} (trained on {Items} items and {Clicks} clicks); {Reused} of {Count} item vectors reused, the rest encoded",
+                    manifest.Version, _encoders.Root, manifest.Items, manifest.ClickPairs, RestoredVectors, _index.Count);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException)
         {
@@ -200,6 +231,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
                 WeightsPairs = weights?.TrainingPairs ?? 0,
             });
             RestoredEncoder = null;
+            SaveVectorsInBackground(encoder);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
