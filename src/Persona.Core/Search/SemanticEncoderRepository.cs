@@ -160,7 +160,7 @@ public sealed class SemanticEncoderRepository(string root)
             }
             return vectors;
         }
-        catch (Exception ex) when (ex is IOException or EndOfStreamException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or FormatException or UnauthorizedAccessException)
         {
             return null;
         }

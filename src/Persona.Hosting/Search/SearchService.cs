@@ -81,17 +81,23 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     {
         if (_encoders is null) return;
         var encoders = _encoders;
-        SavingVectors = Task.Run(() =>
+        lock (_modelLock)
         {
-            try
+            // One write at a time: a training that ends while the start's vectors are written waits for them.
+            var previous = SavingVectors;
+            SavingVectors = Task.Run(async () =>
             {
-                encoders.SaveVectors(encoder.Version, encoder.Dimension, _index.EncodedItems(encoder));
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                _logger.LogWarning(ex, "Storing the search item vectors in {Folder} failed; the next start encodes the catalog again", encoders.Root);
-            }
-        });
+                await previous;
+                try
+                {
+                    encoders.SaveVectors(encoder.Version, encoder.Dimension, _index.EncodedItems(encoder));
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    _logger.LogWarning(ex, "Storing the search item vectors in {Folder} failed; the next start encodes the catalog again", encoders.Root);
+                }
+            });
+        }
     }
 
     /// <summary>The stored encoder that <see cref="LoadAsync"/> restored (null when none fitted and it must be trained).</summary>
