@@ -54,9 +54,6 @@ internal sealed class PairRow
 
     public int Count { get; private set; }
 
-    /// <summary>Whether every count fits 16 bits (8 bytes a pair).</summary>
-    public bool IsNarrow => _narrow is not null;
-
     public int IdAt(int index) => _ids[index];
 
     public int ForwardAt(int index) => _narrow is { } narrow ? (int)(narrow[index] & 0xFFFF) : (int)(uint)_wide![index];
