@@ -138,19 +138,7 @@ internal sealed class ItemPairsPart : IStatePartObserver
     {
         try
         {
-            long lastSequence = 0;
-            var page = new List<StoredEvent>(10_000);
-            await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
-            {
-                lastSequence = Math.Max(lastSequence, e.Sequence);
-                page.Add(e);
-                if (page.Count == page.Capacity)
-                {
-                    Apply(page, pairs);
-                    page.Clear();
-                }
-            }
-            Apply(page, pairs);
+            var lastSequence = await _engine.ReadLogInPagesAsync(page => Apply(page, pairs), cancellationToken);
             lock (_loadLock)
             {
                 Apply(_pending!.Where(e => e.Sequence > lastSequence).ToList(), pairs);

@@ -540,6 +540,29 @@ public sealed partial class PersonaEngine : IAsyncDisposable
     /// </summary>
     public ItemPairs ItemPairs => ItemPairsState.Current;
 
+    /// <summary>
+    /// Streams every stored event to <paramref name="apply"/>, a page at a time in sequence order, so memory stays flat
+    /// however long the log is (the observers that read it themselves: registered after the start, or recounting an
+    /// aggregate after an erasure); returns the last sequence read.
+    /// </summary>
+    internal async Task<long> ReadLogInPagesAsync(Action<List<StoredEvent>> apply, CancellationToken cancellationToken)
+    {
+        long lastSequence = 0;
+        var page = new List<StoredEvent>(10_000);
+        await foreach (var e in _store.ReadEventsAsync(0, cancellationToken))
+        {
+            lastSequence = Math.Max(lastSequence, e.Sequence);
+            page.Add(e);
+            if (page.Count == page.Capacity)
+            {
+                apply(page);
+                page.Clear();
+            }
+        }
+        apply(page);
+        return lastSequence;
+    }
+
     /// <summary>Completes when <see cref="ItemPairs"/> holds the whole log (at once when the start pass fed it).</summary>
     public Task LoadItemPairsAsync(CancellationToken cancellationToken) => ItemPairsState.LoadAsync(cancellationToken);
 

@@ -107,7 +107,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         // Streamed in store order.
         var applied = 0L;
         var aggregates = _aggregates;
-        var lastSequence = await ReadCountedEventsAsync(page =>
+        var lastSequence = await _engine.ReadLogInPagesAsync(page =>
         {
             ApplyAggregates(page, aggregates);
             applied += page.Count;
@@ -329,7 +329,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         lock (_loadLock) _rebuildPending = [];
         try
         {
-            var lastSequence = await ReadCountedEventsAsync(page => ApplyAggregates(page, fresh), cancellationToken);
+            var lastSequence = await _engine.ReadLogInPagesAsync(page => ApplyAggregates(page, fresh), cancellationToken);
             lock (_loadLock)
             {
                 ApplyAggregates(_rebuildPending!.Where(e => e.Sequence > lastSequence).ToList(), fresh);
@@ -343,29 +343,6 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         // Cached lists were ranked with the user's share in the counts (the item pairs were recounted just before).
         Interlocked.Increment(ref _epoch);
         return removed is null ? "recommendations: popularity recounted" : removed + "; popularity recounted";
-    }
-
-    /// <summary>
-    /// Streams the store's events that count here to <paramref name="apply"/> a page at a time, so memory stays flat
-    /// however long the log is; returns the last sequence read.
-    /// </summary>
-    private async Task<long> ReadCountedEventsAsync(Action<List<StoredEvent>> apply, CancellationToken cancellationToken)
-    {
-        long lastSequence = 0;
-        var page = new List<StoredEvent>(10_000);
-        await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
-        {
-            lastSequence = Math.Max(lastSequence, e.Sequence);
-            if (!Counts(e)) continue;
-            page.Add(e);
-            if (page.Count == page.Capacity)
-            {
-                apply(page);
-                page.Clear();
-            }
-        }
-        apply(page);
-        return lastSequence;
     }
 
     /// <summary>The item pairs recommendations read (the engine's; for tests and diagnostics).</summary>

@@ -125,17 +125,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             await foreach (var item in _engine.Store.ReadItemsAsync(cancellationToken)) items.Add(item);
             _index.Upsert(items);
             _indexSeconds = clock.Elapsed.TotalSeconds;
-            var batch = new List<StoredEvent>(4096);
-            await foreach (var e in _engine.Store.ReadEventsAsync(0, cancellationToken))
-            {
-                batch.Add(e);
-                if (batch.Count == batch.Capacity)
-                {
-                    OnEventsStored(batch);
-                    batch.Clear();
-                }
-            }
-            OnEventsStored(batch);
+            await _engine.ReadLogInPagesAsync(OnEventsStored, cancellationToken);
             await _engine.LoadItemPairsAsync(cancellationToken);
         }
         if (_logger.IsEnabled(LogLevel.Information))
