@@ -98,7 +98,23 @@ public interface IStateStore
 
     /// <summary>The part as last written; null when none is stored (never written, or dropped by an erasure).</summary>
     Task<StatePart?> ReadStatePartAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces every shopper's result row with <paramref name="results"/> and applies <paramref name="documents"/>
+    /// (the refresh's own documents, which the rows refer to), in one transaction; <paramref name="results"/> is read
+    /// once, inside it, and a bad row (no user id or data) rolls the whole of it back.
+    /// </summary>
+    Task ReplaceShopperResultsAsync(IEnumerable<ShopperResultRecord> results, IReadOnlyList<DocumentUpdate> documents, CancellationToken cancellationToken = default);
+
+    /// <summary>Every shopper's result row as last replaced, less the erased shoppers'.</summary>
+    IAsyncEnumerable<ShopperResultRecord> ReadShopperResultsAsync(CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// One shopper's results of the last model refresh (predictions, segment, map point), one row per shopper so an
+/// erasure deletes it alone; <paramref name="Data"/> is encoded by its owner and opaque to the store.
+/// </summary>
+public sealed record ShopperResultRecord(string UserId, byte[] Data);
 
 /// <summary>One shopper's derived state as a checkpoint stores it; <paramref name="ThroughSequence"/> is the highest log sequence it reflects.</summary>
 /// <param name="UserId">The stored user id.</param>
@@ -157,7 +173,7 @@ public interface IPersonaStore : IEventStore, IItemStore, IUserStore, IProfileSt
     Task InitializeAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Erases a user in one transaction: their events, stored profile, shopper state record and user record, and applies
+    /// Erases a user in one transaction: their events, stored profile, shopper state record, result row and user record, and applies
     /// <paramref name="documents"/> (documents that mentioned the user, rewritten without them).
     /// </summary>
     Task<StoreErasure> EraseUserAsync(string userId, IReadOnlyList<DocumentUpdate> documents, CancellationToken cancellationToken = default);

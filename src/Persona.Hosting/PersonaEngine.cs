@@ -382,6 +382,24 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> with no erasure beside it, for an owner that writes per-shopper data of its own
+    /// (a refresh's results): an erasure then happens wholly before it (the owner has seen <see cref="IUserDataOwner.Erase"/>)
+    /// or wholly after it (and deletes what it wrote). Checkpoints wait for it too.
+    /// </summary>
+    internal async Task ExclusiveOfErasureAsync(Func<Task> work, CancellationToken cancellationToken)
+    {
+        await _checkpointGate.WaitAsync(cancellationToken);
+        try
+        {
+            await work();
+        }
+        finally
+        {
+            _checkpointGate.Release();
+        }
+    }
+
     private async Task<ErasureReceipt?> EraseUserGatedAsync(string userId, string actor, CancellationToken cancellationToken)
     {
         await _writeGate.WaitAsync(cancellationToken);

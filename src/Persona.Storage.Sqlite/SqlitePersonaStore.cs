@@ -679,6 +679,73 @@ public sealed class SqlitePersonaStore : IPersonaStore
         }
     }
 
+    /// <inheritdoc />
+    public Task ReplaceShopperResultsAsync(IEnumerable<ShopperResultRecord> results, IReadOnlyList<DocumentUpdate> documents, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        ArgumentNullException.ThrowIfNull(documents);
+        return WriteAsync((connection, transaction) =>
+        {
+            using (var delete = connection.CreateCommand())
+            {
+                delete.Transaction = transaction;
+                delete.CommandText = "DELETE FROM shopper_results;";
+                delete.ExecuteNonQuery();
+            }
+            using (var insert = connection.CreateCommand())
+            {
+                insert.Transaction = transaction;
+                insert.CommandText = "INSERT INTO shopper_results (user_id, data) VALUES ($user, $data);";
+                var user = insert.Parameters.Add("$user", SqliteType.Text);
+                var data = insert.Parameters.Add("$data", SqliteType.Blob);
+                insert.Prepare();
+                var written = 0;
+                foreach (var result in results)
+                {
+                    if (result is null || string.IsNullOrEmpty(result.UserId) || result.Data is null)
+                        throw new ArgumentException($"Result row {written} has no user id or no data; nothing was written.", nameof(results));
+                    written++;
+                    user.Value = result.UserId;
+                    data.Value = result.Data;
+                    insert.ExecuteNonQuery();
+                }
+            }
+            ApplyDocumentUpdates(connection, transaction, documents);
+            return 0;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<ShopperResultRecord> ReadShopperResultsAsync(CancellationToken cancellationToken = default) =>
+        StreamRowsAsync("SELECT user_id, data FROM shopper_results;", static reader => new ShopperResultRecord(reader.GetString(0), (byte[])reader.GetValue(1)), cancellationToken);
+
+    /// <summary>Writes (or, with a null json, deletes) documents inside a transaction; returns how many rows changed.</summary>
+    private static int ApplyDocumentUpdates(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<DocumentUpdate> documents)
+    {
+        var changed = 0;
+        foreach (var document in documents)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.Parameters.AddWithValue("$kind", document.Kind);
+            command.Parameters.AddWithValue("$key", document.Key);
+            if (document.Json is null)
+                command.CommandText = "DELETE FROM documents WHERE kind = $kind AND key = $key;";
+            else
+            {
+                command.CommandText =
+                    """
+                    INSERT INTO documents (kind, key, json, stored_at) VALUES ($kind, $key, $json, $now)
+                    ON CONFLICT (kind, key) DO UPDATE SET json = excluded.json, stored_at = excluded.stored_at;
+                    """;
+                command.Parameters.AddWithValue("$json", document.Json);
+                command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            }
+            changed += command.ExecuteNonQuery();
+        }
+        return changed;
+    }
+
     private static ShopperStateRecord ReadShopperState(SqliteDataReader reader) =>
         new(reader.GetString(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
 
@@ -703,21 +770,11 @@ public sealed class SqlitePersonaStore : IPersonaStore
             var events = Execute("DELETE FROM events WHERE user_id = $user;", ("$user", userId));
             var profile = Execute("DELETE FROM profiles WHERE user_id = $user;", ("$user", userId)) > 0;
             Execute("DELETE FROM shopper_states WHERE user_id = $user;", ("$user", userId));
+            Execute("DELETE FROM shopper_results WHERE user_id = $user;", ("$user", userId));
             // Aggregates hold a share of every shopper and cannot drop one: they go whole, and are rebuilt from the log.
             Execute("DELETE FROM state_parts;");
             var user = Execute("DELETE FROM users WHERE id = $user;", ("$user", userId)) > 0;
-            var rewritten = 0;
-            foreach (var document in documents)
-            {
-                rewritten += document.Json is null
-                    ? Execute("DELETE FROM documents WHERE kind = $kind AND key = $key;", ("$kind", document.Kind), ("$key", document.Key))
-                    : Execute(
-                        """
-                        INSERT INTO documents (kind, key, json, stored_at) VALUES ($kind, $key, $json, $now)
-                        ON CONFLICT (kind, key) DO UPDATE SET json = excluded.json, stored_at = excluded.stored_at;
-                        """,
-                        ("$kind", document.Kind), ("$key", document.Key), ("$json", document.Json), ("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
-            }
+            var rewritten = ApplyDocumentUpdates(connection, transaction, documents);
             return new StoreErasure(events, profile, user, rewritten);
         }, cancellationToken).ConfigureAwait(false);
     }

@@ -109,6 +109,15 @@ internal static class SqliteSchema
             """
             CREATE INDEX shopper_state_heads ON shopper_states (user_id, through_sequence, latest_ticks);
             """),
+        // The results of a model refresh were two JSON documents holding every shopper: 12 s to parse at a million, and
+        // rewritten whole by each erasure. One row per shopper instead.
+        new(7, "each shopper's results of the last model refresh (predictions, segment, map point) in a row of its own",
+            """
+            CREATE TABLE shopper_results (
+                user_id TEXT NOT NULL PRIMARY KEY,
+                data    BLOB NOT NULL
+            ) WITHOUT ROWID;
+            """),
     ];
 
     /// <summary>The version this build writes; a file with a newer one is refused.</summary>

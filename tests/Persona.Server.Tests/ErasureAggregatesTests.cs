@@ -119,6 +119,15 @@ public sealed class ErasureAggregatesTests
         }
         using var freshClient = fresh.CreateClient();
         var fromScratch = await AggregatesAsync(fresh, freshClient, rule);
+        // The refresh's results as the store holds them after the erasure: everyone's but the erased shopper's.
+        var models = app.Services.GetRequiredService<PersonaModels>();
+        var freshModels = fresh.Services.GetRequiredService<PersonaModels>();
+        Assert.True(await freshModels.LoadAsync(CancellationToken.None));
+        Assert.Null(freshModels.Results.MembershipOf(Erased));
+        Assert.Null(freshModels.Results.PredictionsOf(Erased));
+        Assert.Equal(models.Results.Count, freshModels.Results.Count);
+        Assert.All(app.Engine.ProfileUsers, u => Assert.Equal(models.Results.MembershipOf(u), freshModels.Results.MembershipOf(u)));
+        Assert.Equal(models.Segments!.Segments.Select(s => (s.Id, s.Size, s.Share)), freshModels.Segments!.Segments.Select(s => (s.Id, s.Size, s.Share)));
 
         Assert.NotEqual(before, after); // the shopper had a share to remove
         Assert.Equal(fromScratch, after);

@@ -682,6 +682,37 @@ public abstract class PersonaStoreConformanceTests : IAsyncLifetime
         Assert.Null(await store.ReadStatePartAsync("search"));
     }
 
+    [Fact]
+    public async Task ShopperResults_ReplacedWholeWithTheirDocuments_AndOneRowGoesWithItsShopper()
+    {
+        var store = await OpenAsync();
+        Assert.Empty(await ToListAsync(store.ReadShopperResultsAsync()));
+        await store.ReplaceShopperResultsAsync([new("u1", [1]), new("u2", [2]), new("u3", [3])], [new DocumentUpdate("models", "results", "{\"v\":1}")]);
+        await store.ReplaceShopperResultsAsync([new("u2", [20]), new("u3", [30]), new("u4", [40])],
+            [new DocumentUpdate("models", "results", "{\"v\":2}"), new DocumentUpdate("models", "old", null)]);
+
+        var rows = await ToListAsync(store.ReadShopperResultsAsync());
+        Assert.Equal([("u2", 20), ("u3", 30), ("u4", 40)], rows.Select(r => (r.UserId, (int)r.Data.Single())).OrderBy(r => r.UserId));
+        Assert.Equal("{\"v\":2}", await store.GetDocumentAsync("models", "results"));
+
+        await store.EraseUserAsync("u3", []);
+        Assert.Equal(["u2", "u4"], (await ToListAsync(store.ReadShopperResultsAsync())).Select(r => r.UserId).Order());
+    }
+
+    [Fact]
+    public async Task ShopperResults_ABadRow_WritesNothing()
+    {
+        var store = await OpenAsync();
+        await store.ReplaceShopperResultsAsync([new("u1", [1])], [new DocumentUpdate("models", "results", "{\"v\":1}")]);
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() =>
+            store.ReplaceShopperResultsAsync([new("u2", [2]), new("", [3])], [new DocumentUpdate("models", "results", "{\"v\":2}")]));
+
+        Assert.Contains("row 1", error.Message);
+        Assert.Equal(["u1"], (await ToListAsync(store.ReadShopperResultsAsync())).Select(r => r.UserId));
+        Assert.Equal("{\"v\":1}", await store.GetDocumentAsync("models", "results"));
+    }
+
     // ---------------------------------------------------------------- erasure and audit
 
     [Fact]

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Persona.Abstractions;
 using Persona.Core;
 using Persona.Core.Features;
+using Persona.Core.Models;
 using Persona.Core.Models.Propensity;
 using Persona.Core.Models.Segments;
 
@@ -49,9 +50,13 @@ public sealed record RefreshSummary
 public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
 {
     public const string DocumentKind = "models";
-    private const string PredictionsKey = "predictions";
+    /// <summary>Before schema v7 every shopper's predictions were one JSON document; read once and moved to rows.</summary>
+    private const string LegacyPredictionsKey = "predictions";
+    /// <summary>The segmentation without members (before v7: with every member and map point).</summary>
     private const string SegmentsKey = "segments";
     private const string SummaryKey = "summary";
+    /// <summary>The <see cref="ShopperResultsHeader"/> the per-shopper rows refer to.</summary>
+    private const string ResultsKey = "results";
 
     private readonly PersonaEngine _engine;
     private readonly PersonaModelOptions _options;
@@ -70,15 +75,18 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
 
     public PersonaModelOptions Options => _options;
     public PersonaEngine Engine => _engine;
-    public SegmentModel? Segments => _state.Segments;
+    public SegmentModel? Segments => _state.Results.Segments;
     public RefreshSummary? LastRefresh => _state.Summary;
-    public bool HasResults => _state.Predictions.Count > 0 || _state.Segments is not null;
+    public bool HasResults => _state.Results.HasPredictions || _state.Results.Segments is not null;
+
+    /// <summary>Every shopper's results of the last refresh, as held (for the state status and tests).</summary>
+    public ShopperResults Results => _state.Results;
 
     public Profile Enrich(Profile profile)
     {
-        var state = _state;
-        var predictions = state.Predictions.GetValueOrDefault(profile.UserId);
-        var segment = state.Segments?.Members.GetValueOrDefault(profile.UserId);
+        var results = _state.Results;
+        var predictions = results.PredictionsOf(profile.UserId);
+        var segment = results.MembershipOf(profile.UserId);
         if (predictions is null && segment is null) return profile;
         // Next categories come from the sequence model's enricher, which may have run first: keep them.
         if (predictions is not null && profile.Predictions is { NextCategories.Count: > 0 } earlier)
@@ -86,18 +94,60 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
         return profile with { Predictions = predictions ?? profile.Predictions, Segment = segment ?? profile.Segment };
     }
 
-    /// <summary>Loads the results of the last refresh from the store; false when there are none.</summary>
+    /// <summary>
+    /// Loads the results of the last refresh from the store; false when there are none. Results stored before schema v7
+    /// (two JSON documents holding every shopper) are read once and written back as rows.
+    /// </summary>
     public async Task<bool> LoadAsync(CancellationToken cancellationToken)
     {
-        var predictionsJson = await _engine.Store.GetDocumentAsync(DocumentKind, PredictionsKey, cancellationToken);
-        var segmentsJson = await _engine.Store.GetDocumentAsync(DocumentKind, SegmentsKey, cancellationToken);
-        var summaryJson = await _engine.Store.GetDocumentAsync(DocumentKind, SummaryKey, cancellationToken);
-        if (predictionsJson is null && segmentsJson is null) return false;
-        var predictions = predictionsJson is null ? null : JsonSerializer.Deserialize<Dictionary<string, Predictions>>(predictionsJson, PersonaJson.Options);
-        var segments = segmentsJson is null ? null : JsonSerializer.Deserialize<SegmentModel>(segmentsJson, PersonaJson.Options);
+        var store = _engine.Store;
+        var headerJson = await store.GetDocumentAsync(DocumentKind, ResultsKey, cancellationToken);
+        var segmentsJson = await store.GetDocumentAsync(DocumentKind, SegmentsKey, cancellationToken);
+        var summaryJson = await store.GetDocumentAsync(DocumentKind, SummaryKey, cancellationToken);
         var summary = summaryJson is null ? null : JsonSerializer.Deserialize<RefreshSummary>(summaryJson, PersonaJson.Options);
-        _state = new State(predictions ?? new Dictionary<string, Predictions>(StringComparer.Ordinal), segments, summary);
+        var segments = segmentsJson is null ? null : JsonSerializer.Deserialize<SegmentModel>(segmentsJson, PersonaJson.Options);
+        if (headerJson is not null)
+        {
+            var header = JsonSerializer.Deserialize<ShopperResultsHeader>(headerJson, PersonaJson.Options)!;
+            if (header.Format != ShopperResultsHeader.CurrentFormat)
+            {
+                _logger.LogWarning("The stored refresh results have format {Format}, not {Current}: none are served until the next refresh.", header.Format, ShopperResultsHeader.CurrentFormat);
+                return false;
+            }
+            var loader = new ShopperResults.Loader(header, segments);
+            await foreach (var record in store.ReadShopperResultsAsync(cancellationToken)) loader.Add(record);
+            if (loader.Skipped > 0)
+                _logger.LogWarning("{Skipped} stored refresh results could not be read (damaged or of another format): those shoppers have none until the next refresh.", loader.Skipped);
+            _state = new State(loader.Complete(), summary);
+            return true;
+        }
+
+        var legacyJson = await store.GetDocumentAsync(DocumentKind, LegacyPredictionsKey, cancellationToken);
+        if (legacyJson is null && segments is null) return false;
+        var legacy = legacyJson is null ? [] : JsonSerializer.Deserialize<Dictionary<string, Predictions>>(legacyJson, PersonaJson.Options) ?? [];
+        var builder = new ShopperResults.Builder();
+        foreach (var (user, p) in legacy.OrderBy(kv => kv.Key, StringComparer.Ordinal)) builder.AddPredictions(user, p);
+        var first = legacy.Values.FirstOrDefault();
+        var results = builder.Build(first?.ModelVersion ?? summary?.PredictionModel, first?.ComputedAt ?? summary?.AsOf ?? default, segments);
+        await _engine.ExclusiveOfErasureAsync(() => WriteAsync(results, summary, cancellationToken), cancellationToken);
+        if (_logger.IsEnabled(LogLevel.Information))
+            _logger.LogInformation("Moved the stored refresh results of {Users} shoppers from two documents to one row each", results.Count);
         return true;
+    }
+
+    /// <summary>Stores <paramref name="results"/> (one row per shopper, less any erased since they were made) and serves them.</summary>
+    private async Task WriteAsync(ShopperResults results, RefreshSummary? summary, CancellationToken cancellationToken)
+    {
+        foreach (var erased in _erased.Keys) results.Remove(erased);
+        List<DocumentUpdate> documents =
+        [
+            new(DocumentKind, ResultsKey, JsonSerializer.Serialize(results.Header, PersonaJson.Options)),
+            new(DocumentKind, SegmentsKey, results.SegmentsHeader is { } header ? JsonSerializer.Serialize(header, PersonaJson.Options) : null),
+            new(DocumentKind, SummaryKey, summary is null ? null : JsonSerializer.Serialize(summary, PersonaJson.Options)),
+            new(DocumentKind, LegacyPredictionsKey, null),
+        ];
+        await _engine.Store.ReplaceShopperResultsAsync(results.ToRecords(), documents, cancellationToken);
+        _state = new State(results, summary);
     }
 
     /// <summary>
@@ -154,13 +204,13 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
             var keepPrevious = model is null || model.Tasks.Count == 0;
             if (model is { Tasks.Count: 0 })
                 skipped = $"No prediction task could be trained: {train.Profiles.Count} users before {cut:u}, {outcomeEvents} events in the outcome window [{cut:u}, {asOf:u}]; each task needs at least 20 users and both outcomes among them.";
-            if (keepPrevious && previous.Predictions.Count > 0)
+            if (keepPrevious && previous.Results.HasPredictions)
                 skipped += $" The previous predictions ({previous.Summary?.PredictionModel ?? "stored"}, as of {previous.Summary?.AsOf:u}) stay in service.";
 
             watch.Restart();
-            var predictions = new Dictionary<string, Predictions>(keepPrevious ? previous.Predictions.Count : users.Length, StringComparer.Ordinal);
+            var predictions = new ShopperResults.Builder();
             if (keepPrevious)
-                foreach (var (user, p) in previous.Predictions) predictions[user] = p;
+                foreach (var (user, p) in previous.Results.AllPredictions()) predictions.AddPredictions(user, p);
             var segmentInputs = new List<SegmentInput>(users.Length);
             var page = new Profile[ProfilePage];
             for (var start = 0; start < users.Length; start += ProfilePage)
@@ -176,7 +226,7 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
                 {
                     var computed = new Predictions[count];
                     Parallel.For(0, count, i => computed[i] = model.Predict(page[i], now.RecentOf(page[i].UserId), asOf));
-                    for (var i = 0; i < count; i++) predictions[page[i].UserId] = computed[i];
+                    for (var i = 0; i < count; i++) predictions.AddPredictions(page[i].UserId, computed[i]);
                 }
                 for (var i = 0; i < count; i++) segmentInputs.Add(SegmentInput.Of(page[i]));
                 Array.Clear(page);
@@ -204,15 +254,15 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
                 TotalSeconds = Math.Round(total.Elapsed.TotalSeconds, 3),
                 Skipped = skipped,
             };
-            // A user erased while this refresh ran stays erased.
-            foreach (var erased in _erased.Keys) predictions.Remove(erased);
-            if (!_erased.IsEmpty) segments = WithoutUsers(segments, _erased.Keys.ToHashSet(StringComparer.Ordinal));
-            _state = new State(predictions, segments, summary);
-            await _engine.Store.PutDocumentAsync(DocumentKind, PredictionsKey, JsonSerializer.Serialize(predictions, PersonaJson.Options), cancellationToken);
-            await _engine.Store.PutDocumentAsync(DocumentKind, SegmentsKey, JsonSerializer.Serialize(segments, PersonaJson.Options), cancellationToken);
-            await _engine.Store.PutDocumentAsync(DocumentKind, SummaryKey, JsonSerializer.Serialize(summary, PersonaJson.Options), cancellationToken);
+            var results = predictions.Build(
+                keepPrevious ? previous.Results.Header.PredictionModel : model!.Version,
+                keepPrevious ? previous.Results.Header.PredictionsComputedAt : asOf,
+                segments);
+            segmentInputs.Clear();
+            // A user erased while this refresh ran stays erased; an erasure that comes while it writes waits, then deletes the row.
+            await _engine.ExclusiveOfErasureAsync(() => WriteAsync(results, summary, cancellationToken), cancellationToken);
             if (_logger.IsEnabled(LogLevel.Information))
-                _logger.LogInformation("Refreshed predictions and {K} segments for {Users} users in {Seconds:0.0} s", segments.K, segmentInputs.Count, summary.TotalSeconds);
+                _logger.LogInformation("Refreshed predictions and {K} segments for {Users} users in {Seconds:0.0} s", segments.K, summary.Users, summary.TotalSeconds);
             return summary;
         }
         finally
@@ -230,52 +280,30 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
     /// <inheritdoc />
     public Task<IReadOnlyList<DocumentUpdate>> PrepareEraseAsync(string userId, CancellationToken cancellationToken)
     {
-        var state = _state;
-        var updates = new List<DocumentUpdate>();
-        if (state.Predictions.ContainsKey(userId))
+        // The store deletes the shopper's row itself; only the segment sizes in the segmentation's document move.
+        var results = _state.Results;
+        if (results.MembershipOf(userId) is not { } membership || results.SegmentsHeader is not { } header)
+            return Task.FromResult<IReadOnlyList<DocumentUpdate>>([]);
+        var sizes = header.Segments.Select(s => s.Id == membership.SegmentId ? s.Size - 1 : s.Size).ToArray();
+        var total = sizes.Sum();
+        var recounted = header with
         {
-            var kept = state.Predictions.Where(p => p.Key != userId).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-            updates.Add(new DocumentUpdate(DocumentKind, PredictionsKey, JsonSerializer.Serialize(kept, PersonaJson.Options)));
-        }
-        if (state.Segments is { } segments && (segments.Members.ContainsKey(userId) || segments.Projection.Any(p => p.UserId == userId)))
-            updates.Add(new DocumentUpdate(DocumentKind, SegmentsKey,
-                JsonSerializer.Serialize(WithoutUsers(segments, new HashSet<string>(StringComparer.Ordinal) { userId }), PersonaJson.Options)));
-        return Task.FromResult<IReadOnlyList<DocumentUpdate>>(updates);
+            Segments = [.. header.Segments.Select((s, c) => s with { Size = sizes[c], Share = total == 0 ? 0 : Math.Round(sizes[c] / (double)total, 4) })],
+        };
+        return Task.FromResult<IReadOnlyList<DocumentUpdate>>([new DocumentUpdate(DocumentKind, SegmentsKey, JsonSerializer.Serialize(recounted, PersonaJson.Options))]);
     }
 
     /// <inheritdoc />
     public string? Erase(string userId)
     {
         _erased[userId] = 0;
-        var state = _state;
-        var hadPredictions = state.Predictions.ContainsKey(userId);
-        var hadSegment = state.Segments?.Members.ContainsKey(userId) == true;
+        var (hadPredictions, hadSegment) = _state.Results.Remove(userId);
         if (!hadPredictions && !hadSegment) return null;
-        var predictions = state.Predictions.Where(p => p.Key != userId).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-        var segments = state.Segments is null ? null : WithoutUsers(state.Segments, new HashSet<string>(StringComparer.Ordinal) { userId });
-        _state = new State(predictions, segments, state.Summary);
         return string.Join(", ", new[] { hadPredictions ? "predictions" : null, hadSegment ? "segment membership and map point" : null }.OfType<string>());
     }
 
-    /// <summary>The segmentation without <paramref name="users"/>: membership, map points, and each segment's size and share recounted.</summary>
-    private static SegmentModel WithoutUsers(SegmentModel model, IReadOnlySet<string> users)
+    private sealed record State(ShopperResults Results, RefreshSummary? Summary)
     {
-        var members = model.Members.Where(m => !users.Contains(m.Key)).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
-        var sizes = members.Values.GroupBy(m => m.SegmentId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        return model with
-        {
-            Members = members,
-            Projection = [.. model.Projection.Where(p => !users.Contains(p.UserId))],
-            Segments = [.. model.Segments.Select(s => s with
-            {
-                Size = sizes.GetValueOrDefault(s.Id),
-                Share = members.Count == 0 ? 0 : Math.Round(sizes.GetValueOrDefault(s.Id) / (double)members.Count, 4),
-            })],
-        };
-    }
-
-    private sealed record State(IReadOnlyDictionary<string, Predictions> Predictions, SegmentModel? Segments, RefreshSummary? Summary)
-    {
-        public static State Empty { get; } = new(new Dictionary<string, Predictions>(), null, null);
+        public static State Empty { get; } = new(ShopperResults.Empty, null);
     }
 }

@@ -209,7 +209,7 @@ public static class DashboardApi
             var keys = await engine.Store.ListDocumentKeysAsync(kind, cancellationToken);
             foreach (var key in keys.Order(StringComparer.Ordinal))
             {
-                if (kind == PersonaModels.DocumentKind && key is "predictions" or "segments") continue;
+                if (kind == PersonaModels.DocumentKind && key is "predictions" or "segments" or "results") continue;
                 if (await engine.Store.GetDocumentAsync(kind, key, cancellationToken) is not { } json) continue;
                 if (json.Length > MaxReportChars)
                 {
