@@ -37,7 +37,7 @@ public sealed class ProductSearchIndex : IDisposable
         _options = options ?? new ProductSearchOptions();
         _options.Validate();
         _lexical = new Bm25Index(_options.Bm25);
-        _snapshot = NewSnapshot(new Dictionary<string, Entry>(StringComparer.Ordinal), QueryVocabulary.Empty, null);
+        _snapshot = new Snapshot(new Slots(), [], null, 0, 0, 0, QueryVocabulary.Empty, null, 0);
         _candidateCache = new AnswerCache<CandidateSet>(TimeSpan.FromSeconds(_options.CandidateCacheSeconds), _options.CandidateCacheQueries);
     }
 
@@ -47,7 +47,7 @@ public sealed class ProductSearchIndex : IDisposable
     /// <see cref="ItemPairs"/>' numbering, candidates are scored by ordinal.
     /// </summary>
     public SearchKeys Keys { get; }
-    public int Count => _snapshot.Entries.Length;
+    public int Count => _snapshot.Count;
     public SemanticEncoder? Encoder => _snapshot.Encoder;
     public QueryVocabulary Vocabulary => _snapshot.Vocabulary;
     public int TermCount => _lexical.TermCount;
@@ -61,14 +61,17 @@ public sealed class ProductSearchIndex : IDisposable
 
     public bool TryGetItem(string id, out Item? item)
     {
-        var found = _snapshot.ById.TryGetValue(id, out var entry);
+        var found = _snapshot.TryGet(id, out var entry);
         item = entry?.Item;
         return found;
     }
 
-    public IEnumerable<Item> Items => _snapshot.Entries.Select(e => e.Item);
+    public IEnumerable<Item> Items => _snapshot.Live().Select(e => e.Entry.Item);
 
-    /// <summary>Inserts or replaces items (unavailable ones are removed). Cost O(catalog) per call plus the items' text: batch them.</summary>
+    /// <summary>
+    /// Inserts or replaces items (unavailable ones are removed). Cost O(batch · text) plus a copy of each chunk of
+    /// <see cref="ChunkRows"/> slots the batch touches: readers keep the chunks of the snapshot they hold.
+    /// </summary>
     public void Upsert(IEnumerable<Item> items)
     {
         ArgumentNullException.ThrowIfNull(items);
@@ -76,19 +79,21 @@ public sealed class ProductSearchIndex : IDisposable
         lock (_writeLock)
         {
             var old = _snapshot;
-            var byId = new Dictionary<string, Entry>(old.ById, StringComparer.Ordinal);
+            var writer = new SnapshotWriter(old);
             foreach (var item in batch)
             {
                 if (!item.Available)
                 {
-                    byId.Remove(item.Id);
+                    writer.Remove(item.Id);
                     _lexical.Remove(item.Id);
                     continue;
                 }
                 _lexical.Upsert(item.Id, SearchFields.Analyze(item));
-                byId[item.Id] = NewEntry(item, old.Encoder, old.ById.TryGetValue(item.Id, out var previous) ? previous.Sequence : _nextSequence++);
+                var previous = writer.Find(item.Id);
+                var vector = old.Encoder?.Encode(SearchFields.FullText(item));
+                writer.Put(NewEntry(item, previous?.Sequence ?? _nextSequence++), vector);
             }
-            _snapshot = NewSnapshot(byId, old.Vocabulary.With(batch.Where(i => i.Available)), old.Encoder);
+            _snapshot = Publish(writer, old.Vocabulary.With(batch.Where(i => i.Available)), old.Encoder);
         }
     }
 
@@ -97,11 +102,11 @@ public sealed class ProductSearchIndex : IDisposable
         lock (_writeLock)
         {
             var old = _snapshot;
-            if (!old.ById.ContainsKey(id)) return false;
-            var byId = new Dictionary<string, Entry>(old.ById, StringComparer.Ordinal);
-            byId.Remove(id);
+            if (!old.TryGet(id, out _)) return false;
+            var writer = new SnapshotWriter(old);
+            writer.Remove(id);
             _lexical.Remove(id);
-            _snapshot = NewSnapshot(byId, old.Vocabulary, old.Encoder);
+            _snapshot = Publish(writer, old.Vocabulary, old.Encoder);
             return true;
         }
     }
@@ -109,38 +114,44 @@ public sealed class ProductSearchIndex : IDisposable
     /// <summary>
     /// Puts a (newly trained) encoder in service and re-encodes every item: O(catalog · text), on every core. A vector in
     /// <paramref name="stored"/> (made by this encoder, <see cref="SemanticEncoderRepository.LoadVectors"/>) is reused
-    /// when its text hash matches the item's text now. Returns how many were reused.
+    /// when its text hash matches the item's text now. Returns how many were reused. The entries are kept; only the
+    /// vector matrix is new.
     /// </summary>
     public int SetEncoder(SemanticEncoder? encoder, IReadOnlyDictionary<string, EncodedItem>? stored = null)
     {
         lock (_writeLock)
         {
             var old = _snapshot;
-            var entries = old.Entries;
-            var encoded = new Entry[entries.Length];
+            var dim = encoder?.Dimension ?? 0;
+            float[][]? matrix = encoder is null ? null : new float[old.Entries.Length][];
             var reused = 0;
-            // Items encode independently (the numberings and the path memo are thread-safe): at a million items this is
-            // most of a restart that restores a stored encoder without its vectors.
-            Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, entries.Length, 4096), range =>
+            if (encoder is not null)
             {
-                var mine = 0;
-                for (var i = range.Item1; i < range.Item2; i++)
+                // Items encode independently (the numberings and the path memo are thread-safe): at a million items this is
+                // most of a restart that restores a stored encoder without its vectors.
+                Parallel.For(0, old.Entries.Length, chunk =>
                 {
-                    var item = entries[i].Item;
-                    float[]? vector = null;
-                    if (encoder is not null && stored is not null && stored.TryGetValue(item.Id, out var known)
-                        && known.Vector.Length == encoder.Dimension && known.TextHash == SearchFields.TextHash(SearchFields.FullText(item)))
+                    var rows = new float[ChunkRows * dim];
+                    var entries = old.Entries[chunk];
+                    var mine = 0;
+                    for (var i = 0; i < entries.Length; i++)
                     {
-                        vector = known.Vector;
-                        mine++;
+                        if (entries[i] is not { } entry) continue;
+                        var item = entry.Item;
+                        var row = rows.AsSpan(i * dim, dim);
+                        if (stored is not null && stored.TryGetValue(item.Id, out var known)
+                            && known.Vector.Length == dim && known.TextHash == SearchFields.TextHash(SearchFields.FullText(item)))
+                        {
+                            known.Vector.CopyTo(row);
+                            mine++;
+                        }
+                        else encoder.Encode(SearchFields.FullText(item)).CopyTo(row);
                     }
-                    encoded[i] = NewEntry(item, encoder, entries[i].Sequence, vector);
-                }
-                Interlocked.Add(ref reused, mine);
-            });
-            var byId = new Dictionary<string, Entry>(encoded.Length, StringComparer.Ordinal);
-            foreach (var entry in encoded) byId[entry.Item.Id] = entry;
-            _snapshot = NewSnapshot(byId, old.Vocabulary, encoder);
+                    matrix![chunk] = rows;
+                    Interlocked.Add(ref reused, mine);
+                });
+            }
+            _snapshot = old with { Matrix = matrix, Dimension = dim, Encoder = encoder, Version = Interlocked.Increment(ref _snapshotVersion) };
             return reused;
         }
     }
@@ -152,24 +163,31 @@ public sealed class ProductSearchIndex : IDisposable
     public IEnumerable<EncodedItem> EncodedItems(SemanticEncoder encoder)
     {
         var snapshot = _snapshot;
-        if (!ReferenceEquals(snapshot.Encoder, encoder)) yield break;
-        foreach (var entry in snapshot.Entries)
-            if (entry.Vector is { } vector) yield return new EncodedItem(entry.Item.Id, SearchFields.TextHash(SearchFields.FullText(entry.Item)), vector);
+        if (!ReferenceEquals(snapshot.Encoder, encoder) || snapshot.Matrix is not { } matrix) yield break;
+        var dim = snapshot.Dimension;
+        foreach (var (entry, slot) in snapshot.Live())
+            yield return new EncodedItem(entry.Item.Id, SearchFields.TextHash(SearchFields.FullText(entry.Item)),
+                matrix[slot / ChunkRows].AsSpan(slot % ChunkRows * dim, dim).ToArray());
     }
 
-    /// <summary>A snapshot with its item vectors copied into one row-major matrix (rows, dim) for the semantic scan.</summary>
-    private Snapshot NewSnapshot(Dictionary<string, Entry> byId, QueryVocabulary vocabulary, SemanticEncoder? encoder)
+    /// <summary>The written state as the next snapshot; compacted into fresh slots when most slots are empty.</summary>
+    private Snapshot Publish(SnapshotWriter writer, QueryVocabulary vocabulary, SemanticEncoder? encoder)
     {
-        Entry[] entries = [.. byId.Values];
-        var withVectors = entries.Where(e => e.Vector is not null).ToArray();
-        var dim = withVectors.Length > 0 ? withVectors[0].Vector!.Length : 0;
-        var matrix = new float[withVectors.Length * dim];
-        for (var r = 0; r < withVectors.Length; r++) withVectors[r].Vector.AsSpan().CopyTo(matrix.AsSpan(r * dim, dim));
-        return new Snapshot(byId, entries, vocabulary, encoder, Interlocked.Increment(ref _snapshotVersion), withVectors, matrix);
+        var version = Interlocked.Increment(ref _snapshotVersion);
+        var used = writer.Used;
+        if (used - writer.Count <= Math.Max(ChunkRows, used / 2))
+            return new Snapshot(writer.SlotOf, writer.Entries, writer.Matrix, writer.Dimension, used, writer.Count, vocabulary, encoder, version);
+        // Compaction renumbers the slots, so it gets a map of its own: readers of older snapshots keep theirs.
+        var compacted = new SnapshotWriter(new Snapshot(new Slots(), [], writer.Matrix is null ? null : [], writer.Dimension, 0, 0, vocabulary, encoder, version));
+        var dim = writer.Dimension;
+        for (var slot = 0; slot < used; slot++)
+            if (writer.Entries[slot / ChunkRows][slot % ChunkRows] is { } entry)
+                compacted.Put(entry, writer.Matrix is null ? default : writer.Matrix[slot / ChunkRows].AsSpan(slot % ChunkRows * dim, dim));
+        return new Snapshot(compacted.SlotOf, compacted.Entries, compacted.Matrix, dim, compacted.Used, compacted.Count, vocabulary, encoder, version);
     }
 
-    /// <summary>The entry of <paramref name="item"/>; <paramref name="vector"/>, when given, is its text as <paramref name="encoder"/> encodes it.</summary>
-    private Entry NewEntry(Item item, SemanticEncoder? encoder, long sequence, float[]? vector = null)
+    /// <summary>The entry of <paramref name="item"/>, its keys interned.</summary>
+    private Entry NewEntry(Item item, long sequence)
     {
         var keys = new string[item.CategoryPath.Count];
         for (var d = 1; d <= keys.Length; d++) keys[d - 1] = CategoryPaths.Key(item.CategoryPath, d);
@@ -177,7 +195,7 @@ public sealed class ProductSearchIndex : IDisposable
         var keyOrdinals = Array.Empty<int>();
         if (keys.Length > 0) (keys, keyOrdinals) = _paths.GetOrAdd(keys[^1], static (_, k) => (k.Keys, Array.ConvertAll(k.Keys, k.Numbering.Intern)), (Keys: keys, Numbering: Keys.Categories));
         var brand = item.Brand is { } b && b.Trim() is { Length: > 0 } trimmed ? Keys.Brands.Intern(trimmed) : -1;
-        return new Entry(item, keys, vector ?? encoder?.Encode(SearchFields.FullText(item)), sequence, Keys.Items.Intern(item.Id), brand, keyOrdinals);
+        return new Entry(item, keys, sequence, Keys.Items.Intern(item.Id), brand, keyOrdinals);
     }
 
     public ParsedQuery Parse(string query) => QueryParser.Parse(query, _snapshot.Vocabulary);
@@ -253,7 +271,7 @@ public sealed class ProductSearchIndex : IDisposable
     {
         var filter = Filter(snapshot, parsed, request);
         var terms = TextAnalyzer.Analyze(parsed.Text);
-        var lexical = _lexical.Search(terms, pool, filter is null ? null : id => snapshot.ById.TryGetValue(id, out var e) && filter(e));
+        var lexical = _lexical.Search(terms, pool, filter is null ? null : id => snapshot.TryGet(id, out var e) && filter(e));
         List<(Entry Entry, double Cosine)> semantic = [];
         if (_options.Semantic && snapshot.Encoder is { } encoder && parsed.Text.Length > 0)
             semantic = SemanticSearch(snapshot, encoder.Encode(parsed.Text), pool, filter, _options.MinSemanticSimilarity);
@@ -263,7 +281,7 @@ public sealed class ProductSearchIndex : IDisposable
         var alpha = semantic.Count > 0 ? _options.Alpha : 1.0;
         for (var r = 0; r < lexical.Count; r++)
         {
-            if (!snapshot.ById.TryGetValue(lexical[r].Id, out var entry)) continue;
+            if (!snapshot.TryGet(lexical[r].Id, out var entry)) continue;
             var score = _options.Fusion == FusionMode.Rrf ? Rrf(r) : alpha * lexical[r].Score / maxLexical;
             merged[entry.Item.Id] = new Candidate(entry) { Lexical = score, Bm25 = lexical[r].Score };
         }
@@ -346,20 +364,25 @@ public sealed class ProductSearchIndex : IDisposable
     }
 
     /// <summary>
-    /// Brute-force cosine over all item vectors (unit length) held in one matrix: O(items · dim) SIMD dot products,
+    /// Brute-force cosine over all item vectors (unit length) held in chunked matrices: O(items · dim) SIMD dot products,
     /// four rows at a time; only the best few times <paramref name="top"/> are ordered and filtered, as in
-    /// <see cref="Retrieval.VectorIndex.Search"/>. Similarities of at least <paramref name="minCosine"/> (and above 0) only, best first.
+    /// <see cref="Retrieval.VectorIndex.Search"/>. Similarities of at least <paramref name="minCosine"/> (and above 0) only,
+    /// best first. Empty slots hold zero rows, so they score 0 and are never returned.
     /// </summary>
     private static List<(Entry, double)> SemanticSearch(Snapshot snapshot, float[] query, int top, Func<Entry, bool>? filter, double minCosine)
     {
         var result = new List<(Entry, double)>();
-        var entries = snapshot.VectorEntries;
-        var rows = entries.Length;
-        if (TensorPrimitives.Norm(query) == 0 || rows == 0 || snapshot.Matrix.Length != rows * query.Length) return result;
+        var rows = snapshot.Used;
+        var dim = snapshot.Dimension;
+        if (TensorPrimitives.Norm(query) == 0 || rows == 0 || snapshot.Matrix is not { } matrix || dim != query.Length) return result;
         var scores = System.Buffers.ArrayPool<float>.Shared.Rent(rows);
         try
         {
-            RowDots.Compute(snapshot.Matrix, query, scores.AsSpan(0, rows)); // (rows, dim) · (dim) → (rows)
+            for (var chunk = 0; chunk * ChunkRows < rows; chunk++)
+            {
+                var n = Math.Min(ChunkRows, rows - chunk * ChunkRows);
+                RowDots.Compute(matrix[chunk].AsSpan(0, n * dim), query, scores.AsSpan(chunk * ChunkRows, n)); // (n, dim) · (dim) → (n)
+            }
             var order = RowDots.TopRows(scores, rows, filter is null ? top : Math.Max(4 * top, top + 64));
             var belowFloor = false;
             foreach (var row in order)
@@ -370,7 +393,7 @@ public sealed class ProductSearchIndex : IDisposable
                     belowFloor = true;
                     break;
                 }
-                if (filter is null || filter(entries[row])) result.Add((entries[row], scores[row]));
+                if (snapshot.At(row) is { } entry && (filter is null || filter(entry))) result.Add((entry, scores[row]));
             }
             if (result.Count < top && !belowFloor && order.Length < rows && filter is not null)
             {
@@ -379,7 +402,7 @@ public sealed class ProductSearchIndex : IDisposable
                 foreach (var row in RowDots.TopRows(scores, rows, rows))
                 {
                     if (result.Count == top || scores[row] <= 0 || scores[row] < minCosine) break;
-                    if (filter(entries[row])) result.Add((entries[row], scores[row]));
+                    if (snapshot.At(row) is { } entry && filter(entry)) result.Add((entry, scores[row]));
                 }
             }
         }
@@ -404,11 +427,11 @@ public sealed class ProductSearchIndex : IDisposable
     public void Dispose() => _lexical.Dispose();
 
     /// <summary>
-    /// An indexed item: its category keys (depth 1..n), its unit text vector when an encoder is set, when it was first
+    /// An indexed item: its category keys (depth 1..n), when it was first
     /// indexed (<paramref name="Sequence"/> breaks score ties, older items first, like a search engine's docid), and the
     /// ordinals in <see cref="Keys"/> of the item, its trimmed brand (-1: none) and its category keys.
     /// </summary>
-    public sealed record Entry(Item Item, string[] CategoryKeys, float[]? Vector, long Sequence, int Ordinal, int Brand, int[] CategoryKeyOrdinals);
+    public sealed record Entry(Item Item, string[] CategoryKeys, long Sequence, int Ordinal, int Brand, int[] CategoryKeyOrdinals);
 
     /// <summary>A fused candidate; <see cref="Base"/> is its non-personal score.</summary>
     public sealed class Candidate(Entry entry)
@@ -422,9 +445,129 @@ public sealed class ProductSearchIndex : IDisposable
         public double Base => Lexical + Semantic + Intent;
     }
 
-    /// <summary>One immutable state of the index; <paramref name="Matrix"/> is (VectorEntries.Length, dim), row r the vector of VectorEntries[r].</summary>
-    private sealed record Snapshot(
-        Dictionary<string, Entry> ById, Entry[] Entries, QueryVocabulary Vocabulary, SemanticEncoder? Encoder, long Version, Entry[] VectorEntries, float[] Matrix);
+    /// <summary>Slots per chunk: an upsert copies the chunks it touches (entries and vector rows), never the whole catalog.</summary>
+    internal const int ChunkRows = 1024;
+
+    /// <summary>Item id → slot, shared by the snapshots of one numbering; it only grows (a removed item keeps its slot, empty).</summary>
+    private sealed class Slots : System.Collections.Concurrent.ConcurrentDictionary<string, int>
+    {
+        public Slots() : base(StringComparer.Ordinal) { }
+    }
+
+    /// <summary>
+    /// One immutable state of the index: entries by slot in chunks of <see cref="ChunkRows"/> (null: empty slot), and when
+    /// an encoder is set their unit vectors, chunk c a (ChunkRows, dim) row-major matrix whose row i is slot c·ChunkRows + i
+    /// (zeros for an empty slot). <paramref name="SlotOf"/> may hold ids added after this snapshot: their slots lie at or
+    /// beyond <paramref name="Used"/> (the slots numbered so far, live or empty), or in a chunk this snapshot holds as it
+    /// was. <paramref name="Count"/> is the number of live entries.
+    /// </summary>
+    private sealed record Snapshot(Slots SlotOf, Entry?[][] Entries, float[][]? Matrix, int Dimension, int Used, int Count, QueryVocabulary Vocabulary,
+        SemanticEncoder? Encoder, long Version)
+    {
+        public Entry? At(int slot) => Entries[slot / ChunkRows][slot % ChunkRows];
+
+        public bool TryGet(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Entry? entry)
+        {
+            // The id check: a slot numbered by a write that failed part-way may have gone to another item since.
+            entry = SlotOf.TryGetValue(id, out var slot) && slot < Used && At(slot) is { } found && found.Item.Id == id ? found : null;
+            return entry is not null;
+        }
+
+        public IEnumerable<(Entry Entry, int Slot)> Live()
+        {
+            for (var slot = 0; slot < Used; slot++)
+                if (At(slot) is { } entry) yield return (entry, slot);
+        }
+    }
+
+    /// <summary>
+    /// Builds the next snapshot from one: chunks are copied the first time the writer touches them (new ones allocated
+    /// whole), and nothing the old snapshot holds is changed. Under the write lock.
+    /// </summary>
+    private sealed class SnapshotWriter
+    {
+        private readonly Snapshot _old;
+        private Entry?[][] _entries;
+        private float[][]? _matrix;
+        private readonly HashSet<int> _copied = [];
+
+        public SnapshotWriter(Snapshot old)
+        {
+            _old = old;
+            _entries = old.Entries;
+            _matrix = old.Matrix;
+            Dimension = old.Dimension;
+            Count = old.Count;
+            Used = old.Used;
+        }
+
+        public Slots SlotOf => _old.SlotOf;
+        public Entry?[][] Entries => _entries;
+        public float[][]? Matrix => _matrix;
+        public int Dimension { get; }
+        public int Count { get; private set; }
+        public int Used { get; private set; }
+
+        public Entry? Find(string id) => SlotOf.TryGetValue(id, out var slot) && slot < Used && At(slot) is { } found && found.Item.Id == id ? found : null;
+
+        private Entry? At(int slot) => _entries[slot / ChunkRows][slot % ChunkRows];
+
+        /// <summary>Puts <paramref name="entry"/> in its item's slot (a new one at the end for a new item) with its vector (null: no encoder).</summary>
+        public void Put(Entry entry, ReadOnlySpan<float> vector)
+        {
+            if (!SlotOf.TryGetValue(entry.Item.Id, out var slot) || slot >= Used || (At(slot) is { } other && other.Item.Id != entry.Item.Id))
+            {
+                slot = Used++;
+                SlotOf[entry.Item.Id] = slot;
+            }
+            var (chunk, row) = Writable(slot);
+            if (chunk[row] is null) Count++;
+            chunk[row] = entry;
+            if (_matrix is not null)
+            {
+                var rows = _matrix[slot / ChunkRows].AsSpan(row * Dimension, Dimension);
+                if (vector.Length == Dimension) vector.CopyTo(rows);
+                else rows.Clear();
+            }
+        }
+
+        public void Remove(string id)
+        {
+            if (Find(id) is null) return;
+            var slot = SlotOf[id];
+            var (chunk, row) = Writable(slot);
+            chunk[row] = null;
+            Count--;
+            _matrix?[slot / ChunkRows].AsSpan(row * Dimension, Dimension).Clear();
+        }
+
+        /// <summary>The chunk holding <paramref name="slot"/>: this writer's own copy.</summary>
+        private (Entry?[] Chunk, int Row) Writable(int slot)
+        {
+            var c = slot / ChunkRows;
+            var row = slot % ChunkRows;
+            if (!_copied.Add(c)) return (_entries[c], row);
+            if (ReferenceEquals(_entries, _old.Entries)) _entries = (Entry?[][])_old.Entries.Clone();
+            if (_matrix is not null && ReferenceEquals(_matrix, _old.Matrix)) _matrix = (float[][])_old.Matrix!.Clone();
+            if (c < _entries.Length)
+            {
+                _entries[c] = (Entry?[])_entries[c].Clone();
+                if (_matrix is not null) _matrix[c] = (float[])_matrix[c].Clone();
+            }
+            else
+            {
+                // Slots are numbered in order, so a new chunk is always the next one.
+                Array.Resize(ref _entries, c + 1);
+                _entries[c] = new Entry?[ChunkRows];
+                if (_matrix is not null)
+                {
+                    Array.Resize(ref _matrix, c + 1);
+                    _matrix[c] = new float[ChunkRows * Dimension];
+                }
+            }
+            return (_entries[c], row);
+        }
+    }
 
     /// <summary>
     /// A query as parsed and its fused candidates, best first; shared by concurrent searches, so never changed, apart

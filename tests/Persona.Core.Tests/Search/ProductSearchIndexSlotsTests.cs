@@ -1,0 +1,153 @@
+using FsCheck;
+using FsCheck.Fluent;
+using Persona.Abstractions;
+using Persona.Core.Search;
+
+namespace Persona.Core.Tests.Search;
+
+/// <summary>
+/// The index keeps its items in chunks of slots, copied only where a write touches them, with the item vectors in one
+/// matrix per chunk: after any sequence of upserts, removals and encoder changes it holds exactly the items a plain
+/// dictionary would, each with its text's vector, the semantic retriever finds what a brute-force scan finds, and a
+/// reader's snapshot never changes under it.
+/// </summary>
+public sealed class ProductSearchIndexSlotsTests
+{
+    private static readonly string[] Words = ["matte", "velvet", "gloss", "serum", "cream", "mask", "oil", "tint", "balm", "mist", "口红", "精华"];
+    private static readonly string[][] Paths = [["Makeup", "Lips"], ["Skin", "Face"], ["Hair", "Care"]];
+
+    private static readonly Lazy<SemanticEncoder> Encoder = new(() =>
+    {
+        var items = Enumerable.Range(0, 120).Select(i => NewItem(i, i)).ToList();
+        return SemanticEncoder.Train(SemanticPairs.Build(items), new SemanticEncoderOptions { Buckets = 1 << 10, Dimension = 16, Epochs = 2, BatchSize = 32 });
+    });
+
+    private static Item NewItem(int id, int variant, bool available = true) => new()
+    {
+        Id = $"i{id}",
+        Title = $"{Words[variant % Words.Length]} {Words[variant / Words.Length % Words.Length]} {id}",
+        Brand = $"b{variant % 7}",
+        Price = 5 + variant % 50,
+        CategoryPath = Paths[id % Paths.Length],
+        Available = available,
+    };
+
+    /// <summary>One write: a batch of (id, variant, available) upserts, a removal by id, or an encoder change.</summary>
+    private sealed record Step(int Kind, (int Id, int Variant, bool Available)[] Batch, int RemoveId, bool WithEncoder);
+
+    private static Gen<Step> StepGen(int ids) =>
+        from kind in Gen.Frequency((6, Gen.Constant(0)), (2, Gen.Constant(1)), (1, Gen.Constant(2)))
+        from size in Gen.Choose(1, 1_500)
+        from seed in Gen.Choose(0, int.MaxValue - 1)
+        from removeId in Gen.Choose(0, ids - 1)
+        from withEncoder in Gen.Elements(true, false)
+        select new Step(kind, Batch(seed, size, ids), removeId, withEncoder);
+
+    private static (int, int, bool)[] Batch(int seed, int size, int ids)
+    {
+        var random = new Random(seed);
+        // Mostly fresh or changed items; a tenth made unavailable, which removes them.
+        return [.. Enumerable.Range(0, size).Select(_ => (random.Next(ids), random.Next(1_000), random.Next(10) > 0))];
+    }
+
+    private int _semanticChecks;
+
+    [Fact]
+    public void AnyWrites_HoldWhatADictionaryHolds_WithEachTextsVector()
+    {
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(12), Prop.ForAll(Gen.Choose(1, 12).SelectMany(n => Gen.ArrayOf(StepGen(3_000), n)).ToArbitrary(), steps =>
+        {
+            var index = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0 });
+            var model = new Dictionary<string, Item>(StringComparer.Ordinal);
+            foreach (var step in steps)
+            {
+                var before = index.Items;
+                var expectedBefore = model.Keys.Order(StringComparer.Ordinal).ToArray();
+                switch (step.Kind)
+                {
+                    case 0:
+                        var items = step.Batch.Select(b => NewItem(b.Id, b.Variant, b.Available)).ToList();
+                        index.Upsert(items);
+                        foreach (var item in items)
+                            if (item.Available) model[item.Id] = item;
+                            else model.Remove(item.Id);
+                        break;
+                    case 1:
+                        Assert.Equal(model.Remove($"i{step.RemoveId}"), index.Remove($"i{step.RemoveId}"));
+                        break;
+                    default:
+                        index.SetEncoder(step.WithEncoder ? Encoder.Value : null);
+                        break;
+                }
+                // The enumerable taken before the write reads the snapshot of before it.
+                Assert.Equal(expectedBefore, before.Select(i => i.Id).Order(StringComparer.Ordinal).ToArray());
+                CheckAgainst(index, model);
+            }
+            index.SetEncoder(Encoder.Value);
+            CheckAgainst(index, model);
+            // Changed texts under a set encoder get their new vectors.
+            var changed = steps.SelectMany(s => s.Batch).Take(50).Select(b => NewItem(b.Id, b.Variant + 1)).ToList();
+            index.Upsert(changed);
+            foreach (var item in changed) model[item.Id] = item;
+            CheckAgainst(index, model);
+            return true;
+        }));
+        Assert.True(_semanticChecks > 0, "no semantic pool was compared");
+    }
+
+    [Fact]
+    public void RemovingMostItems_CompactsTheSlots_AndKeepsTheRest()
+    {
+        var index = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0 });
+        var items = Enumerable.Range(0, 3_000).Select(i => NewItem(i, i)).ToList();
+        index.Upsert(items);
+        index.SetEncoder(Encoder.Value);
+        var kept = items.Where((_, i) => i % 6 == 0).ToDictionary(i => i.Id, StringComparer.Ordinal);
+        index.Upsert(items.Where((_, i) => i % 6 != 0).Select(i => i with { Available = false }));
+        CheckAgainst(index, kept);
+        Assert.True(index.Remove("i0"));
+        kept.Remove("i0");
+        index.Upsert([NewItem(0, 5)]);
+        kept["i0"] = index.TryGetItem("i0", out var back) ? back! : throw new InvalidOperationException("i0 not back");
+        CheckAgainst(index, kept);
+    }
+
+    private void CheckAgainst(ProductSearchIndex index, Dictionary<string, Item> model)
+    {
+        Assert.Equal(model.Count, index.Count);
+        Assert.Equal(model.Keys.Order(StringComparer.Ordinal), index.Items.Select(i => i.Id).Order(StringComparer.Ordinal));
+        foreach (var (id, item) in model.Take(200))
+        {
+            Assert.True(index.TryGetItem(id, out var held));
+            Assert.Same(item, held);
+        }
+        Assert.False(index.TryGetItem("i-none", out _));
+        if (index.Encoder is not { } encoder) return;
+
+        var vectors = index.EncodedItems(encoder).ToDictionary(e => e.Id, StringComparer.Ordinal);
+        Assert.Equal(model.Count, vectors.Count);
+        foreach (var (id, item) in model.Take(200)) Assert.Equal(encoder.Encode(SearchFields.FullText(item)), vectors[id].Vector);
+
+        // The semantic pool equals a brute-force scan of the model's items (when no tie sits at its edge).
+        const string query = "velvet serum";
+        var q = encoder.Encode(query);
+        var pool = index.Options.CandidatePool;
+        var scan = model.Values.Select(i => (i.Id, Cosine: Dot(q, vectors[i.Id].Vector)))
+            .Where(s => s.Cosine > 0 && s.Cosine >= index.Options.MinSemanticSimilarity)
+            .OrderByDescending(s => s.Cosine).ToList();
+        // The index's SIMD dot products may differ from this sum in the last bits: skip near-ties at either edge.
+        if (scan.Count > pool && scan[pool - 1].Cosine - scan[pool].Cosine < 1e-4) return;
+        if (scan.Count > 0 && scan.Take(pool).Min(s => s.Cosine) - index.Options.MinSemanticSimilarity < 1e-4) return;
+        var semantic = index.Candidates(index.Parse(query), new SearchRequest { Query = query }, pool: pool)
+            .Where(c => c.Semantic > 0).Select(c => c.Entry.Item.Id).Order(StringComparer.Ordinal);
+        Assert.Equal(scan.Take(pool).Select(s => s.Id).Order(StringComparer.Ordinal), semantic);
+        _semanticChecks++;
+    }
+
+    private static float Dot(float[] a, float[] b)
+    {
+        var sum = 0f;
+        for (var i = 0; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
+    }
+}
