@@ -7,7 +7,10 @@ namespace Persona.Text;
 /// <c>Σ_terms qtf · idf(t) · t̃f·(k1+1) / (t̃f + k1)</c> where <c>t̃f = Σ_fields w_f · tf_f / (1 − b + b·len_f/avglen_f)</c>
 /// and <c>idf(t) = ln(1 + (N − df + 0.5)/(df + 0.5))</c>, df counting documents that hold the term in any field.
 /// Documents are added, replaced and removed one at a time; a change is visible to the next query.
-/// Many readers run at once; a writer waits for them and blocks them briefly.
+/// Many readers run at once; a writer waits for them and blocks them briefly. A removed document's postings stay in
+/// their lists, skipped by queries, until a list holds one dead document for every seven live ones and is swept: so
+/// replacing a document costs its own terms, not the lengths of their lists (a word every item shares would otherwise
+/// cost a scan of the catalog). Its ordinal is reused once no list refers to it.
 /// </summary>
 public sealed class Bm25Index : IDisposable
 {
@@ -19,7 +22,10 @@ public sealed class Bm25Index : IDisposable
     private readonly Dictionary<string, int> _ordinals = new(StringComparer.Ordinal);
     private readonly List<Doc?> _docs = [];
     // Field lengths by document ordinal, (docs, fields) row-major: read per posting, so kept flat rather than behind each Doc.
+    // A removed document's lengths are -1: its postings, not yet swept, are skipped.
     private int[] _lengths = [];
+    // For a removed document's ordinal: how many term lists still hold its postings (free again at 0).
+    private int[] _unswept = [];
     // When each document ordinal's id was first indexed (the score tie-break), flat for the same reason.
     private long[] _sequences = [];
     private readonly Stack<int> _free = new();
@@ -106,7 +112,11 @@ public sealed class Bm25Index : IDisposable
             else _docs[ordinal] = doc;
             if (_lengths.Length < _docs.Count * _fields) Array.Resize(ref _lengths, Math.Max(_docs.Count * _fields, 2 * _lengths.Length));
             lengths.CopyTo(_lengths.AsSpan(ordinal * _fields, _fields));
-            if (_sequences.Length < _docs.Count) Array.Resize(ref _sequences, Math.Max(_docs.Count, 2 * _sequences.Length));
+            if (_sequences.Length < _docs.Count)
+            {
+                Array.Resize(ref _sequences, Math.Max(_docs.Count, 2 * _sequences.Length));
+                Array.Resize(ref _unswept, _sequences.Length);
+            }
             _sequences[ordinal] = sequence;
             _ordinals[id] = ordinal;
             for (var f = 0; f < _fields; f++) _totalLength[f] += lengths[f];
@@ -137,18 +147,38 @@ public sealed class Bm25Index : IDisposable
     private void RemoveLocked(int ordinal)
     {
         var doc = _docs[ordinal]!;
+        for (var f = 0; f < _fields; f++) _totalLength[f] -= doc.Lengths[f];
+        _lengths.AsSpan(ordinal * _fields, _fields).Fill(-1);
+        _docs[ordinal] = null;
+        _ordinals.Remove(doc.Id);
+        _count--;
+        _unswept[ordinal] = doc.Terms.Length;
+        if (doc.Terms.Length == 0) _free.Push(ordinal);
         foreach (var term in doc.Terms)
         {
             var entry = _terms[term];
-            entry.Postings.RemoveAll(p => p.Doc == ordinal);
-            if (--entry.DocumentFrequency == 0) _terms.Remove(term);
+            entry.DocumentFrequency--;
+            entry.DeadDocuments++;
+            if (entry.DocumentFrequency == 0 || entry.DeadDocuments * 8 >= entry.DocumentFrequency + entry.DeadDocuments) Sweep(term, entry);
         }
-        for (var f = 0; f < _fields; f++) _totalLength[f] -= doc.Lengths[f];
-        _lengths.AsSpan(ordinal * _fields, _fields).Clear();
-        _docs[ordinal] = null;
-        _ordinals.Remove(doc.Id);
-        _free.Push(ordinal);
-        _count--;
+    }
+
+    /// <summary>Drops the postings of removed documents from one term's list; an ordinal no list refers to any more is free.</summary>
+    private void Sweep(string term, TermEntry entry)
+    {
+        var swept = new HashSet<int>();
+        var lengths = _lengths;
+        var fields = _fields;
+        entry.Postings.RemoveAll(p =>
+        {
+            if (lengths[p.Doc * fields] >= 0) return false;
+            swept.Add(p.Doc);
+            return true;
+        });
+        foreach (var ordinal in swept)
+            if (--_unswept[ordinal] == 0) _free.Push(ordinal);
+        entry.DeadDocuments = 0;
+        if (entry.DocumentFrequency == 0) _terms.Remove(term);
     }
 
     /// <summary>
@@ -192,9 +222,10 @@ public sealed class Bm25Index : IDisposable
                     foreach (var p in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(entry.Postings))
                     {
                         var w = _weights[p.Field];
-                        if (w == 0) continue;
+                        var length = lengths[p.Doc * _fields + p.Field];
+                        if (w == 0 || length < 0) continue;
                         if (pseudo[p.Doc] == 0) termDocs.Add(p.Doc);
-                        pseudo[p.Doc] += w * p.Tf / (1 - b + b * lengths[p.Doc * _fields + p.Field] * inverseAverage[p.Field]);
+                        pseudo[p.Doc] += w * p.Tf / (1 - b + b * length * inverseAverage[p.Field]);
                     }
                     foreach (var d in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(termDocs))
                     {
@@ -286,7 +317,10 @@ public sealed class Bm25Index : IDisposable
     private sealed class TermEntry
     {
         public List<Posting> Postings { get; } = [];
+        /// <summary>Live documents holding the term.</summary>
         public int DocumentFrequency { get; set; }
+        /// <summary>Removed documents whose postings are still in <see cref="Postings"/>.</summary>
+        public int DeadDocuments { get; set; }
     }
 
     /// <summary><paramref name="Sequence"/>: when the id was first indexed (kept on replace); breaks score ties like a docid.</summary>

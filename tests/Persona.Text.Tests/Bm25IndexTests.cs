@@ -121,4 +121,48 @@ public sealed class Bm25IndexTests
             Assert.Throws<InvalidOperationException>(() => largeIndex.Search(["lip", "nail"], 5, _ => throw new InvalidOperationException()));
         }
     }
+
+    /// <summary>
+    /// Removed documents' postings are swept lazily: after any sequence of upserts, replacements and removals (over
+    /// two fields, with terms every document shares), every query answers as an index built afresh from the live
+    /// documents in the order their ids were first indexed.
+    /// </summary>
+    [Fact]
+    public void AnyWrites_AnswerAsAFreshIndexOfTheLiveDocuments()
+    {
+        string[] vocabulary = ["all", "a", "b", "c", "d", "e", "f"];
+        var options = new Bm25Options { FieldWeights = [2.0, 1.0] };
+        var property = Prop.ForAll(Gen.Choose(0, int.MaxValue - 1).ToArbitrary(), seed =>
+        {
+            var random = new Random(seed);
+            string[] Terms() => ["all", .. Enumerable.Range(0, random.Next(4)).Select(_ => vocabulary[1 + random.Next(vocabulary.Length - 1)])];
+            using var index = new Bm25Index(options);
+            var live = new Dictionary<string, (long First, string[][] Fields)>(StringComparer.Ordinal);
+            long next = 0;
+            for (var step = 0; step < 400; step++)
+            {
+                var id = $"d{random.Next(60)}";
+                if (random.Next(3) == 0)
+                {
+                    Assert.Equal(live.Remove(id), index.Remove(id));
+                    continue;
+                }
+                string[][] fields = [Terms(), Terms()];
+                index.Upsert(id, fields);
+                live[id] = (live.TryGetValue(id, out var known) ? known.First : next++, fields);
+            }
+            using var fresh = new Bm25Index(options);
+            foreach (var (id, (_, fields)) in live.OrderBy(p => p.Value.First)) fresh.Upsert(id, fields);
+            Assert.Equal(live.Count, index.Count);
+            foreach (var query in new[] { vocabulary, ["all"], ["b", "c"], ["f", "f", "a"] })
+            {
+                var expected = fresh.Search(query, 100);
+                var actual = index.Search(query, 100);
+                Assert.Equal(expected.Select(h => h.Id), actual.Select(h => h.Id));
+                Assert.All(expected.Zip(actual), p => Assert.Equal(p.First.Score, p.Second.Score, 9));
+            }
+            return true;
+        });
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(100), property);
+    }
 }
