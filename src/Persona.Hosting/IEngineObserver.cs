@@ -24,11 +24,29 @@ public interface IEngineObserver
     string? OnUserErased(string userId) => null;
 
     /// <summary>
-    /// As <see cref="OnUserErased"/>, and may also recompute aggregates over all users (item pairs, popularity)
-    /// from the store, which no longer holds the user's events, so they equal ones computed from scratch. Called
-    /// instead of <see cref="OnUserErased"/>; the default calls it.
+    /// After an erasure that found the user (and after <see cref="OnUserErased"/>), for an observer holding aggregates
+    /// over all users (item pairs, popularity): a fresh count to feed the whole log, which no longer holds the user's
+    /// events, so it equals one computed from scratch. The engine reads the log once for every recount, outside the
+    /// write path: ingest goes on, and batches stored meanwhile still arrive through <see cref="OnEventsStored"/>.
+    /// Null: nothing to recount.
     /// </summary>
-    ValueTask<string?> OnUserErasedAsync(string userId, CancellationToken cancellationToken) => ValueTask.FromResult(OnUserErased(userId));
+    ValueTask<IErasureRecount?> BeginRecountAsync(string userId, CancellationToken cancellationToken) => ValueTask.FromResult<IErasureRecount?>(null);
+}
+
+/// <summary>An aggregate being recounted after an erasure (<see cref="IEngineObserver.BeginRecountAsync"/>).</summary>
+public interface IErasureRecount
+{
+    /// <summary>The next page of the stored log, in sequence order.</summary>
+    void Apply(IReadOnlyList<StoredEvent> page);
+
+    /// <summary>
+    /// The log was read through <paramref name="lastSequence"/>: count the batches stored meanwhile after it and serve the
+    /// fresh count. Returns a line for the erasure receipt.
+    /// </summary>
+    string Complete(long lastSequence);
+
+    /// <summary>The read failed: forget what was held for it; the old count keeps serving.</summary>
+    void Abandon();
 }
 
 /// <summary>Holds per-user results that are also persisted as store documents (predictions, segments, audiences).</summary>

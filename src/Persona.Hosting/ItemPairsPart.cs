@@ -88,7 +88,7 @@ internal sealed class ItemPairsPart : IStatePartObserver
     /// </summary>
     public Task LoadAsync(CancellationToken cancellationToken)
     {
-        lock (_loadLock) return _loading ??= Task.Run(() => Recount(_current, cancellationToken), cancellationToken);
+        lock (_loadLock) return _loading ??= Task.Run(() => ReadLogInto(_current, cancellationToken), cancellationToken);
     }
 
     public void OnEventsStored(IReadOnlyList<StoredEvent> events)
@@ -118,10 +118,11 @@ internal sealed class ItemPairsPart : IStatePartObserver
     public void OnItemsUpserted(IReadOnlyList<Item> items) { }
 
     /// <summary>
-    /// Recounts the pairs from the store, which no longer holds the shopper's events, and swaps them in: they then equal
-    /// pairs counted from scratch without the shopper (their last items go too). O(events in the store); erasures are rare.
+    /// Fresh pairs for the engine to count from the store, which no longer holds the shopper's events: swapped in when
+    /// complete, they equal pairs counted from scratch without the shopper (their last items go too). O(events in the
+    /// store); erasures are rare.
     /// </summary>
-    public async ValueTask<string?> OnUserErasedAsync(string userId, CancellationToken cancellationToken)
+    public async ValueTask<IErasureRecount?> BeginRecountAsync(string userId, CancellationToken cancellationToken)
     {
         Task? loading;
         lock (_loadLock) loading = _loading;
@@ -129,28 +130,48 @@ internal sealed class ItemPairsPart : IStatePartObserver
         if (loading is null) return null;
         await loading;
         lock (_loadLock) _pending = [];
-        await Recount(New(), cancellationToken);
-        return "item pairs: recounted";
+        return new Recount(this, New());
+    }
+
+    private sealed class Recount(ItemPairsPart part, ItemPairs pairs) : IErasureRecount
+    {
+        public void Apply(IReadOnlyList<StoredEvent> page) => ItemPairsPart.Apply(page, pairs);
+
+        public string Complete(long lastSequence)
+        {
+            part.Serve(pairs, lastSequence);
+            return "item pairs: recounted";
+        }
+
+        public void Abandon()
+        {
+            lock (part._loadLock) part._pending = null;
+        }
     }
 
     /// <summary>Reads the store's events into <paramref name="pairs"/>, then the batches held meanwhile, and serves it.</summary>
-    private async Task Recount(ItemPairs pairs, CancellationToken cancellationToken)
+    private async Task ReadLogInto(ItemPairs pairs, CancellationToken cancellationToken)
     {
         try
         {
-            var lastSequence = await _engine.ReadLogInPagesAsync(page => Apply(page, pairs), cancellationToken);
-            lock (_loadLock)
-            {
-                Apply(_pending!.Where(e => e.Sequence > lastSequence).ToList(), pairs);
-                _pending = null;
-                // Requests may still hold the old pairs: left to the collector rather than disposed under them.
-                _current = pairs;
-            }
+            Serve(pairs, await _engine.ReadLogInPagesAsync(page => Apply(page, pairs), cancellationToken));
         }
         catch
         {
             lock (_loadLock) _pending = null;
             throw;
+        }
+    }
+
+    /// <summary>Counts the batches held since the log was read through <paramref name="lastSequence"/>, then serves <paramref name="pairs"/>.</summary>
+    private void Serve(ItemPairs pairs, long lastSequence)
+    {
+        lock (_loadLock)
+        {
+            Apply(_pending!.Where(e => e.Sequence > lastSequence).ToList(), pairs);
+            _pending = null;
+            // Requests may still hold the old pairs: left to the collector rather than disposed under them.
+            _current = pairs;
         }
     }
 

@@ -402,6 +402,9 @@ public sealed partial class PersonaEngine : IAsyncDisposable
 
     private async Task<ErasureReceipt?> EraseUserGatedAsync(string userId, string actor, CancellationToken cancellationToken)
     {
+        StoreErasure erased;
+        var removed = new List<string>();
+        bool found;
         await _writeGate.WaitAsync(cancellationToken);
         try
         {
@@ -409,41 +412,66 @@ public sealed partial class PersonaEngine : IAsyncDisposable
             var documents = new List<DocumentUpdate>();
             foreach (var owner in owners) documents.AddRange(await owner.PrepareEraseAsync(userId, cancellationToken));
             var known = IsKnown(userId);
-            var erased = await _store.EraseUserAsync(userId, documents, CancellationToken.None);
+            erased = await _store.EraseUserAsync(userId, documents, CancellationToken.None);
             // The store dropped every state part with the shopper; the next checkpoint writes them afresh.
             _partsWrittenThrough.Clear();
             _erasedThrough[userId] = await _store.GetLastSequenceAsync(CancellationToken.None);
-            var removed = new List<string>();
             if (_profiles.Remove(userId)) removed.Add("profile state (in memory)");
             _dirtyProfiles.TryRemove(userId, out _);
             _dirtyStates.TryRemove(userId, out _);
             if (_consents.TryRemove(userId, out _)) removed.Add("consent flags (in memory)");
             foreach (var owner in owners)
                 if (owner.Erase(userId) is { } what) removed.Add(what);
-            // Aggregates are rebuilt only when the user had data; an unknown id only clears what memory might hold.
-            var found = known || erased.Events > 0 || erased.User || erased.Profile || removed.Count > 0;
+            found = known || erased.Events > 0 || erased.User || erased.Profile || removed.Count > 0;
             foreach (var observer in _observers)
-                if ((found ? await observer.OnUserErasedAsync(userId, CancellationToken.None) : observer.OnUserErased(userId)) is { } what) removed.Add(what);
-            if (!found && removed.Count == 0) return null;
-
-            var receipt = new ErasureReceipt
-            {
-                UserId = userId,
-                ErasedAt = _time.GetUtcNow(),
-                Events = erased.Events,
-                StoredProfile = erased.Profile,
-                UserRecord = erased.User,
-                DocumentsRewritten = erased.DocumentsRewritten,
-                Removed = removed,
-            };
-            await _store.AppendAuditAsync(new AuditEntry(receipt.ErasedAt, actor, AuditActions.EraseUser, userId,
-                $"{erased.Events} events, profile {(erased.Profile ? "yes" : "no")}, user record {(erased.User ? "yes" : "no")}, {erased.DocumentsRewritten} documents; {string.Join("; ", removed)}"),
-                CancellationToken.None);
-            return receipt;
+                if (observer.OnUserErased(userId) is { } what) removed.Add(what);
         }
         finally
         {
             _writeGate.Release();
+        }
+        if (!found && removed.Count == 0) return null;
+        // Aggregates are rebuilt only when the user had data (an unknown id only clears what memory might hold), and
+        // outside the write path: one read of the log while ingest goes on, still under the checkpoint gate, so no
+        // part counting the shopper is written meanwhile.
+        if (found) removed.AddRange(await RecountWithoutAsync(userId));
+
+        var receipt = new ErasureReceipt
+        {
+            UserId = userId,
+            ErasedAt = _time.GetUtcNow(),
+            Events = erased.Events,
+            StoredProfile = erased.Profile,
+            UserRecord = erased.User,
+            DocumentsRewritten = erased.DocumentsRewritten,
+            Removed = removed,
+        };
+        await _store.AppendAuditAsync(new AuditEntry(receipt.ErasedAt, actor, AuditActions.EraseUser, userId,
+            $"{erased.Events} events, profile {(erased.Profile ? "yes" : "no")}, user record {(erased.User ? "yes" : "no")}, {erased.DocumentsRewritten} documents; {string.Join("; ", removed)}"),
+            CancellationToken.None);
+        return receipt;
+    }
+
+    /// <summary>Feeds every observer's recount after an erasure from one read of the log; returns their receipt lines.</summary>
+    private async Task<List<string>> RecountWithoutAsync(string userId)
+    {
+        var recounts = new List<IErasureRecount>();
+        try
+        {
+            foreach (var observer in _observers)
+                if (await observer.BeginRecountAsync(userId, CancellationToken.None) is { } recount) recounts.Add(recount);
+            if (recounts.Count == 0) return [];
+            var lastSequence = await ReadLogInPagesAsync(page =>
+            {
+                foreach (var recount in recounts) recount.Apply(page);
+            }, CancellationToken.None);
+            // In observer order: the item pairs are served before the services whose cached answers read them start afresh.
+            return [.. recounts.Select(r => r.Complete(lastSequence))];
+        }
+        catch
+        {
+            foreach (var recount in recounts) recount.Abandon();
+            throw;
         }
     }
 

@@ -146,6 +146,71 @@ public sealed class ErasureAggregatesTests
         Assert.Equal(members.Where(m => m.Value > 0).OrderBy(m => m.Key), sizes.Where(s => s.Value > 0).OrderBy(s => s.Key));
     }
 
+    /// <summary>
+    /// The recount after an erasure reads the whole log outside the write path: events ingested while it reads are
+    /// acknowledged at once, and afterwards every aggregate equals one computed from scratch over the store (the new
+    /// events counted once, the erased shopper's not at all).
+    /// </summary>
+    [Fact]
+    public async Task EraseUser_IngestGoesOnWhileTheAggregatesAreRecounted()
+    {
+        await using var app = NewApp();
+        using var client = app.CreateClient();
+        await SeedAsync(app.Engine);
+        const string rule = """{"lifecycle":["active","at_risk","new"],"min_count":1}""";
+        _ = await AggregatesAsync(app, client, rule);
+        var held = new HeldRecount();
+        app.Engine.AddObserver(held);
+
+        var erasure = client.DeleteAsync($"/v1/users/{Erased}");
+        await held.Reading.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var at = new DateTimeOffset(2026, 10, 1, 2, 0, 0, TimeSpan.Zero);
+        var events = Enumerable.Range(0, 6).Select(i => new Event
+        {
+            Id = $"late{i}", UserId = $"u{1 + i % 2:00}", Type = EventType.Purchase, ItemId = $"i{30 + i % 3}", Value = 5, Timestamp = at.AddMinutes(i),
+        }).ToList();
+        var ingest = app.Engine.IngestEventsAsync(events, CancellationToken.None);
+        Assert.Empty((await ingest.WaitAsync(TimeSpan.FromSeconds(30))).Errors);
+        Assert.False(erasure.IsCompleted, "the erasure finished before its recount was released");
+        held.Release.Set();
+        var receipt = await (await erasure).ReadJsonAsync();
+        Assert.Contains(receipt.GetProperty("removed").EnumerateArray(), r => r.GetString() == "item pairs: recounted");
+        var after = await AggregatesAsync(app, client, rule);
+
+        await using var fresh = NewApp();
+        Directory.CreateDirectory(fresh.DataDirectory);
+        using (var source = new SqliteConnection($"Data Source={Path.Combine(app.DataDirectory, "persona.db")};Pooling=False"))
+        using (var target = new SqliteConnection($"Data Source={Path.Combine(fresh.DataDirectory, "persona.db")};Pooling=False"))
+        {
+            source.Open();
+            source.BackupDatabase(target);
+        }
+        using var freshClient = fresh.CreateClient();
+        var fromScratch = await AggregatesAsync(fresh, freshClient, rule);
+        Assert.Equal(fromScratch, after);
+        Assert.Contains(after, l => l.StartsWith("follows i30 total=", StringComparison.Ordinal) && !l.StartsWith("follows i30 total=0", StringComparison.Ordinal));
+    }
+
+    /// <summary>An observer whose recount holds the log read at its first page until released.</summary>
+    private sealed class HeldRecount : IEngineObserver, IErasureRecount
+    {
+        public ManualResetEventSlim Release { get; } = new(false);
+        public TaskCompletionSource Reading { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void OnEventsStored(IReadOnlyList<StoredEvent> events) { }
+        public void OnItemsUpserted(IReadOnlyList<Item> items) { }
+        public ValueTask<IErasureRecount?> BeginRecountAsync(string userId, CancellationToken cancellationToken) => ValueTask.FromResult<IErasureRecount?>(this);
+
+        public void Apply(IReadOnlyList<StoredEvent> page)
+        {
+            Reading.TrySetResult();
+            Release.Wait(TimeSpan.FromSeconds(60));
+        }
+
+        public string Complete(long lastSequence) => "held: recounted";
+        public void Abandon() { }
+    }
+
     private static async Task<Dictionary<string, int>> SegmentSizesAsync(HttpClient client)
     {
         var segments = await (await client.GetAsync("/v1/segments")).ReadJsonAsync();

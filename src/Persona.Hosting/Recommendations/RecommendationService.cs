@@ -306,7 +306,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
 
     /// <summary>
     /// Drops the user's attribute groups and cached answers (their recent steps go with their shopper state).
-    /// <see cref="OnUserErasedAsync"/> also rebuilds popularity (the engine recounts the item pairs).
+    /// <see cref="BeginRecountAsync"/> then rebuilds popularity (the engine recounts the item pairs).
     /// </summary>
     public string? OnUserErased(string userId)
     {
@@ -317,32 +317,39 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     }
 
     /// <summary>
-    /// As <see cref="OnUserErased"/>, then recomputes popularity (overall and per attribute group) from the store, which no longer holds the user's events, and swaps them in: they then equal counts made
-    /// from scratch without the user, as after a restart. Batches stored meanwhile go to both the old counts (still
-    /// serving) and the new ones. O(events in the store); erasures are rare.
+    /// Fresh popularity (overall and per attribute group) for the engine to count from the store, which no longer holds
+    /// the user's events: swapped in when complete, it equals counts made from scratch without the user, as after a
+    /// restart. Batches stored meanwhile go to both the old counts (still serving) and the new ones. O(events in the
+    /// store); erasures are rare.
     /// </summary>
-    public async ValueTask<string?> OnUserErasedAsync(string userId, CancellationToken cancellationToken)
+    public ValueTask<IErasureRecount?> BeginRecountAsync(string userId, CancellationToken cancellationToken)
     {
-        var removed = OnUserErased(userId);
-        if (!IsLoaded) return removed;
-        var fresh = NewAggregates();
+        if (!IsLoaded) return ValueTask.FromResult<IErasureRecount?>(null);
         lock (_loadLock) _rebuildPending = [];
-        try
+        return ValueTask.FromResult<IErasureRecount?>(new PopularityRecount(this, NewAggregates()));
+    }
+
+    private sealed class PopularityRecount(RecommendationService service, Aggregates fresh) : IErasureRecount
+    {
+        public void Apply(IReadOnlyList<StoredEvent> page) => service.ApplyAggregates(page, fresh);
+
+        public string Complete(long lastSequence)
         {
-            var lastSequence = await _engine.ReadLogInPagesAsync(page => ApplyAggregates(page, fresh), cancellationToken);
-            lock (_loadLock)
+            lock (service._loadLock)
             {
-                ApplyAggregates(_rebuildPending!.Where(e => e.Sequence > lastSequence).ToList(), fresh);
-                _aggregates = fresh;
+                service.ApplyAggregates(service._rebuildPending!.Where(e => e.Sequence > lastSequence).ToList(), fresh);
+                service._aggregates = fresh;
+                service._rebuildPending = null;
             }
+            // Cached lists were ranked with the user's share in the counts (the item pairs were recounted just before).
+            Interlocked.Increment(ref service._epoch);
+            return "recommendations: popularity recounted";
         }
-        finally
+
+        public void Abandon()
         {
-            lock (_loadLock) _rebuildPending = null;
+            lock (service._loadLock) service._rebuildPending = null;
         }
-        // Cached lists were ranked with the user's share in the counts (the item pairs were recounted just before).
-        Interlocked.Increment(ref _epoch);
-        return removed is null ? "recommendations: popularity recounted" : removed + "; popularity recounted";
     }
 
     /// <summary>The item pairs recommendations read (the engine's; for tests and diagnostics).</summary>
