@@ -21,6 +21,7 @@ public static class PersonaCli
         root.Add(AudienceCommand.Create());
         root.Add(SearchCommand.Create());
         root.Add(KeysCommand.Create());
+        root.Add(StateCommand.Create());
         return root;
     }
 }

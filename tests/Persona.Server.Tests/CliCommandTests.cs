@@ -45,6 +45,7 @@ public sealed class CliCommandTests : IDisposable
     [InlineData("segments")]
     [InlineData("audience", "--rule", """{"lifecycle":["active"]}""")]
     [InlineData("evaluate", "--task", "segments")]
+    [InlineData("state")]
     public async Task ReadCommands_FolderWithoutStore_ExitTwoNamingTheFolderAndCreateNothing(string command, params string[] args)
     {
         var missing = Path.Combine(_root, "typo");
@@ -110,6 +111,34 @@ public sealed class CliCommandTests : IDisposable
         var (searched, results, _) = await RunAsync(["search", "--data", dir, "rose lipstick", "--user", "u1"]);
         Assert.Equal(0, searched);
         Assert.Contains($"sequence model {version}", results, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task State_ReportsWhatTheStartRestored_AndTheNextStartRestoresWhatThisOneWrote()
+    {
+        var dir = Path.Combine(_root, "shop");
+        await SeedAsync(dir);
+
+        var (exit, json, error) = await RunAsync(["state", "--data", dir, "--json"]);
+        Assert.True(exit == 0, error);
+        var first = JsonDocument.Parse(json).RootElement;
+        // The seeding engine's shutdown wrote every shopper's record; it never used the item pairs, so this start builds them.
+        Assert.Equal(20, first.GetProperty("restore").GetProperty("shoppers").GetInt32());
+        Assert.Equal(0, first.GetProperty("restore").GetProperty("rebuilt").GetInt32());
+        Assert.Equal(0, first.GetProperty("restore").GetProperty("tail_events").GetInt64());
+        Assert.Equal(0, first.GetProperty("parts").GetProperty("item-pairs").GetInt64());
+        Assert.Equal(20, first.GetProperty("memory").GetProperty("shoppers").GetInt32());
+        Assert.True(first.GetProperty("resident_mib").GetDouble() > 0);
+
+        // That start's shutdown stored the item pairs: the next one restores them to the log's end.
+        var (again, secondJson, _) = await RunAsync(["state", "--data", dir, "--json"]);
+        Assert.Equal(0, again);
+        Assert.Equal(240, JsonDocument.Parse(secondJson).RootElement.GetProperty("parts").GetProperty("item-pairs").GetInt64());
+
+        var (table, text, _) = await RunAsync(["state", "--data", dir]);
+        Assert.Equal(0, table);
+        Assert.Contains("Shopper records", text, StringComparison.Ordinal);
+        Assert.Contains("restored to sequence 240", text, StringComparison.Ordinal);
     }
 
     [Fact]
