@@ -150,5 +150,35 @@ public sealed class StateCheckpointTests : IDisposable
 
     private Task ExecuteAsync(string sql) => _folder.ExecuteAsync(sql);
 
+    /// <summary>/health's event count is kept by the engine (counting a large log takes SQLite seconds): it always equals the store's.</summary>
+    [Fact]
+    public async Task StoredEventCount_FollowsIngestDuplicatesErasureAndRestart()
+    {
+        await using var store = new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = _folder.Path });
+        await store.InitializeAsync();
+        async Task SameAsStoreAsync(PersonaEngine engine) =>
+            Assert.Equal(await store.CountEventsAsync(), (await engine.GetStatsAsync(CancellationToken.None)).Events);
+
+        await using (var engine = await OpenAsync())
+        {
+            await SeedAsync(engine);
+            var history = History(seed: 3, count: 300);
+            await IngestAsync(engine, history);
+            await SameAsStoreAsync(engine);
+            // Resent events are duplicates: stored once, counted once.
+            Assert.Equal(0, (await engine.IngestEventsAsync(history.Take(50).ToList(), CancellationToken.None)).Stored);
+            await SameAsStoreAsync(engine);
+            Assert.NotNull(await engine.EraseUserAsync("u3", "test", CancellationToken.None));
+            await SameAsStoreAsync(engine);
+            Assert.True((await engine.GetStatsAsync(CancellationToken.None)).Events < 300);
+        }
+        await using (var restarted = await OpenAsync())
+        {
+            await SameAsStoreAsync(restarted);
+            await IngestAsync(restarted, History(seed: 4, count: 40));
+            await SameAsStoreAsync(restarted);
+        }
+    }
+
     public void Dispose() => _folder.Dispose();
 }
