@@ -6,6 +6,8 @@ namespace Persona.Hosting;
 /// <summary>
 /// Prepares per-user state for the most recently active users on one background thread (so requests keep being
 /// served), after start or after a new model: their first requests then hit a cache instead of all computing at once.
+/// The thread is its own, not the pool's: on two cores two warm-ups on pool threads left none for requests until the
+/// pool grew, and the first requests after a start waited seconds.
 /// </summary>
 internal static class BackgroundWarmup
 {
@@ -15,7 +17,7 @@ internal static class BackgroundWarmup
     /// <param name="superseded">True once a newer run has started; this one then stops.</param>
     /// <param name="logger">Where the finished run is reported.</param>
     public static Task Start(string what, Func<IReadOnlyList<string>> users, Action<string> prepare, Func<bool> superseded, ILogger logger) =>
-        Task.Run(() =>
+        Task.Factory.StartNew(() =>
         {
             var clock = Stopwatch.StartNew();
             var done = 0;
@@ -35,5 +37,5 @@ internal static class BackgroundWarmup
                 // The host is shutting down under the run; the cache fills on demand instead.
                 if (logger.IsEnabled(LogLevel.Debug)) logger.LogDebug(ex, "Preparing {What} stopped after {Users} users", what, done);
             }
-        });
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 }

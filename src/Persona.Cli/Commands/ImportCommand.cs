@@ -84,7 +84,7 @@ internal static class ImportCommand
     }
 
     /// <summary>The state parts <c>persona serve</c> runs, registered with the engine before it starts.</summary>
-    private static void StateParts(PersonaEngine engine)
+    internal static void StateParts(PersonaEngine engine)
     {
         _ = new RecommendationService(engine, Microsoft.Extensions.Options.Options.Create(new RecommendationOptions { WarmUsers = 0 }));
         _ = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(new PersonaSearchOptions { PersistEncoder = false, WarmUsers = 0 }));
