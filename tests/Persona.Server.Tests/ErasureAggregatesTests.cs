@@ -57,6 +57,18 @@ public sealed class ErasureAggregatesTests
         return app;
     }
 
+    /// <summary>A server (not started yet) on a copy of <paramref name="app"/>'s store as it is now.</summary>
+    private static PersonaAppFactory CopyOf(PersonaAppFactory app)
+    {
+        var fresh = NewApp();
+        Directory.CreateDirectory(fresh.DataDirectory);
+        using var source = new SqliteConnection($"Data Source={Path.Combine(app.DataDirectory, "persona.db")};Pooling=False");
+        using var target = new SqliteConnection($"Data Source={Path.Combine(fresh.DataDirectory, "persona.db")};Pooling=False");
+        source.Open();
+        source.BackupDatabase(target);
+        return fresh;
+    }
+
     /// <summary>Everything aggregated over shoppers, as plain text lines that name items and keys, never internal numbering.</summary>
     private static async Task<List<string>> AggregatesAsync(PersonaAppFactory app, HttpClient client, string audienceRule)
     {
@@ -109,14 +121,7 @@ public sealed class ErasureAggregatesTests
         var after = await AggregatesAsync(app, client, rule);
 
         // A fresh server on a copy of the store as it is after the erasure.
-        await using var fresh = NewApp();
-        Directory.CreateDirectory(fresh.DataDirectory);
-        using (var source = new SqliteConnection($"Data Source={Path.Combine(app.DataDirectory, "persona.db")};Pooling=False"))
-        using (var target = new SqliteConnection($"Data Source={Path.Combine(fresh.DataDirectory, "persona.db")};Pooling=False"))
-        {
-            source.Open();
-            source.BackupDatabase(target);
-        }
+        await using var fresh = CopyOf(app);
         using var freshClient = fresh.CreateClient();
         var fromScratch = await AggregatesAsync(fresh, freshClient, rule);
         // The refresh's results as the store holds them after the erasure: everyone's but the erased shopper's.
@@ -177,14 +182,7 @@ public sealed class ErasureAggregatesTests
         Assert.Contains(receipt.GetProperty("removed").EnumerateArray(), r => r.GetString() == "item pairs: recounted");
         var after = await AggregatesAsync(app, client, rule);
 
-        await using var fresh = NewApp();
-        Directory.CreateDirectory(fresh.DataDirectory);
-        using (var source = new SqliteConnection($"Data Source={Path.Combine(app.DataDirectory, "persona.db")};Pooling=False"))
-        using (var target = new SqliteConnection($"Data Source={Path.Combine(fresh.DataDirectory, "persona.db")};Pooling=False"))
-        {
-            source.Open();
-            source.BackupDatabase(target);
-        }
+        await using var fresh = CopyOf(app);
         using var freshClient = fresh.CreateClient();
         var fromScratch = await AggregatesAsync(fresh, freshClient, rule);
         Assert.Equal(fromScratch, after);
