@@ -1,8 +1,8 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using Persona.Abstractions;
 using Persona.Core.Models.Segments;
+using Persona.Core.State;
 
 namespace Persona.Core.Models;
 
@@ -239,16 +239,16 @@ public sealed class ShopperResults
             Put(writer, (byte)((_segment[i] >= 0 ? SegmentFlag : 0) | (predictions.Length > 0 ? PredictionsFlag : 0)));
             if (_segment[i] >= 0)
             {
-                WriteVarint(writer, (ulong)_segment[i]);
-                WriteSigned(writer, _distance[i]);
-                WriteSigned(writer, _x[i]);
-                WriteSigned(writer, _y[i]);
+                Varint.Write(writer, (ulong)_segment[i]);
+                Varint.WriteSigned(writer, _distance[i]);
+                Varint.WriteSigned(writer, _x[i]);
+                Varint.WriteSigned(writer, _y[i]);
             }
             if (predictions.Length > 0) writer.Write(predictions);
-            var hash = System.IO.Hashing.XxHash64.HashToUInt64(writer.WrittenSpan);
-            BinaryPrimitives.WriteUInt64LittleEndian(writer.GetSpan(8), hash);
             writer.Advance(8);
-            yield return new ShopperResultRecord(_users[i], writer.WrittenSpan.ToArray());
+            var row = writer.WrittenSpan.ToArray();
+            Varint.Seal(row);
+            yield return new ShopperResultRecord(_users[i], row);
         }
     }
 
@@ -337,9 +337,8 @@ public sealed class ShopperResults
     private static bool TryReadRow(byte[] data, int segments, int categories, out Row row)
     {
         row = default;
-        if (data is null || data.Length < 2 + 8 || data[0] != RecordFormat) return false;
+        if (data is null || data.Length < 2 + 8 || data[0] != RecordFormat || !Varint.IsSealed(data)) return false;
         var end = data.Length - 8;
-        if (System.IO.Hashing.XxHash64.HashToUInt64(data.AsSpan(0, end)) != BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(end))) return false;
         try
         {
             var span = new ReadOnlySpan<byte>(data, 0, end);
@@ -350,12 +349,12 @@ public sealed class ShopperResults
             int distance = 0, x = 0, y = 0;
             if ((flags & SegmentFlag) != 0)
             {
-                var c = ReadVarint(span, ref position);
+                var c = Varint.Read(span, ref position);
                 if (c >= (ulong)segments) return false;
                 segment = (short)c;
-                distance = checked((int)ReadSigned(span, ref position));
-                x = checked((int)ReadSigned(span, ref position));
-                y = checked((int)ReadSigned(span, ref position));
+                distance = checked((int)Varint.ReadSigned(span, ref position));
+                x = checked((int)Varint.ReadSigned(span, ref position));
+                y = checked((int)Varint.ReadSigned(span, ref position));
             }
             var predictionsStart = position;
             if ((flags & PredictionsFlag) != 0)
@@ -382,8 +381,8 @@ public sealed class ShopperResults
     private static void EncodePredictions(Predictions p, Dictionary<string, int> categories, ArrayBufferWriter<byte> writer)
     {
         Put(writer, (byte)((p.PurchasePropensity is null ? 0 : HasPurchase) | (p.ChurnRisk is null ? 0 : HasChurn)));
-        if (p.PurchasePropensity is { } purchase) WriteSigned(writer, Fixed(purchase));
-        if (p.ChurnRisk is { } churn) WriteSigned(writer, Fixed(churn));
+        if (p.PurchasePropensity is { } purchase) Varint.WriteSigned(writer, Fixed(purchase));
+        if (p.ChurnRisk is { } churn) Varint.WriteSigned(writer, Fixed(churn));
         WriteScores(p.CategoryPropensity, categories, writer);
         WriteScores(p.CategoryDemand, categories, writer);
         WriteScores(p.NextCategories.Select(s => KeyValuePair.Create(s.Key, s.Score)).ToList(), categories, writer);
@@ -391,12 +390,12 @@ public sealed class ShopperResults
 
     private static void WriteScores(IReadOnlyCollection<KeyValuePair<string, double>> scores, Dictionary<string, int> categories, ArrayBufferWriter<byte> writer)
     {
-        WriteVarint(writer, (ulong)scores.Count);
+        Varint.Write(writer, (ulong)scores.Count);
         foreach (var (key, value) in scores)
         {
             if (!categories.TryGetValue(key, out var index)) categories[key] = index = categories.Count;
-            WriteVarint(writer, (ulong)index);
-            WriteSigned(writer, Fixed(value));
+            Varint.Write(writer, (ulong)index);
+            Varint.WriteSigned(writer, Fixed(value));
         }
     }
 
@@ -412,8 +411,8 @@ public sealed class ShopperResults
         var position = 0;
         var flags = span[position++];
         if ((flags & ~(HasPurchase | HasChurn)) != 0) throw new InvalidDataException("Unknown prediction flags.");
-        double? purchase = (flags & HasPurchase) != 0 ? ReadSigned(span, ref position) / Scale : null;
-        double? churn = (flags & HasChurn) != 0 ? ReadSigned(span, ref position) / Scale : null;
+        double? purchase = (flags & HasPurchase) != 0 ? Varint.ReadSigned(span, ref position) / Scale : null;
+        double? churn = (flags & HasChurn) != 0 ? Varint.ReadSigned(span, ref position) / Scale : null;
         var propensity = ReadScores(span, ref position, categories, header);
         var demand = ReadScores(span, ref position, categories, header);
         var next = ReadScores(span, ref position, categories, header);
@@ -433,14 +432,14 @@ public sealed class ShopperResults
 
     private static List<KeyValuePair<string, double>>? ReadScores(ReadOnlySpan<byte> span, ref int position, int categories, ShopperResultsHeader? header)
     {
-        var count = ReadVarint(span, ref position);
+        var count = Varint.Read(span, ref position);
         if (count > (ulong)categories) throw new InvalidDataException("More scores than categories.");
         var scores = header is null ? null : new List<KeyValuePair<string, double>>((int)count);
         for (var j = 0UL; j < count; j++)
         {
-            var index = ReadVarint(span, ref position);
+            var index = Varint.Read(span, ref position);
             if (index >= (ulong)categories) throw new InvalidDataException("Category index out of range.");
-            var value = ReadSigned(span, ref position) / Scale;
+            var value = Varint.ReadSigned(span, ref position) / Scale;
             scores?.Add(KeyValuePair.Create(header!.Categories[(int)index], value));
         }
         return scores;
@@ -452,39 +451,6 @@ public sealed class ShopperResults
     {
         writer.GetSpan(1)[0] = value;
         writer.Advance(1);
-    }
-
-    private static void WriteSigned(ArrayBufferWriter<byte> writer, long value) => WriteVarint(writer, (ulong)((value << 1) ^ (value >> 63)));
-
-    private static void WriteVarint(ArrayBufferWriter<byte> writer, ulong value)
-    {
-        var span = writer.GetSpan(10);
-        var n = 0;
-        while (value >= 0x80)
-        {
-            span[n++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-        span[n++] = (byte)value;
-        writer.Advance(n);
-    }
-
-    private static long ReadSigned(ReadOnlySpan<byte> span, ref int position)
-    {
-        var v = ReadVarint(span, ref position);
-        return (long)(v >> 1) ^ -(long)(v & 1);
-    }
-
-    private static ulong ReadVarint(ReadOnlySpan<byte> span, ref int position)
-    {
-        ulong value = 0;
-        for (var shift = 0; shift < 64; shift += 7)
-        {
-            var b = span[position++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return value;
-        }
-        throw new InvalidDataException("Varint too long.");
     }
 
     // ------------------------------------------------------------------ views for SegmentModel

@@ -46,11 +46,11 @@ public sealed class StateWriter
     public void WriteCount(long value)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(value);
-        WriteVarint(_body, (ulong)value);
+        Varint.Write(_body, (ulong)value);
     }
 
     /// <summary>A signed number, zig-zag encoded (small magnitudes are short).</summary>
-    public void WriteSigned(long value) => WriteVarint(_body, (ulong)((value << 1) ^ (value >> 63)));
+    public void WriteSigned(long value) => Varint.WriteSigned(_body, value);
 
     public void WriteString(string value)
     {
@@ -78,11 +78,11 @@ public sealed class StateWriter
     public byte[] ToArray(byte format)
     {
         var table = new ArrayBufferWriter<byte>(64 + _stringOrder.Count * 24);
-        WriteVarint(table, (ulong)_stringOrder.Count);
+        Varint.Write(table, (ulong)_stringOrder.Count);
         foreach (var s in _stringOrder)
         {
             var length = Encoding.UTF8.GetByteCount(s);
-            WriteVarint(table, (ulong)length);
+            Varint.Write(table, (ulong)length);
             Encoding.UTF8.GetBytes(s, table.GetSpan(length));
             table.Advance(length);
         }
@@ -90,22 +90,8 @@ public sealed class StateWriter
         record[0] = format;
         table.WrittenSpan.CopyTo(record.AsSpan(1));
         _body.WrittenSpan.CopyTo(record.AsSpan(1 + table.WrittenCount));
-        var hashed = record.AsSpan(0, record.Length - 8);
-        BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(record.Length - 8), System.IO.Hashing.XxHash64.HashToUInt64(hashed));
+        Varint.Seal(record);
         return record;
-    }
-
-    private static void WriteVarint(ArrayBufferWriter<byte> target, ulong v)
-    {
-        var span = target.GetSpan(10);
-        var n = 0;
-        while (v >= 0x80)
-        {
-            span[n++] = (byte)(v | 0x80);
-            v >>= 7;
-        }
-        span[n++] = (byte)v;
-        target.Advance(n);
     }
 }
 
@@ -131,10 +117,8 @@ public sealed class StateReader
     /// </summary>
     public static StateReader? Open(byte[]? record, byte format)
     {
-        if (record is null || record.Length < 1 + 1 + 8 || record[0] != format) return null;
+        if (record is null || record.Length < 1 + 1 + 8 || record[0] != format || !Varint.IsSealed(record)) return null;
         var end = record.Length - 8;
-        if (System.IO.Hashing.XxHash64.HashToUInt64(record.AsSpan(0, end)) != BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(end)))
-            return null;
         try
         {
             var reader = new StateReader(record, 1, end, []);
@@ -207,23 +191,9 @@ public sealed class StateReader
         return value <= long.MaxValue ? (long)value : throw new InvalidDataException("A count in the state record is negative.");
     }
 
-    public long ReadSigned()
-    {
-        var value = ReadVarint();
-        return (long)(value >> 1) ^ -(long)(value & 1);
-    }
+    public long ReadSigned() => Varint.ReadSigned(_data.AsSpan(0, _end), ref _position);
 
-    private ulong ReadVarint()
-    {
-        ulong value = 0;
-        for (var shift = 0; shift < 64; shift += 7)
-        {
-            var b = ReadByte();
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return value;
-        }
-        throw new InvalidDataException("A varint in the state record is too long.");
-    }
+    private ulong ReadVarint() => Varint.Read(_data.AsSpan(0, _end), ref _position);
 
     public string ReadString() => _strings[ReadCount(maximum: _strings.Length - 1)];
 
