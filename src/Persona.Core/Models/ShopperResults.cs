@@ -84,7 +84,7 @@ public sealed class ShopperResults
         {
             Members = new MembersView(this),
             Projection = new ProjectionView(this),
-            Segments = [.. segments.Segments.Select((s, c) => s with { Size = _segmentSizes[c], Share = Share(c) })],
+            Segments = Sized(segments.Segments, _segmentSizes),
         };
     }
 
@@ -123,7 +123,7 @@ public sealed class ShopperResults
             {
                 _segmentSizes[_segment[i]]--;
                 _segmentRows = [.. _segmentRows.Where(r => r != i)];
-                Segments = Segments! with { Segments = [.. Segments.Segments.Select((s, c) => s with { Size = _segmentSizes[c], Share = Share(c) })] };
+                Segments = Segments! with { Segments = Sized(Segments.Segments, _segmentSizes) };
             }
             return (_predictionStart[i + 1] > _predictionStart[i], hadSegment);
         }
@@ -132,10 +132,26 @@ public sealed class ShopperResults
     /// <summary>The segmentation as stored beside the rows: segments with their live sizes, without members or map points.</summary>
     public SegmentModel? SegmentsHeader => Segments is null ? null : Segments with { Members = new Dictionary<string, SegmentMembership>(), Projection = [] };
 
-    private double Share(int c)
+    /// <summary>
+    /// <see cref="SegmentsHeader"/> as it will be once <paramref name="userId"/> is removed (what an erasure writes in its
+    /// transaction); null when they have no segment.
+    /// </summary>
+    public SegmentModel? SegmentsHeaderWithout(string userId)
     {
-        var total = _segmentSizes.Sum();
-        return total == 0 ? 0 : Math.Round(_segmentSizes[c] / (double)total, 4);
+        lock (_removeLock)
+        {
+            if (!TryFind(userId, out var i) || _segment[i] < 0 || SegmentsHeader is not { } header) return null;
+            var sizes = (int[])_segmentSizes.Clone();
+            sizes[_segment[i]]--;
+            return header with { Segments = Sized(header.Segments, sizes) };
+        }
+    }
+
+    /// <summary><paramref name="segments"/> with the given sizes and each one's share of their total.</summary>
+    private static List<SegmentInfo> Sized(IReadOnlyList<SegmentInfo> segments, int[] sizes)
+    {
+        var total = sizes.Sum();
+        return [.. segments.Select((s, c) => s with { Size = sizes[c], Share = total == 0 ? 0 : Math.Round(sizes[c] / (double)total, 4) })];
     }
 
     private bool TryFind(string userId, out int index)

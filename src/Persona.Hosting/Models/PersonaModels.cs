@@ -281,15 +281,7 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
     public Task<IReadOnlyList<DocumentUpdate>> PrepareEraseAsync(string userId, CancellationToken cancellationToken)
     {
         // The store deletes the shopper's row itself; only the segment sizes in the segmentation's document move.
-        var results = _state.Results;
-        if (results.MembershipOf(userId) is not { } membership || results.SegmentsHeader is not { } header)
-            return Task.FromResult<IReadOnlyList<DocumentUpdate>>([]);
-        var sizes = header.Segments.Select(s => s.Id == membership.SegmentId ? s.Size - 1 : s.Size).ToArray();
-        var total = sizes.Sum();
-        var recounted = header with
-        {
-            Segments = [.. header.Segments.Select((s, c) => s with { Size = sizes[c], Share = total == 0 ? 0 : Math.Round(sizes[c] / (double)total, 4) })],
-        };
+        if (_state.Results.SegmentsHeaderWithout(userId) is not { } recounted) return Task.FromResult<IReadOnlyList<DocumentUpdate>>([]);
         return Task.FromResult<IReadOnlyList<DocumentUpdate>>([new DocumentUpdate(DocumentKind, SegmentsKey, JsonSerializer.Serialize(recounted, PersonaJson.Options))]);
     }
 
