@@ -408,21 +408,8 @@ public sealed class SqlitePersonaStore : IPersonaStore
             throw new ArgumentException($"Document {kind}/{key} is not valid JSON: {ex.Message}", nameof(json), ex);
         }
 
-        await WriteAsync((connection, transaction) =>
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText =
-                """
-                INSERT INTO documents (kind, key, json, stored_at) VALUES ($kind, $key, $json, $now)
-                ON CONFLICT (kind, key) DO UPDATE SET json = excluded.json, stored_at = excluded.stored_at;
-                """;
-            command.Parameters.AddWithValue("$kind", kind);
-            command.Parameters.AddWithValue("$key", key);
-            command.Parameters.AddWithValue("$json", json);
-            command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            return command.ExecuteNonQuery();
-        }, cancellationToken).ConfigureAwait(false);
+        await WriteAsync((connection, transaction) => ApplyDocumentUpdates(connection, transaction, [new DocumentUpdate(kind, key, json)]),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
