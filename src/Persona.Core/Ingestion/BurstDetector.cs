@@ -15,8 +15,10 @@ namespace Persona.Core.Ingestion;
 /// <see cref="Observe"/> over the recent stored events. Thread-safe: one lock per user. O(1) per event:
 /// each user keeps at most one counter per minute of the <see cref="Window"/> behind the user's newest
 /// event (older buckets are dropped when the newest advances), and users whose newest event is more than
-/// a window behind the newest event seen overall are forgotten in a sweep that runs at most once per
-/// window of event time. Late events older than the window are neither counted nor flagged.
+/// a window behind the newest event seen overall are forgotten in a sweep that runs once per window of event
+/// time, and also whenever the users tracked have doubled since the last sweep: a history imported out of time
+/// order moves the clock to its newest minute early and then holds it there, and without the second trigger
+/// every user of the import would stay tracked. Late events older than the window are neither counted nor flagged.
 /// </remarks>
 public sealed class BurstDetector
 {
@@ -28,6 +30,10 @@ public sealed class BurstDetector
     private long _newestMinute = long.MinValue;
     private long _nextSweepMinute = long.MinValue;
     private int _sweeping;
+    // Users tracked (ConcurrentDictionary.Count takes every lock), and the count that calls the next sweep.
+    private int _tracked;
+    private int _sweepAtCount = MinimumSweepCount;
+    private const int MinimumSweepCount = 4_096;
 
     public BurstDetector(IngestionOptions options)
         : this((options ?? throw new ArgumentNullException(nameof(options))).BurstEventsPerMinute, options.BurstWindow)
@@ -50,7 +56,7 @@ public sealed class BurstDetector
     public bool Enabled => EventsPerMinute > 0;
 
     /// <summary>Users currently tracked (for metrics).</summary>
-    public int TrackedUsers => _users.Count;
+    public int TrackedUsers => Volatile.Read(ref _tracked);
 
     /// <summary>
     /// Decides one event: returns it unchanged when it counts (and counts it), or a copy with
@@ -96,7 +102,9 @@ public sealed class BurstDetector
         var w = new StateWriter();
         w.WriteInt64(Interlocked.Read(ref _newestMinute));
         w.WriteInt64(Interlocked.Read(ref _nextSweepMinute));
-        var users = _users.ToArray();
+        // Users a sweep would forget are left out: they cannot change a decision any more.
+        var horizon = Interlocked.Read(ref _newestMinute) - _windowMinutes;
+        var users = _users.Where(u => u.Value.Newest >= horizon).ToArray();
         w.WriteCount(users.Length);
         foreach (var (userId, buckets) in users)
         {
@@ -115,11 +123,20 @@ public sealed class BurstDetector
             var newest = r.ReadInt64();
             var nextSweep = r.ReadInt64();
             var count = r.ReadCount(maximum: int.MaxValue);
-            var users = new Dictionary<string, UserBuckets>(count, StringComparer.Ordinal);
-            for (var i = 0; i < count; i++) users[r.ReadString()] = UserBuckets.Read(r, _windowMinutes);
+            var horizon = newest - _windowMinutes;
+            var users = new Dictionary<string, UserBuckets>(StringComparer.Ordinal);
+            for (var i = 0; i < count; i++)
+            {
+                var userId = r.ReadString();
+                var buckets = UserBuckets.Read(r, _windowMinutes);
+                // Records written before stale users were left out may still hold them.
+                if (buckets.Newest >= horizon) users[userId] = buckets;
+            }
             if (!r.AtEnd) return false;
             _users.Clear();
             foreach (var (userId, buckets) in users) _users[userId] = buckets;
+            Volatile.Write(ref _tracked, users.Count);
+            Volatile.Write(ref _sweepAtCount, Math.Max(MinimumSweepCount, 2 * users.Count));
             Interlocked.Exchange(ref _newestMinute, newest);
             Interlocked.Exchange(ref _nextSweepMinute, nextSweep);
             return true;
@@ -137,7 +154,12 @@ public sealed class BurstDetector
         bool counted;
         while (true)
         {
-            var buckets = _users.GetOrAdd(userId, static _ => new UserBuckets());
+            if (!_users.TryGetValue(userId, out var buckets))
+            {
+                var fresh = new UserBuckets();
+                buckets = _users.GetOrAdd(userId, fresh);
+                if (ReferenceEquals(buckets, fresh)) Interlocked.Increment(ref _tracked);
+            }
             lock (buckets)
             {
                 // A sweep retired this state between GetOrAdd and the lock: take the fresh one.
@@ -160,7 +182,7 @@ public sealed class BurstDetector
             newest = seen;
         }
         newest = Interlocked.Read(ref _newestMinute);
-        if (newest < Interlocked.Read(ref _nextSweepMinute)) return;
+        if (newest < Interlocked.Read(ref _nextSweepMinute) && Volatile.Read(ref _tracked) < Volatile.Read(ref _sweepAtCount)) return;
         if (Interlocked.Exchange(ref _sweeping, 1) == 1) return;
         try
         {
@@ -173,8 +195,9 @@ public sealed class BurstDetector
                     if (buckets.Newest >= horizon) continue;
                     buckets.Retired = true;
                 }
-                _users.TryRemove(new KeyValuePair<string, UserBuckets>(userId, buckets));
+                if (_users.TryRemove(new KeyValuePair<string, UserBuckets>(userId, buckets))) Interlocked.Decrement(ref _tracked);
             }
+            Volatile.Write(ref _sweepAtCount, Math.Max(MinimumSweepCount, 2 * Volatile.Read(ref _tracked)));
         }
         finally
         {

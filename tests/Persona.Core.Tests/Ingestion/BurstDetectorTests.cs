@@ -110,6 +110,36 @@ public class BurstDetectorTests
     }
 
     [Fact]
+    public void Apply_HistoryOutOfTimeOrder_StaleUsersAreForgottenWhileTheClockStands()
+    {
+        var detector = new BurstDetector(3, TimeSpan.FromHours(1));
+        // The newest minute comes first, as in an import that is not sorted by time; then it never moves again.
+        detector.Apply(At(Minute.AddDays(2), "newest"));
+        for (var u = 0; u < 20_000; u++) detector.Apply(At(Minute.AddMinutes(u % 600), "old" + u));
+
+        // Sweeps run as the users tracked double, so at most the last doubling's newcomers remain.
+        Assert.InRange(detector.TrackedUsers, 1, 10_000);
+        // A fresh user inside the window is still judged.
+        for (var i = 0; i < 3; i++) detector.Apply(At(Minute.AddDays(2), "fresh"));
+        Assert.Equal(BurstDetector.Reason, detector.Apply(At(Minute.AddDays(2), "fresh")).ExcludedReason);
+    }
+
+    [Fact]
+    public void EncodeAndRestore_KeepOnlyUsersInsideTheWindow()
+    {
+        var detector = new BurstDetector(2, TimeSpan.FromHours(1));
+        for (var u = 0; u < 50; u++) detector.Apply(At(Minute, "old" + u));
+        detector.Apply(At(Minute.AddHours(3), "recent"));
+        detector.Apply(At(Minute.AddHours(3), "recent"));
+
+        var restored = new BurstDetector(2, TimeSpan.FromHours(1));
+        Assert.True(restored.Restore(detector.Encode()));
+
+        Assert.Equal(1, restored.TrackedUsers);
+        Assert.Equal(BurstDetector.Reason, restored.Apply(At(Minute.AddHours(3), "recent")).ExcludedReason);
+    }
+
+    [Fact]
     public void Apply_ConcurrentThreads_CountExactlyTheLimitPerUserMinute()
     {
         const int limit = 50;
