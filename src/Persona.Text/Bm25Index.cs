@@ -100,14 +100,15 @@ public sealed class Bm25Index : IDisposable
                 RemoveLocked(existing);
             }
             var ordinal = _free.Count > 0 ? _free.Pop() : _docs.Count;
-            var distinct = new HashSet<string>(StringComparer.Ordinal);
+            // The document keeps its terms' entries, not the analysed strings: a term's text is then held once.
+            var distinct = new HashSet<TermEntry>();
             foreach (var ((term, field), tf) in counts)
             {
-                if (!_terms.TryGetValue(term, out var entry)) _terms[term] = entry = new TermEntry();
+                if (!_terms.TryGetValue(term, out var entry)) _terms[term] = entry = new TermEntry(term);
                 entry.Postings.Add(new Posting(ordinal, field, tf));
-                if (distinct.Add(term)) entry.DocumentFrequency++;
+                if (distinct.Add(entry)) entry.DocumentFrequency++;
             }
-            var doc = new Doc(id, [.. distinct], lengths, sequence);
+            var doc = new Doc(id, [.. distinct], sequence);
             if (ordinal == _docs.Count) _docs.Add(doc);
             else _docs[ordinal] = doc;
             if (_lengths.Length < _docs.Count * _fields) Array.Resize(ref _lengths, Math.Max(_docs.Count * _fields, 2 * _lengths.Length));
@@ -147,24 +148,23 @@ public sealed class Bm25Index : IDisposable
     private void RemoveLocked(int ordinal)
     {
         var doc = _docs[ordinal]!;
-        for (var f = 0; f < _fields; f++) _totalLength[f] -= doc.Lengths[f];
+        for (var f = 0; f < _fields; f++) _totalLength[f] -= _lengths[ordinal * _fields + f];
         _lengths.AsSpan(ordinal * _fields, _fields).Fill(-1);
         _docs[ordinal] = null;
         _ordinals.Remove(doc.Id);
         _count--;
         _unswept[ordinal] = doc.Terms.Length;
         if (doc.Terms.Length == 0) _free.Push(ordinal);
-        foreach (var term in doc.Terms)
+        foreach (var entry in doc.Terms)
         {
-            var entry = _terms[term];
             entry.DocumentFrequency--;
             entry.DeadDocuments++;
-            if (entry.DocumentFrequency == 0 || entry.DeadDocuments * 8 >= entry.DocumentFrequency + entry.DeadDocuments) Sweep(term, entry);
+            if (entry.DocumentFrequency == 0 || entry.DeadDocuments * 8 >= entry.DocumentFrequency + entry.DeadDocuments) Sweep(entry);
         }
     }
 
     /// <summary>Drops the postings of removed documents from one term's list; an ordinal no list refers to any more is free.</summary>
-    private void Sweep(string term, TermEntry entry)
+    private void Sweep(TermEntry entry)
     {
         var swept = new HashSet<int>();
         var lengths = _lengths;
@@ -178,7 +178,7 @@ public sealed class Bm25Index : IDisposable
         foreach (var ordinal in swept)
             if (--_unswept[ordinal] == 0) _free.Push(ordinal);
         entry.DeadDocuments = 0;
-        if (entry.DocumentFrequency == 0) _terms.Remove(term);
+        if (entry.DocumentFrequency == 0) _terms.Remove(entry.Term);
     }
 
     /// <summary>
@@ -314,8 +314,9 @@ public sealed class Bm25Index : IDisposable
 
     private readonly record struct Posting(int Doc, int Field, int Tf);
 
-    private sealed class TermEntry
+    private sealed class TermEntry(string term)
     {
+        public string Term { get; } = term;
         public List<Posting> Postings { get; } = [];
         /// <summary>Live documents holding the term.</summary>
         public int DocumentFrequency { get; set; }
@@ -324,5 +325,5 @@ public sealed class Bm25Index : IDisposable
     }
 
     /// <summary><paramref name="Sequence"/>: when the id was first indexed (kept on replace); breaks score ties like a docid.</summary>
-    private sealed record Doc(string Id, string[] Terms, int[] Lengths, long Sequence);
+    private sealed record Doc(string Id, TermEntry[] Terms, long Sequence);
 }
