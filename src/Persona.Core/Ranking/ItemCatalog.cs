@@ -11,8 +11,11 @@ namespace Persona.Core.Ranking;
 /// </summary>
 public sealed record CatalogEntry(Item Item, IReadOnlyList<string> CategoryKeys, string TitleEn, string TitleZh, string? LeafEn, string? LeafZh)
 {
-    /// <summary>The item's product group (<see cref="ProductGroups.Key"/>): its variants in other colours or sizes share it.</summary>
-    public string GroupKey { get; init; } = ProductGroups.Key(Item);
+    /// <summary>
+    /// The item's product group, as a 64-bit hash of <see cref="ProductGroups.Key"/>: its variants in other colours or sizes
+    /// share it. A hash, not the key, because the key is a string as long as the title for every item of the catalog.
+    /// </summary>
+    public ulong GroupKey { get; init; } = ProductGroups.Hash(Item);
 
     public static CatalogEntry From(Item item)
     {

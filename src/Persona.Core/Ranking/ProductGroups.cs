@@ -54,6 +54,10 @@ public static partial class ProductGroups
             .Append(Spaces().Replace(title, " ").Trim()).ToString();
     }
 
+    /// <summary>A 64-bit hash of <see cref="Key"/>, the same in every process.</summary>
+    public static ulong Hash(Item item) =>
+        System.IO.Hashing.XxHash64.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Key(item).AsSpan()));
+
     /// <summary>Removes <paramref name="word"/> where it stands as a whole word (or anywhere, for text without spaces such as Chinese).</summary>
     private static string RemoveWord(string text, string word)
     {

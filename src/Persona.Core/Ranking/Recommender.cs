@@ -205,10 +205,10 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
     }
 
     /// <summary>The first (best) candidate of each product group, in order; <paramref name="exceptGroup"/>'s members left out.</summary>
-    private static List<Scored> BestOfEachGroup(List<Scored> ranked, string? exceptGroup)
+    private static List<Scored> BestOfEachGroup(List<Scored> ranked, ulong? exceptGroup)
     {
-        var groups = new HashSet<string>(StringComparer.Ordinal);
-        if (exceptGroup is not null) groups.Add(exceptGroup);
+        var groups = new HashSet<ulong>();
+        if (exceptGroup is { } except) groups.Add(except);
         var kept = new List<Scored>(ranked.Count);
         foreach (var r in ranked)
             if (groups.Add(r.Entry.GroupKey)) kept.Add(r);
