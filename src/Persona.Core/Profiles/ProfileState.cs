@@ -209,11 +209,11 @@ public sealed partial class ProfileState
     }
 
     // Heap bytes behind EstimatedBytes, calibrated against what decoding a state allocates (ProfileBookColdTests): the
-    // state with its fixed arrays and empty containers; one score (dictionary slot, score, evidence list); one evidence
-    // entry (slot plus its share of the event-id string, which several lists share); one device or channel key.
+    // state with its fixed arrays and empty containers; one score (dictionary slot, score, evidence list); one device or
+    // channel key. Evidence entries count their slot and their own copy of the event id (RecentEvidence.EntryBytes):
+    // a decoded state holds one string per entry, and ids run to 30–40 characters in real logs.
     private const int FixedBytes = 2_000;
     private const int ScoreBytes = 140;
-    private const int EvidenceBytes = 60;
     private const int KeyBytes = 40;
 
     /// <summary>
@@ -222,25 +222,25 @@ public sealed partial class ProfileState
     public int EstimatedBytes()
     {
         var scores = 0;
-        var evidence = _activityEvidence.Count + _purchaseEvidence.Count + _buyEvidence.Count + _intentEvidence.Count
-            + _browseEvidence.Count + _nightEvidence.Count + _weekendEvidence.Count + _mobileEvidence.Count;
+        var evidence = _activityEvidence.EntryBytes + _purchaseEvidence.EntryBytes + _buyEvidence.EntryBytes + _intentEvidence.EntryBytes
+            + _browseEvidence.EntryBytes + _nightEvidence.EntryBytes + _weekendEvidence.EntryBytes + _mobileEvidence.EntryBytes;
         foreach (var score in _categories.Values)
         {
             scores++;
-            evidence += score.Evidence.Count;
+            evidence += score.Evidence.EntryBytes;
         }
         foreach (var score in _brands.Values)
         {
             scores++;
-            evidence += score.Evidence.Count;
+            evidence += score.Evidence.EntryBytes;
         }
         foreach (var band in _bands)
         {
             if (band is null) continue;
             scores++;
-            evidence += band.Evidence.Count;
+            evidence += band.Evidence.EntryBytes;
         }
-        return FixedBytes + _steps.EstimatedBytes + scores * ScoreBytes + evidence * EvidenceBytes + (_devices.Count + _channels.Count) * KeyBytes + _activeDays.Words * 8;
+        return FixedBytes + _steps.EstimatedBytes + scores * ScoreBytes + evidence + (_devices.Count + _channels.Count) * KeyBytes + _activeDays.Words * 8;
     }
 
     /// <summary>A deep copy, for reading outside the owner's lock.</summary>

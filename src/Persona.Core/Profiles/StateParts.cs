@@ -13,6 +13,8 @@ internal sealed class RecentEvidence
     private (long Ticks, string Id)[] _entries = None;
     private readonly int _capacity;
     private int _count;
+    // Characters of the ids held, for the heap estimate (an event id is often a 30–40 character string).
+    private int _idChars;
 
     public RecentEvidence(int capacity)
     {
@@ -21,6 +23,9 @@ internal sealed class RecentEvidence
     }
 
     public int Count => _count;
+
+    /// <summary>Heap bytes of the entries: a 16-byte slot and an id string each (the list object itself not counted).</summary>
+    public int EntryBytes => _count * (16 + 26) + 2 * _idChars;
 
     public void Add(long ticks, string id)
     {
@@ -34,8 +39,10 @@ internal sealed class RecentEvidence
         }
         if (_count < _capacity && _count == _entries.Length) Array.Resize(ref _entries, Math.Min(_capacity, Math.Max(1, _count * 2)));
         var last = Math.Min(_count, _capacity - 1);
+        if (_count == _capacity) _idChars -= _entries[last].Id.Length;
         for (var i = last; i > position; i--) _entries[i] = _entries[i - 1];
         _entries[position] = (ticks, id);
+        _idChars += id.Length;
         if (_count < _capacity) _count++;
     }
 
@@ -67,12 +74,13 @@ internal sealed class RecentEvidence
         {
             var ticks = i == 0 ? reader.ReadInt64() : checked(evidence._entries[i - 1].Ticks - reader.ReadLongCount());
             evidence._entries[i] = (ticks, reader.ReadString());
+            evidence._idChars += evidence._entries[i].Id.Length;
         }
         return evidence;
     }
 
     public RecentEvidence Clone() =>
-        new(_capacity) { _count = _count, _entries = _count == 0 ? None : _entries.AsSpan(0, _count).ToArray() };
+        new(_capacity) { _count = _count, _idChars = _idChars, _entries = _count == 0 ? None : _entries.AsSpan(0, _count).ToArray() };
 
     private static bool IsNewer(long ticks, string id, long otherTicks, string otherId) =>
         ticks > otherTicks || (ticks == otherTicks && string.CompareOrdinal(id, otherId) > 0);

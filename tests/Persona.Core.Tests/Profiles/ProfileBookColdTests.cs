@@ -41,7 +41,7 @@ public class ProfileBookColdTests
         }
     }
 
-    private static List<StoredEvent> History(int seed, int users, int count)
+    private static List<StoredEvent> History(int seed, int users, int count, string idPrefix = "e")
     {
         var random = new Random(seed);
         var items = Items().Select(i => i.Id).ToArray();
@@ -49,7 +49,7 @@ public class ProfileBookColdTests
         {
             var type = (EventType)random.Next(9);
             return Event(
-                $"e{seed}-{i}", type, type == EventType.Search ? null : items[random.Next(items.Length)],
+                $"{idPrefix}{seed}-{i}", type, type == EventType.Search ? null : items[random.Next(items.Length)],
                 T0.AddMinutes(random.Next(60 * 24 * 90)), user: "u" + random.Next(users),
                 value: type == EventType.Rate ? random.Next(1, 6) : null, device: random.Next(3) == 0 ? "mobile" : "desktop") with { Sequence = i + 1 };
         })];
@@ -158,13 +158,18 @@ public class ProfileBookColdTests
         Assert.False(ProfileState.TryPeek(record, out _, out _));
     }
 
-    /// <summary>The budget counts <see cref="ProfileState.EstimatedBytes"/>: it must track what a state really holds.</summary>
-    [Fact]
-    public void EstimatedBytes_TracksTheHeapOfDecodedStates()
+    /// <summary>
+    /// The budget counts <see cref="ProfileState.EstimatedBytes"/>: it must track what a state really holds, short event ids or
+    /// long, and not fall below it (an id shared by several evidence lists is counted in each, so it may lie above).
+    /// </summary>
+    [Theory]
+    [InlineData("e")]
+    [InlineData("tb-4829131-2200153-pv-1511544070-")]
+    public void EstimatedBytes_TracksTheHeapOfDecodedStates(string idPrefix)
     {
         var options = new ProfileOptions();
         var book = new ProfileBook(options, Catalog());
-        book.Apply(History(11, users: 150, count: 12_000));
+        book.Apply(History(11, users: 150, count: 12_000, idPrefix));
         var records = book.Users.Select(u => book.Encode(u)!.Value.Record).ToList();
         long estimated = 0, allocated = 0;
         foreach (var record in records)
@@ -175,6 +180,6 @@ public class ProfileBookColdTests
             estimated += state.EstimatedBytes();
         }
         var ratio = (double)estimated / allocated;
-        Assert.True(ratio is > 0.75 and < 1.33, $"estimated {estimated / records.Count} bytes per state, decoding allocated {allocated / records.Count}");
+        Assert.True(ratio is > 0.9 and < 1.5, $"estimated {estimated / records.Count} bytes per state, decoding allocated {allocated / records.Count}");
     }
 }
