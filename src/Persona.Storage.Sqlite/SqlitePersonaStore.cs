@@ -292,8 +292,13 @@ public sealed class SqlitePersonaStore : IPersonaStore
         GetJsonAsync<Item>("SELECT json FROM items WHERE id = $key;", id, cancellationToken);
 
     /// <inheritdoc />
-    public IAsyncEnumerable<Item> ReadItemsAsync(CancellationToken cancellationToken = default) =>
-        ReadJsonPagesAsync<Item>("items", cancellationToken);
+    public async IAsyncEnumerable<Item> ReadItemsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        // Whoever reads the whole catalog keeps it: share what the items have in common.
+        var compactor = new ItemCompactor();
+        await foreach (var item in ReadJsonPagesAsync<Item>("items", cancellationToken).ConfigureAwait(false))
+            yield return compactor.Compact(item);
+    }
 
     /// <inheritdoc />
     public Task<long> CountItemsAsync(CancellationToken cancellationToken = default) =>

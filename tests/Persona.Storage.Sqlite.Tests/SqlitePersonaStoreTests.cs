@@ -52,6 +52,34 @@ public sealed class SqlitePersonaStoreTests : PersonaStoreConformanceTests
     }
 
     [Fact]
+    public async Task ReadItems_ShareWhatItemsHaveInCommon_AndReadAsWritten()
+    {
+        await using var store = new SqlitePersonaStore(Options);
+        await store.InitializeAsync();
+        var many = Enumerable.Range(0, 40).Select(i => Item($"sku-{i}", i)).ToList();
+        var bare = new Item { Id = "bare", Title = "No attributes" };
+        var wide = Item("wide") with { Attributes = Enumerable.Range(0, 12).ToDictionary(i => $"a{i}", i => new string('x', 40 + i)) };
+        await store.UpsertItemsAsync([.. many, bare, wide]);
+
+        var read = new List<Item>();
+        await foreach (var item in store.ReadItemsAsync()) read.Add(item);
+
+        var written = many.Append(bare).Append(wide).ToDictionary(i => i.Id);
+        Assert.All(read, item => Assert.Equal(Json(written[item.Id]), Json(item)));
+        var skus = read.Where(i => i.Id.StartsWith("sku-", StringComparison.Ordinal)).ToList();
+        Assert.All(skus, i => Assert.Same(skus[0].CategoryPath, i.CategoryPath));
+        Assert.All(skus, i => Assert.Same(skus[0].Currency, i.Currency));
+        Assert.All(skus, i => Assert.Same(skus[0].Attributes["category_path_zh"], i.Attributes["category_path_zh"]));
+        var first = skus[0].Attributes;
+        Assert.True(first.ContainsKey("title_zh"));
+        Assert.False(first.TryGetValue("nope", out _));
+        Assert.Throws<KeyNotFoundException>(() => first["nope"]);
+        Assert.Equal(first.Keys.Count(), first.Count);
+        Assert.Equal(12, read.Single(i => i.Id == "wide").Attributes.Count);
+        Assert.Empty(read.Single(i => i.Id == "bare").Attributes);
+    }
+
+    [Fact]
     public void Validate_DefaultsWithDirectory_NoErrors()
     {
         var options = new SqliteStoreOptions { DataDirectory = "data" };
