@@ -86,6 +86,30 @@ public sealed class ScaleBenchTests : IDisposable
         // The server's whole output, for reading its phases afterwards.
         Assert.Contains("127.0.0.1", await File.ReadAllTextAsync(Path.Combine(work, "serve.log")), StringComparison.Ordinal);
         Assert.Contains("serve.log", error, StringComparison.Ordinal);
+
+        // A second run serves and loads the kept store without generating or importing anything.
+        var (again, report, againError) = await RunProcessAsync(
+            "bench", "scale", "--users", "50", "--items", "100", "--events", "1000", "--duration", "1s", "--clients", "2", "--warmup", "0s",
+            "--data", work, "--reuse");
+        Assert.True(again == 0, $"exit {again}\n{againError}");
+        using var json = System.Text.Json.JsonDocument.Parse(report);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, json.RootElement.GetProperty("import_seconds").ValueKind);
+        Assert.True(json.RootElement.GetProperty("ready_seconds").GetDouble() > 0);
+        Assert.DoesNotContain("Importing", againError, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(work, "store", "persona.db")), "the reused store was removed");
+    }
+
+    [Fact]
+    public async Task BenchScale_ReuseWithoutAStore_ExitsTwoNamingReuse()
+    {
+        var (exit, _, error) = await RunInProcessAsync(["bench", "scale", "--reuse"]);
+        Assert.Equal(2, exit);
+        Assert.Contains("--reuse needs --data", error, StringComparison.Ordinal);
+
+        var empty = Directory.CreateDirectory(Path.Combine(_root, "nothing-kept")).FullName;
+        (exit, _, error) = await RunInProcessAsync(["bench", "scale", "--data", empty, "--reuse"]);
+        Assert.Equal(2, exit);
+        Assert.Contains("holds no store", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -27,6 +27,8 @@ public sealed record ScaleBenchSettings
     public string? Output { get; init; }
     public string? Data { get; init; }
     public bool Keep { get; init; }
+    /// <summary>Serve and load the store an earlier run kept in <see cref="Data"/>: no generation, no import.</summary>
+    public bool Reuse { get; init; }
 
     /// <summary>The generator's sizes.</summary>
     public TaobaoShapeOptions Shop => new() { Users = Users, Items = Items, Events = Events, Seed = Seed };
@@ -37,7 +39,7 @@ public sealed record ScaleBenchSettings
     /// </summary>
     public static (ScaleBenchSettings? Settings, IReadOnlyList<string> Errors) Parse(
         string users, string items, string events, string seed, string duration, string warmup, string clients,
-        string? output = null, string? data = null, bool keep = false)
+        string? output = null, string? data = null, bool keep = false, bool reuse = false)
     {
         var errors = new List<string>();
         long Count(string option, string text, long min, long max)
@@ -67,8 +69,10 @@ public sealed record ScaleBenchSettings
             Clients = (int)Count("--clients", clients, 1, MaxClients),
             Output = string.IsNullOrWhiteSpace(output) ? null : output,
             Data = string.IsNullOrWhiteSpace(data) ? null : data,
-            Keep = keep,
+            Keep = keep || reuse,
+            Reuse = reuse,
         };
+        if (reuse && settings.Data is null) errors.Add("--reuse needs --data: the folder an earlier run kept with --keep.");
         if (errors.Count == 0)
         {
             if (settings.Events < settings.Users)
@@ -123,10 +127,11 @@ public sealed record ScaleBenchReport
     public required int Clients { get; init; }
     public required double DurationS { get; init; }
     public required double WarmupS { get; init; }
-    public required double GenerateSeconds { get; init; }
-    public required double CsvMib { get; init; }
-    public required double ImportSeconds { get; init; }
-    public required double ImportEventsPerS { get; init; }
+    /// <summary>Null with <c>--reuse</c> (nothing generated or imported), as are the three below.</summary>
+    public required double? GenerateSeconds { get; init; }
+    public required double? CsvMib { get; init; }
+    public required double? ImportSeconds { get; init; }
+    public required double? ImportEventsPerS { get; init; }
     /// <summary>Until <c>/health</c> first answered 200.</summary>
     public required double HealthSeconds { get; init; }
     /// <summary>Until profile, recommendations and search for a shopper also answered 2xx.</summary>
@@ -208,16 +213,17 @@ public static class ScaleBench
         var output = new Option<string?>("--output") { Description = "Also write the JSON report to this file." };
         var data = new Option<string?>("--data") { Description = "Work folder for the log and the store (new or empty; default a temporary folder). Removed at the end unless --keep." };
         var keep = new Option<bool>("--keep") { Description = "Keep the work folder (the CSV log and the imported store)." };
+        var reuse = new Option<bool>("--reuse") { Description = "Skip generation and import: serve and load the store an earlier run kept in --data (same --users, --items, --events, --seed). Implies --keep." };
         var command = new Command("scale",
             "Generate a Taobao-shaped shop, bulk-import it, start `persona serve` on it and measure time to ready, resident memory and p50/p99 of profile, recommendations and search for random shoppers; prints one JSON object.")
         {
-            users, items, events, seed, duration, warmup, clients, output, data, keep,
+            users, items, events, seed, duration, warmup, clients, output, data, keep, reuse,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var error = parse.InvocationConfiguration.Error;
             var (settings, problems) = ScaleBenchSettings.Parse(parse.GetValue(users)!, parse.GetValue(items)!, parse.GetValue(events)!, parse.GetValue(seed)!,
-                parse.GetValue(duration)!, parse.GetValue(warmup)!, parse.GetValue(clients)!, parse.GetValue(output), parse.GetValue(data), parse.GetValue(keep));
+                parse.GetValue(duration)!, parse.GetValue(warmup)!, parse.GetValue(clients)!, parse.GetValue(output), parse.GetValue(data), parse.GetValue(keep), parse.GetValue(reuse));
             foreach (var problem in problems) await error.WriteLineAsync(problem);
             if (settings is null) return 2;
             return await RunAsync(settings, parse.InvocationConfiguration.Output, error, cancellationToken);
@@ -232,7 +238,12 @@ public static class ScaleBench
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         var work = settings.Data is { } given ? Path.GetFullPath(given) : Path.Combine(Path.GetTempPath(), "persona-scale-" + Guid.NewGuid().ToString("n")[..12]);
-        if (File.Exists(work) || (Directory.Exists(work) && Directory.EnumerateFileSystemEntries(work).Any()))
+        if (settings.Reuse && !Directory.Exists(Path.Combine(work, StoreFolder)))
+        {
+            await error.WriteLineAsync($"--reuse: {work} holds no store ({StoreFolder}/); give the folder of a run made with --keep.");
+            return 2;
+        }
+        if (!settings.Reuse && (File.Exists(work) || (Directory.Exists(work) && Directory.EnumerateFileSystemEntries(work).Any())))
         {
             await error.WriteLineAsync($"--data: {work} is {(File.Exists(work) ? "a file" : "not empty")}; give a new or empty folder (the bench imports into a fresh store and removes what it wrote).");
             return 2;
@@ -263,30 +274,14 @@ public static class ScaleBench
         {
             var loadStart = LoadAverage();
             var generator = new TaobaoShapeGenerator(settings.Shop);
-            var csvFolder = Directory.CreateDirectory(Path.Combine(work, CsvFolder)).FullName;
-            var csv = Path.Combine(csvFolder, "user_behavior.csv");
-            var clock = Stopwatch.StartNew();
-            await AnsiConsole.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .StartAsync(async context =>
-                {
-                    var task = context.AddTask(Markup.Escape($"Generating {settings.Events:N0} events for {settings.Users:N0} shoppers"), maxValue: settings.Events);
-                    await Task.Run(() => generator.WriteFile(csv, new InlineProgress<long>(done => task.Value = done), cancellationToken), cancellationToken);
-                });
-            var generateSeconds = clock.Elapsed.TotalSeconds;
-            var csvMib = new FileInfo(csv).Length / 1048576.0;
-
             var store = Path.Combine(work, StoreFolder);
-            AnsiConsole.MarkupLineInterpolated($"Importing {csv} ({csvMib:N0} MiB) with `persona import --dataset {ImportCommand.TaobaoUserBehavior}`…");
-            clock.Restart();
-            var imported = await ImportAsync(store, csvFolder, error, cancellationToken);
-            var importSeconds = clock.Elapsed.TotalSeconds;
-            if (imported != 0)
+            double? generateSeconds = null, csvMib = null, importSeconds = null;
+            if (!settings.Reuse)
             {
-                await error.WriteLineAsync($"The import failed (exit {imported}); see above.");
-                return 1;
+                (generateSeconds, csvMib, importSeconds) = await GenerateAndImportAsync(settings, generator, work, store, error, cancellationToken);
+                if (importSeconds is null) return 1;
             }
+            else AnsiConsole.MarkupLineInterpolated($"Reusing the store in {store} (no generation, no import).");
 
             AnsiConsole.MarkupLine("Starting `persona serve` on the imported store…");
             server = ServerUnderTest.Start(store, Path.Combine(work, ServeLog));
@@ -325,10 +320,10 @@ public static class ScaleBench
                 Clients = settings.Clients,
                 DurationS = settings.Duration.TotalSeconds,
                 WarmupS = settings.Warmup.TotalSeconds,
-                GenerateSeconds = Round(generateSeconds, 2),
-                CsvMib = Round(csvMib, 1),
-                ImportSeconds = Round(importSeconds, 2),
-                ImportEventsPerS = Math.Round(settings.Events / importSeconds),
+                GenerateSeconds = generateSeconds is { } generated ? Round(generated, 2) : null,
+                CsvMib = csvMib is { } mib ? Round(mib, 1) : null,
+                ImportSeconds = importSeconds is { } imported ? Round(imported, 2) : null,
+                ImportEventsPerS = importSeconds is { } took ? Math.Round(settings.Events / took) : null,
                 HealthSeconds = Round(healthSeconds, 2),
                 ReadySeconds = Round(readySeconds, 2),
                 StoredEvents = stats?.Events,
@@ -387,6 +382,36 @@ public static class ScaleBench
             if (settings.Keep) await error.WriteLineAsync($"Kept the log, the store and the server's output ({ServeLog}) in {work}.");
             else RemoveWork(work, createdWork);
         }
+    }
+
+    /// <summary>Writes the shop's log and imports it; the import's seconds are null when it failed.</summary>
+    private static async Task<(double? GenerateSeconds, double? CsvMib, double? ImportSeconds)> GenerateAndImportAsync(
+        ScaleBenchSettings settings, TaobaoShapeGenerator generator, string work, string store, TextWriter error, CancellationToken cancellationToken)
+    {
+        var csvFolder = Directory.CreateDirectory(Path.Combine(work, CsvFolder)).FullName;
+        var csv = Path.Combine(csvFolder, "user_behavior.csv");
+        var clock = Stopwatch.StartNew();
+        await AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask(Markup.Escape($"Generating {settings.Events:N0} events for {settings.Users:N0} shoppers"), maxValue: settings.Events);
+                await Task.Run(() => generator.WriteFile(csv, new InlineProgress<long>(done => task.Value = done), cancellationToken), cancellationToken);
+            });
+        var generateSeconds = clock.Elapsed.TotalSeconds;
+        var csvMib = new FileInfo(csv).Length / 1048576.0;
+
+        AnsiConsole.MarkupLineInterpolated($"Importing {csv} ({csvMib:N0} MiB) with `persona import --dataset {ImportCommand.TaobaoUserBehavior}`…");
+        clock.Restart();
+        var imported = await ImportAsync(store, csvFolder, error, cancellationToken);
+        var importSeconds = clock.Elapsed.TotalSeconds;
+        if (imported != 0)
+        {
+            await error.WriteLineAsync($"The import failed (exit {imported}); see above.");
+            return (generateSeconds, csvMib, null);
+        }
+        return (generateSeconds, csvMib, importSeconds);
     }
 
     /// <summary>
