@@ -34,6 +34,7 @@ public static class PersonaHostingExtensions
         builder.AddPersonaSequenceModel();
         builder.AddPersonaRecommendations();
         builder.AddPersonaSearch();
+        builder.Services.AddHostedService<StartedHeapCompaction>();
         return builder;
     }
 }

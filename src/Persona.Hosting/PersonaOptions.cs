@@ -47,13 +47,15 @@ public sealed class StateOptions
     /// </summary>
     public int PartIntervalSeconds { get; set; } = DefaultPartIntervalSeconds;
 
-    public const int DefaultMemoryBudgetMiB = 1024;
+    public const int DefaultMemoryBudgetMiB = 512;
 
     /// <summary>
     /// Memory for shoppers' profile states (estimated). Above it, states already written to the store and not touched
     /// lately are dropped from memory and read back on their next touch (docs/state.md, "Hot and cold shoppers"); the
-    /// periodic checkpoint writes changed ones so they can go too. About 14 KB per active shopper on Taobao-shaped
-    /// data, so the default keeps some 75,000 shoppers hot.
+    /// periodic checkpoint writes changed ones so they can go too. About 7.5 KB per shopper on Taobao-shaped data (their
+    /// event ids counted), so the default keeps some 70,000 shoppers hot, and a start decodes half that many: at a
+    /// million shoppers uniformly random requests find 7 % of them hot at this budget and 14 % at twice it, while the
+    /// process holds 0.5 GB more (bench/README.md). Shops whose traffic favours fewer shoppers gain more from raising it.
     /// </summary>
     public int MemoryBudgetMiB { get; set; } = DefaultMemoryBudgetMiB;
 

@@ -105,7 +105,7 @@ public sealed class Bm25Index : IDisposable
             foreach (var ((term, field), tf) in counts)
             {
                 if (!_terms.TryGetValue(term, out var entry)) _terms[term] = entry = new TermEntry(term);
-                entry.Postings.Add(new Posting(ordinal, field, tf));
+                entry.Add(new Posting(ordinal, (ushort)Math.Min(tf, ushort.MaxValue), (byte)field));
                 if (distinct.Add(entry)) entry.DocumentFrequency++;
             }
             var doc = new Doc(id, [.. distinct], sequence);
@@ -169,7 +169,7 @@ public sealed class Bm25Index : IDisposable
         var swept = new HashSet<int>();
         var lengths = _lengths;
         var fields = _fields;
-        entry.Postings.RemoveAll(p =>
+        entry.RemoveWhere(p =>
         {
             if (lengths[p.Doc * fields] >= 0) return false;
             swept.Add(p.Doc);
@@ -219,7 +219,7 @@ public sealed class Bm25Index : IDisposable
                     if (!_terms.TryGetValue(term, out var entry)) continue;
                     var idf = Idf(_count, entry.DocumentFrequency);
                     termDocs.Clear();
-                    foreach (var p in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(entry.Postings))
+                    foreach (var p in entry.Postings)
                     {
                         var w = _weights[p.Field];
                         var length = lengths[p.Doc * _fields + p.Field];
@@ -312,12 +312,33 @@ public sealed class Bm25Index : IDisposable
         }
     }
 
-    private readonly record struct Posting(int Doc, int Field, int Tf);
+    /// <summary>8 bytes: a term frequency above 65,535 in one field is counted as 65,535 (BM25 has long saturated there).</summary>
+    private readonly record struct Posting(int Doc, ushort Tf, byte Field);
 
+    /// <summary>A term's postings in one array that starts at one slot (most terms of a large catalog occur once or twice).</summary>
     private sealed class TermEntry(string term)
     {
+        private Posting[] _postings = new Posting[1];
+        private int _count;
+
         public string Term { get; } = term;
-        public List<Posting> Postings { get; } = [];
+        public ReadOnlySpan<Posting> Postings => _postings.AsSpan(0, _count);
+
+        public void Add(Posting posting)
+        {
+            if (_count == _postings.Length) Array.Resize(ref _postings, 2 * _count);
+            _postings[_count++] = posting;
+        }
+
+        public void RemoveWhere(Func<Posting, bool> remove)
+        {
+            var kept = 0;
+            for (var i = 0; i < _count; i++)
+                if (!remove(_postings[i])) _postings[kept++] = _postings[i];
+            _count = kept;
+            if (_count <= _postings.Length / 4) Array.Resize(ref _postings, Math.Max(1, _count));
+        }
+
         /// <summary>Live documents holding the term.</summary>
         public int DocumentFrequency { get; set; }
         /// <summary>Removed documents whose postings are still in <see cref="Postings"/>.</summary>

@@ -19,8 +19,8 @@ public sealed class Bm25Options
     {
         if (!double.IsFinite(K1) || K1 < 0) throw new ArgumentOutOfRangeException(nameof(K1), K1, "K1 must be a finite number ≥ 0.");
         if (!double.IsFinite(B) || B is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(B), B, "B must be in [0, 1].");
-        if (FieldWeights.Count == 0 || FieldWeights.Any(w => !double.IsFinite(w) || w < 0))
-            throw new ArgumentOutOfRangeException(nameof(FieldWeights), "At least one field; weights finite and ≥ 0.");
+        if (FieldWeights.Count is 0 or > 255 || FieldWeights.Any(w => !double.IsFinite(w) || w < 0))
+            throw new ArgumentOutOfRangeException(nameof(FieldWeights), "Between 1 and 255 fields; weights finite and ≥ 0.");
     }
 }
 
