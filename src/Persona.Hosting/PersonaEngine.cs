@@ -83,6 +83,9 @@ public sealed partial class PersonaEngine : IAsyncDisposable
             var counting = Task.Run(() => _store.CountEventsAsync(cancellationToken), cancellationToken);
             var items = new List<Item>();
             await foreach (var item in _store.ReadItemsAsync(cancellationToken)) items.Add(item);
+            // Numbered before the records and parts decode: the item numbering then holds the catalog's id strings, and
+            // what keeps item ids as strings shares them (KeyInterner.Shared) instead of keeping its own decoded copies.
+            foreach (var item in items) ShopperSteps.Items.Intern(item.Id);
             _profiles.Catalog = CatalogSnapshot.Create(items);
             var users = new List<User>();
             await foreach (var user in _store.ReadUsersAsync(cancellationToken))

@@ -25,11 +25,16 @@ public sealed class PopularityIndex
     private readonly double _halfLifeTicks;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Ranking> _rankings = new(StringComparer.Ordinal);
     private readonly long _maxStalenessTicks;
+    private readonly Persona.Core.State.KeyInterner? _sharedIds;
     private long _referenceTicks = long.MinValue;
     private long _version;
 
-    public PopularityIndex(double halfLifeDays = DefaultHalfLifeDays, TimeSpan maxStaleness = default)
+    /// <param name="halfLifeDays">Days after which an event counts half.</param>
+    /// <param name="maxStaleness">How long a sorted ranking is reused after events arrive before it is sorted again (zero: always current).</param>
+    /// <param name="sharedIds">The process's item numbering, whose string instances the index keeps instead of its own copies.</param>
+    public PopularityIndex(double halfLifeDays = DefaultHalfLifeDays, TimeSpan maxStaleness = default, Persona.Core.State.KeyInterner? sharedIds = null)
     {
+        _sharedIds = sharedIds;
         if (!(halfLifeDays > 0) || double.IsInfinity(halfLifeDays)) throw new ArgumentOutOfRangeException(nameof(halfLifeDays));
         ArgumentOutOfRangeException.ThrowIfLessThan(maxStaleness, TimeSpan.Zero);
         HalfLifeDays = halfLifeDays;
@@ -193,6 +198,7 @@ public sealed class PopularityIndex
     private int Intern(string itemId)
     {
         if (_ids.TryGetValue(itemId, out var id)) return id;
+        if (_sharedIds is not null) itemId = _sharedIds.Shared(itemId);
         id = _names.Count;
         _ids[itemId] = id;
         _names.Add(itemId);

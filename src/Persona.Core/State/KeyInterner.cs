@@ -42,6 +42,12 @@ public sealed class KeyInterner
 
     public bool TryGetId(string key, out int id) => _ids.TryGetValue(key, out id);
 
+    /// <summary>
+    /// The instance held for <paramref name="key"/> when it was interned, else <paramref name="key"/> itself: structures that
+    /// keep item ids as strings hold this one copy instead of the one they decoded.
+    /// </summary>
+    public string Shared(string key) => _ids.TryGetValue(key, out var id) ? Volatile.Read(ref _keys)[id] : key;
+
     /// <summary>The key's id, or -1 when it was never interned.</summary>
     public int Find(string key) => _ids.TryGetValue(key, out var id) ? id : -1;
 

@@ -430,7 +430,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
 
     private Aggregates NewAggregates()
     {
-        var popularity = new PopularityIndex(Options.PopularityHalfLifeDays, TimeSpan.FromMilliseconds(Options.PopularityRefreshMilliseconds));
+        var popularity = new PopularityIndex(Options.PopularityHalfLifeDays, TimeSpan.FromMilliseconds(Options.PopularityRefreshMilliseconds), ShopperSteps.Items);
         return new Aggregates(popularity, new Recommender(Options, _catalog, () => _engine.ItemPairs, popularity));
     }
 
