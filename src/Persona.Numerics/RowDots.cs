@@ -51,7 +51,8 @@ public static class RowDots
     /// <summary>
     /// The rows of the <paramref name="count"/> highest of <paramref name="scores"/>[0..rows), best first (ties by row);
     /// every row tied with the last one kept is included, so the result may be longer. O(rows) to find the threshold
-    /// (quickselect on a pooled copy) plus O(count · log count) to order what passes it, whatever order the scores are in.
+    /// (for a few of many rows one pass against a threshold guessed from a sample; else quickselect on a pooled copy) plus
+    /// O(count · log count) to order what passes it, whatever order the scores are in.
     /// NaN scores are never returned.
     /// </summary>
     public static int[] TopRows(float[] scores, int rows, int count)
@@ -59,6 +60,7 @@ public static class RowDots
         ArgumentNullException.ThrowIfNull(scores);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, scores.Length);
         if (count <= 0 || rows <= 0) return [];
+        if (rows >= SampledFromRows && count <= rows / 64 && TopRowsOfSampledThreshold(scores, rows, count) is { } found) return found;
         var threshold = float.NegativeInfinity;
         if (count < rows)
         {
@@ -79,6 +81,58 @@ public static class RowDots
         System.Runtime.InteropServices.CollectionsMarshal.AsSpan(kept).Sort(default(BestFirst));
         var order = new int[kept.Count];
         for (var i = 0; i < order.Length; i++) order[i] = kept[i].Row;
+        return order;
+    }
+
+    private const int SampledFromRows = 65_536;
+    private const int SampleSize = 4_096;
+
+    /// <summary>
+    /// <see cref="TopRows"/> for a few rows out of many, in one pass and without copying the scores: a threshold guessed
+    /// from an even sample keeps some four times <paramref name="count"/> candidates; when at least
+    /// <paramref name="count"/> pass it, the exact threshold is among them (every score at or above it passed), so
+    /// the answer equals the full method's. Null when too few or too many passed (ties, NaNs): the caller then selects
+    /// over all rows.
+    /// </summary>
+    private static int[]? TopRowsOfSampledThreshold(float[] scores, int rows, int count)
+    {
+        Span<float> sample = stackalloc float[SampleSize];
+        var stride = rows / SampleSize;
+        for (var i = 0; i < SampleSize; i++)
+        {
+            var score = scores[i * stride];
+            sample[i] = float.IsNaN(score) ? float.NegativeInfinity : score;
+        }
+        var wanted = 4.0 * count + 64;
+        var k = (int)Math.Min(SampleSize, Math.Ceiling(wanted * SampleSize / rows) + 1);
+        var guess = KthLargest(sample, k);
+        if (float.IsNegativeInfinity(guess)) return null;
+
+        var limit = 16 * (int)wanted + 4_096;
+        var passed = new List<ScoredRow>((int)wanted * 2);
+        for (var r = 0; r < rows; r++)
+        {
+            if (!(scores[r] >= guess)) continue;
+            if (passed.Count == limit) return null;
+            passed.Add(new ScoredRow(scores[r], r));
+        }
+        if (passed.Count < count) return null;
+
+        var values = ArrayPool<float>.Shared.Rent(passed.Count);
+        float threshold;
+        try
+        {
+            for (var i = 0; i < passed.Count; i++) values[i] = passed[i].Score;
+            threshold = KthLargest(values.AsSpan(0, passed.Count), count);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(values);
+        }
+        passed.RemoveAll(p => p.Score < threshold);
+        CollectionsMarshal.AsSpan(passed).Sort(default(BestFirst));
+        var order = new int[passed.Count];
+        for (var i = 0; i < order.Length; i++) order[i] = passed[i].Row;
         return order;
     }
 

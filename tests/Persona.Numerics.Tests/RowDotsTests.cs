@@ -45,6 +45,29 @@ public class RowDotsTests
     }
 
     [Fact]
+    public void TopRows_FewOfManyRows_EqualsTheHeadOfAFullSort()
+    {
+        // The sampled-threshold path: many rows, few wanted; ties (few distinct values), NaNs and sorted runs included.
+        var cases = Gen.Choose(65_536, 150_000).SelectMany(rows => Gen.Choose(1, rows / 64).SelectMany(count =>
+            Gen.Elements(0, 3, 1_000_000).SelectMany(distinct => Gen.Choose(0, 2).SelectMany(shape => Gen.Choose(0, int.MaxValue).Select(seed =>
+                (rows, count, distinct, shape, seed))))));
+        Prop.ForAll(cases.ToArbitrary(), c =>
+        {
+            var random = new Random(c.seed);
+            var scores = new float[c.rows];
+            for (var r = 0; r < scores.Length; r++)
+                scores[r] = c.distinct == 0 ? (r % 97 == 0 ? float.NaN : (float)random.NextDouble()) : random.Next(c.distinct == 3 ? 3 : c.distinct);
+            if (c.shape == 1) Array.Sort(scores);
+            if (c.shape == 2) Array.Reverse(scores);
+            var sorted = Enumerable.Range(0, scores.Length).Where(r => !float.IsNaN(scores[r]))
+                .OrderByDescending(r => scores[r]).ThenBy(r => r).ToArray();
+            var expected = sorted.Where(r => scores[r] >= scores[sorted[Math.Min(c.count, sorted.Length) - 1]]).ToArray();
+
+            Assert.Equal(expected, RowDots.TopRows(scores, scores.Length, c.count));
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(25));
+    }
+
+    [Fact]
     public void TopRows_NaNScores_AreNeverReturned()
     {
         float[] scores = [1, float.NaN, 3, float.NaN, 2];
