@@ -53,9 +53,9 @@ public sealed class StateOptions
     /// Memory for shoppers' profile states (estimated). Above it, states already written to the store and not touched
     /// lately are dropped from memory and read back on their next touch (docs/state.md, "Hot and cold shoppers"); the
     /// periodic checkpoint writes changed ones so they can go too. About 7.5 KB per shopper on Taobao-shaped data (their
-    /// event ids counted), so the default keeps some 70,000 shoppers hot, and a start decodes half that many: at a
-    /// million shoppers uniformly random requests find 7 % of them hot at this budget and 14 % at twice it, while the
-    /// process holds 0.5 GB more (bench/README.md). Shops whose traffic favours fewer shoppers gain more from raising it.
+    /// event ids counted), so the default keeps some 70,000 shoppers hot and a start decodes half that many; at a million
+    /// shoppers that keeps the whole process near 4 GiB (bench/README.md). Shops whose traffic returns to fewer shoppers
+    /// than uniformly random requests do gain more from raising it.
     /// </summary>
     public int MemoryBudgetMiB { get; set; } = DefaultMemoryBudgetMiB;
 
