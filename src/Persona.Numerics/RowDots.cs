@@ -60,7 +60,17 @@ public static class RowDots
         ArgumentNullException.ThrowIfNull(scores);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, scores.Length);
         if (count <= 0 || rows <= 0) return [];
-        if (rows >= SampledFromRows && count <= rows / 64 && TopRowsOfSampledThreshold(scores, rows, count) is { } found) return found;
+        var kept = rows >= SampledFromRows && count <= rows / 64 ? PassingSampledThreshold(scores, rows, count) : null;
+        kept ??= PassingExactThreshold(scores, rows, count);
+        CollectionsMarshal.AsSpan(kept).Sort(default(BestFirst));
+        var order = new int[kept.Count];
+        for (var i = 0; i < order.Length; i++) order[i] = kept[i].Row;
+        return order;
+    }
+
+    /// <summary>The rows scoring at least the <paramref name="count"/>-th highest score (quickselect on a pooled copy), in row order.</summary>
+    private static List<ScoredRow> PassingExactThreshold(float[] scores, int rows, int count)
+    {
         var threshold = float.NegativeInfinity;
         if (count < rows)
         {
@@ -78,23 +88,19 @@ public static class RowDots
         var kept = new List<ScoredRow>(Math.Min(rows, count + 16));
         for (var r = 0; r < rows; r++)
             if (scores[r] >= threshold) kept.Add(new ScoredRow(scores[r], r));
-        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(kept).Sort(default(BestFirst));
-        var order = new int[kept.Count];
-        for (var i = 0; i < order.Length; i++) order[i] = kept[i].Row;
-        return order;
+        return kept;
     }
 
     private const int SampledFromRows = 65_536;
     private const int SampleSize = 4_096;
 
     /// <summary>
-    /// <see cref="TopRows"/> for a few rows out of many, in one pass and without copying the scores: a threshold guessed
-    /// from an even sample keeps some four times <paramref name="count"/> candidates; when at least
-    /// <paramref name="count"/> pass it, the exact threshold is among them (every score at or above it passed), so
-    /// the answer equals the full method's. Null when too few or too many passed (ties, NaNs): the caller then selects
-    /// over all rows.
+    /// <see cref="PassingExactThreshold"/> for a few rows out of many, in one pass and without copying the scores: a
+    /// threshold guessed from an even sample keeps some four times <paramref name="count"/> candidates; when at least
+    /// <paramref name="count"/> pass it, the exact threshold is among them (every score at or above it passed), so the
+    /// rows kept are the same. Null when too few or too many passed (ties, NaNs): the caller then selects over all rows.
     /// </summary>
-    private static int[]? TopRowsOfSampledThreshold(float[] scores, int rows, int count)
+    private static List<ScoredRow>? PassingSampledThreshold(float[] scores, int rows, int count)
     {
         Span<float> sample = stackalloc float[SampleSize];
         var stride = rows / SampleSize;
@@ -130,10 +136,7 @@ public static class RowDots
             ArrayPool<float>.Shared.Return(values);
         }
         passed.RemoveAll(p => p.Score < threshold);
-        CollectionsMarshal.AsSpan(passed).Sort(default(BestFirst));
-        var order = new int[passed.Count];
-        for (var i = 0; i < order.Length; i++) order[i] = passed[i].Row;
-        return order;
+        return passed;
     }
 
     private readonly record struct ScoredRow(float Score, int Row);
