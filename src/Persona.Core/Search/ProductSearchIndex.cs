@@ -448,6 +448,13 @@ public sealed class ProductSearchIndex : IDisposable
     /// <summary>Slots per chunk: an upsert copies the chunks it touches (entries and vector rows), never the whole catalog.</summary>
     internal const int ChunkRows = 1024;
 
+    /// <summary>
+    /// The live entry of <paramref name="id"/> in chunked <paramref name="entries"/> of which <paramref name="used"/> slots are
+    /// numbered. The id check: a slot numbered by a write that failed part-way may have gone to another item since.
+    /// </summary>
+    private static Entry? EntryOf(Slots slotOf, Entry?[][] entries, int used, string id) =>
+        slotOf.TryGetValue(id, out var slot) && slot < used && entries[slot / ChunkRows][slot % ChunkRows] is { } found && found.Item.Id == id ? found : null;
+
     /// <summary>Item id → slot, shared by the snapshots of one numbering; it only grows (a removed item keeps its slot, empty).</summary>
     private sealed class Slots : System.Collections.Concurrent.ConcurrentDictionary<string, int>
     {
@@ -468,8 +475,7 @@ public sealed class ProductSearchIndex : IDisposable
 
         public bool TryGet(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Entry? entry)
         {
-            // The id check: a slot numbered by a write that failed part-way may have gone to another item since.
-            entry = SlotOf.TryGetValue(id, out var slot) && slot < Used && At(slot) is { } found && found.Item.Id == id ? found : null;
+            entry = EntryOf(SlotOf, Entries, Used, id);
             return entry is not null;
         }
 
@@ -508,7 +514,7 @@ public sealed class ProductSearchIndex : IDisposable
         public int Count { get; private set; }
         public int Used { get; private set; }
 
-        public Entry? Find(string id) => SlotOf.TryGetValue(id, out var slot) && slot < Used && At(slot) is { } found && found.Item.Id == id ? found : null;
+        public Entry? Find(string id) => EntryOf(SlotOf, _entries, Used, id);
 
         private Entry? At(int slot) => _entries[slot / ChunkRows][slot % ChunkRows];
 
