@@ -16,9 +16,11 @@ internal static class BackgroundWarmup
     /// <param name="prepare">Fills the cache for one user.</param>
     /// <param name="superseded">True once a newer run has started; this one then stops.</param>
     /// <param name="logger">Where the finished run is reported.</param>
-    public static Task Start(string what, Func<IReadOnlyList<string>> users, Action<string> prepare, Func<bool> superseded, ILogger logger) =>
+    /// <param name="background">Lists the run as "warming {what}" while it lasts.</param>
+    public static Task Start(string what, Func<IReadOnlyList<string>> users, Action<string> prepare, Func<bool> superseded, ILogger logger, BackgroundWork background) =>
         Task.Factory.StartNew(() =>
         {
+            using var running = background.Begin($"warming {what}");
             var clock = Stopwatch.StartNew();
             var done = 0;
             try

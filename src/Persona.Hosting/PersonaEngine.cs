@@ -61,6 +61,9 @@ public sealed partial class PersonaEngine : IAsyncDisposable
 
     public IPersonaStore Store => _store;
     public PersonaOptions Options => _options;
+
+    /// <summary>The long jobs running beside requests (training, warming), as <c>/health</c> lists them.</summary>
+    public BackgroundWork Background { get; } = new();
     public CatalogSnapshot Catalog => _profiles.Catalog;
 
     /// <summary>

@@ -22,7 +22,8 @@ public sealed class ScaleBenchTests : IDisposable
     private static readonly string[] ReportFields =
     [
         "users", "items", "categories", "events", "seed", "clients", "duration_s", "warmup_s", "generate_seconds", "csv_mib",
-        "import_seconds", "import_events_per_s", "health_seconds", "ready_seconds", "stored_events", "stored_items", "stored_profiles",
+        "import_seconds", "import_events_per_s", "health_seconds", "ready_seconds", "background_at_ready", "settled_seconds", "background_while_measured",
+        "stored_events", "stored_items", "stored_profiles",
         "rss_mib", "bytes_per_shopper", "rss_after_load_mib", "hot_profile_mib", "cold_loads", "evictions",
         "profile_requests", "profile_p50_ms", "profile_p99_ms", "profile_errors",
         "recommend_requests", "recommend_p50_ms", "recommend_p99_ms", "recommend_errors",
@@ -61,6 +62,9 @@ public sealed class ScaleBenchTests : IDisposable
             Assert.True(root.GetProperty($"{kind}_p50_ms").GetDouble() <= root.GetProperty($"{kind}_p99_ms").GetDouble());
         }
         Assert.True(root.GetProperty("ready_seconds").GetDouble() >= root.GetProperty("health_seconds").GetDouble());
+        // The first start after an import trains; the timed runs wait for that to end.
+        Assert.True(root.GetProperty("settled_seconds").GetDouble() >= root.GetProperty("ready_seconds").GetDouble());
+        Assert.Equal(0, root.GetProperty("background_while_measured").GetArrayLength());
         // 200 small shoppers fit the default budget: all hot, none dropped.
         Assert.InRange(root.GetProperty("hot_profile_mib").GetDouble(), 0.1, 50);
         Assert.Equal(0, root.GetProperty("evictions").GetInt64());

@@ -119,6 +119,17 @@ public sealed class SecurityTests(SecuredShopFactory shop) : IClassFixture<Secur
     }
 
     [Fact]
+    public async Task Health_ListsTheBackgroundWorkWhileItRuns()
+    {
+        using var none = shop.Client(null);
+        async Task<string?[]> Background() =>
+            [.. (await (await none.GetAsync("/health")).ReadJsonAsync()).GetProperty("background").EnumerateArray().Select(e => e.GetString())];
+        using (shop.App.Engine.Background.Begin("test job"))
+            Assert.Contains("test job", await Background());
+        Assert.DoesNotContain("test job", await Background());
+    }
+
+    [Fact]
     public async Task EraseUser_LeavesNoTraceInStoreModelsAudiencesOrApi()
     {
         using var admin = shop.Client(SecuredShopFactory.AdminKey);

@@ -23,6 +23,11 @@ public sealed record ScaleBenchSettings
     public int Seed { get; init; } = 1;
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(20);
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// The longest wait after ready for the server's background work (training the search encoder and the models,
+    /// warming caches) to end before the warm-up; zero measures at once, beside that work.
+    /// </summary>
+    public TimeSpan Settle { get; init; } = TimeSpan.FromMinutes(30);
     public int Clients { get; init; } = 64;
     public string? Output { get; init; }
     public string? Data { get; init; }
@@ -39,7 +44,7 @@ public sealed record ScaleBenchSettings
     /// </summary>
     public static (ScaleBenchSettings? Settings, IReadOnlyList<string> Errors) Parse(
         string users, string items, string events, string seed, string duration, string warmup, string clients,
-        string? output = null, string? data = null, bool keep = false, bool reuse = false)
+        string? output = null, string? data = null, bool keep = false, bool reuse = false, string settle = "30m")
     {
         var errors = new List<string>();
         long Count(string option, string text, long min, long max)
@@ -66,6 +71,7 @@ public sealed record ScaleBenchSettings
             Seed = (int)Count("--seed", seed, int.MinValue, int.MaxValue),
             Duration = Time("--duration", duration, zeroAllowed: false),
             Warmup = Time("--warmup", warmup, zeroAllowed: true),
+            Settle = Time("--settle", settle, zeroAllowed: true),
             Clients = (int)Count("--clients", clients, 1, MaxClients),
             Output = string.IsNullOrWhiteSpace(output) ? null : output,
             Data = string.IsNullOrWhiteSpace(data) ? null : data,
@@ -136,6 +142,12 @@ public sealed record ScaleBenchReport
     public required double HealthSeconds { get; init; }
     /// <summary>Until profile, recommendations and search for a shopper also answered 2xx.</summary>
     public required double ReadySeconds { get; init; }
+    /// <summary>The background work <c>/health</c> listed when the server was ready (a first start after an import trains).</summary>
+    public required IReadOnlyList<string> BackgroundAtReady { get; init; }
+    /// <summary>Until <c>/health</c> listed no background work; null when the bench did not wait (<c>--settle 0</c>) or gave up.</summary>
+    public required double? SettledSeconds { get; init; }
+    /// <summary>The background work still running when the timed runs began: empty when they measured a settled server.</summary>
+    public required IReadOnlyList<string> BackgroundWhileMeasured { get; init; }
     public required long? StoredEvents { get; init; }
     public required long? StoredItems { get; init; }
     /// <summary>User records (attributes, consent); the Taobao log has none.</summary>
@@ -209,6 +221,7 @@ public static class ScaleBench
         var seed = Text("--seed", "Seed of the generated shop: the same seed gives the same log.", defaults.Seed.ToString(CultureInfo.InvariantCulture));
         var duration = Text("--duration", "How long the clients load each endpoint (20s, 500ms, 2m).", "20s");
         var warmup = Text("--warmup", "Untimed load on all three endpoints before resident memory is read.", "5s");
+        var settle = Text("--settle", "Longest wait after ready for the server's background work (training, warming caches) to end before measuring; 0 measures beside it.", "30m");
         var clients = Text("--clients", "Concurrent clients.", defaults.Clients.ToString(CultureInfo.InvariantCulture));
         var output = new Option<string?>("--output") { Description = "Also write the JSON report to this file." };
         var data = new Option<string?>("--data") { Description = "Work folder for the log and the store (new or empty; default a temporary folder). Removed at the end unless --keep." };
@@ -217,13 +230,14 @@ public static class ScaleBench
         var command = new Command("scale",
             "Generate a Taobao-shaped shop, bulk-import it, start `persona serve` on it and measure time to ready, resident memory and p50/p99 of profile, recommendations and search for random shoppers; prints one JSON object.")
         {
-            users, items, events, seed, duration, warmup, clients, output, data, keep, reuse,
+            users, items, events, seed, duration, warmup, settle, clients, output, data, keep, reuse,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var error = parse.InvocationConfiguration.Error;
             var (settings, problems) = ScaleBenchSettings.Parse(parse.GetValue(users)!, parse.GetValue(items)!, parse.GetValue(events)!, parse.GetValue(seed)!,
-                parse.GetValue(duration)!, parse.GetValue(warmup)!, parse.GetValue(clients)!, parse.GetValue(output), parse.GetValue(data), parse.GetValue(keep), parse.GetValue(reuse));
+                parse.GetValue(duration)!, parse.GetValue(warmup)!, parse.GetValue(clients)!, parse.GetValue(output), parse.GetValue(data), parse.GetValue(keep), parse.GetValue(reuse),
+                parse.GetValue(settle)!);
             foreach (var problem in problems) await error.WriteLineAsync(problem);
             if (settings is null) return 2;
             return await RunAsync(settings, parse.InvocationConfiguration.Output, error, cancellationToken);
@@ -289,6 +303,17 @@ public static class ScaleBench
             var paths = new RequestPaths(settings.Users, generator);
             var (healthSeconds, readySeconds, stats) = await server.WaitUntilReadyAsync(paths.Probes(), ReadyTimeout, cancellationToken);
             AnsiConsole.MarkupLineInterpolated($"Answering /health after {healthSeconds:0.0} s, ready for profile, recommendations and search after {readySeconds:0.0} s (pid {server.Pid}).");
+            var backgroundAtReady = await server.BackgroundAsync(cancellationToken) ?? [];
+            double? settledSeconds = null;
+            if (settings.Settle > TimeSpan.Zero)
+            {
+                if (backgroundAtReady.Count > 0)
+                    AnsiConsole.MarkupLineInterpolated($"Waiting up to {settings.Settle.TotalMinutes:0.#} min for the server's background work to end ({string.Join(", ", backgroundAtReady)})…");
+                settledSeconds = await server.WaitUntilSettledAsync(settings.Settle, cancellationToken);
+                AnsiConsole.MarkupLine(settledSeconds is { } settled
+                    ? $"Settled (no background work) after {settled:0.0} s."
+                    : "Still not settled; measuring beside the background work.");
+            }
 
             if (settings.Warmup > TimeSpan.Zero)
             {
@@ -296,6 +321,7 @@ public static class ScaleBench
                 await LoadAsync(client, settings.Clients, settings.Warmup, paths.Mixed, seed: 1_000_000, cancellationToken);
             }
             var rss = server.ResidentBytes();
+            var backgroundWhileMeasured = await server.BackgroundAsync(cancellationToken) ?? [];
 
             var phases = new Dictionary<string, PhaseResult>();
             foreach (var (name, path) in new (string, Func<Random, string>)[] { ("profile", paths.Profile), ("recommend", paths.Recommend), ("search", paths.Search) })
@@ -326,6 +352,9 @@ public static class ScaleBench
                 ImportEventsPerS = importSeconds is { } took ? Math.Round(settings.Events / took) : null,
                 HealthSeconds = Round(healthSeconds, 2),
                 ReadySeconds = Round(readySeconds, 2),
+                BackgroundAtReady = backgroundAtReady,
+                SettledSeconds = settledSeconds is { } s ? Round(s, 2) : null,
+                BackgroundWhileMeasured = backgroundWhileMeasured,
                 StoredEvents = stats?.Events,
                 StoredItems = stats?.Items,
                 StoredUsers = stats?.Users,
@@ -727,6 +756,38 @@ public static class ScaleBench
                 }
                 await Task.Delay(100, cancellationToken);
             }
+        }
+
+        /// <summary>The background work <c>/health</c> lists now; null when it did not answer.</summary>
+        public async Task<IReadOnlyList<string>?> BackgroundAsync(CancellationToken cancellationToken)
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(30) };
+            try
+            {
+                using var response = await client.GetAsync("/health", cancellationToken);
+                if (!response.IsSuccessStatusCode) return null;
+                using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+                if (!document.RootElement.TryGetProperty("background", out var list) || list.ValueKind != JsonValueKind.Array) return [];
+                return list.EnumerateArray().Select(e => e.GetString() ?? "").ToArray();
+            }
+            catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                return null;
+            }
+        }
+
+        /// <summary>Seconds from the process's start until <c>/health</c> listed no background work; null after <paramref name="limit"/>.</summary>
+        public async Task<double?> WaitUntilSettledAsync(TimeSpan limit, CancellationToken cancellationToken)
+        {
+            var until = Seconds + limit.TotalSeconds;
+            while (Seconds < until)
+            {
+                if (_process.HasExited)
+                    throw new ServerFailedException($"`persona serve` exited with code {_process.ExitCode} while it settled. Its last lines:\n{Tail()}");
+                if (await BackgroundAsync(cancellationToken) is { Count: 0 }) return Seconds;
+                await Task.Delay(1000, cancellationToken);
+            }
+            return null;
         }
 
         private static HealthStats? ReadStats(string json)

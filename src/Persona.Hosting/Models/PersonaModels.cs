@@ -160,6 +160,7 @@ public sealed class PersonaModels : IProfileEnricher, IUserDataOwner
         await _refreshGate.WaitAsync(cancellationToken);
         try
         {
+            using var running = _engine.Background.Begin("refreshing predictions and segments");
             var total = Stopwatch.StartNew();
             var asOf = _engine.AsOf;
             var horizon = TimeSpan.FromDays(_options.HorizonDays);

@@ -197,7 +197,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         var run = Interlocked.Increment(ref _warmRun);
         var query = new RecommendationQuery { Count = Options.DefaultN };
         Warming = BackgroundWarmup.Start("the recommendations", () => _engine.MostRecentShoppers(Options.WarmUsers),
-            user => Recommend(user, query), () => Volatile.Read(ref _warmRun) != run, _logger);
+            user => Recommend(user, query), () => Volatile.Read(ref _warmRun) != run, _logger, _engine.Background);
     }
 
     private int _warmRun;

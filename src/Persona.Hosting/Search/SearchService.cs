@@ -88,6 +88,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             SavingVectors = Task.Run(async () =>
             {
                 await previous;
+                using var running = _engine.Background.Begin("storing the search vectors");
                 try
                 {
                     encoders.SaveVectors(encoder.Version, encoder.Dimension, _index.EncodedItems(encoder));
@@ -132,7 +133,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             _logger.LogInformation("Search indexed {Items} items in {Seconds:0.00} s; {Clicks} logged search clicks", _index.Count, _indexSeconds, _clicks.Count);
         RestoreEncoder();
         if (_options.WarmUsers > 0 && _options.UserCacheSeconds > 0)
-            Warming = BackgroundWarmup.Start("the search signals", MostRecentUsers, user => UserFor(user), static () => false, _logger);
+            Warming = BackgroundWarmup.Start("the search signals", MostRecentUsers, user => UserFor(user), static () => false, _logger, _engine.Background);
     }
 
     /// <summary>Serves the newest stored encoder that fits this catalog and these settings, with the weights learned beside it.</summary>
@@ -176,6 +177,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         await _trainGate.WaitAsync(cancellationToken);
         try
         {
+            using var running = _engine.Background.Begin("training the search encoder");
             var clicks = _clicks.ToArray();
             var items = _index.Items.ToList();
             SemanticEncoder? trained = null;

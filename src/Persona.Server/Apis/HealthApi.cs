@@ -10,16 +10,19 @@ public static class HealthApi
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
         // Public on purpose: load balancers probe it without a key. It reveals counts only, and whether the server runs open.
-        app.MapGet("/health", GetAsync).WithTags("Health").WithName("Health").WithSummary("Liveness, store counts and the security mode (public).").AllowAnonymous();
+        app.MapGet("/health", GetAsync).WithTags("Health").WithName("Health").WithSummary("Liveness, store counts, the security mode and the background work still running (public).").AllowAnonymous();
         return app;
     }
 
     public static async Task<Ok<HealthResponse>> GetAsync(PersonaEngine engine, IOptions<PersonaSecurityOptions> security, CancellationToken cancellationToken)
     {
         var stats = await engine.GetStatsAsync(cancellationToken);
-        return TypedResults.Ok(new HealthResponse("ok", stats, security.Value.Open ? "open" : "api_keys"));
+        return TypedResults.Ok(new HealthResponse("ok", stats, security.Value.Open ? "open" : "api_keys", engine.Background.Running));
     }
 }
 
-/// <summary>Liveness, counts, and the security mode: <c>api_keys</c>, or <c>open</c> in development mode.</summary>
-public sealed record HealthResponse(string Status, PersonaStats Stats, string Security);
+/// <summary>
+/// Liveness, counts, the security mode (<c>api_keys</c>, or <c>open</c> in development mode) and the long jobs running
+/// beside requests (training, warming caches): empty once the server has settled.
+/// </summary>
+public sealed record HealthResponse(string Status, PersonaStats Stats, string Security, IReadOnlyList<string> Background);
