@@ -182,7 +182,7 @@ public sealed class ProfileBook
         lock (entry)
         {
             if (!_entries.TryAdd(userId, entry)) return false;
-            MakeHot(userId, entry, state);
+            MakeHot(userId, entry, state, state.EstimatedBytes());
             if (state.LatestTimestamp is { } newest) MoveNewest(null, newest);
         }
         Volatile.Write(ref _sweepMayHelp, true);
@@ -261,7 +261,7 @@ public sealed class ProfileBook
         if (!OverBudget || !_trimLock.TryEnter()) return;
         try
         {
-            var target = _hotBudgetBytes / 10 * 9;
+            var target = AdmitBelowBytes;
             // Two turns of the clock at most: the first clears reference bits, the second finds them clear.
             for (var steps = Math.Min(maxSteps, 2L * _clock.Count); steps > 0 && HotBytes > target && _clock.TryDequeue(out var item); steps--)
             {
@@ -437,15 +437,29 @@ public sealed class ProfileBook
                 // Removed between lookup and lock: look again (a fresh entry, or none).
                 if (entry.Retired) continue;
                 var state = entry.State;
+                var transient = false;
                 if (state is null)
                 {
                     // A fresh entry (never stored) starts empty; a cold one is read back as it was stored.
                     state = entry.Cold ? Load(userId, entry) : new ProfileState(Options);
-                    MakeHot(userId, entry, state);
+                    // Reads do not evict. Once the hot states fill the budget, a read of a stored cold shopper is answered
+                    // from a copy dropped afterwards: uniformly random reads at a million shoppers then neither churn the
+                    // hot set nor hand the collector a decoded state to promote on every request. Writes, and states
+                    // rebuilt from the log (costly to build again), are always held.
+                    var stored = entry.Cold && entry.StoredVersion >= 0;
+                    var bytes = state.EstimatedBytes();
+                    // Admitted only where it fits under the level a sweep brings the hot states down to, so no read ever
+                    // makes a sweep drop another shopper.
+                    transient = stored && !create && HotBytes + bytes > AdmitBelowBytes;
+                    if (!transient) MakeHot(userId, entry, state, bytes);
+                    // A stored state that became hot can be dropped again: a sweep that came up short may now succeed.
+                    if (stored && !transient) Volatile.Write(ref _sweepMayHelp, true);
                 }
-                entry.Referenced = true;
+                if (!transient) entry.Referenced = true;
                 if (action(state))
                 {
+                    // Reads never change a state; should one, the change is held, not dropped with the copy.
+                    if (transient) MakeHot(userId, entry, state, state.EstimatedBytes());
                     // After the change and inside the lock: whoever reads this number then reads (under the lock) at
                     // least this change, so an answer is never cached under a number newer than its data.
                     Volatile.Write(ref entry.Change, Interlocked.Increment(ref _lastChange));
@@ -463,17 +477,19 @@ public sealed class ProfileBook
     {
         var state = (_cold ?? throw new InvalidOperationException("A cold shopper needs an IColdStateLoader.")).Load(userId, out var stored);
         entry.StoredVersion = stored ? state.AppliedEvents : -1;
-        if (stored) Volatile.Write(ref _sweepMayHelp, true);
         Interlocked.Increment(ref _loads);
         return state;
     }
 
+    /// <summary>The level a sweep brings the hot states down to; reads admit a cold shopper only below it.</summary>
+    private long AdmitBelowBytes => _hotBudgetBytes / 10 * 9;
+
     /// <summary>Under the entry's lock: holds <paramref name="state"/> in memory and puts the entry on the clock.</summary>
-    private void MakeHot(string userId, Entry entry, ProfileState state)
+    private void MakeHot(string userId, Entry entry, ProfileState state, int bytes)
     {
         entry.State = state;
         entry.Cold = false;
-        entry.Bytes = state.EstimatedBytes();
+        entry.Bytes = bytes;
         Interlocked.Add(ref _hotBytes, entry.Bytes);
         if (entry.InClock) return;
         entry.InClock = true;

@@ -119,6 +119,39 @@ public class ProfileBookColdTests
     }
 
     [Fact]
+    public void Reads_NeverEvict_AColdShopperReadWhenTheBudgetIsFullIsAnsweredFromACopy_AndAWriteStillHoldsIt()
+    {
+        var options = new ProfileOptions();
+        var shelf = new RecordShelf(options);
+        var book = new ProfileBook(options, Catalog(), shelf, hotBudgetBytes: 6_000);
+        var everyone = new ProfileBook(options, Catalog());
+        var events = History(7, users: 12, count: 300);
+        book.Apply(events);
+        everyone.Apply(events);
+        shelf.StoreAll(book);
+        book.Trim();
+        var (loads, evictions) = book.ColdTraffic;
+        Assert.True(evictions >= 6, $"{evictions} evictions: too few shoppers went cold to test reads of them");
+
+        for (var round = 0; round < 3; round++)
+            foreach (var user in everyone.Users)
+                Assert.Equal(Describe(everyone, user), Describe(book, user));
+        Assert.Equal(evictions, book.ColdTraffic.Evictions);
+        Assert.True(book.HotBytes <= 6_000 / 10 * 9, $"{book.HotBytes} hot bytes");
+        // The cold ones were read back every round: nothing was held for them.
+        var perRound = (book.ColdTraffic.Loads - loads) / 3;
+        Assert.True(perRound >= 4, $"{perRound} loads a round");
+
+        // A write to a cold shopper holds its state: the reads after it load nothing.
+        var coldUser = everyone.Users.First(user => { var before = book.ColdTraffic.Loads; book.VersionOf(user); return book.ColdTraffic.Loads > before; });
+        book.Apply([Event("late", EventType.View, "l0", T0.AddDays(100), user: coldUser) with { Sequence = events.Count + 1 }]);
+        var afterWrite = book.ColdTraffic.Loads;
+        book.Build(coldUser);
+        book.VersionOf(coldUser);
+        Assert.Equal(afterWrite, book.ColdTraffic.Loads);
+    }
+
+    [Fact]
     public void RestoreCold_LoadsOnFirstTouch_AndRemoveForgetsItsClockTime()
     {
         var options = new ProfileOptions();
