@@ -17,6 +17,13 @@ if (args.Contains("--ann-probe"))
     return;
 }
 
+// dotnet run -c Release --project bench/Persona.Benchmarks -- --decode-probe FILE      (shopper record decoding)
+if (args.Contains("--decode-probe"))
+{
+    DecodeProbe.Run(args);
+    return;
+}
+
 if (args.Contains("--gemm-probe"))
 {
     GemmProbe.Run(args);
