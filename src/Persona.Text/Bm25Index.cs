@@ -212,15 +212,32 @@ public sealed class Bm25Index : IDisposable
             var lengths = _lengths;
             try
             {
-                // BM25F: per document, the field-weighted, length-normalised term frequency is summed over fields
-                // first and saturated once, so a term repeated across title and category does not count twice in full.
+                // Terms by the most they can add to a document (qtf · idf · (k1 + 1), a saturated tf), rarest first.
+                var terms = new List<(TermEntry Entry, int Q, double Idf, double Bound)>(qtf.Count);
+                var remaining = 0.0;
                 foreach (var (term, q) in qtf)
                 {
                     if (!_terms.TryGetValue(term, out var entry)) continue;
                     var idf = Idf(_count, entry.DocumentFrequency);
+                    terms.Add((entry, q, idf, q * idf * (k1 + 1)));
+                    remaining += q * idf * (k1 + 1);
+                }
+                terms.Sort(static (x, y) => y.Bound.CompareTo(x.Bound));
+                foreach (var (entry, q, idf, bound) in terms)
+                {
+                    // Pruning (the "continue" strategy of term-at-a-time evaluation): once even this term and all after
+                    // it together cannot lift a document no earlier term matched above the `top`-th score so far, they
+                    // only add to the documents already scored. A word every item shares then costs a pass over its
+                    // postings instead of scoring, collecting and ranking the whole catalog. Without a filter only: the
+                    // filter may reject the documents that set the bar.
+                    var addNew = filter is not null || remaining >= KthScore(scores, touched, top, scratch);
+                    remaining -= bound;
                     termDocs.Clear();
+                    // BM25F: per document, the field-weighted, length-normalised term frequency is summed over fields
+                    // first and saturated once, so a term repeated across title and category does not count twice in full.
                     foreach (var p in entry.Postings)
                     {
+                        if (!addNew && scores[p.Doc] == 0) continue;
                         var w = _weights[p.Field];
                         var length = lengths[p.Doc * _fields + p.Field];
                         if (w == 0 || length < 0) continue;
@@ -267,6 +284,50 @@ public sealed class Bm25Index : IDisposable
         }
     }
 
+    // Scores of at most this many documents are ranked to find the bar of pruning: a lower bar (from a subset) is still
+    // a safe one, and ranking every document a common first term touched would cost what pruning saves.
+    private const int BarSample = 65_536;
+
+    /// <summary>
+    /// A lower bound of the <paramref name="top"/>-th best score among the touched documents: the <paramref name="top"/>-th
+    /// best of the first <see cref="BarSample"/> of them. Scores only grow as terms are added, so it stays a lower bound.
+    /// </summary>
+    private static double KthScore(double[] scores, List<int> touched, int top, Scratch scratch)
+    {
+        var n = Math.Min(touched.Count, BarSample);
+        if (n < top) return 0;
+        var sample = scratch.Sample(n);
+        for (var i = 0; i < n; i++) sample[i] = scores[touched[i]];
+        return LargestAt(sample, top - 1);
+    }
+
+    /// <summary>The value that would sit at <paramref name="rank"/> (0: the largest) were <paramref name="values"/> sorted descending; reorders them (quickselect, O(n)).</summary>
+    private static double LargestAt(Span<double> values, int rank)
+    {
+        int lo = 0, hi = values.Length - 1;
+        while (lo < hi)
+        {
+            var pivot = values[lo + (hi - lo) / 2];
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (values[i] > pivot) i++;
+                while (values[j] < pivot) j--;
+                if (i <= j)
+                {
+                    (values[i], values[j]) = (values[j], values[i]);
+                    i++;
+                    j--;
+                }
+            }
+            // [lo, j] holds values ≥ pivot, [i, hi] values ≤ pivot, and anything between equals it.
+            if (rank <= j) hi = j;
+            else if (rank >= i) lo = i;
+            else return values[rank];
+        }
+        return values[rank];
+    }
+
     /// <summary>
     /// Per-thread score accumulators, all zero between queries, so a query costs what it touches rather than a clear
     /// of every document's slot. A search never awaits, so a thread runs one at a time.
@@ -280,6 +341,14 @@ public sealed class Bm25Index : IDisposable
         public double[] Pseudo { get; private set; } = [];
         public List<int> Touched { get; } = [];
         public List<int> TermDocs { get; } = [];
+        private double[] _sample = [];
+
+        /// <summary>A buffer of <paramref name="length"/> scores for <see cref="KthScore"/>.</summary>
+        public Span<double> Sample(int length)
+        {
+            if (_sample.Length < length) _sample = new double[Math.Max(length, 2 * _sample.Length)];
+            return _sample.AsSpan(0, length);
+        }
 
         public static Scratch For(int documents)
         {

@@ -165,4 +165,38 @@ public sealed class Bm25IndexTests
         });
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(100), property);
     }
+
+    /// <summary>
+    /// Pruning (terms that cannot lift a new document into the top only add to those already scored) changes nothing:
+    /// over catalogs where one word is in every document and rarer ones in a few, any query and any top give what the
+    /// unpruned evaluation (a filter that accepts everything turns pruning off) gives, scores and ties included.
+    /// </summary>
+    [Fact]
+    public void Pruning_AnyQueryAndTop_AnswersAsTheUnprunedEvaluation()
+    {
+        var property = Prop.ForAll(Gen.Choose(0, int.MaxValue - 1).ToArbitrary(), seed =>
+        {
+            var random = new Random(seed);
+            using var index = new Bm25Index(new Bm25Options { FieldWeights = [2.0, 1.0] });
+            var groups = 2 + random.Next(12);
+            for (var d = 0; d < 50 + random.Next(300); d++)
+            {
+                string[] title = ["cat", $"g{random.Next(groups)}", .. Enumerable.Range(0, random.Next(3)).Select(_ => $"w{random.Next(40)}")];
+                string[] category = random.Next(2) == 0 ? ["cat", $"g{random.Next(groups)}"] : [$"w{random.Next(40)}"];
+                index.Upsert($"d{d}", [title, category]);
+                if (random.Next(10) == 0) index.Remove($"d{random.Next(d + 1)}");
+            }
+            for (var q = 0; q < 20; q++)
+            {
+                string[] query = [.. Enumerable.Range(0, 1 + random.Next(3)).Select(_ => random.Next(3) switch { 0 => "cat", 1 => $"g{random.Next(groups)}", _ => $"w{random.Next(40)}" })];
+                var top = 1 + random.Next(random.Next(2) == 0 ? 10 : 200);
+                var expected = index.Search(query, top, filter: _ => true);
+                var actual = index.Search(query, top);
+                Assert.Equal(expected.Select(h => h.Id), actual.Select(h => h.Id));
+                Assert.All(expected.Zip(actual), p => Assert.Equal(p.First.Score, p.Second.Score));
+            }
+            return true;
+        });
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), property);
+    }
 }

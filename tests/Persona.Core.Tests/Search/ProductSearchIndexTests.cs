@@ -75,6 +75,27 @@ public sealed class ProductSearchIndexTests
     }
 
     [Fact]
+    public async Task Search_ManyAtOnce_OneQueryAndItsVariants_AnswerAsOneByOne_AndSeeALaterChange()
+    {
+        using var alone = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0 });
+        alone.Upsert(Catalog);
+        using var shared = NewIndex();
+        SearchRequest[] requests = [.. Enumerable.Range(0, 96).Select(i => new SearchRequest { Query = i % 3 == 0 ? "lipstick" : "Beta lipstick", PriceMax = i % 2 == 0 ? null : 90 })];
+        using var start = new Barrier(8);
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(worker => Task.Run(() =>
+        {
+            start.SignalAndWait();
+            return requests.Where((_, i) => i % 8 == worker).Select(r => (r, shared.Search(r, BetaFan()))).ToList();
+        })));
+
+        foreach (var (request, result) in answers.SelectMany(a => a))
+            Assert.Equal(alone.Search(request, BetaFan()).Hits.Select(h => (h.Item.Id, h.Score)), result.Hits.Select(h => (h.Item.Id, h.Score)));
+        // A later change is seen: nothing computed for the old snapshot is served or still waited on.
+        shared.Upsert([Lipstick("l9", "Beta", 30, "beta lipstick")]);
+        Assert.Contains(shared.Search(new SearchRequest { Query = "Beta lipstick" }).Hits, h => h.Item.Id == "l9");
+    }
+
+    [Fact]
     public void CoVisitation_ManyDistinctNeighbours_RowStaysBoundedAndKeepsTheStrongOnes()
     {
         using var co = new ItemPairs(window: 1, maxNeighbours: 3);
