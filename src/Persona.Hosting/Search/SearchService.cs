@@ -85,10 +85,13 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         {
             // One write at a time: a training that ends while the start's vectors are written waits for them.
             var previous = SavingVectors;
+            // Listed from now, not from when the task runs: the training that called this is still listed, so no poll
+            // of /health sees the server settled in between.
+            var running = _engine.Background.Begin("storing the search vectors");
             SavingVectors = Task.Run(async () =>
             {
+                using var listed = running;
                 await previous;
-                using var running = _engine.Background.Begin("storing the search vectors");
                 try
                 {
                     encoders.SaveVectors(encoder.Version, encoder.Dimension, _index.EncodedItems(encoder));
