@@ -272,7 +272,14 @@ public sealed class SqlitePersonaStore : IPersonaStore
 
     /// <inheritdoc />
     public Task<long> GetLastSequenceAsync(CancellationToken cancellationToken = default) =>
-        ScalarAsync("SELECT coalesce(max(sequence), 0) FROM events;", cancellationToken);
+        ScalarAsync(LastSequenceSql, cancellationToken);
+
+    /// <summary>
+    /// The greatest sequence ever given: the newest event's, or higher when an erasure deleted the newest events (their
+    /// sequences are never given again, so a checkpoint that covered them covers no later event).
+    /// </summary>
+    private const string LastSequenceSql =
+        "SELECT max(coalesce((SELECT max(sequence) FROM events), 0), coalesce((SELECT highest FROM event_sequence WHERE id = 1), 0));";
 
     // ---------------------------------------------------------------- items
 
@@ -759,6 +766,8 @@ public sealed class SqlitePersonaStore : IPersonaStore
                 return command.ExecuteNonQuery();
             }
 
+            // Before the delete: the sequences of the events it removes stay given.
+            Execute("UPDATE event_sequence SET highest = max(highest, coalesce((SELECT max(sequence) FROM events), 0)) WHERE id = 1;");
             var events = Execute("DELETE FROM events WHERE user_id = $user;", ("$user", userId));
             var profile = Execute("DELETE FROM profiles WHERE user_id = $user;", ("$user", userId)) > 0;
             Execute("DELETE FROM shopper_states WHERE user_id = $user;", ("$user", userId));
@@ -1107,7 +1116,7 @@ public sealed class SqlitePersonaStore : IPersonaStore
         {
             _connection = connection;
             _lastSequence = connection.CreateCommand();
-            _lastSequence.CommandText = "SELECT coalesce(max(sequence), 0) FROM events;";
+            _lastSequence.CommandText = LastSequenceSql;
             const string sql =
                 """
                 INSERT INTO events (sequence, id, user_id, type, item_id, query, value, timestamp, received_at,

@@ -118,6 +118,17 @@ internal static class SqliteSchema
                 data    BLOB NOT NULL
             ) WITHOUT ROWID;
             """),
+        // A rowid table numbers a new row max + 1: erasing the newest shopper's events freed their sequences, the next
+        // events took them again, and a checkpoint written before the erasure then claimed to cover those new events,
+        // so a restart skipped them.
+        new(8, "the highest event sequence ever given, so a sequence an erasure frees is never given again",
+            """
+            CREATE TABLE event_sequence (
+                id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+                highest INTEGER NOT NULL
+            );
+            INSERT INTO event_sequence (id, highest) SELECT 1, coalesce(max(sequence), 0) FROM events;
+            """),
     ];
 
     /// <summary>The version this build writes; a file with a newer one is refused.</summary>

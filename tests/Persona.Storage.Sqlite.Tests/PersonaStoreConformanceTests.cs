@@ -120,6 +120,24 @@ public abstract class PersonaStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EraseUser_OfTheNewestEvents_TheirSequencesAreNeverGivenAgain()
+    {
+        var store = await OpenAsync();
+        await store.AppendEventsAsync(Events("keep", 3));
+        var newest = await store.AppendEventsAsync(Events("gone", 4, userId: "u-gone"));
+        var highest = newest.Stored[^1].Sequence;
+
+        await store.EraseUserAsync("u-gone", []);
+        // A checkpoint written before the erasure covers sequences up to `highest`: later events must come after it.
+        Assert.Equal(highest, await store.GetLastSequenceAsync());
+        var later = await store.AppendEventsAsync(Events("later", 2));
+        var bulk = await store.AppendEventsBulkAsync(Events("bulk", 2));
+
+        Assert.All(later.Stored.Concat(bulk.Stored), e => Assert.True(e.Sequence > highest, $"sequence {e.Sequence} given again"));
+        Assert.Equal(bulk.Stored[^1].Sequence, await store.GetLastSequenceAsync());
+    }
+
+    [Fact]
     public async Task AppendEvents_SameBatchRetried_StoresNothingTwiceAndReportsDuplicates()
     {
         var store = await OpenAsync();
