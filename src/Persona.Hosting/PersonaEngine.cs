@@ -576,6 +576,23 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         return new ProfileRead(ProfileStatus.Found, enrich ? Enrich(profile) : profile);
     }
 
+    /// <summary>
+    /// <see cref="GetProfile(string, bool)"/> and <see cref="RecentSteps"/> in one read of the shopper's state (a cold
+    /// shopper is loaded once); no steps when there is no profile to build.
+    /// </summary>
+    public (ProfileRead Read, BehaviorStep[] Steps, HashSet<string> Seen) GetProfileWithSteps(string userId, bool enrich, int maxSteps, bool withSeen)
+    {
+        if (_consents.TryGetValue(userId, out var consent) && !consent.Personalization)
+            return (new ProfileRead(ProfileStatus.ConsentWithdrawn, null), [], new HashSet<string>(StringComparer.Ordinal));
+        var (profile, steps, seen) = _profiles.BuildWithSteps(userId, maxSteps, withSeen, AsOf);
+        if (profile is null && IsKnown(userId))
+            profile = _builder.Build(userId, new ProfileState(_options.Profiles), Catalog, AsOf, version: 0);
+        var read = profile is null
+            ? new ProfileRead(ProfileStatus.UnknownUser, null)
+            : new ProfileRead(ProfileStatus.Found, enrich ? Enrich(profile) : profile);
+        return (read, steps, seen);
+    }
+
     private readonly Lock _registrationLock = new();
     private volatile IProfileEnricher[] _enrichers = [];
     private volatile IEngineObserver[] _observers = [];

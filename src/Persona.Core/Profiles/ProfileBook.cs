@@ -406,6 +406,30 @@ public sealed class ProfileBook
     }
 
     /// <summary>
+    /// <see cref="Build(string, CatalogSnapshot, DateTimeOffset?)"/> and <see cref="RecentSteps"/> in one read: under one
+    /// lock, a cold shopper loaded once (a read that does not hold what it loaded would otherwise decode it twice).
+    /// </summary>
+    public (Profile? Profile, BehaviorStep[] Steps, HashSet<string> Seen) BuildWithSteps(
+        string userId, int maxSteps, bool withSeen, DateTimeOffset? asOf = null)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        var catalog = Catalog;
+        Profile? profile = null;
+        BehaviorStep[] steps = [];
+        HashSet<string>? seen = null;
+        WithState(userId, create: false, s =>
+        {
+            var at = asOf ?? DataClock ?? s.LatestTimestamp ?? DateTimeOffset.UnixEpoch;
+            if (s.LatestTimestamp is { } own && own > at) at = own;
+            profile = _builder.Build(userId, s, catalog, at, s.AppliedEvents);
+            steps = s.Steps.Recent(maxSteps);
+            if (withSeen) seen = s.Steps.Seen();
+            return false;
+        });
+        return (profile, steps, seen ?? new HashSet<string>(StringComparer.Ordinal));
+    }
+
+    /// <summary>
     /// Forgets a user (e.g. after consent is withdrawn or the user is deleted). Events applied concurrently
     /// with the removal may land in the removed state or in a fresh one.
     /// </summary>

@@ -239,7 +239,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     private RecommendationList Compute(string userId, RecommendationQuery query)
     {
         // Only the affinities are read; the model outputs the enrichers add are not needed (the user is encoded below).
-        var read = _engine.GetProfile(userId, enrich: false);
+        var (read, recent, seen) = _engine.GetProfileWithSteps(userId, enrich: false, maxSteps: int.MaxValue, withSeen: query.ExcludeSeen);
 
         UserContext user;
         if (read.Status == ProfileStatus.ConsentWithdrawn)
@@ -248,7 +248,6 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         }
         else
         {
-            var (recent, seen) = _engine.RecentSteps(userId, withSeen: query.ExcludeSeen);
             var affinities = read.Profile?.Affinities;
             var segments = _segments.TryGetValue(userId, out var s) ? s : [];
             var known = recent.Length > 0 || affinities is { Categories.Count: > 0 } or { Brands.Count: > 0 } || segments.Count > 0;

@@ -316,10 +316,9 @@ public sealed class SearchService : IStatePartObserver, IDisposable
 
     private SearchUser? BuildUser(string userId, ISequenceModel? model)
     {
-        var read = _engine.GetProfile(userId, enrich: false);
+        var (read, steps, _) = _engine.GetProfileWithSteps(userId, enrich: false, _options.RecentItems, withSeen: false);
         if (read.Status != ProfileStatus.Found) return null;
         var profile = read.Profile!;
-        var (steps, _) = _engine.RecentSteps(userId, _options.RecentItems);
         float[]? embedding = null;
         if (model is not null)
         {

@@ -3,6 +3,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using Persona.Abstractions;
 using Persona.Core.Profiles;
+using Persona.Core.Retrieval;
 using static Persona.Core.Tests.Profiles.ProfileTestData;
 
 namespace Persona.Core.Tests.Profiles;
@@ -149,6 +150,35 @@ public class ProfileBookColdTests
         book.Build(coldUser);
         book.VersionOf(coldUser);
         Assert.Equal(afterWrite, book.ColdTraffic.Loads);
+    }
+
+    [Fact]
+    public void BuildWithSteps_EqualsBuildAndRecentSteps_AndLoadsAColdShopperOnce()
+    {
+        var options = new ProfileOptions();
+        var shelf = new RecordShelf(options);
+        var book = new ProfileBook(options, Catalog(), shelf, hotBudgetBytes: 6_000);
+        var events = History(11, users: 12, count: 300);
+        book.Apply(events);
+        shelf.StoreAll(book);
+        book.Trim();
+        var stepsOf = (BehaviorStep s) => (s.ItemId, s.Type, s.Timestamp);
+
+        foreach (var user in book.Users.Order(StringComparer.Ordinal))
+        {
+            var loads = book.ColdTraffic.Loads;
+            var (profile, steps, seen) = book.BuildWithSteps(user, maxSteps: 20, withSeen: true);
+            var once = book.ColdTraffic.Loads - loads;
+            Assert.InRange(once, 0, 1);
+            Assert.Equal(Json(book.Build(user)), Json(profile));
+            var (expectedSteps, expectedSeen) = book.RecentSteps(user, 20, withSeen: true);
+            Assert.Equal(expectedSteps.Select(stepsOf), steps.Select(stepsOf));
+            Assert.Equal(expectedSeen.Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
+        }
+        var (none, noSteps, noneSeen) = book.BuildWithSteps("nobody", 5, withSeen: true);
+        Assert.Null(none);
+        Assert.Empty(noSteps);
+        Assert.Empty(noneSeen);
     }
 
     [Fact]
