@@ -78,7 +78,7 @@ public static class RowDots
             try
             {
                 for (var r = 0; r < rows; r++) copy[r] = float.IsNaN(scores[r]) ? float.NegativeInfinity : scores[r];
-                threshold = KthLargest(copy.AsSpan(0, rows), count);
+                threshold = Selection.KthLargest(copy.AsSpan(0, rows), count);
             }
             finally
             {
@@ -111,7 +111,7 @@ public static class RowDots
         }
         var wanted = 4.0 * count + 64;
         var k = (int)Math.Min(SampleSize, Math.Ceiling(wanted * SampleSize / rows) + 1);
-        var guess = KthLargest(sample, k);
+        var guess = Selection.KthLargest(sample, k);
         if (float.IsNegativeInfinity(guess)) return null;
 
         var limit = 16 * (int)wanted + 4_096;
@@ -129,7 +129,7 @@ public static class RowDots
         try
         {
             for (var i = 0; i < passed.Count; i++) values[i] = passed[i].Score;
-            threshold = KthLargest(values.AsSpan(0, passed.Count), count);
+            threshold = Selection.KthLargest(values.AsSpan(0, passed.Count), count);
         }
         finally
         {
@@ -145,32 +145,5 @@ public static class RowDots
     private readonly struct BestFirst : IComparer<ScoredRow>
     {
         public int Compare(ScoredRow a, ScoredRow b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Row.CompareTo(b.Row);
-    }
-
-    /// <summary>The k-th largest value (k ≥ 1) of <paramref name="values"/>, which it reorders (Hoare quickselect).</summary>
-    private static float KthLargest(Span<float> values, int k)
-    {
-        int lo = 0, hi = values.Length - 1, target = k - 1;
-        while (lo < hi)
-        {
-            var pivot = Median(values[lo], values[lo + ((hi - lo) >> 1)], values[hi]);
-            int i = lo, j = hi;
-            while (i <= j)
-            {
-                while (values[i] > pivot) i++;
-                while (values[j] < pivot) j--;
-                if (i > j) break;
-                (values[i], values[j]) = (values[j], values[i]);
-                i++;
-                j--;
-            }
-            // Now values[lo..j] ≥ pivot ≥ values[i..hi], and anything between j and i equals the pivot.
-            if (target <= j) hi = j;
-            else if (target >= i) lo = i;
-            else return pivot;
-        }
-        return values[target];
-
-        static float Median(float a, float b, float c) => Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
     }
 }

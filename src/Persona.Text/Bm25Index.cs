@@ -298,34 +298,7 @@ public sealed class Bm25Index : IDisposable
         if (n < top) return 0;
         var sample = scratch.Sample(n);
         for (var i = 0; i < n; i++) sample[i] = scores[touched[i]];
-        return LargestAt(sample, top - 1);
-    }
-
-    /// <summary>The value that would sit at <paramref name="rank"/> (0: the largest) were <paramref name="values"/> sorted descending; reorders them (quickselect, O(n)).</summary>
-    private static double LargestAt(Span<double> values, int rank)
-    {
-        int lo = 0, hi = values.Length - 1;
-        while (lo < hi)
-        {
-            var pivot = values[lo + (hi - lo) / 2];
-            int i = lo, j = hi;
-            while (i <= j)
-            {
-                while (values[i] > pivot) i++;
-                while (values[j] < pivot) j--;
-                if (i <= j)
-                {
-                    (values[i], values[j]) = (values[j], values[i]);
-                    i++;
-                    j--;
-                }
-            }
-            // [lo, j] holds values ≥ pivot, [i, hi] values ≤ pivot, and anything between equals it.
-            if (rank <= j) hi = j;
-            else if (rank >= i) lo = i;
-            else return values[rank];
-        }
-        return values[rank];
+        return Persona.Numerics.Selection.KthLargest(sample, top);
     }
 
     /// <summary>
