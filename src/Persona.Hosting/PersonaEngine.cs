@@ -565,11 +565,14 @@ public sealed partial class PersonaEngine : IAsyncDisposable
     /// As <see cref="GetProfile(string)"/>; with <paramref name="enrich"/> false the model outputs (embedding,
     /// predictions, segment) are left out, for callers that need only the behavioural part on a hot path.
     /// </summary>
-    public ProfileRead GetProfile(string userId, bool enrich)
+    public ProfileRead GetProfile(string userId, bool enrich) =>
+        PersonalizationAllowed(userId) ? Read(userId, _profiles.Build(userId, AsOf), enrich) : Withdrawn;
+
+    private static readonly ProfileRead Withdrawn = new(ProfileStatus.ConsentWithdrawn, null);
+
+    /// <summary>What a profile read answers for the book's profile (null: none): a known user without events gets an empty one.</summary>
+    private ProfileRead Read(string userId, Profile? profile, bool enrich)
     {
-        if (_consents.TryGetValue(userId, out var consent) && !consent.Personalization)
-            return new ProfileRead(ProfileStatus.ConsentWithdrawn, null);
-        var profile = _profiles.Build(userId, AsOf);
         if (profile is null && IsKnown(userId))
             profile = _builder.Build(userId, new ProfileState(_options.Profiles), Catalog, AsOf, version: 0);
         if (profile is null) return new ProfileRead(ProfileStatus.UnknownUser, null);
@@ -582,15 +585,9 @@ public sealed partial class PersonaEngine : IAsyncDisposable
     /// </summary>
     public (ProfileRead Read, BehaviorStep[] Steps, HashSet<string> Seen) GetProfileWithSteps(string userId, bool enrich, int maxSteps, bool withSeen)
     {
-        if (_consents.TryGetValue(userId, out var consent) && !consent.Personalization)
-            return (new ProfileRead(ProfileStatus.ConsentWithdrawn, null), [], new HashSet<string>(StringComparer.Ordinal));
+        if (!PersonalizationAllowed(userId)) return (Withdrawn, [], new HashSet<string>(StringComparer.Ordinal));
         var (profile, steps, seen) = _profiles.BuildWithSteps(userId, maxSteps, withSeen, AsOf);
-        if (profile is null && IsKnown(userId))
-            profile = _builder.Build(userId, new ProfileState(_options.Profiles), Catalog, AsOf, version: 0);
-        var read = profile is null
-            ? new ProfileRead(ProfileStatus.UnknownUser, null)
-            : new ProfileRead(ProfileStatus.Found, enrich ? Enrich(profile) : profile);
-        return (read, steps, seen);
+        return (Read(userId, profile, enrich), steps, seen);
     }
 
     private readonly Lock _registrationLock = new();

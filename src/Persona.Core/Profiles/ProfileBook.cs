@@ -397,12 +397,18 @@ public sealed class ProfileBook
         Profile? profile = null;
         WithState(userId, create: false, s =>
         {
-            var at = asOf ?? DataClock ?? s.LatestTimestamp ?? DateTimeOffset.UnixEpoch;
-            if (s.LatestTimestamp is { } own && own > at) at = own;
-            profile = _builder.Build(userId, s, catalog, at, s.AppliedEvents);
+            profile = BuildFrom(userId, s, catalog, asOf);
             return false;
         });
         return profile;
+    }
+
+    /// <summary>The profile of one state, as of <paramref name="asOf"/> (default the shop clock), or of its own newest event when later.</summary>
+    private Profile BuildFrom(string userId, ProfileState s, CatalogSnapshot catalog, DateTimeOffset? asOf)
+    {
+        var at = asOf ?? DataClock ?? s.LatestTimestamp ?? DateTimeOffset.UnixEpoch;
+        if (s.LatestTimestamp is { } own && own > at) at = own;
+        return _builder.Build(userId, s, catalog, at, s.AppliedEvents);
     }
 
     /// <summary>
@@ -419,9 +425,7 @@ public sealed class ProfileBook
         HashSet<string>? seen = null;
         WithState(userId, create: false, s =>
         {
-            var at = asOf ?? DataClock ?? s.LatestTimestamp ?? DateTimeOffset.UnixEpoch;
-            if (s.LatestTimestamp is { } own && own > at) at = own;
-            profile = _builder.Build(userId, s, catalog, at, s.AppliedEvents);
+            profile = BuildFrom(userId, s, catalog, asOf);
             steps = s.Steps.Recent(maxSteps);
             if (withSeen) seen = s.Steps.Seen();
             return false;

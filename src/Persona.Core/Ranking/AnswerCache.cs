@@ -82,6 +82,35 @@ public sealed class AnswerCache<TValue> where TValue : class
         }
     }
 
+    /// <summary>
+    /// The held answer, else <paramref name="compute"/>'s, held from then on. One computation per key, variant and stamp
+    /// at a time: callers that ask for an answer being computed wait for it (when a popular query is new, the clients
+    /// asking for it together would otherwise each compute it on the same cores). A failure is not held: the next call
+    /// computes again.
+    /// </summary>
+    public TValue GetOrCompute(string key, string variant, CacheStamp stamp, Func<TValue> compute)
+    {
+        ArgumentNullException.ThrowIfNull(compute);
+        if (TryGet(key, variant, stamp, out var held)) return held;
+        var id = (key, variant, stamp);
+        var computing = _computing.GetOrAdd(id, _ => new Lazy<TValue>(() =>
+        {
+            var value = compute();
+            Set(key, variant, stamp, value);
+            return value;
+        }, LazyThreadSafetyMode.ExecutionAndPublication));
+        try
+        {
+            return computing.Value;
+        }
+        finally
+        {
+            _computing.TryRemove(KeyValuePair.Create(id, computing));
+        }
+    }
+
+    private readonly ConcurrentDictionary<(string Key, string Variant, CacheStamp Stamp), Lazy<TValue>> _computing = new();
+
     /// <summary>Forgets every answer held for the key; returns how many there were.</summary>
     public int Remove(string key)
     {

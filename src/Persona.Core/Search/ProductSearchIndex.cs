@@ -28,8 +28,6 @@ public sealed class ProductSearchIndex : IDisposable
     private long _nextSequence;
     private long _snapshotVersion;
     private readonly AnswerCache<CandidateSet> _candidateCache;
-    // Candidate sets being computed, by query, variant and snapshot: requests that ask for one meanwhile wait for it.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Query, string Variant, long Version), Lazy<CandidateSet>> _computing = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string[] Keys, int[] Ordinals)> _paths = new(StringComparer.Ordinal);
 
     /// <summary>An empty index; <paramref name="keys"/> are the numberings to use (give one whose items are the item pairs' numbering), new ones when null.</summary>
@@ -255,26 +253,11 @@ public sealed class ProductSearchIndex : IDisposable
     {
         var variant = string.Create(CultureInfo.InvariantCulture, $"{request.Category}\u001e{request.PriceMin:R}\u001e{request.PriceMax:R}\u001e{pool}");
         var stamp = new CacheStamp(snapshot.Version, 0);
-        if (_candidateCache.TryGet(request.Query, variant, stamp, out var cached)) return cached;
-        // One computation per query at a time: when a popular query is new (a start, a changed catalog), the clients
-        // that ask for it together wait for one set instead of each computing its own on the same cores.
-        var key = (request.Query, variant, snapshot.Version);
-        var computing = _computing.GetOrAdd(key, _ => new Lazy<CandidateSet>(() =>
+        return _candidateCache.GetOrCompute(request.Query, variant, stamp, () =>
         {
             var parsed = QueryParser.Parse(request.Query, snapshot.Vocabulary);
-            var set = new CandidateSet(parsed, Candidates(snapshot, parsed, request, catalog, pool));
-            _candidateCache.Set(request.Query, variant, stamp, set);
-            return set;
-        }, LazyThreadSafetyMode.ExecutionAndPublication));
-        try
-        {
-            return computing.Value;
-        }
-        finally
-        {
-            // Gone once done (a failure included: the next request tries again); the cache serves it from now on.
-            _computing.TryRemove(KeyValuePair.Create(key, computing));
-        }
+            return new CandidateSet(parsed, Candidates(snapshot, parsed, request, catalog, pool));
+        });
     }
 
     /// <summary>

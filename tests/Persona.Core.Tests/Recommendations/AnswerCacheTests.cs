@@ -66,4 +66,26 @@ public sealed class AnswerCacheTests
         Assert.Equal(AnswerCache<string>.VariantsPerKey, cache.Remove("u1"));
         Assert.False(cache.TryGet("u1", "v1", Stamp, out _));
     }
+
+    [Fact]
+    public async Task GetOrCompute_ManyCallersAtOnce_ComputeOnce_AndAFailureIsNotHeld()
+    {
+        var cache = new AnswerCache<string>(TimeSpan.FromMinutes(1), capacity: 16);
+        var computed = 0;
+        using var release = new ManualResetEventSlim(false);
+        var callers = Enumerable.Range(0, 8).Select(_ => Task.Run(() => cache.GetOrCompute("q", "v", new CacheStamp(1, 0), () =>
+        {
+            Interlocked.Increment(ref computed);
+            release.Wait(TimeSpan.FromSeconds(10));
+            return "answer";
+        }))).ToArray();
+        await Task.Delay(200);
+        release.Set();
+        Assert.All(await Task.WhenAll(callers), answer => Assert.Equal("answer", answer));
+        Assert.Equal(1, computed);
+        Assert.Equal("answer", cache.GetOrCompute("q", "v", new CacheStamp(1, 0), () => throw new InvalidOperationException("held, not computed")));
+
+        Assert.Throws<InvalidOperationException>(() => cache.GetOrCompute("q", "v", new CacheStamp(2, 0), () => throw new InvalidOperationException("boom")));
+        Assert.Equal("again", cache.GetOrCompute("q", "v", new CacheStamp(2, 0), () => "again"));
+    }
 }
