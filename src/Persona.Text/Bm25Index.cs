@@ -199,7 +199,7 @@ public sealed class Bm25Index : IDisposable
         {
             if (_count == 0) return result;
             var n = _docs.Count;
-            var scratch = Scratch.For(n);
+            var scratch = Scratch.Rent(n);
             // Both arrays are all zero between queries: every entry set below is reset before returning.
             var scores = scratch.Scores;
             var pseudo = scratch.Pseudo;
@@ -276,6 +276,7 @@ public sealed class Bm25Index : IDisposable
                 foreach (var d in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(termDocs)) pseudo[d] = 0;
                 touched.Clear();
                 termDocs.Clear();
+                Scratch.Return(scratch);
             }
         }
         finally
@@ -302,13 +303,15 @@ public sealed class Bm25Index : IDisposable
     }
 
     /// <summary>
-    /// Per-thread score accumulators, all zero between queries, so a query costs what it touches rather than a clear
-    /// of every document's slot. A search never awaits, so a thread runs one at a time.
+    /// Score accumulators, all zero between queries, so a query costs what it touches rather than a clear of every
+    /// document's slot. Lent to one query at a time from a pool that keeps a few per core: two arrays of the catalog's
+    /// size each, which one per thread of a busy server would multiply, and whose allocation (large objects) would bring
+    /// on full collections.
     /// </summary>
     private sealed class Scratch
     {
-        [ThreadStatic]
-        private static Scratch? _current;
+        private static readonly System.Collections.Concurrent.ConcurrentBag<Scratch> Pool = [];
+        private static readonly int Retained = Math.Max(4, 2 * Environment.ProcessorCount);
 
         public double[] Scores { get; private set; } = [];
         public double[] Pseudo { get; private set; } = [];
@@ -323,9 +326,9 @@ public sealed class Bm25Index : IDisposable
             return _sample.AsSpan(0, length);
         }
 
-        public static Scratch For(int documents)
+        public static Scratch Rent(int documents)
         {
-            var scratch = _current ??= new Scratch();
+            if (!Pool.TryTake(out var scratch)) scratch = new Scratch();
             if (scratch.Scores.Length < documents)
             {
                 var size = Math.Max(documents, 2 * scratch.Scores.Length);
@@ -333,6 +336,11 @@ public sealed class Bm25Index : IDisposable
                 scratch.Pseudo = new double[size];
             }
             return scratch;
+        }
+
+        public static void Return(Scratch scratch)
+        {
+            if (Pool.Count < Retained) Pool.Add(scratch);
         }
     }
 

@@ -231,7 +231,7 @@ public sealed class CliCommandTests : IDisposable
             await trainer.SavingVectors;
             version = trainer.Index.Encoder!.Version;
             Assert.True(File.Exists(repository.VectorsPath(version)));
-            Assert.Equal(48, repository.LoadVectors(version, trainer.Index.Encoder.Dimension)!.Count);
+            Assert.Equal(48, repository.LoadVectors(version, trainer.Index.Encoder.Dimension)!.Items.Count);
             Assert.Empty(await engine.UpsertItemsAsync([Items()[7] with { Title = "rose serum refill 30 ml" }], CancellationToken.None));
         }
 
@@ -242,17 +242,61 @@ public sealed class CliCommandTests : IDisposable
             var encoder = restarted.Index.Encoder!;
             Assert.Equal(version, encoder.Version);
             Assert.Equal(47, restarted.RestoredVectors);
-            var vectors = restarted.Index.EncodedItems(encoder).ToDictionary(v => v.Id);
+            var vectors = restarted.Index.EncodedItems(encoder).Items.ToDictionary(v => v.Id);
             Assert.Equal(48, vectors.Count);
             foreach (var item in restarted.Index.Items)
                 Assert.Equal(encoder.Encode(SearchFields.FullText(item)), vectors[item.Id].Vector);
             // The changed item's vector is stored again for the next start.
             await restarted.SavingVectors;
-            Assert.Equal(SearchFields.TextHash("rose serum refill 30 ml brand2 Beauty Makeup"), repository.LoadVectors(version, encoder.Dimension)!["i7"].TextHash);
+            Assert.Equal(SearchFields.TextHash("rose serum refill 30 ml brand2 Beauty Makeup"), repository.LoadVectors(version, encoder.Dimension)!.Items["i7"].TextHash);
         }
         // A damaged file is not read.
         await File.WriteAllBytesAsync(repository.VectorsPath(version), [1, 2, 3]);
         Assert.Null(repository.LoadVectors(version, 64));
+    }
+
+    /// <summary>
+    /// Above the exact limit the trained vectors are partitioned in the background and stored with their clusters; a
+    /// restart serves the stored partition at once (nothing to build) and still holds each item's own vector.
+    /// </summary>
+    [Fact]
+    public async Task SearchService_PartitionedVectors_AreRestoredWithTheirPartition()
+    {
+        var dir = Path.Combine(_root, "partitioned");
+        await SeedAsync(dir);
+        var options = Microsoft.Extensions.Options.Options.Create(new PersonaSearchOptions { EncoderEpochs = 1, WarmUsers = 0, SemanticExactLimit = 20 });
+        var repository = SemanticEncoderRepository.ForDataDirectory(dir);
+        string version;
+        await using (var engine = await OpenEngineAsync(dir))
+        {
+            using var trainer = new SearchService(engine, options);
+            await trainer.LoadAsync(CancellationToken.None);
+            await trainer.TrainAsync(CancellationToken.None);
+            await trainer.Partitioning;
+            await trainer.SavingVectors;
+            Assert.True(trainer.Index.IsSemanticApproximate);
+            version = trainer.Index.Encoder!.Version;
+            var stored = repository.LoadVectors(version, trainer.Index.Encoder.Dimension)!;
+            Assert.NotNull(stored.Centroids);
+            Assert.Equal(48, stored.Items.Count);
+            Assert.All(stored.Items.Values, item => Assert.InRange(item.Cluster, 0, stored.Centroids!.Length / trainer.Index.Encoder.Dimension - 1));
+        }
+
+        await using (var engine = await OpenEngineAsync(dir))
+        {
+            using var restarted = new SearchService(engine, options);
+            await restarted.LoadAsync(CancellationToken.None);
+            Assert.True(restarted.Index.IsSemanticApproximate);
+            Assert.False(restarted.Index.PartitionDue);
+            Assert.True(restarted.Partitioning.IsCompleted);
+            var encoder = restarted.Index.Encoder!;
+            Assert.Equal(48, restarted.RestoredVectors);
+            var vectors = restarted.Index.EncodedItems(encoder).Items.ToDictionary(v => v.Id);
+            foreach (var item in restarted.Index.Items)
+                Assert.Equal(encoder.Encode(SearchFields.FullText(item)), vectors[item.Id].Vector);
+            var hits = restarted.Index.Search(new SearchRequest { Query = "serum", Limit = 5 });
+            Assert.NotEmpty(hits.Hits);
+        }
     }
 
     [Fact]

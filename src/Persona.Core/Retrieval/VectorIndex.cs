@@ -83,7 +83,11 @@ public sealed class VectorIndex : IDisposable
             _norms[row] = TensorPrimitives.Norm(target);
             if (_count > ExactLimit && (_partition is null || _count > 2 * _partition.BuiltFor))
                 _partition = IvfPartition.Build(_matrix, _count, Dimension);
-            else _partition?.Set(row, target);
+            else if (_partition is not null)
+            {
+                _partition.Set(row, target);
+                _partition.Publish();
+            }
         }
         finally
         {
@@ -100,6 +104,7 @@ public sealed class VectorIndex : IDisposable
             if (!_rows.Remove(id, out var row)) return false;
             var last = --_count;
             _partition?.Remove(row, last);
+            _partition?.Publish();
             if (row != last)
             {
                 _matrix.AsSpan(last * Dimension, Dimension).CopyTo(_matrix.AsSpan(row * Dimension, Dimension));

@@ -115,9 +115,12 @@ public sealed class ProductSearchIndex : IDisposable
     /// Puts a (newly trained) encoder in service and re-encodes every item: O(catalog · text), on every core. A vector in
     /// <paramref name="stored"/> (made by this encoder, <see cref="SemanticEncoderRepository.LoadVectors"/>) is reused
     /// when its text hash matches the item's text now. Returns how many were reused. The entries are kept; only the
-    /// vector matrix is new.
+    /// vector matrix is new. When the stored vectors come with their partition and the catalog is above
+    /// <see cref="ProductSearchOptions.SemanticExactLimit"/>, the partition is put in service too (reused vectors keep
+    /// their cluster, others go to the nearest) and the items are laid out cluster by cluster, as
+    /// <see cref="BuildPartition"/> leaves them.
     /// </summary>
-    public int SetEncoder(SemanticEncoder? encoder, IReadOnlyDictionary<string, EncodedItem>? stored = null)
+    public int SetEncoder(SemanticEncoder? encoder, StoredVectors? stored = null)
     {
         lock (_writeLock)
         {
@@ -125,6 +128,10 @@ public sealed class ProductSearchIndex : IDisposable
             var dim = encoder?.Dimension ?? 0;
             float[][]? matrix = encoder is null ? null : new float[old.Entries.Length][];
             var reused = 0;
+            var centroids = encoder is not null && _options.Semantic && old.Used > _options.SemanticExactLimit
+                && stored?.Centroids is { Length: > 0 } c && c.Length % dim == 0 ? c : null;
+            // The stored cluster of each slot whose vector was reused, else -1.
+            var storedCluster = centroids is null ? null : new int[old.Used];
             if (encoder is not null)
             {
                 // Items encode independently (the numberings and the path memo are thread-safe): at a million items this is
@@ -139,10 +146,13 @@ public sealed class ProductSearchIndex : IDisposable
                         if (entries[i] is not { } entry) continue;
                         var item = entry.Item;
                         var row = rows.AsSpan(i * dim, dim);
-                        if (stored is not null && stored.TryGetValue(item.Id, out var known)
+                        var slot = chunk * ChunkRows + i;
+                        if (storedCluster is not null) storedCluster[slot] = -1;
+                        if (stored is not null && stored.Items.TryGetValue(item.Id, out var known)
                             && known.Vector.Length == dim && known.TextHash == SearchFields.TextHash(SearchFields.FullText(item)))
                         {
                             known.Vector.CopyTo(row);
+                            if (storedCluster is not null) storedCluster[slot] = known.Cluster;
                             mine++;
                         }
                         else encoder.Encode(SearchFields.FullText(item)).CopyTo(row);
@@ -151,23 +161,129 @@ public sealed class ProductSearchIndex : IDisposable
                     Interlocked.Add(ref reused, mine);
                 });
             }
-            _snapshot = old with { Matrix = matrix, Dimension = dim, Encoder = encoder, Version = Interlocked.Increment(ref _snapshotVersion) };
+            var next = old with { Matrix = matrix, Dimension = dim, Encoder = encoder, Version = Interlocked.Increment(ref _snapshotVersion), Partition = null };
+            if (centroids is not null)
+            {
+                var partition = IvfPartition.Restore(centroids, dim, next.Used, stored!.PartitionRows);
+                foreach (var (_, slot) in next.Live())
+                {
+                    if (storedCluster![slot] is var cluster && cluster >= 0 && cluster < partition.Clusters) partition.Place(slot, cluster);
+                    else partition.Set(slot, next.Vector(slot));
+                }
+                partition.Publish();
+                next = InClusterOrder(next, partition);
+            }
+            _snapshot = next;
             return reused;
         }
     }
 
     /// <summary>
-    /// Every item's vector with the hash of the text it was encoded from, for <see cref="SemanticEncoderRepository.SaveVectors"/>;
-    /// none when <paramref name="encoder"/> is no longer the one in service.
+    /// Every item's vector with the hash of the text it was encoded from and its cluster, with the partition's centroids
+    /// (null when the vectors are not partitioned), all of one snapshot, for <see cref="SemanticEncoderRepository.SaveVectors"/>;
+    /// no items when <paramref name="encoder"/> is no longer the one in service.
     /// </summary>
-    public IEnumerable<EncodedItem> EncodedItems(SemanticEncoder encoder)
+    public EncodedCatalog EncodedItems(SemanticEncoder encoder)
     {
         var snapshot = _snapshot;
-        if (!ReferenceEquals(snapshot.Encoder, encoder) || snapshot.Matrix is not { } matrix) yield break;
+        if (!ReferenceEquals(snapshot.Encoder, encoder) || snapshot.Matrix is null) return new EncodedCatalog([], null, 0);
+        var partition = snapshot.Partition;
+        return new EncodedCatalog(Items(), partition?.Centroids.ToArray(), partition?.BuiltFor ?? 0);
+
+        IEnumerable<EncodedItem> Items()
+        {
+            foreach (var (entry, slot) in snapshot.Live())
+                yield return new EncodedItem(entry.Item.Id, SearchFields.TextHash(SearchFields.FullText(entry.Item)), snapshot.Vector(slot).ToArray(),
+                    partition?.ClusterOf(slot) ?? -1);
+        }
+    }
+
+    /// <summary>
+    /// True when the semantic leg scans every vector although the catalog is above
+    /// <see cref="ProductSearchOptions.SemanticExactLimit"/> (no partition yet, or a new encoder or a compaction dropped
+    /// it), or has doubled since its partition was built: <see cref="BuildPartition"/> is due.
+    /// </summary>
+    public bool PartitionDue
+    {
+        get
+        {
+            var snapshot = _snapshot;
+            return _options.Semantic && snapshot.Matrix is not null && snapshot.Used > _options.SemanticExactLimit
+                && (snapshot.Partition is null || snapshot.Used > 2 * snapshot.Partition.BuiltFor);
+        }
+    }
+
+    /// <summary>True when semantic candidates come from the best clusters of the vectors rather than from all of them.</summary>
+    public bool IsSemanticApproximate => _snapshot is { Partition: not null } snapshot && snapshot.Used > _options.SemanticExactLimit;
+
+    /// <summary>
+    /// Partitions the item vectors (k-means, <see cref="IvfPartition"/>) so semantic candidates score only the best
+    /// clusters: O(items · √items · dim) on every core, outside the write lock, so searches and writes go on meanwhile;
+    /// the slots written in between are filed before it is put in service, and the items are then laid out cluster by
+    /// cluster (<see cref="InClusterOrder"/>). False when there was nothing to partition, or a new encoder or a
+    /// compaction renumbered the vectors meanwhile (call again when <see cref="PartitionDue"/>).
+    /// </summary>
+    public bool BuildPartition(CancellationToken cancellationToken = default)
+    {
+        var basis = _snapshot;
+        if (basis.Matrix is not { } matrix || basis.Used == 0) return false;
+        var dim = basis.Dimension;
+        var partition = IvfPartition.Build(slot => matrix[slot / ChunkRows].AsSpan(slot % ChunkRows * dim, dim), basis.Used, dim,
+            slot => basis.At(slot) is not null, cancellationToken: cancellationToken);
+        lock (_writeLock)
+        {
+            var now = _snapshot;
+            if (!ReferenceEquals(now.SlotOf, basis.SlotOf) || !ReferenceEquals(now.Encoder, basis.Encoder) || now.Matrix is not { } current) return false;
+            // Writes since copied the chunks they changed (and added new ones): refile every slot of those.
+            for (var chunk = 0; chunk * ChunkRows < now.Used; chunk++)
+            {
+                if (chunk < matrix.Length && ReferenceEquals(current[chunk], matrix[chunk])) continue;
+                for (var slot = chunk * ChunkRows; slot < Math.Min(now.Used, (chunk + 1) * ChunkRows); slot++)
+                {
+                    if (now.At(slot) is null) partition.Unfile(slot);
+                    else partition.Set(slot, now.Vector(slot));
+                }
+            }
+            partition.Publish();
+            _snapshot = InClusterOrder(now, partition);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="snapshot"/> with its items in fresh slots, cluster by cluster (a compaction in another order), so
+    /// the rows a query's clusters hold lie in runs that are streamed rather than gathered one by one. Under the write lock;
+    /// costs a copy of the vectors, once per partition.
+    /// </summary>
+    private Snapshot InClusterOrder(Snapshot snapshot, IvfPartition partition)
+    {
+        var version = Interlocked.Increment(ref _snapshotVersion);
         var dim = snapshot.Dimension;
+        var ordered = new SnapshotWriter(new Snapshot(new Slots(), [], [], dim, 0, 0, snapshot.Vocabulary, snapshot.Encoder, version));
+        var newSlot = new int[snapshot.Used];
+        Array.Fill(newSlot, -1);
+        for (var c = 0; c < partition.Clusters; c++)
+        {
+            foreach (var slot in partition.Members(c))
+            {
+                if (slot >= snapshot.Used || newSlot[slot] >= 0 || snapshot.At(slot) is not { } entry) continue;
+                newSlot[slot] = ordered.Used;
+                ordered.Put(entry, snapshot.Vector(slot));
+            }
+        }
+        var unfiled = new List<int>();
         foreach (var (entry, slot) in snapshot.Live())
-            yield return new EncodedItem(entry.Item.Id, SearchFields.TextHash(SearchFields.FullText(entry.Item)),
-                matrix[slot / ChunkRows].AsSpan(slot % ChunkRows * dim, dim).ToArray());
+        {
+            if (newSlot[slot] >= 0) continue;
+            newSlot[slot] = ordered.Used;
+            unfiled.Add(ordered.Used);
+            ordered.Put(entry, snapshot.Vector(slot));
+        }
+        var renumbered = partition.Renumbered(newSlot, ordered.Used);
+        var next = new Snapshot(ordered.SlotOf, ordered.Entries, ordered.Matrix, dim, ordered.Used, ordered.Count, snapshot.Vocabulary, snapshot.Encoder, version, renumbered);
+        foreach (var slot in unfiled) renumbered.Set(slot, next.Vector(slot));
+        renumbered.Publish();
+        return next;
     }
 
     /// <summary>The written state as the next snapshot; compacted into fresh slots when most slots are empty.</summary>
@@ -176,8 +292,12 @@ public sealed class ProductSearchIndex : IDisposable
         var version = Interlocked.Increment(ref _snapshotVersion);
         var used = writer.Used;
         if (used - writer.Count <= Math.Max(ChunkRows, used / 2))
-            return new Snapshot(writer.SlotOf, writer.Entries, writer.Matrix, writer.Dimension, used, writer.Count, vocabulary, encoder, version);
-        // Compaction renumbers the slots, so it gets a map of its own: readers of older snapshots keep theirs.
+        {
+            writer.Partition?.Publish();
+            return new Snapshot(writer.SlotOf, writer.Entries, writer.Matrix, writer.Dimension, used, writer.Count, vocabulary, encoder, version, writer.Partition);
+        }
+        // Compaction renumbers the slots, so it gets a map of its own: readers of older snapshots keep theirs. The
+        // partition of the vectors is by slot too: it is built again (PartitionDue).
         var compacted = new SnapshotWriter(new Snapshot(new Slots(), [], writer.Matrix is null ? null : [], writer.Dimension, 0, 0, vocabulary, encoder, version));
         var dim = writer.Dimension;
         for (var slot = 0; slot < used; slot++)
@@ -364,17 +484,54 @@ public sealed class ProductSearchIndex : IDisposable
     }
 
     /// <summary>
-    /// Brute-force cosine over all item vectors (unit length) held in chunked matrices: O(items · dim) SIMD dot products,
-    /// four rows at a time; only the best few times <paramref name="top"/> are ordered and filtered, as in
-    /// <see cref="Retrieval.VectorIndex.Search"/>. Similarities of at least <paramref name="minCosine"/> (and above 0) only,
-    /// best first. Empty slots hold zero rows, so they score 0 and are never returned.
+    /// The items whose (unit) vectors have the largest cosine with <paramref name="query"/>, best first: at least
+    /// <paramref name="minCosine"/> (and above 0), passing <paramref name="filter"/>, at most <paramref name="top"/>.
+    /// Up to <see cref="ProductSearchOptions.SemanticExactLimit"/> slots, and until the partition is built, every vector
+    /// is scored (O(items · dim) SIMD dot products, four rows at a time); above it only the rows of the best clusters
+    /// (<see cref="ProductSearchOptions.SemanticProbeFraction"/> of them), and everything when those run out before
+    /// <paramref name="top"/> or the floor (a selective filter). Empty slots hold zero rows, so they score 0 and are never returned.
     /// </summary>
-    private static List<(Entry, double)> SemanticSearch(Snapshot snapshot, float[] query, int top, Func<Entry, bool>? filter, double minCosine)
+    private List<(Entry, double)> SemanticSearch(Snapshot snapshot, float[] query, int top, Func<Entry, bool>? filter, double minCosine)
     {
         var result = new List<(Entry, double)>();
         var rows = snapshot.Used;
         var dim = snapshot.Dimension;
         if (TensorPrimitives.Norm(query) == 0 || rows == 0 || snapshot.Matrix is not { } matrix || dim != query.Length) return result;
+        if (snapshot.Partition is { } partition && rows > _options.SemanticExactLimit)
+        {
+            var probed = partition.ProbedClusters(query, _options.SemanticProbeFraction);
+            var count = 0;
+            foreach (var cluster in probed) count += cluster.Length;
+            var slots = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, count));
+            var near = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, count));
+            try
+            {
+                var n = 0;
+                foreach (var cluster in probed)
+                {
+                    // A cluster's slots ascend and mostly lie in runs (InClusterOrder): each run within a chunk is one
+                    // (run, dim) · (dim) product. Slots at or past `rows` were filed by a later write than this snapshot.
+                    for (var i = 0; i < cluster.Length && cluster[i] < rows;)
+                    {
+                        var first = cluster[i];
+                        var chunkEnd = Math.Min(rows, (first / ChunkRows + 1) * ChunkRows);
+                        var length = 1;
+                        while (i + length < cluster.Length && cluster[i + length] == first + length && first + length < chunkEnd) length++;
+                        RowDots.Compute(matrix[first / ChunkRows].AsSpan(first % ChunkRows * dim, length * dim), query, near.AsSpan(n, length));
+                        for (var r = 0; r < length; r++) slots[n + r] = first + r;
+                        n += length;
+                        i += length;
+                    }
+                }
+                if (Collect(snapshot, near, slots, n, top, filter, minCosine, result)) return result;
+                result.Clear();
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<int>.Shared.Return(slots);
+                System.Buffers.ArrayPool<float>.Shared.Return(near);
+            }
+        }
         var scores = System.Buffers.ArrayPool<float>.Shared.Rent(rows);
         try
         {
@@ -383,34 +540,39 @@ public sealed class ProductSearchIndex : IDisposable
                 var n = Math.Min(ChunkRows, rows - chunk * ChunkRows);
                 RowDots.Compute(matrix[chunk].AsSpan(0, n * dim), query, scores.AsSpan(chunk * ChunkRows, n)); // (n, dim) · (dim) → (n)
             }
-            var order = RowDots.TopRows(scores, rows, filter is null ? top : Math.Max(4 * top, top + 64));
-            var belowFloor = false;
-            foreach (var row in order)
-            {
-                if (result.Count == top) break;
-                if (scores[row] <= 0 || scores[row] < minCosine)
-                {
-                    belowFloor = true;
-                    break;
-                }
-                if (snapshot.At(row) is { } entry && (filter is null || filter(entry))) result.Add((entry, scores[row]));
-            }
-            if (result.Count < top && !belowFloor && order.Length < rows && filter is not null)
-            {
-                // The filter rejected most of the head: fall back to every row, in order.
-                result.Clear();
-                foreach (var row in RowDots.TopRows(scores, rows, rows))
-                {
-                    if (result.Count == top || scores[row] <= 0 || scores[row] < minCosine) break;
-                    if (snapshot.At(row) is { } entry && filter(entry)) result.Add((entry, scores[row]));
-                }
-            }
+            Collect(snapshot, scores, null, rows, top, filter, minCosine, result);
         }
         finally
         {
             System.Buffers.ArrayPool<float>.Shared.Return(scores);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="result"/>, best first, the scored slots (<paramref name="slots"/>[i], or i itself when null,
+    /// scored <paramref name="scores"/>[i], i &lt; <paramref name="n"/>) that pass the floor and the filter, up to
+    /// <paramref name="top"/>. Only the best few times top are put in order and filtered, the rest too when the filter
+    /// rejected most of those. False when the candidates ran out before top or the floor.
+    /// </summary>
+    private static bool Collect(Snapshot snapshot, float[] scores, int[]? slots, int n, int top, Func<Entry, bool>? filter, double minCosine,
+        List<(Entry, double)> result)
+    {
+        var head = RowDots.TopRows(scores, n, filter is null ? top : Math.Max(4 * top, top + 64));
+        if (Offer(head)) return true;
+        if (filter is null || head.Length == n) return false;
+        result.Clear();
+        return Offer(RowDots.TopRows(scores, n, n));
+
+        bool Offer(int[] order)
+        {
+            foreach (var i in order)
+            {
+                if (result.Count == top || scores[i] <= 0 || scores[i] < minCosine) return true;
+                if (snapshot.At(slots is null ? i : slots[i]) is { } entry && (filter is null || filter(entry))) result.Add((entry, scores[i]));
+            }
+            return result.Count == top;
+        }
     }
 
     private static SearchReason MatchReason(Candidate c, ParsedQuery parsed)
@@ -425,6 +587,9 @@ public sealed class ProductSearchIndex : IDisposable
     }
 
     public void Dispose() => _lexical.Dispose();
+
+    /// <summary>The catalog's vectors as <see cref="EncodedItems"/> gives them for storing.</summary>
+    public sealed record EncodedCatalog(IEnumerable<EncodedItem> Items, float[]? Centroids, int PartitionRows);
 
     /// <summary>
     /// An indexed item: its category keys (depth 1..n), when it was first
@@ -469,8 +634,10 @@ public sealed class ProductSearchIndex : IDisposable
     /// was. <paramref name="Count"/> is the number of live entries.
     /// </summary>
     private sealed record Snapshot(Slots SlotOf, Entry?[][] Entries, float[][]? Matrix, int Dimension, int Used, int Count, QueryVocabulary Vocabulary,
-        SemanticEncoder? Encoder, long Version)
+        SemanticEncoder? Encoder, long Version, IvfPartition? Partition = null)
     {
+        public ReadOnlySpan<float> Vector(int slot) => Matrix![slot / ChunkRows].AsSpan(slot % ChunkRows * Dimension, Dimension);
+
         public Entry? At(int slot) => Entries[slot / ChunkRows][slot % ChunkRows];
 
         public bool TryGet(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Entry? entry)
@@ -508,6 +675,8 @@ public sealed class ProductSearchIndex : IDisposable
         }
 
         public Slots SlotOf => _old.SlotOf;
+        /// <summary>The old snapshot's partition of the vectors, which this writer refiles the slots it changes in (published with the snapshot).</summary>
+        public IvfPartition? Partition => _old.Partition;
         public Entry?[][] Entries => _entries;
         public float[][]? Matrix => _matrix;
         public int Dimension { get; }
@@ -532,8 +701,16 @@ public sealed class ProductSearchIndex : IDisposable
             if (_matrix is not null)
             {
                 var rows = _matrix[slot / ChunkRows].AsSpan(row * Dimension, Dimension);
-                if (vector.Length == Dimension) vector.CopyTo(rows);
-                else rows.Clear();
+                if (vector.Length == Dimension)
+                {
+                    vector.CopyTo(rows);
+                    Partition?.Set(slot, vector);
+                }
+                else
+                {
+                    rows.Clear();
+                    Partition?.Unfile(slot);
+                }
             }
         }
 
@@ -545,6 +722,7 @@ public sealed class ProductSearchIndex : IDisposable
             chunk[row] = null;
             Count--;
             _matrix?[slot / ChunkRows].AsSpan(row * Dimension, Dimension).Clear();
+            Partition?.Unfile(slot);
         }
 
         /// <summary>The chunk holding <paramref name="slot"/>: this writer's own copy.</summary>

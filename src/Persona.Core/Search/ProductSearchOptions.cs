@@ -15,6 +15,7 @@ public sealed class ProductSearchOptions
     public const double DefaultMinSemanticSimilarity = 0.45;
     public const double DefaultRelevanceFloor = 0.5;
     public const double DefaultPersonalCap = 1.0;
+    public const int DefaultSemanticExactLimit = Retrieval.VectorIndex.DefaultExactLimit;
 
     public double K1 { get; init; } = Bm25Options.DefaultK1;
     public double B { get; init; } = Bm25Options.DefaultB;
@@ -61,6 +62,13 @@ public sealed class ProductSearchOptions
     public int CandidateCacheSeconds { get; init; } = 600;
     /// <summary>Distinct queries whose candidates the cache holds at most.</summary>
     public int CandidateCacheQueries { get; init; } = 5_000;
+    /// <summary>
+    /// Items up to which the semantic leg scores every item's vector; above it, once the vectors are partitioned
+    /// (<see cref="ProductSearchIndex.BuildPartition"/>), only the clusters nearest the query.
+    /// </summary>
+    public int SemanticExactLimit { get; init; } = DefaultSemanticExactLimit;
+    /// <summary>Share of the clusters the semantic leg scans above <see cref="SemanticExactLimit"/>.</summary>
+    public double SemanticProbeFraction { get; init; } = Retrieval.IvfPartition.ProbeFraction;
 
     public Bm25Options Bm25 => new() { K1 = K1, B = B, FieldWeights = [TitleWeight, BrandWeight, CategoryWeight, AttributesWeight] };
 
@@ -72,6 +80,8 @@ public sealed class ProductSearchOptions
         if (!double.IsFinite(Alpha) || Alpha is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "Alpha must be in [0, 1].");
         if (CandidateCacheSeconds is < 0 or > 86_400) throw new ArgumentOutOfRangeException(nameof(CandidateCacheSeconds), CandidateCacheSeconds, "CandidateCacheSeconds must be in 0..86400.");
         if (CandidateCacheQueries is < 2 or > 10_000_000) throw new ArgumentOutOfRangeException(nameof(CandidateCacheQueries), CandidateCacheQueries, "CandidateCacheQueries must be in 2..10000000.");
+        if (SemanticExactLimit < 1) throw new ArgumentOutOfRangeException(nameof(SemanticExactLimit), SemanticExactLimit, "SemanticExactLimit must be at least 1.");
+        if (!double.IsFinite(SemanticProbeFraction) || SemanticProbeFraction is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(SemanticProbeFraction), SemanticProbeFraction, "SemanticProbeFraction must be in (0, 1].");
         if (!double.IsFinite(MinSemanticSimilarity) || MinSemanticSimilarity is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(MinSemanticSimilarity), MinSemanticSimilarity, "MinSemanticSimilarity must be in [0, 1).");
         if (!double.IsFinite(RelevanceFloor) || RelevanceFloor is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(RelevanceFloor), RelevanceFloor, "RelevanceFloor must be in [0, 1].");
         if (!double.IsFinite(PersonalCap) || PersonalCap is <= 0 or > 100) throw new ArgumentOutOfRangeException(nameof(PersonalCap), PersonalCap, "PersonalCap must be in (0, 100].");

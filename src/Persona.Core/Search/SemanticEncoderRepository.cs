@@ -103,23 +103,33 @@ public sealed class SemanticEncoderRepository(string root)
     /// <summary>Where the item vectors encoded by encoder <paramref name="encoderVersion"/> are kept.</summary>
     public string VectorsPath(string encoderVersion) => Path.Combine(Root, "vectors-" + encoderVersion + ".bin");
 
-    private const int VectorsMagic = 0x56_45_43_31; // "VEC1"
+    private const int VectorsMagic = 0x56_45_43_31; // "VEC1": vectors only
+    private const int PartitionedMagic = 0x56_45_43_32; // "VEC2": the partition's centroids, then each vector with its cluster
 
     /// <summary>
     /// Stores the catalog's vectors as encoded by encoder <paramref name="encoderVersion"/>, each with a hash of the text
-    /// it was encoded from, so the next start reuses them instead of encoding the catalog again; replaces the vectors of
-    /// any other encoder. Written to a temporary file and moved into place.
+    /// it was encoded from and, when <see cref="StoredVectors.Centroids"/> are given, its cluster in that partition, so the
+    /// next start reuses them (and the partition) instead of encoding and clustering the catalog again; replaces the
+    /// vectors of any other encoder. Written to a temporary file and moved into place.
     /// </summary>
-    public void SaveVectors(string encoderVersion, int dimension, IEnumerable<EncodedItem> vectors)
+    public void SaveVectors(string encoderVersion, int dimension, IEnumerable<EncodedItem> vectors, float[]? centroids = null, int partitionRows = 0)
     {
         ArgumentNullException.ThrowIfNull(vectors);
+        if (centroids is not null && (centroids.Length == 0 || centroids.Length % dimension != 0))
+            throw new ArgumentException($"Centroids must be a whole number of {dimension}-float rows.", nameof(centroids));
         Directory.CreateDirectory(Root);
         var path = VectorsPath(encoderVersion);
         var temp = path + ".tmp";
         using (var writer = new BinaryWriter(File.Create(temp)))
         {
-            writer.Write(VectorsMagic);
+            writer.Write(centroids is null ? VectorsMagic : PartitionedMagic);
             writer.Write(dimension);
+            if (centroids is not null)
+            {
+                writer.Write(centroids.Length / dimension);
+                writer.Write(partitionRows);
+                writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(centroids.AsSpan()));
+            }
             foreach (var item in vectors)
             {
                 if (item.Vector.Length != dimension) continue;
@@ -127,6 +137,7 @@ public sealed class SemanticEncoderRepository(string root)
                 writer.Write(item.Id);
                 writer.Write(item.TextHash);
                 writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(item.Vector.AsSpan()));
+                if (centroids is not null) writer.Write(item.Cluster);
             }
             writer.Write(false);
         }
@@ -140,15 +151,29 @@ public sealed class SemanticEncoderRepository(string root)
         }
     }
 
-    /// <summary>The vectors <see cref="SaveVectors"/> stored for this encoder, by item id; null when there are none or they cannot be read.</summary>
-    public Dictionary<string, EncodedItem>? LoadVectors(string encoderVersion, int dimension)
+    /// <summary>
+    /// The vectors <see cref="SaveVectors"/> stored for this encoder (with the partition's centroids when one was
+    /// stored), by item id; null when there are none or they cannot be read.
+    /// </summary>
+    public StoredVectors? LoadVectors(string encoderVersion, int dimension)
     {
         var path = VectorsPath(encoderVersion);
         if (!File.Exists(path)) return null;
         try
         {
             using var reader = new BinaryReader(File.OpenRead(path));
-            if (reader.ReadInt32() != VectorsMagic || reader.ReadInt32() != dimension) return null;
+            var magic = reader.ReadInt32();
+            if (magic is not (VectorsMagic or PartitionedMagic) || reader.ReadInt32() != dimension) return null;
+            float[]? centroids = null;
+            var partitionRows = 0;
+            if (magic == PartitionedMagic)
+            {
+                var clusters = reader.ReadInt32();
+                partitionRows = reader.ReadInt32();
+                if (clusters < 1 || (long)clusters * dimension > Array.MaxLength || partitionRows < 0) return null;
+                centroids = new float[clusters * dimension];
+                reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(centroids.AsSpan()));
+            }
             var vectors = new Dictionary<string, EncodedItem>(StringComparer.Ordinal);
             while (reader.ReadBoolean())
             {
@@ -156,9 +181,10 @@ public sealed class SemanticEncoderRepository(string root)
                 var hash = reader.ReadUInt64();
                 var vector = new float[dimension];
                 reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector.AsSpan()));
-                vectors[id] = new EncodedItem(id, hash, vector);
+                var cluster = centroids is null ? -1 : reader.ReadInt32();
+                vectors[id] = new EncodedItem(id, hash, vector, cluster);
             }
-            return vectors;
+            return new StoredVectors(vectors, centroids, partitionRows);
         }
         catch (Exception ex) when (ex is IOException or FormatException or UnauthorizedAccessException)
         {
@@ -192,5 +218,14 @@ public sealed class SemanticEncoderRepository(string root)
     }
 }
 
-/// <summary>An item's vector as an encoder made it, with <see cref="SearchFields.TextHash"/> of the text it was made from.</summary>
-public sealed record EncodedItem(string Id, ulong TextHash, float[] Vector);
+/// <summary>
+/// An item's vector as an encoder made it, with <see cref="SearchFields.TextHash"/> of the text it was made from and
+/// its cluster in the stored partition of the vectors (-1: none).
+/// </summary>
+public sealed record EncodedItem(string Id, ulong TextHash, float[] Vector, int Cluster = -1);
+
+/// <summary>
+/// An encoder's stored item vectors by item id, with the (clusters, dim) centroids of their partition and the rows it
+/// was built for, when one was stored (<see cref="Retrieval.IvfPartition"/>).
+/// </summary>
+public sealed record StoredVectors(IReadOnlyDictionary<string, EncodedItem> Items, float[]? Centroids, int PartitionRows);

@@ -50,6 +50,10 @@ public sealed class PersonaSearchOptions
     /// <summary>Seconds a query's non-personal candidates are reused while the index is unchanged; 0 off.</summary>
     public int CandidateCacheSeconds { get; set; } = new ProductSearchOptions().CandidateCacheSeconds;
     public int CandidateCacheQueries { get; set; } = new ProductSearchOptions().CandidateCacheQueries;
+    /// <summary>Items up to which semantic candidates score every item's vector; above it only the clusters nearest the query (partitioned in the background).</summary>
+    public int SemanticExactLimit { get; set; } = ProductSearchOptions.DefaultSemanticExactLimit;
+    /// <summary>Share of the clusters semantic candidates are drawn from above <see cref="SemanticExactLimit"/>.</summary>
+    public double SemanticProbeFraction { get; set; } = new ProductSearchOptions().SemanticProbeFraction;
     /// <summary>
     /// Seconds a searcher's prepared profile signals (affinities, sequence embedding) are reused while their own
     /// behaviour is unchanged; 0 off. Bounds how late a profile's slow drift (decay with time) shows.
@@ -78,6 +82,8 @@ public sealed class PersonaSearchOptions
         PersonalCap = PersonalCap,
         CandidateCacheSeconds = CandidateCacheSeconds,
         CandidateCacheQueries = CandidateCacheQueries,
+        SemanticExactLimit = SemanticExactLimit,
+        SemanticProbeFraction = SemanticProbeFraction,
     };
 }
 

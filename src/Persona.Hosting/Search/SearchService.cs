@@ -94,7 +94,8 @@ public sealed class SearchService : IStatePartObserver, IDisposable
                 await previous;
                 try
                 {
-                    encoders.SaveVectors(encoder.Version, encoder.Dimension, _index.EncodedItems(encoder));
+                    var encoded = _index.EncodedItems(encoder);
+                    encoders.SaveVectors(encoder.Version, encoder.Dimension, encoded.Items, encoded.Centroids, encoded.PartitionRows);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
@@ -149,6 +150,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             // The catalog's vectors as this encoder made them last time: only items new or changed since are encoded.
             var stored = _encoders.LoadVectors(encoder.Version, encoder.Dimension);
             RestoredVectors = _index.SetEncoder(encoder, stored);
+            PartitionWhenDue();
             if (RestoredVectors < _index.Count) SaveVectorsInBackground(encoder);
             if (manifest.Weights is { Count: PersonalReranker.FeatureCount } weights)
                 _index.Weights = new RerankerWeights(weights, manifest.WeightsSource ?? "stored", manifest.WeightsPairs);
@@ -192,6 +194,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
                 var encoder = await Task.Run(() => SemanticEncoder.Train(
                     SemanticPairs.Build(items, clicked), EncoderOptions, cancellationToken), cancellationToken);
                 _index.SetEncoder(encoder);
+                PartitionWhenDue();
                 _encoderSeconds = clock.Elapsed.TotalSeconds;
                 _trainedItems = items.Count;
                 trained = encoder;
@@ -346,11 +349,59 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         try
         {
             _index.Upsert(items);
+            PartitionWhenDue();
         }
         catch (Exception ex)
         {
             _logger.LogError(ex, "Indexing {Count} upserted items failed", items.Count);
         }
+    }
+
+    private readonly CancellationTokenSource _disposing = new();
+    private int _partitioning;
+
+    /// <summary>The partition of the item vectors being built, if any (completed when none is).</summary>
+    public Task Partitioning { get; private set; } = Task.CompletedTask;
+
+    /// <summary>
+    /// Partitions the item vectors in the background when the catalog is above
+    /// <see cref="PersonaSearchOptions.SemanticExactLimit"/> and no partition fits it (until then semantic candidates
+    /// scan every vector); one build at a time.
+    /// </summary>
+    private void PartitionWhenDue()
+    {
+        if (!_index.PartitionDue || Interlocked.CompareExchange(ref _partitioning, 1, 0) != 0) return;
+        var running = _engine.Background.Begin("partitioning the search vectors");
+        var stopping = _disposing.Token;
+        Partitioning = Task.Run(() =>
+        {
+            using var listed = running;
+            try
+            {
+                // A new encoder or a compaction meanwhile renumbers the vectors: the next try partitions what is there then.
+                for (var attempt = 0; attempt < 3 && _index.PartitionDue; attempt++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    if (!_index.BuildPartition(stopping)) continue;
+                    if (_logger.IsEnabled(LogLevel.Information))
+                        _logger.LogInformation("Search vectors of {Items} items partitioned in {Seconds:0.0} s: semantic candidates now come from the nearest clusters", _index.Count, clock.Elapsed.TotalSeconds);
+                    // Stored with the vectors, so the next start restores the partition instead of building it again.
+                    if (_index.Encoder is { } encoder) SaveVectorsInBackground(encoder);
+                    break;
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "Partitioning the search vectors failed; semantic candidates keep scanning every vector");
+            }
+            finally
+            {
+                Volatile.Write(ref _partitioning, 0);
+            }
+        }, CancellationToken.None);
     }
 
     /// <summary>
@@ -475,6 +526,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
 
     public void Dispose()
     {
+        _disposing.Cancel();
         _index.Dispose();
         _trainGate.Dispose();
     }

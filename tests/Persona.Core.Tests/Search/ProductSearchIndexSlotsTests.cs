@@ -32,11 +32,11 @@ public sealed class ProductSearchIndexSlotsTests
         Available = available,
     };
 
-    /// <summary>One write: a batch of (id, variant, available) upserts, a removal by id, or an encoder change.</summary>
+    /// <summary>One write: a batch of (id, variant, available) upserts, a removal by id, an encoder change or (kind 3) a partition of the vectors.</summary>
     private sealed record Step(int Kind, (int Id, int Variant, bool Available)[] Batch, int RemoveId, bool WithEncoder);
 
     private static Gen<Step> StepGen(int ids) =>
-        from kind in Gen.Frequency((6, Gen.Constant(0)), (2, Gen.Constant(1)), (1, Gen.Constant(2)))
+        from kind in Gen.Frequency((6, Gen.Constant(0)), (2, Gen.Constant(1)), (1, Gen.Constant(2)), (2, Gen.Constant(3)))
         from size in Gen.Choose(1, 1_500)
         from seed in Gen.Choose(0, int.MaxValue - 1)
         from removeId in Gen.Choose(0, ids - 1)
@@ -51,13 +51,23 @@ public sealed class ProductSearchIndexSlotsTests
     }
 
     private int _semanticChecks;
+    private int _approximateChecks;
 
-    [Fact]
-    public void AnyWrites_HoldWhatADictionaryHolds_WithEachTextsVector()
+    /// <summary>
+    /// Partitioned: above 100 items the semantic leg scans the partition's clusters, all of them (probe fraction 1), so
+    /// its pool must still be the brute-force scan's: every live slot filed once, with its vector now, nothing stale.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AnyWrites_HoldWhatADictionaryHolds_WithEachTextsVector(bool partitioned)
     {
+        var options = partitioned
+            ? new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0, SemanticExactLimit = 100, SemanticProbeFraction = 1 }
+            : new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0 };
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(12), Prop.ForAll(Gen.Choose(1, 12).SelectMany(n => Gen.ArrayOf(StepGen(3_000), n)).ToArbitrary(), steps =>
         {
-            var index = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0 });
+            var index = new ProductSearchIndex(options);
             var model = new Dictionary<string, Item>(StringComparer.Ordinal);
             foreach (var step in steps)
             {
@@ -75,8 +85,11 @@ public sealed class ProductSearchIndexSlotsTests
                     case 1:
                         Assert.Equal(model.Remove($"i{step.RemoveId}"), index.Remove($"i{step.RemoveId}"));
                         break;
-                    default:
+                    case 2:
                         index.SetEncoder(step.WithEncoder ? Encoder.Value : null);
+                        break;
+                    default:
+                        if (partitioned) index.BuildPartition();
                         break;
                 }
                 // The enumerable taken before the write reads the snapshot of before it.
@@ -85,6 +98,12 @@ public sealed class ProductSearchIndexSlotsTests
             }
             index.SetEncoder(Encoder.Value);
             CheckAgainst(index, model);
+            if (partitioned && index.PartitionDue)
+            {
+                Assert.True(index.BuildPartition());
+                Assert.False(index.PartitionDue);
+                CheckAgainst(index, model);
+            }
             // Changed texts under a set encoder get their new vectors.
             var changed = steps.SelectMany(s => s.Batch).Take(50).Select(b => NewItem(b.Id, b.Variant + 1)).ToList();
             index.Upsert(changed);
@@ -93,6 +112,90 @@ public sealed class ProductSearchIndexSlotsTests
             return true;
         }));
         Assert.True(_semanticChecks > 0, "no semantic pool was compared");
+        Assert.Equal(partitioned, _approximateChecks > 0);
+    }
+
+    [Fact]
+    public async Task WritesWhileThePartitionIsBuilt_AreFiledBeforeItServes()
+    {
+        var index = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0, SemanticExactLimit = 100, SemanticProbeFraction = 1 });
+        var model = Enumerable.Range(0, 20_000).Select(i => NewItem(i, i)).ToDictionary(i => i.Id, StringComparer.Ordinal);
+        index.Upsert(model.Values);
+        index.SetEncoder(Encoder.Value);
+        Assert.True(index.PartitionDue);
+        var build = Task.Run(() => index.BuildPartition());
+        var random = new Random(4);
+        for (var round = 0; round < 3 || !build.IsCompleted; round++)
+        {
+            var batch = Enumerable.Range(0, 200).Select(_ => NewItem(random.Next(25_000), random.Next(1_000), random.Next(10) > 0)).ToList();
+            index.Upsert(batch);
+            foreach (var item in batch)
+                if (item.Available) model[item.Id] = item;
+                else model.Remove(item.Id);
+        }
+        Assert.True(await build);
+        Assert.False(index.PartitionDue);
+        Assert.True(index.IsSemanticApproximate);
+        // Many items share their words, so a query's pool may end in a near-tie, which the check skips: ask several.
+        foreach (var query in Words.Take(6).SelectMany(a => Words.Take(6).Select(b => $"{a} {b}"))) CheckAgainst(index, model, query);
+        Assert.True(_approximateChecks > 0);
+    }
+
+    [Fact]
+    public void StoredVectorsWithTheirPartition_PutThePartitionInServiceAtOnce()
+    {
+        var options = new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0, SemanticExactLimit = 100, SemanticProbeFraction = 1 };
+        var model = Enumerable.Range(0, 3_000).Select(i => NewItem(i, i)).ToDictionary(i => i.Id, StringComparer.Ordinal);
+        var built = new ProductSearchIndex(options);
+        built.Upsert(model.Values);
+        built.SetEncoder(Encoder.Value);
+        Assert.True(built.BuildPartition());
+        var encoded = built.EncodedItems(Encoder.Value);
+        var stored = new StoredVectors(encoded.Items.ToDictionary(e => e.Id, StringComparer.Ordinal), encoded.Centroids, encoded.PartitionRows);
+        Assert.NotNull(stored.Centroids);
+        Assert.All(stored.Items.Values, e => Assert.True(e.Cluster >= 0));
+
+        // A restart: the items in another order, one text changed (its stored vector and cluster are not reused).
+        model["i5"] = NewItem(5, 999);
+        var restored = new ProductSearchIndex(options);
+        restored.Upsert(model.Values.Reverse());
+        Assert.Equal(model.Count - 1, restored.SetEncoder(Encoder.Value, stored));
+        Assert.True(restored.IsSemanticApproximate);
+        Assert.False(restored.PartitionDue);
+        foreach (var query in Words.Take(6).SelectMany(a => Words.Take(6).Select(b => $"{a} {b}"))) CheckAgainst(restored, model, query);
+        Assert.True(_approximateChecks > 0);
+    }
+
+    [Fact]
+    public void DefaultProbes_FindMostOfTheExactScansPool()
+    {
+        var items = Enumerable.Range(0, 20_000).Select(i => NewItem(i, i * 7 % 1_000)).ToList();
+        var exact = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0, MinSemanticSimilarity = 0 });
+        var approximate = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0, MinSemanticSimilarity = 0, SemanticExactLimit = 1_000 });
+        foreach (var index in new[] { exact, approximate })
+        {
+            index.Upsert(items);
+            index.SetEncoder(Encoder.Value);
+        }
+        Assert.True(approximate.BuildPartition());
+        Assert.True(approximate.IsSemanticApproximate);
+        Assert.False(exact.IsSemanticApproximate);
+
+        // Many titles share their two words, so ties are common: a hit counts when it scores at least the exact 20th.
+        var found = 0;
+        var wanted = 0;
+        foreach (var query in Words.SelectMany(a => Words.Select(b => $"{a} {b}")))
+        {
+            var truth = SemanticScores(exact, query, 20);
+            if (truth.Length == 0) continue;
+            wanted += truth.Length;
+            found += SemanticScores(approximate, query, 20).Count(score => score >= truth[^1] - 1e-6);
+        }
+        Assert.True(wanted > 0);
+        Assert.True(found >= 0.9 * wanted, $"recall@20 {found / (double)wanted:0.000}");
+
+        static double[] SemanticScores(ProductSearchIndex index, string query, int pool) =>
+            [.. index.Candidates(index.Parse(query), new SearchRequest { Query = query }, pool: pool).Select(c => c.Semantic).Where(s => s > 0).OrderDescending()];
     }
 
     [Fact]
@@ -112,7 +215,7 @@ public sealed class ProductSearchIndexSlotsTests
         CheckAgainst(index, kept);
     }
 
-    private void CheckAgainst(ProductSearchIndex index, Dictionary<string, Item> model)
+    private void CheckAgainst(ProductSearchIndex index, Dictionary<string, Item> model, string query = "velvet serum")
     {
         Assert.Equal(model.Count, index.Count);
         Assert.Equal(model.Keys.Order(StringComparer.Ordinal), index.Items.Select(i => i.Id).Order(StringComparer.Ordinal));
@@ -124,12 +227,11 @@ public sealed class ProductSearchIndexSlotsTests
         Assert.False(index.TryGetItem("i-none", out _));
         if (index.Encoder is not { } encoder) return;
 
-        var vectors = index.EncodedItems(encoder).ToDictionary(e => e.Id, StringComparer.Ordinal);
+        var vectors = index.EncodedItems(encoder).Items.ToDictionary(e => e.Id, StringComparer.Ordinal);
         Assert.Equal(model.Count, vectors.Count);
         foreach (var (id, item) in model.Take(200)) Assert.Equal(encoder.Encode(SearchFields.FullText(item)), vectors[id].Vector);
 
         // The semantic pool equals a brute-force scan of the model's items (when no tie sits at its edge).
-        const string query = "velvet serum";
         var q = encoder.Encode(query);
         var pool = index.Options.CandidatePool;
         var scan = model.Values.Select(i => (i.Id, Cosine: Dot(q, vectors[i.Id].Vector)))
@@ -142,6 +244,7 @@ public sealed class ProductSearchIndexSlotsTests
             .Where(c => c.Semantic > 0).Select(c => c.Entry.Item.Id).Order(StringComparer.Ordinal);
         Assert.Equal(scan.Take(pool).Select(s => s.Id).Order(StringComparer.Ordinal), semantic);
         _semanticChecks++;
+        if (index.IsSemanticApproximate) _approximateChecks++;
     }
 
     private static float Dot(float[] a, float[] b)
