@@ -183,29 +183,37 @@ public sealed class Bm25Index : IDisposable
 
     /// <summary>
     /// The <paramref name="top"/> best documents for the query terms, best first (ties: the earlier indexed first), leaving out those
-    /// <paramref name="filter"/> rejects. Documents matching no term are never returned.
+    /// <paramref name="filter"/> rejects and those scoring below <paramref name="minShare"/> of the best returned.
+    /// Documents matching no term are never returned.
     /// </summary>
-    public List<ScoredDocument> Search(IReadOnlyList<string> queryTerms, int top, Func<string, bool>? filter = null)
+    /// <remarks>
+    /// A share above 0 lets a word nearly every document holds (its idf near 0) stop adding documents as soon as it cannot
+    /// lift one to that share of the best so far, instead of filling the top with everything holding it.
+    /// </remarks>
+    public List<ScoredDocument> Search(IReadOnlyList<string> queryTerms, int top, Func<string, bool>? filter = null, double minShare = 0)
     {
         ArgumentNullException.ThrowIfNull(queryTerms);
         ArgumentOutOfRangeException.ThrowIfNegative(top);
+        if (!double.IsFinite(minShare) || minShare is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(minShare), minShare, "minShare must be in [0, 1].");
         var result = new List<ScoredDocument>();
         if (top == 0 || queryTerms.Count == 0) return result;
         var qtf = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var t in queryTerms) qtf[t] = qtf.GetValueOrDefault(t) + 1;
 
+        // Taken before the lock: a query waiting for buffers holds nothing a writer needs.
+        var scratch = Scratch.Rent();
         _lock.EnterReadLock();
         try
         {
             if (_count == 0) return result;
             var n = _docs.Count;
-            var scratch = Scratch.Rent(n);
+            scratch.EnsureLength(n);
             // Both arrays are all zero between queries: every entry set below is reset before returning.
             var scores = scratch.Scores;
             var pseudo = scratch.Pseudo;
             var touched = scratch.Touched;
             var termDocs = scratch.TermDocs;
-            Span<double> inverseAverage = stackalloc double[_fields];
+            var inverseAverage = new double[_fields];
             for (var f = 0; f < _fields; f++) inverseAverage[f] = 1 / Math.Max(1e-9, (double)_totalLength[f] / _count);
             var k1 = _options.K1;
             var b = _options.B;
@@ -223,6 +231,7 @@ public sealed class Bm25Index : IDisposable
                     remaining += q * idf * (k1 + 1);
                 }
                 terms.Sort(static (x, y) => y.Bound.CompareTo(x.Bound));
+                var best = 0.0; // the best score so far: scores only grow, so the final best is at least this
                 foreach (var (entry, q, idf, bound) in terms)
                 {
                     // Pruning (the "continue" strategy of term-at-a-time evaluation): once even this term and all after
@@ -230,19 +239,24 @@ public sealed class Bm25Index : IDisposable
                     // only add to the documents already scored. A word every item shares then costs a pass over its
                     // postings instead of scoring, collecting and ranking the whole catalog. Without a filter only: the
                     // filter may reject the documents that set the bar.
-                    var addNew = filter is not null || remaining >= KthScore(scores, touched, top, scratch);
+                    var addNew = filter is not null || remaining >= Math.Max(KthScore(scores, touched, top, scratch), minShare * best);
                     remaining -= bound;
                     termDocs.Clear();
                     // BM25F: per document, the field-weighted, length-normalised term frequency is summed over fields
                     // first and saturated once, so a term repeated across title and category does not count twice in full.
-                    foreach (var p in entry.Postings)
+                    var postings = entry.Postings;
+                    if (!addNew && entry.Sorted && (long)touched.Count * LookupFactor < postings.Length)
                     {
-                        if (!addNew && scores[p.Doc] == 0) continue;
-                        var w = _weights[p.Field];
-                        var length = lengths[p.Doc * _fields + p.Field];
-                        if (w == 0 || length < 0) continue;
-                        if (pseudo[p.Doc] == 0) termDocs.Add(p.Doc);
-                        pseudo[p.Doc] += w * p.Tf / (1 - b + b * length * inverseAverage[p.Field]);
+                        // Few documents can still gain, and this term is in many: find each one's postings by binary
+                        // search (the list ascends by document) instead of passing over the whole list.
+                        foreach (var d in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(touched))
+                            for (var i = TermEntry.FirstOf(postings, d); i < postings.Length && postings[i].Doc == d; i++)
+                                Accumulate(postings[i]);
+                    }
+                    else
+                    {
+                        foreach (var p in postings)
+                            if (addNew || scores[p.Doc] != 0) Accumulate(p);
                     }
                     foreach (var d in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(termDocs))
                     {
@@ -250,8 +264,18 @@ public sealed class Bm25Index : IDisposable
                         pseudo[d] = 0;
                         if (scores[d] == 0) touched.Add(d);
                         scores[d] += q * idf * tf * (k1 + 1) / (tf + k1);
+                        best = Math.Max(best, scores[d]);
                     }
                 }
+                void Accumulate(Posting p)
+                {
+                    var w = _weights[p.Field];
+                    var length = lengths[p.Doc * _fields + p.Field];
+                    if (w == 0 || length < 0) return;
+                    if (pseudo[p.Doc] == 0) termDocs.Add(p.Doc);
+                    pseudo[p.Doc] += w * p.Tf / (1 - b + b * length * inverseAverage[p.Field]);
+                }
+
                 // Min-heap of the best `top` so far: O(matches · log top).
                 var heap = new PriorityQueue<int, (double Score, long Sequence)>(top + 1, WorstFirst.Instance);
                 var sequences = _sequences;
@@ -268,6 +292,12 @@ public sealed class Bm25Index : IDisposable
                 }
                 while (heap.TryDequeue(out var doc, out var entry)) result.Add(new ScoredDocument(_docs[doc]!.Id, entry.Score));
                 result.Reverse();
+                if (minShare > 0 && result.Count > 0)
+                {
+                    var floor = minShare * result[0].Score;
+                    var kept = result.FindLastIndex(d => d.Score >= floor) + 1;
+                    result.RemoveRange(kept, result.Count - kept);
+                }
                 return result;
             }
             finally
@@ -276,14 +306,18 @@ public sealed class Bm25Index : IDisposable
                 foreach (var d in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(termDocs)) pseudo[d] = 0;
                 touched.Clear();
                 termDocs.Clear();
-                Scratch.Return(scratch);
             }
         }
         finally
         {
             _lock.ExitReadLock();
+            Scratch.Return(scratch);
         }
     }
+
+    // A pruned term's postings are looked up per scored document when the list is this many times longer than the
+    // scored documents: each lookup is a binary search of about log2(postings) steps against one step per posting.
+    private const int LookupFactor = 16;
 
     // Scores of at most this many documents are ranked to find the bar of pruning: a lower bar (from a subset) is still
     // a safe one, and ranking every document a common first term touched would cost what pruning saves.
@@ -304,14 +338,16 @@ public sealed class Bm25Index : IDisposable
 
     /// <summary>
     /// Score accumulators, all zero between queries, so a query costs what it touches rather than a clear of every
-    /// document's slot. Lent to one query at a time from a pool that keeps a few per core: two arrays of the catalog's
-    /// size each, which one per thread of a busy server would multiply, and whose allocation (large objects) would bring
-    /// on full collections.
+    /// document's slot: two arrays of the catalog's size each. A few per core are lent, one query at a time, and a query
+    /// beyond that waits for one: queries scoring on more threads than that would not end sooner on these cores, and
+    /// buffers for each of them (one per thread before) would multiply the memory and, allocated as large objects,
+    /// bring on full collections.
     /// </summary>
     private sealed class Scratch
     {
+        private static readonly int Lent = Math.Max(4, 2 * Environment.ProcessorCount);
+        private static readonly SemaphoreSlim Available = new(Lent, Lent);
         private static readonly System.Collections.Concurrent.ConcurrentBag<Scratch> Pool = [];
-        private static readonly int Retained = Math.Max(4, 2 * Environment.ProcessorCount);
 
         public double[] Scores { get; private set; } = [];
         public double[] Pseudo { get; private set; } = [];
@@ -326,21 +362,24 @@ public sealed class Bm25Index : IDisposable
             return _sample.AsSpan(0, length);
         }
 
-        public static Scratch Rent(int documents)
+        public static Scratch Rent()
         {
-            if (!Pool.TryTake(out var scratch)) scratch = new Scratch();
-            if (scratch.Scores.Length < documents)
-            {
-                var size = Math.Max(documents, 2 * scratch.Scores.Length);
-                scratch.Scores = new double[size];
-                scratch.Pseudo = new double[size];
-            }
-            return scratch;
+            Available.Wait();
+            return Pool.TryTake(out var scratch) ? scratch : new Scratch();
         }
 
         public static void Return(Scratch scratch)
         {
-            if (Pool.Count < Retained) Pool.Add(scratch);
+            Pool.Add(scratch);
+            Available.Release();
+        }
+
+        public void EnsureLength(int documents)
+        {
+            if (Scores.Length >= documents) return;
+            var size = Math.Max(documents, 2 * Scores.Length);
+            Scores = new double[size];
+            Pseudo = new double[size];
         }
     }
 
@@ -374,9 +413,16 @@ public sealed class Bm25Index : IDisposable
         public string Term { get; } = term;
         public ReadOnlySpan<Posting> Postings => _postings.AsSpan(0, _count);
 
+        /// <summary>
+        /// True while the postings ascend by document: documents are numbered in order as they come, so until a removed
+        /// document's number is reused a list stays sorted; a sweep sorts it again.
+        /// </summary>
+        public bool Sorted { get; private set; } = true;
+
         public void Add(Posting posting)
         {
             if (_count == _postings.Length) Array.Resize(ref _postings, 2 * _count);
+            if (_count > 0 && posting.Doc < _postings[_count - 1].Doc) Sorted = false;
             _postings[_count++] = posting;
         }
 
@@ -387,6 +433,24 @@ public sealed class Bm25Index : IDisposable
                 if (!remove(_postings[i])) _postings[kept++] = _postings[i];
             _count = kept;
             if (_count <= _postings.Length / 4) Array.Resize(ref _postings, Math.Max(1, _count));
+            if (Sorted) return;
+            // Stable, so a document's postings keep their order (its fields' terms are summed in that order).
+            var sorted = _postings.AsSpan(0, _count).ToArray().OrderBy(p => p.Doc).ToArray();
+            sorted.CopyTo(_postings, 0);
+            Sorted = true;
+        }
+
+        /// <summary>The index of the first of <paramref name="postings"/> (ascending by document) whose document is at least <paramref name="doc"/>.</summary>
+        public static int FirstOf(ReadOnlySpan<Posting> postings, int doc)
+        {
+            int low = 0, high = postings.Length;
+            while (low < high)
+            {
+                var middle = (low + high) >>> 1;
+                if (postings[middle].Doc < doc) low = middle + 1;
+                else high = middle;
+            }
+            return low;
         }
 
         /// <summary>Live documents holding the term.</summary>

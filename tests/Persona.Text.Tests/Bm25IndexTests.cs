@@ -184,7 +184,9 @@ public sealed class Bm25IndexTests
                 string[] title = ["cat", $"g{random.Next(groups)}", .. Enumerable.Range(0, random.Next(3)).Select(_ => $"w{random.Next(40)}")];
                 string[] category = random.Next(2) == 0 ? ["cat", $"g{random.Next(groups)}"] : [$"w{random.Next(40)}"];
                 index.Upsert($"d{d}", [title, category]);
+                // Removed and replaced documents free numbers that later ones reuse: lists stop ascending until swept.
                 if (random.Next(10) == 0) index.Remove($"d{random.Next(d + 1)}");
+                if (random.Next(10) == 0) index.Upsert($"d{random.Next(d + 1)}", [["cat", $"g{random.Next(groups)}"], category]);
             }
             for (var q = 0; q < 20; q++)
             {
@@ -194,6 +196,12 @@ public sealed class Bm25IndexTests
                 var actual = index.Search(query, top);
                 Assert.Equal(expected.Select(h => h.Id), actual.Select(h => h.Id));
                 Assert.All(expected.Zip(actual), p => Assert.Equal(p.First.Score, p.Second.Score));
+                // With a floor: the unpruned top, cut below that share of its best.
+                var share = random.Next(3) * 0.25;
+                var floored = index.Search(query, top, minShare: share);
+                var cut = expected.Count == 0 ? [] : expected.Where(h => h.Score >= share * expected[0].Score).ToList();
+                Assert.Equal(cut.Select(h => h.Id), floored.Select(h => h.Id));
+                Assert.All(cut.Zip(floored), p => Assert.Equal(p.First.Score, p.Second.Score));
             }
             return true;
         });

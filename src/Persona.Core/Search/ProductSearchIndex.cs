@@ -391,7 +391,7 @@ public sealed class ProductSearchIndex : IDisposable
     {
         var filter = Filter(snapshot, parsed, request);
         var terms = TextAnalyzer.Analyze(parsed.Text);
-        var lexical = _lexical.Search(terms, pool, filter is null ? null : id => snapshot.TryGet(id, out var e) && filter(e));
+        var lexical = _lexical.Search(terms, pool, filter is null ? null : id => snapshot.TryGet(id, out var e) && filter(e), _options.LexicalMinShare);
         List<(Entry Entry, double Cosine)> semantic = [];
         if (_options.Semantic && snapshot.Encoder is { } encoder && parsed.Text.Length > 0)
             semantic = SemanticSearch(snapshot, encoder.Encode(parsed.Text), pool, filter, _options.MinSemanticSimilarity);

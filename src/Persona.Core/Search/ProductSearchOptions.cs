@@ -15,6 +15,7 @@ public sealed class ProductSearchOptions
     public const double DefaultMinSemanticSimilarity = 0.45;
     public const double DefaultRelevanceFloor = 0.5;
     public const double DefaultPersonalCap = 1.0;
+    public const double DefaultLexicalMinShare = 0.01;
     public const int DefaultSemanticExactLimit = Retrieval.VectorIndex.DefaultExactLimit;
 
     public double K1 { get; init; } = Bm25Options.DefaultK1;
@@ -63,6 +64,12 @@ public sealed class ProductSearchOptions
     /// <summary>Distinct queries whose candidates the cache holds at most.</summary>
     public int CandidateCacheQueries { get; init; } = 5_000;
     /// <summary>
+    /// Lexical matches scoring below this share of the best lexical match are not candidates, so a word nearly every item
+    /// holds (a category prefix, a shop's name) adds to the matches of rarer words instead of filling the pool with the
+    /// whole catalog; what it leaves out would add under this share of the lexical weight to a score. 0 keeps all.
+    /// </summary>
+    public double LexicalMinShare { get; init; } = DefaultLexicalMinShare;
+    /// <summary>
     /// Items up to which the semantic leg scores every item's vector; above it, once the vectors are partitioned
     /// (<see cref="ProductSearchIndex.BuildPartition"/>), only the clusters nearest the query.
     /// </summary>
@@ -80,6 +87,7 @@ public sealed class ProductSearchOptions
         if (!double.IsFinite(Alpha) || Alpha is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "Alpha must be in [0, 1].");
         if (CandidateCacheSeconds is < 0 or > 86_400) throw new ArgumentOutOfRangeException(nameof(CandidateCacheSeconds), CandidateCacheSeconds, "CandidateCacheSeconds must be in 0..86400.");
         if (CandidateCacheQueries is < 2 or > 10_000_000) throw new ArgumentOutOfRangeException(nameof(CandidateCacheQueries), CandidateCacheQueries, "CandidateCacheQueries must be in 2..10000000.");
+        if (!double.IsFinite(LexicalMinShare) || LexicalMinShare is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(LexicalMinShare), LexicalMinShare, "LexicalMinShare must be in [0, 1].");
         if (SemanticExactLimit < 1) throw new ArgumentOutOfRangeException(nameof(SemanticExactLimit), SemanticExactLimit, "SemanticExactLimit must be at least 1.");
         if (!double.IsFinite(SemanticProbeFraction) || SemanticProbeFraction is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(SemanticProbeFraction), SemanticProbeFraction, "SemanticProbeFraction must be in (0, 1].");
         if (!double.IsFinite(MinSemanticSimilarity) || MinSemanticSimilarity is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(MinSemanticSimilarity), MinSemanticSimilarity, "MinSemanticSimilarity must be in [0, 1).");

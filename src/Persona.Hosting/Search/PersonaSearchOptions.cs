@@ -50,6 +50,8 @@ public sealed class PersonaSearchOptions
     /// <summary>Seconds a query's non-personal candidates are reused while the index is unchanged; 0 off.</summary>
     public int CandidateCacheSeconds { get; set; } = new ProductSearchOptions().CandidateCacheSeconds;
     public int CandidateCacheQueries { get; set; } = new ProductSearchOptions().CandidateCacheQueries;
+    /// <summary>Lexical matches below this share of the best lexical match are not candidates; 0 keeps all.</summary>
+    public double LexicalMinShare { get; set; } = ProductSearchOptions.DefaultLexicalMinShare;
     /// <summary>Items up to which semantic candidates score every item's vector; above it only the clusters nearest the query (partitioned in the background).</summary>
     public int SemanticExactLimit { get; set; } = ProductSearchOptions.DefaultSemanticExactLimit;
     /// <summary>Share of the clusters semantic candidates are drawn from above <see cref="SemanticExactLimit"/>.</summary>
@@ -82,6 +84,7 @@ public sealed class PersonaSearchOptions
         PersonalCap = PersonalCap,
         CandidateCacheSeconds = CandidateCacheSeconds,
         CandidateCacheQueries = CandidateCacheQueries,
+        LexicalMinShare = LexicalMinShare,
         SemanticExactLimit = SemanticExactLimit,
         SemanticProbeFraction = SemanticProbeFraction,
     };
