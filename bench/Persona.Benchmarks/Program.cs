@@ -17,6 +17,13 @@ if (args.Contains("--ann-probe"))
     return;
 }
 
+// dotnet run -c Release --project bench/Persona.Benchmarks -- --search-ann DATA_DIR --queries FILE [--probe F]  (search's semantic clusters against the exact scan)
+if (args.Contains("--search-ann"))
+{
+    SearchAnnProbe.Run(args);
+    return;
+}
+
 // dotnet run -c Release --project bench/Persona.Benchmarks -- --decode-probe FILE      (shopper record decoding)
 if (args.Contains("--decode-probe"))
 {

@@ -393,8 +393,9 @@ public sealed class ProductSearchIndex : IDisposable
         var terms = TextAnalyzer.Analyze(parsed.Text);
         var lexical = _lexical.Search(terms, pool, filter is null ? null : id => snapshot.TryGet(id, out var e) && filter(e), _options.LexicalMinShare);
         List<(Entry Entry, double Cosine)> semantic = [];
+        float[]? query = null;
         if (_options.Semantic && snapshot.Encoder is { } encoder && parsed.Text.Length > 0)
-            semantic = SemanticSearch(snapshot, encoder.Encode(parsed.Text), pool, filter, _options.MinSemanticSimilarity);
+            semantic = SemanticSearch(snapshot, query = encoder.Encode(parsed.Text), pool, filter, _options.MinSemanticSimilarity);
 
         var merged = new Dictionary<string, Candidate>(StringComparer.Ordinal);
         var maxLexical = lexical.Count > 0 ? lexical[0].Score : 1;
@@ -411,6 +412,19 @@ public sealed class ProductSearchIndex : IDisposable
             var score = _options.Fusion == FusionMode.Rrf ? Rrf(r) : (1 - alpha) * Math.Max(0, cosine);
             if (merged.TryGetValue(entry.Item.Id, out var c)) c.Semantic = score;
             else merged[entry.Item.Id] = new Candidate(entry) { Semantic = score };
+        }
+        if (query is not null && semantic.Count > 0 && _options.Fusion == FusionMode.Blend && snapshot.Partition is not null && snapshot.Used > _options.SemanticExactLimit)
+        {
+            // The clusters can miss a word match that the exact scan would have found by meaning too: such a candidate gets
+            // its cosine from its own vector when that reaches the pool's last one, so the approximation changes which
+            // items come in by meaning alone, not how the word matches are ordered.
+            var cutoff = semantic.Count == pool ? semantic[^1].Cosine : _options.MinSemanticSimilarity;
+            foreach (var c in merged.Values)
+            {
+                if (c.Semantic > 0 || !snapshot.SlotOf.TryGetValue(c.Entry.Item.Id, out var slot) || slot >= snapshot.Used || !ReferenceEquals(snapshot.At(slot), c.Entry)) continue;
+                var cosine = TensorPrimitives.Dot(snapshot.Vector(slot), query);
+                if (cosine > 0 && cosine >= cutoff) c.Semantic = (1 - alpha) * cosine;
+            }
         }
         foreach (var c in merged.Values) c.Intent = Intent(c.Entry, parsed, catalog);
         var list = merged.Values.ToList();

@@ -166,6 +166,36 @@ public sealed class ProductSearchIndexSlotsTests
         Assert.True(_approximateChecks > 0);
     }
 
+    /// <summary>
+    /// Probing few clusters misses items the exact scan finds by meaning; a word match among them still gets the cosine
+    /// the exact scan gave it, so the order of the word matches does not depend on the probes.
+    /// </summary>
+    [Fact]
+    public void FewProbes_WordMatchesKeepTheExactScansSemanticScore()
+    {
+        var items = Enumerable.Range(0, 6_000).Select(i => NewItem(i, i * 7 % 1_000)).ToList();
+        var exact = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0 });
+        var approximate = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0, SemanticExactLimit = 1_000, SemanticProbeFraction = 0.02 });
+        foreach (var index in new[] { exact, approximate })
+        {
+            index.Upsert(items);
+            index.SetEncoder(Encoder.Value);
+        }
+        Assert.True(approximate.BuildPartition());
+        var compared = 0;
+        foreach (var query in Words.SelectMany(a => Words.Select(b => $"{a} {b}")))
+        {
+            var truth = exact.Candidates(exact.Parse(query), new SearchRequest { Query = query }).ToDictionary(c => c.Entry.Item.Id);
+            foreach (var c in approximate.Candidates(approximate.Parse(query), new SearchRequest { Query = query }))
+            {
+                if (c.Bm25 <= 0 || !truth.TryGetValue(c.Entry.Item.Id, out var t) || t.Semantic <= 0) continue;
+                Assert.Equal(t.Semantic, c.Semantic, 5);
+                compared++;
+            }
+        }
+        Assert.True(compared > 100, $"only {compared} word matches compared");
+    }
+
     [Fact]
     public void DefaultProbes_FindMostOfTheExactScansPool()
     {
