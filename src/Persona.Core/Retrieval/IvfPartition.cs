@@ -177,7 +177,7 @@ public sealed class IvfPartition
         _clusterOf[last] = 0;
     }
 
-    /// <summary>The rows of cluster <paramref name="cluster"/> as published, ascending.</summary>
+    /// <summary>The rows of cluster <paramref name="cluster"/> as published (ascending as built; rows filed since follow them).</summary>
     public int[] Members(int cluster) => Volatile.Read(ref _published[cluster]);
 
     /// <summary>
@@ -203,6 +203,9 @@ public sealed class IvfPartition
         return renumbered;
     }
 
+    /// <summary>Whether the writer changed clusters that readers do not see yet.</summary>
+    public bool HasUnpublished => _changed.Count > 0;
+
     /// <summary>Makes the writer's changes since the last call visible to readers: each changed cluster gets a new array.</summary>
     public void Publish()
     {
@@ -212,7 +215,7 @@ public sealed class IvfPartition
 
     /// <summary>
     /// The rows of the clusters whose centroids score best with <paramref name="query"/> (inner product), best cluster
-    /// first, as published; rows within a cluster ascend.
+    /// first, as published (<see cref="Members"/>).
     /// </summary>
     public int[][] ProbedClusters(ReadOnlySpan<float> query, double probeFraction = ProbeFraction)
     {

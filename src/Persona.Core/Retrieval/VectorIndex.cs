@@ -25,6 +25,9 @@ public sealed class VectorIndex : IDisposable
     private string[] _ids;
     private int _count;
     private IvfPartition? _partition;
+    // Writers file rows in the partition without publishing them (a bulk load would copy a cluster per row); the first
+    // search after them publishes, one reader at a time (writers are excluded by the lock meanwhile).
+    private readonly Lock _publishGate = new();
 
     public VectorIndex(int dimension, int capacity = 1024, int exactLimit = DefaultExactLimit)
     {
@@ -83,11 +86,7 @@ public sealed class VectorIndex : IDisposable
             _norms[row] = TensorPrimitives.Norm(target);
             if (_count > ExactLimit && (_partition is null || _count > 2 * _partition.BuiltFor))
                 _partition = IvfPartition.Build(_matrix, _count, Dimension);
-            else if (_partition is not null)
-            {
-                _partition.Set(row, target);
-                _partition.Publish();
-            }
+            else _partition?.Set(row, target);
         }
         finally
         {
@@ -104,7 +103,6 @@ public sealed class VectorIndex : IDisposable
             if (!_rows.Remove(id, out var row)) return false;
             var last = --_count;
             _partition?.Remove(row, last);
-            _partition?.Publish();
             if (row != last)
             {
                 _matrix.AsSpan(last * Dimension, Dimension).CopyTo(_matrix.AsSpan(row * Dimension, Dimension));
@@ -166,6 +164,8 @@ public sealed class VectorIndex : IDisposable
             var rows = _count;
             if (_partition is not null && rows > ExactLimit)
             {
+                if (_partition.HasUnpublished)
+                    lock (_publishGate) _partition.Publish();
                 var approximate = new TopK(k);
                 if (SearchClusters(query, k, accept, cosine, queryNorm, approximate)) return approximate.ToSortedArray();
             }

@@ -523,11 +523,16 @@ public sealed class ProductSearchIndex : IDisposable
                 var n = 0;
                 foreach (var cluster in probed)
                 {
-                    // A cluster's slots ascend and mostly lie in runs (InClusterOrder): each run within a chunk is one
-                    // (run, dim) · (dim) product. Slots at or past `rows` were filed by a later write than this snapshot.
-                    for (var i = 0; i < cluster.Length && cluster[i] < rows;)
+                    // A cluster's slots mostly lie in runs (InClusterOrder): each run within a chunk is one (run, dim) · (dim)
+                    // product. Slots at or past `rows` were filed by a later write than this snapshot.
+                    for (var i = 0; i < cluster.Length;)
                     {
                         var first = cluster[i];
+                        if (first >= rows)
+                        {
+                            i++;
+                            continue;
+                        }
                         var chunkEnd = Math.Min(rows, (first / ChunkRows + 1) * ChunkRows);
                         var length = 1;
                         while (i + length < cluster.Length && cluster[i + length] == first + length && first + length < chunkEnd) length++;
