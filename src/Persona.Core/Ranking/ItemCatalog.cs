@@ -17,6 +17,9 @@ public sealed record CatalogEntry(Item Item, IReadOnlyList<string> CategoryKeys,
     /// </summary>
     public ulong GroupKey { get; init; } = ProductGroups.Hash(Item);
 
+    /// <summary>The item's number in the catalog's item numbering (<see cref="ItemCatalog(State.KeyInterner?)"/>); -1 without one.</summary>
+    public int Number { get; init; } = -1;
+
     public static CatalogEntry From(Item item)
     {
         ArgumentNullException.ThrowIfNull(item);
@@ -57,7 +60,11 @@ public sealed record CatalogEntry(Item Item, IReadOnlyList<string> CategoryKeys,
 /// one <see cref="CatalogEntry.CategoryKeys"/> list, so per-request work that depends only on the path can be
 /// memoised by reference.
 /// </summary>
-public sealed class ItemCatalog
+/// <param name="numbering">
+/// The process's item numbering (the one the item pairs and popularity use), so per-item scores can be read by
+/// <see cref="CatalogEntry.Number"/> from arrays instead of by id from dictionaries; none in tests that need none.
+/// </param>
+public sealed class ItemCatalog(State.KeyInterner? numbering = null)
 {
     private readonly ConcurrentDictionary<string, CatalogEntry> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _paths = new(StringComparer.Ordinal);
@@ -74,6 +81,7 @@ public sealed class ItemCatalog
             var entry = CatalogEntry.From(item);
             // The deepest key spells the whole path, so it names the shared list.
             if (entry.CategoryKeys.Count > 0) entry = entry with { CategoryKeys = _paths.GetOrAdd(entry.CategoryKeys[^1], entry.CategoryKeys) };
+            if (numbering is not null) entry = entry with { Number = numbering.Intern(item.Id) };
             _entries[item.Id] = entry;
         }
     }

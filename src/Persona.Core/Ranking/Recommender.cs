@@ -107,14 +107,15 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
                     c.SegmentLabel = segment;
                 }
             }
-        var (popularityScores, popularityMax) = popularity.Overall();
+        var popularityScores = popularity.Overall();
+        var popularityMax = popularityScores.Best;
 
         var ranked = new List<Scored>(pool.Count);
         foreach (var (id, c) in pool)
         {
             var entry = catalog.TryGet(id, out var e) ? e : null;
             if (entry is null) continue;
-            if (popularityMax > 0) c.Popularity = Math.Sqrt(Math.Clamp(popularityScores.GetValueOrDefault(id) / popularityMax, 0, 1));
+            if (popularityMax > 0) c.Popularity = Math.Sqrt(Math.Clamp(popularityScores.Of(id, entry.Number) / popularityMax, 0, 1));
             if (affinity is not null) (c.Affinity, c.AffinityLabel) = affinity.Of(entry);
             var score = options.ModelWeight * c.Model + options.CoOccurrenceWeight * c.CoOccurrence
                 + options.AffinityWeight * c.Affinity + options.PopularityWeight * c.Popularity + options.SegmentWeight * c.Segment;

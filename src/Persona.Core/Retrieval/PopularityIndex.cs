@@ -21,6 +21,8 @@ public sealed class PopularityIndex
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
     private readonly List<string> _names = [];
     private readonly List<double> _scores = [];
+    // Each item's number in the shared numbering (when there is one), by the index's own id.
+    private readonly List<int> _numbers = [];
     private readonly Dictionary<string, HashSet<int>> _members = new(StringComparer.Ordinal);
     private readonly double _halfLifeTicks;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Ranking> _rankings = new(StringComparer.Ordinal);
@@ -83,13 +85,31 @@ public sealed class PopularityIndex
     /// The item's score relative to the others (0 when never seen), from the same overall ranking as
     /// <see cref="Top"/> and <see cref="TopScore"/>, so ratios between them are consistent; lock-free.
     /// </summary>
-    public double Score(string itemId) => RankingOf("").ScoreOf?.GetValueOrDefault(itemId) ?? 0;
+    public double Score(string itemId) => Overall().Of(itemId);
 
     /// <summary>Every item's score and the best one, from one overall ranking: for callers scoring many items at once.</summary>
-    public (IReadOnlyDictionary<string, float> Scores, float Best) Overall()
+    public OverallScores Overall()
     {
         var ranking = RankingOf("");
-        return (ranking.ScoreOf!, ranking.Scores.Length > 0 ? ranking.Scores[0] : 0f);
+        return new OverallScores(ranking.ScoreOf, ranking.ByNumber, _sharedIds, ranking.Scores.Length > 0 ? ranking.Scores[0] : 0f);
+    }
+
+    /// <summary>
+    /// The overall scores of one ranking: by the shared item numbering when the index has one (an array read per item
+    /// instead of a lookup in a dictionary of the whole catalog, which at a million items misses the cache each time),
+    /// else by id.
+    /// </summary>
+    public readonly struct OverallScores(Dictionary<string, float>? byId, float[]? byNumber, KeyInterner? numbering, float best)
+    {
+        public float Best => best;
+
+        /// <summary>The score of <paramref name="itemId"/>, whose number in the shared numbering is <paramref name="number"/> (-1: look it up).</summary>
+        public float Of(string itemId, int number = -1)
+        {
+            if (byNumber is null) return byId?.GetValueOrDefault(itemId) ?? 0f;
+            if (number < 0) number = numbering!.Find(itemId);
+            return (uint)number < (uint)byNumber.Length ? byNumber[number] : 0f;
+        }
     }
 
     /// <summary>
@@ -115,12 +135,18 @@ public sealed class PopularityIndex
         if (_rankings.TryGetValue(key, out var cached) && (cached.Version == version || now - cached.BuiltAt < _maxStalenessTicks))
             return cached;
         var pairs = new List<ScoredId>();
+        float[]? byNumber = null;
         lock (_lock)
         {
             version = _version;
             if (key.Length == 0)
             {
                 for (var id = 0; id < _scores.Count; id++) pairs.Add(new ScoredId(_names[id], (float)_scores[id]));
+                if (_sharedIds is not null)
+                {
+                    byNumber = new float[_numbers.Count == 0 ? 0 : _numbers.Max() + 1];
+                    for (var id = 0; id < _numbers.Count; id++) byNumber[_numbers[id]] = (float)_scores[id];
+                }
             }
             else if (_members.TryGetValue(key, out var set))
             {
@@ -129,7 +155,7 @@ public sealed class PopularityIndex
         }
         pairs.Sort(static (a, b) => TopK.Worse(a, b) ? 1 : TopK.Worse(b, a) ? -1 : 0);
         var ranking = new Ranking(version, now, [.. pairs.Select(p => p.Id)], [.. pairs.Select(p => p.Score)],
-            key.Length == 0 ? pairs.ToDictionary(p => p.Id, p => p.Score, StringComparer.Ordinal) : null);
+            key.Length == 0 && byNumber is null ? pairs.ToDictionary(p => p.Id, p => p.Score, StringComparer.Ordinal) : null, byNumber);
         _rankings[key] = ranking;
         return ranking;
     }
@@ -186,7 +212,7 @@ public sealed class PopularityIndex
         }
     }
 
-    private sealed record Ranking(long Version, long BuiltAt, string[] Names, float[] Scores, Dictionary<string, float>? ScoreOf);
+    private sealed record Ranking(long Version, long BuiltAt, string[] Names, float[] Scores, Dictionary<string, float>? ScoreOf, float[]? ByNumber);
 
     private void Rebase(long referenceTicks)
     {
@@ -198,8 +224,13 @@ public sealed class PopularityIndex
     private int Intern(string itemId)
     {
         if (_ids.TryGetValue(itemId, out var id)) return id;
-        if (_sharedIds is not null) itemId = _sharedIds.Shared(itemId);
         id = _names.Count;
+        if (_sharedIds is not null)
+        {
+            var number = _sharedIds.Intern(itemId);
+            itemId = _sharedIds.KeyOf(number);
+            _numbers.Add(number);
+        }
         _ids[itemId] = id;
         _names.Add(itemId);
         _scores.Add(0);

@@ -32,7 +32,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     private readonly PersonaEngine _engine;
     private readonly ISequenceModelProvider? _models;
     private readonly ILogger _logger;
-    private readonly ItemCatalog _catalog = new();
+    private readonly ItemCatalog _catalog = new(ShopperSteps.Items);
     // Popularity is an aggregate over all users; rebuilt from the store (and swapped) after an erasure.
     private volatile Aggregates _aggregates;
     private List<StoredEvent>? _rebuildPending;

@@ -155,6 +155,36 @@ public sealed class RetrievalTests
         Assert.Equal(5, fresh.Score("b"));
     }
 
+    /// <summary>With the shared item numbering, overall scores are read by number; they equal the scores by id.</summary>
+    [Fact]
+    public void Popularity_SharedNumbering_ScoresByNumberEqualScoresById()
+    {
+        var numbering = new Persona.Core.State.KeyInterner();
+        numbering.Intern("catalog-first");
+        var byNumber = new PopularityIndex(halfLifeDays: 10, sharedIds: numbering);
+        var byId = new PopularityIndex(halfLifeDays: 10);
+        var now = new DateTimeOffset(2026, 1, 31, 0, 0, 0, TimeSpan.Zero);
+        var random = new Random(2);
+        for (var i = 0; i < 500; i++)
+        {
+            var item = $"i{random.Next(60)}";
+            var weight = 1 + random.Next(3);
+            var at = now.AddHours(-random.Next(500));
+            byNumber.Add(item, ["Beauty"], weight, at);
+            byId.Add(item, ["Beauty"], weight, at);
+        }
+        var shared = byNumber.Overall();
+        var plain = byId.Overall();
+        Assert.Equal(plain.Best, shared.Best);
+        foreach (var item in Enumerable.Range(0, 70).Select(i => $"i{i}").Append("catalog-first"))
+        {
+            Assert.Equal(plain.Of(item), shared.Of(item));
+            Assert.Equal(plain.Of(item), shared.Of(item, numbering.Find(item)));
+            Assert.Equal(byId.Score(item), byNumber.Score(item));
+        }
+        Assert.Equal(0f, shared.Of("catalog-first"));
+    }
+
     [Fact]
     public void Popularity_YearsOfHistory_RebasesWithoutOverflow()
     {
