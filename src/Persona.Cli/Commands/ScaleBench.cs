@@ -640,6 +640,8 @@ public static class ScaleBench
         // Set under the tail's lock when the log is closed: output that arrives later is dropped.
         private bool _logClosed;
         private readonly long _started;
+        // One client for every poll while the server starts and settles (one a second for up to half an hour).
+        private readonly HttpClient _client;
 
         private ServerUnderTest(Process process, string url, long started, StreamWriter log)
         {
@@ -647,6 +649,7 @@ public static class ScaleBench
             Url = url;
             _started = started;
             _log = log;
+            _client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
         }
 
         public string Url { get; }
@@ -718,7 +721,7 @@ public static class ScaleBench
         public async Task<(double Health, double Ready, HealthStats? Stats)> WaitUntilReadyAsync(
             IReadOnlyList<string> probes, TimeSpan timeout, CancellationToken cancellationToken)
         {
-            using var client = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(30) };
+            var client = _client;
             double? health = null;
             HealthStats? stats = null;
             var pending = new List<string>(probes);
@@ -761,10 +764,9 @@ public static class ScaleBench
         /// <summary>The background work <c>/health</c> lists now; null when it did not answer.</summary>
         public async Task<IReadOnlyList<string>?> BackgroundAsync(CancellationToken cancellationToken)
         {
-            using var client = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(30) };
             try
             {
-                using var response = await client.GetAsync("/health", cancellationToken);
+                using var response = await _client.GetAsync("/health", cancellationToken);
                 if (!response.IsSuccessStatusCode) return null;
                 using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
                 if (!document.RootElement.TryGetProperty("background", out var list) || list.ValueKind != JsonValueKind.Array) return [];
@@ -830,6 +832,7 @@ public static class ScaleBench
             Kill();
             _process.WaitForExit(10_000);
             _process.Dispose();
+            _client.Dispose();
             lock (_tail)
             {
                 _logClosed = true;
