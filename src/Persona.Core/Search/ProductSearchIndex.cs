@@ -11,7 +11,8 @@ namespace Persona.Core.Search;
 
 /// <summary>
 /// Personalised product search over an in-memory catalog: BM25 over weighted fields, a trained subword encoder for
-/// semantic candidates, fusion of both, query-understanding boosts (brand, category, price preference), price and
+/// semantic candidates (above <see cref="ProductSearchOptions.SemanticExactLimit"/> items from the clusters of the item
+/// vectors nearest the query, <see cref="BuildPartition"/>), fusion of both, query-understanding boosts (brand, category, price preference), price and
 /// category filters, then re-ranking of the head by the user's profile. Items are upserted and removed
 /// incrementally and a change is visible to the next query. Thread-safe: queries read immutable snapshots; writes
 /// are serialised. The non-personal candidates of a query depend only on the snapshot, so they are cached per
