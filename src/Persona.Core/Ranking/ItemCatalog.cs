@@ -79,9 +79,12 @@ public sealed class ItemCatalog(State.KeyInterner? numbering = null)
         foreach (var item in items)
         {
             var entry = CatalogEntry.From(item);
-            // The deepest key spells the whole path, so it names the shared list.
-            if (entry.CategoryKeys.Count > 0) entry = entry with { CategoryKeys = _paths.GetOrAdd(entry.CategoryKeys[^1], entry.CategoryKeys) };
-            if (numbering is not null) entry = entry with { Number = numbering.Intern(item.Id) };
+            entry = entry with
+            {
+                // The deepest key spells the whole path, so it names the shared list.
+                CategoryKeys = entry.CategoryKeys.Count > 0 ? _paths.GetOrAdd(entry.CategoryKeys[^1], entry.CategoryKeys) : entry.CategoryKeys,
+                Number = numbering?.Intern(item.Id) ?? -1,
+            };
             _entries[item.Id] = entry;
         }
     }

@@ -144,7 +144,7 @@ public sealed class PopularityIndex
                 for (var id = 0; id < _scores.Count; id++) pairs.Add(new ScoredId(_names[id], (float)_scores[id]));
                 if (_sharedIds is not null)
                 {
-                    byNumber = new float[_numbers.Count == 0 ? 0 : _numbers.Max() + 1];
+                    byNumber = new float[_sharedIds.Count]; // every number handed out so far, ours included
                     for (var id = 0; id < _numbers.Count; id++) byNumber[_numbers[id]] = (float)_scores[id];
                 }
             }

@@ -137,7 +137,7 @@ public sealed class ProductSearchIndexSlotsTests
         Assert.False(index.PartitionDue);
         Assert.True(index.IsSemanticApproximate);
         // Many items share their words, so a query's pool may end in a near-tie, which the check skips: ask several.
-        foreach (var query in Words.Take(6).SelectMany(a => Words.Take(6).Select(b => $"{a} {b}"))) CheckAgainst(index, model, query);
+        foreach (var query in WordPairs(6)) CheckAgainst(index, model, query);
         Assert.True(_approximateChecks > 0);
     }
 
@@ -162,7 +162,7 @@ public sealed class ProductSearchIndexSlotsTests
         Assert.Equal(model.Count - 1, restored.SetEncoder(Encoder.Value, stored));
         Assert.True(restored.IsSemanticApproximate);
         Assert.False(restored.PartitionDue);
-        foreach (var query in Words.Take(6).SelectMany(a => Words.Take(6).Select(b => $"{a} {b}"))) CheckAgainst(restored, model, query);
+        foreach (var query in WordPairs(6)) CheckAgainst(restored, model, query);
         Assert.True(_approximateChecks > 0);
     }
 
@@ -174,16 +174,11 @@ public sealed class ProductSearchIndexSlotsTests
     public void FewProbes_WordMatchesKeepTheExactScansSemanticScore()
     {
         var items = Enumerable.Range(0, 6_000).Select(i => NewItem(i, i * 7 % 1_000)).ToList();
-        var exact = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0 });
-        var approximate = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0, SemanticExactLimit = 1_000, SemanticProbeFraction = 0.02 });
-        foreach (var index in new[] { exact, approximate })
-        {
-            index.Upsert(items);
-            index.SetEncoder(Encoder.Value);
-        }
+        var exact = Encoded(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0 }, items);
+        var approximate = Encoded(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0, SemanticExactLimit = 1_000, SemanticProbeFraction = 0.02 }, items);
         Assert.True(approximate.BuildPartition());
         var compared = 0;
-        foreach (var query in Words.SelectMany(a => Words.Select(b => $"{a} {b}")))
+        foreach (var query in WordPairs(Words.Length))
         {
             var truth = exact.Candidates(exact.Parse(query), new SearchRequest { Query = query }).ToDictionary(c => c.Entry.Item.Id);
             foreach (var c in approximate.Candidates(approximate.Parse(query), new SearchRequest { Query = query }))
@@ -200,13 +195,8 @@ public sealed class ProductSearchIndexSlotsTests
     public void DefaultProbes_FindMostOfTheExactScansPool()
     {
         var items = Enumerable.Range(0, 20_000).Select(i => NewItem(i, i * 7 % 1_000)).ToList();
-        var exact = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0, MinSemanticSimilarity = 0 });
-        var approximate = new ProductSearchIndex(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0, MinSemanticSimilarity = 0, SemanticExactLimit = 1_000 });
-        foreach (var index in new[] { exact, approximate })
-        {
-            index.Upsert(items);
-            index.SetEncoder(Encoder.Value);
-        }
+        var exact = Encoded(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0, MinSemanticSimilarity = 0 }, items);
+        var approximate = Encoded(new ProductSearchOptions { CandidateCacheSeconds = 0, RelevanceFloor = 0, MinSemanticSimilarity = 0, SemanticExactLimit = 1_000 }, items);
         Assert.True(approximate.BuildPartition());
         Assert.True(approximate.IsSemanticApproximate);
         Assert.False(exact.IsSemanticApproximate);
@@ -214,7 +204,7 @@ public sealed class ProductSearchIndexSlotsTests
         // Many titles share their two words, so ties are common: a hit counts when it scores at least the exact 20th.
         var found = 0;
         var wanted = 0;
-        foreach (var query in Words.SelectMany(a => Words.Select(b => $"{a} {b}")))
+        foreach (var query in WordPairs(Words.Length))
         {
             var truth = SemanticScores(exact, query, 20);
             if (truth.Length == 0) continue;
@@ -243,6 +233,18 @@ public sealed class ProductSearchIndexSlotsTests
         index.Upsert([NewItem(0, 5)]);
         kept["i0"] = index.TryGetItem("i0", out var back) ? back! : throw new InvalidOperationException("i0 not back");
         CheckAgainst(index, kept);
+    }
+
+    /// <summary>Queries of two of the first <paramref name="words"/> words.</summary>
+    private static IEnumerable<string> WordPairs(int words) => Words.Take(words).SelectMany(a => Words.Take(words).Select(b => $"{a} {b}"));
+
+    /// <summary>An index of <paramref name="items"/> with the shared encoder in service.</summary>
+    private static ProductSearchIndex Encoded(ProductSearchOptions options, IEnumerable<Item> items)
+    {
+        var index = new ProductSearchIndex(options);
+        index.Upsert(items);
+        index.SetEncoder(Encoder.Value);
+        return index;
     }
 
     private void CheckAgainst(ProductSearchIndex index, Dictionary<string, Item> model, string query = "velvet serum")
