@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Persona.Abstractions;
-using static Persona.Storage.Sqlite.Tests.StoreTestData;
+using Persona.Storage.Conformance;
+using static Persona.Storage.Conformance.StoreTestData;
 
 namespace Persona.Storage.Sqlite.Tests;
 

@@ -1,10 +1,10 @@
 using System.Text.Json;
 using Persona.Abstractions;
 
-namespace Persona.Storage.Sqlite.Tests;
+namespace Persona.Storage.Conformance;
 
 /// <summary>Builders for store tests: every optional field filled so round trips check all of them.</summary>
-internal static class StoreTestData
+public static class StoreTestData
 {
     public static readonly DateTimeOffset BaseTime = new(2025, 3, 14, 9, 26, 53, 589, TimeSpan.Zero);
 

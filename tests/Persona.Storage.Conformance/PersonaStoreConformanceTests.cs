@@ -1,9 +1,9 @@
 using FsCheck;
 using FsCheck.Fluent;
 using Persona.Abstractions;
-using static Persona.Storage.Sqlite.Tests.StoreTestData;
+using static Persona.Storage.Conformance.StoreTestData;
 
-namespace Persona.Storage.Sqlite.Tests;
+namespace Persona.Storage.Conformance;
 
 /// <summary>
 /// The contract every <see cref="IPersonaStore"/> provider must meet. A provider's test class derives from
