@@ -25,16 +25,18 @@ internal static class EngineSession
         Action<PersonaEngine>? beforeStart = null)
     {
         error ??= Console.Error;
-        if (!create && !RequireStore(data, error)) return null;
-        var options = new PersonaOptions { DataDirectory = data.FullName, Privacy = PrivacyFromEnvironment() };
+        if (!create && !await RequireStoreAsync(data, error, cancellationToken)) return null;
+        var options = OptionsFor(data);
+        options.Privacy = PrivacyFromEnvironment();
         PersonaEngine engine;
         try
         {
-            engine = new PersonaEngine(new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = data.FullName }),
+            engine = new PersonaEngine(PersonaStores.Create(options),
                 Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System, NullLogger<PersonaEngine>.Instance);
         }
-        catch (PseudonymisationException ex)
+        catch (Exception ex) when (ex is PseudonymisationException or ArgumentException)
         {
+            // A key that does not fit, or store settings that are not usable: the message names the setting.
             await error.WriteLineAsync(ex.Message);
             return null;
         }
@@ -112,17 +114,44 @@ internal static class EngineSession
         return console;
     }
 
-    /// <summary>Whether <paramref name="data"/> holds a store (<c>persona.db</c>); looks without creating anything.</summary>
-    public static bool StoreExists(DirectoryInfo data) => File.Exists(Path.Combine(data.FullName, SqliteStoreOptions.DefaultFileName));
+    /// <summary>
+    /// The options of a one-shot command over <paramref name="data"/>: the store the environment names
+    /// (<c>Persona__Store__Provider=postgres</c>, <c>Persona__Store__ConnectionString=…</c>), else the folder's SQLite file.
+    /// </summary>
+    public static PersonaOptions OptionsFor(DirectoryInfo data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new PersonaOptions { DataDirectory = data.FullName, Store = PersonaStoreOptions.FromEnvironment() };
+    }
 
-    /// <summary>True when <paramref name="data"/> holds a store; otherwise says so on <paramref name="error"/>, naming the folder.</summary>
-    public static bool RequireStore(DirectoryInfo data, TextWriter error)
+    /// <summary>
+    /// True when the store of <paramref name="data"/> (<see cref="OptionsFor"/>) exists; otherwise says so on
+    /// <paramref name="error"/>, naming the folder or the database, and creates nothing.
+    /// </summary>
+    public static async Task<bool> RequireStoreAsync(DirectoryInfo data, TextWriter error, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(error);
-        if (StoreExists(data)) return true;
-        var what = Directory.Exists(data.FullName) ? $"{data.FullName} holds no Persona store (no {SqliteStoreOptions.DefaultFileName})" : $"{data.FullName} does not exist";
-        error.WriteLine($"No store: {what}. Create one with `persona demo --data {data.FullName}` or `persona import --data {data.FullName} ...`, or pass --data with a folder that holds one (default {Commands.CommonOptions.DefaultDataDirectory}).");
+        var options = OptionsFor(data);
+        if (options.Store.Validate() is { Count: > 0 } problems)
+        {
+            await error.WriteLineAsync("Persona:Store: " + string.Join(" ", problems));
+            return false;
+        }
+        string what;
+        try
+        {
+            if (await PersonaStores.ExistsAsync(options, cancellationToken)) return true;
+            what = options.Store.Provider == PersonaStoreOptions.Postgres
+                ? $"{PersonaStores.Describe(options)} holds no Persona store"
+                : Directory.Exists(data.FullName) ? $"{data.FullName} holds no Persona store (no {SqliteStoreOptions.DefaultFileName})" : $"{data.FullName} does not exist";
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            await error.WriteLineAsync($"No store: {PersonaStores.Describe(options)} cannot be reached ({ex.Message}).");
+            return false;
+        }
+        await error.WriteLineAsync($"No store: {what}. Create one with `persona demo --data {data.FullName}` or `persona import --data {data.FullName} ...`, or pass --data with a folder that holds one (default {Commands.CommonOptions.DefaultDataDirectory}).");
         return false;
     }
 

@@ -5,14 +5,14 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Persona.Abstractions;
-using Persona.Storage.Sqlite;
 
 namespace Persona.Hosting;
 
 public static class PersonaHostingExtensions
 {
     /// <summary>
-    /// Adds the Persona engine over the embedded SQLite store, bound to the <c>Persona</c> configuration
+    /// Adds the Persona engine over the store <c>Persona:Store</c> names (the embedded SQLite file unless configured, or
+    /// <see cref="PersonaStores.UsePostgres"/>), bound to the <c>Persona</c> configuration
     /// section, validated at start-up, loaded before the host starts serving and flushed on the way out.
     /// An engine already registered (e.g. by the CLI, which opened it to import) is reused.
     /// </summary>
@@ -23,11 +23,7 @@ public static class PersonaHostingExtensions
         // The key may come from the environment rather than configuration files (PERSONA_PSEUDONYM_KEY).
         optionsBuilder.PostConfigure(o => o.Privacy.ApplyEnvironment());
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.TryAddSingleton<IPersonaStore>(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<PersonaOptions>>().Value;
-            return new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = options.DataDirectory });
-        });
+        builder.Services.TryAddSingleton<IPersonaStore>(sp => PersonaStores.Create(sp.GetRequiredService<IOptions<PersonaOptions>>().Value));
         builder.Services.TryAddSingleton<PersonaEngine>();
         builder.Services.AddHostedService<PersonaEngineService>();
         builder.AddPersonaModels();

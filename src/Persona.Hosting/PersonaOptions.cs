@@ -13,7 +13,7 @@ public sealed class PersonaOptions
     public const string DefaultDataDirectory = "data";
     public const int DefaultSnapshotIntervalSeconds = 30;
 
-    /// <summary>Folder of the embedded store (<c>persona.db</c>), models and reports.</summary>
+    /// <summary>Folder of the embedded store (<c>persona.db</c>), models and reports; with another store, of what this node caches.</summary>
     public string DataDirectory { get; set; } = DefaultDataDirectory;
 
     /// <summary>
@@ -24,6 +24,9 @@ public sealed class PersonaOptions
 
     /// <summary>How often changed profiles are written to the store (they are always served live from memory).</summary>
     public int SnapshotIntervalSeconds { get; set; } = DefaultSnapshotIntervalSeconds;
+
+    /// <summary>Which store holds the data (<see cref="PersonaStoreOptions"/>): the embedded SQLite file by default.</summary>
+    public PersonaStoreOptions Store { get; set; } = new();
 
     public IngestionOptions Ingestion { get; set; } = new();
     public ProfileOptions Profiles { get; set; } = new();
@@ -96,6 +99,7 @@ public sealed class PersonaOptionsValidator : IValidateOptions<PersonaOptions>
         if (string.IsNullOrWhiteSpace(options.DataDirectory)) failures.Add("Persona:DataDirectory must be set.");
         if (options.Clock is not (ClockModes.Data or ClockModes.Wall)) failures.Add($"Persona:Clock must be '{ClockModes.Data}' or '{ClockModes.Wall}', not '{options.Clock}'.");
         if (options.SnapshotIntervalSeconds is < 1 or > 3600) failures.Add("Persona:SnapshotIntervalSeconds must be between 1 and 3600.");
+        failures.AddRange(options.Store.Validate().Select(p => "Persona:Store: " + p));
         failures.AddRange(options.Ingestion.Validate().Select(p => "Persona:Ingestion: " + p));
         failures.AddRange(options.Profiles.Validate().Select(p => "Persona:Profiles: " + p));
         failures.AddRange(options.State.Validate().Select(p => "Persona:State: " + p));

@@ -53,11 +53,23 @@ public sealed class PostgresPersonaStore : IPersonaStore
     /// <summary>The schema holding the tables.</summary>
     public string Schema => _options.Schema;
 
-    /// <summary>Where the store connects, without its password.</summary>
-    public string Describe()
+    /// <summary>Where a store with these options connects, without its password.</summary>
+    public static string Describe(PostgresStoreOptions options)
     {
-        var builder = new NpgsqlConnectionStringBuilder(_options.ConnectionString);
-        return $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database}, schema {_options.Schema}";
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        return $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database}, schema {options.Schema}";
+    }
+
+    /// <summary>Whether the schema already holds a Persona store; creates nothing.</summary>
+    public static async Task<bool> ExistsAsync(PostgresStoreOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        await using var connection = new NpgsqlConnection(options.ConnectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand("SELECT to_regclass($1) IS NOT NULL;", connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = options.Schema + ".schema_migrations" });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
     /// <inheritdoc />

@@ -38,6 +38,4 @@ internal static class CommonOptions
         Description = "Address(es) the API listens on.",
         DefaultValueFactory = _ => Server.PersonaServer.DefaultUrl,
     };
-
-    public static PersonaOptions OptionsFor(DirectoryInfo data) => new() { DataDirectory = data.FullName };
 }

@@ -59,7 +59,7 @@ internal static class EvaluateCommand
                 return await SearchEvaluation.RunAsync(searchDataset, searchPath, parse.GetValue(output), maxUsers: 0, parse.GetValue(seed), cancellationToken);
             }
             // The remaining tasks read the store, except propensity over a public data set.
-            if ((taskName != PropensityTask || parse.GetValue(dataset) is null) && !EngineSession.RequireStore(dir, parse.InvocationConfiguration.Error)) return 2;
+            if ((taskName != PropensityTask || parse.GetValue(dataset) is null) && !await EngineSession.RequireStoreAsync(dir, parse.InvocationConfiguration.Error, cancellationToken)) return 2;
             if (taskName == SearchIntentEvaluation.Task) return await SearchIntentEvaluation.RunAsync(dir, parse.GetValue(output), cancellationToken);
             if (taskName == SegmentsTask)
             {

@@ -7,7 +7,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Persona.Abstractions;
 using Persona.Core.Import;
-using Persona.Storage.Sqlite;
+using Persona.Hosting;
 
 namespace Persona.Cli.Commands;
 
@@ -454,10 +454,10 @@ internal static class MixedBench
             Console.Error.WriteLine("Pass --dataset amazon-beauty --path DIR, or --data DIR (the server's data folder).");
             return null;
         }
-        if (!EngineSession.RequireStore(data, Console.Error)) return null;
+        if (!await EngineSession.RequireStoreAsync(data, Console.Error, cancellationToken)) return null;
         var storeUsers = await RecommendBench.ReadUsersAsync(data, cancellationToken);
         var storeItems = new List<Item>();
-        await using (var store = new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = data.FullName }))
+        await using (var store = PersonaStores.Create(EngineSession.OptionsFor(data)))
         {
             await store.InitializeAsync(cancellationToken);
             await foreach (var item in store.ReadItemsAsync(cancellationToken)) storeItems.Add(item);

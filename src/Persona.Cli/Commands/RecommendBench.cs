@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Persona.Storage.Sqlite;
+using Persona.Hosting;
 using Spectre.Console;
 
 namespace Persona.Cli.Commands;
@@ -40,7 +40,7 @@ public static class RecommendBench
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (!EngineSession.RequireStore(parse.GetValue(data)!, parse.InvocationConfiguration.Error)) return 2;
+            if (!await EngineSession.RequireStoreAsync(parse.GetValue(data)!, parse.InvocationConfiguration.Error, cancellationToken)) return 2;
             var users = await ReadUsersAsync(parse.GetValue(data)!, cancellationToken);
             if (users.Count == 0)
             {
@@ -85,7 +85,7 @@ public static class RecommendBench
     public static async Task<IReadOnlyList<string>> ReadUsersAsync(DirectoryInfo data, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(data);
-        await using var store = new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = data.FullName });
+        await using var store = PersonaStores.Create(EngineSession.OptionsFor(data));
         await store.InitializeAsync(cancellationToken);
         var users = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var e in store.ReadEventsAsync(0, cancellationToken)) users.Add(e.UserId);

@@ -70,7 +70,9 @@ internal static class ServeCommand
         // The state parts (recommendations, search) are created first, so the engine's one start pass restores and feeds them.
         _ = app.Services.GetServices<Hosting.IStatePartObserver>().ToList();
         await app.Services.GetRequiredService<Hosting.PersonaEngine>().StartAsync(progress: null, cancellationToken);
-        Spectre.Console.AnsiConsole.MarkupLineInterpolated($"[green]Persona API listening on {urls}[/] (data: {data.FullName}). Ctrl+C stops.");
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.PersonaOptions>>().Value;
+        var store = options.Store.Provider == Hosting.PersonaStoreOptions.Sqlite ? data.FullName : $"{data.FullName}, store: {Hosting.PersonaStores.Describe(options)}";
+        Spectre.Console.AnsiConsole.MarkupLineInterpolated($"[green]Persona API listening on {urls}[/] (data: {store}). Ctrl+C stops.");
         await app.StartAsync(cancellationToken);
         await app.WaitForShutdownAsync(cancellationToken);
     }
