@@ -3,7 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Persona.Abstractions;
 using Persona.Core.Profiles;
-using Persona.Storage.Sqlite;
+using Persona.Hosting;
+using Persona.Storage.Postgres.Testing;
 
 namespace Persona.Server.Tests;
 
@@ -14,12 +15,22 @@ public sealed class CrashTests
     /// <summary>
     /// Five rounds of: restart, read every profile, ingest from four writers, SIGKILL at a random moment. After each
     /// kill every acknowledged event is in the store exactly once; after each restart the served profiles equal
-    /// profiles rebuilt from the stored events.
+    /// profiles rebuilt from the stored events. On the embedded SQLite file and on PostgreSQL.
     /// </summary>
-    [Fact]
-    public async Task Server_KilledDuringConcurrentIngest_KeepsEveryAcknowledgedEventAndProfilesEqualARebuild()
+    [Theory]
+    [InlineData(PersonaStoreOptions.Sqlite)]
+    [InlineData(PersonaStoreOptions.Postgres)]
+    public async Task Server_KilledDuringConcurrentIngest_KeepsEveryAcknowledgedEventAndProfilesEqualARebuild(string provider)
     {
         var data = Path.Combine(Path.GetTempPath(), "persona-crash", Guid.NewGuid().ToString("n"));
+        var schema = TestPostgres.NewSchema();
+        var options = new PersonaOptions { DataDirectory = data };
+        IReadOnlyList<string> settings = ["--Persona:Security:Open=true"];
+        if (provider == PersonaStoreOptions.Postgres)
+        {
+            options.Store = new PersonaStoreOptions { Provider = provider, ConnectionString = TestPostgres.ConnectionString, Schema = schema };
+            settings = [.. settings, .. TestPostgres.ServerSettings(schema)];
+        }
         var acknowledged = new ConcurrentDictionary<string, byte>();
         var random = new Random(7);
         Dictionary<string, string> rebuilt = [];
@@ -27,7 +38,7 @@ public sealed class CrashTests
         {
             for (var round = 0; round <= 5; round++)
             {
-                await using var server = await ServerProcess.StartAsync(data);
+                await using var server = await ServerProcess.StartAsync(data, settings);
                 using var client = new HttpClient { BaseAddress = new Uri(server.BaseUrl), Timeout = TimeSpan.FromSeconds(10) };
                 foreach (var (user, expected) in rebuilt)
                     Assert.Equal(expected, Comparable(await client.GetStringAsync($"/v1/users/{user}/profile")));
@@ -40,7 +51,7 @@ public sealed class CrashTests
                 await stop.CancelAsync();
                 await Task.WhenAll(writers);
 
-                await using var store = new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = data });
+                await using var store = PersonaStores.Create(options);
                 await store.InitializeAsync();
                 var found = await store.GetEventsAsync(acknowledged.Keys.ToList());
                 Assert.Equal(acknowledged.Count, found.Count);
@@ -53,11 +64,12 @@ public sealed class CrashTests
         finally
         {
             try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+            if (provider == PersonaStoreOptions.Postgres) await TestPostgres.DropSchemaAsync(schema);
         }
     }
 
     /// <summary>Profiles of every user rebuilt from scratch from the stored events, as the server's data clock sees them.</summary>
-    private static async Task<Dictionary<string, string>> RebuildAsync(SqlitePersonaStore store)
+    private static async Task<Dictionary<string, string>> RebuildAsync(IPersonaStore store)
     {
         var events = new List<StoredEvent>();
         await foreach (var e in store.ReadEventsAsync()) events.Add(e);

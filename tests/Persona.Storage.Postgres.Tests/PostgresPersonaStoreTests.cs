@@ -1,6 +1,8 @@
 using Persona.Abstractions;
 using Persona.Storage.Conformance;
 
+using Persona.Storage.Postgres.Testing;
+
 namespace Persona.Storage.Postgres.Tests;
 
 /// <summary>The conformance suite on a real PostgreSQL server, in a schema of its own per test.</summary>

@@ -2,6 +2,8 @@ using Npgsql;
 using Persona.Abstractions;
 using static Persona.Storage.Conformance.StoreTestData;
 
+using Persona.Storage.Postgres.Testing;
+
 namespace Persona.Storage.Postgres.Tests;
 
 /// <summary>What a cluster relies on: several stores (as several nodes would open) on one schema.</summary>

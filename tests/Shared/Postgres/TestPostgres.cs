@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace Persona.Storage.Postgres.Tests;
+namespace Persona.Storage.Postgres.Testing;
 
 /// <summary>
 /// The real PostgreSQL server the tests use: <c>PERSONA_TEST_POSTGRES</c>, or the one <c>scripts/services.sh</c> starts
@@ -18,6 +18,14 @@ public static class TestPostgres
 
     public static PostgresStoreOptions Options(string schema, int readPageSize = PostgresStoreOptions.DefaultReadPageSize) =>
         new() { ConnectionString = ConnectionString, Schema = schema, ReadPageSize = readPageSize };
+
+    /// <summary>The settings that make a server (or <c>persona</c> command) keep its data in <paramref name="schema"/>.</summary>
+    public static IReadOnlyList<string> ServerSettings(string schema) =>
+    [
+        "--Persona:Store:Provider=postgres",
+        $"--Persona:Store:ConnectionString={ConnectionString}",
+        $"--Persona:Store:Schema={schema}",
+    ];
 
     /// <summary>Opens a connection, saying how to start the server when none answers.</summary>
     public static async Task<NpgsqlConnection> OpenAsync()
