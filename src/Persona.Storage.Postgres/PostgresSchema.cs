@@ -5,7 +5,8 @@ namespace Persona.Storage.Postgres;
 /// <summary>
 /// Versioned schema, as the SQLite store's: each migration runs once, inside the transaction that records it in
 /// <c>schema_migrations</c>; shipped versions are never edited. Key columns use the "C" collation, so keys compare and
-/// sort by code point whatever the database's locale is (the order SQLite and the engine's ordinal comparers use).
+/// sort by code point whatever the database's locale is (the order SQLite and the engine's ordinal comparers use). Large
+/// values (profiles, records, parts) are compressed with lz4, several times faster than the default pglz.
 /// </summary>
 internal static class PostgresSchema
 {
@@ -42,13 +43,13 @@ internal static class PostgresSchema
 
             CREATE TABLE items (
                 id        text COLLATE "C" NOT NULL PRIMARY KEY,
-                json      text   NOT NULL,
+                json      text   COMPRESSION lz4 NOT NULL,
                 stored_at bigint NOT NULL
             );
 
             CREATE TABLE users (
                 id        text COLLATE "C" NOT NULL PRIMARY KEY,
-                json      text   NOT NULL,
+                json      text   COMPRESSION lz4 NOT NULL,
                 stored_at bigint NOT NULL
             );
 
@@ -56,14 +57,14 @@ internal static class PostgresSchema
                 user_id    text COLLATE "C" NOT NULL PRIMARY KEY,
                 version    bigint NOT NULL,
                 updated_at bigint NOT NULL,
-                json       text   NOT NULL,
+                json       text   COMPRESSION lz4 NOT NULL,
                 stored_at  bigint NOT NULL
             );
 
             CREATE TABLE documents (
                 kind      text COLLATE "C" NOT NULL,
                 key       text COLLATE "C" NOT NULL,
-                json      text   NOT NULL,
+                json      text   COMPRESSION lz4 NOT NULL,
                 stored_at bigint NOT NULL,
                 PRIMARY KEY (kind, key)
             );
@@ -80,7 +81,7 @@ internal static class PostgresSchema
             CREATE TABLE shopper_states (
                 user_id          text COLLATE "C" NOT NULL PRIMARY KEY,
                 through_sequence bigint NOT NULL,
-                state            bytea  NOT NULL,
+                state            bytea  COMPRESSION lz4 NOT NULL,
                 latest_ticks     bigint
             );
 
@@ -98,13 +99,13 @@ internal static class PostgresSchema
                 fingerprint text    NOT NULL,
                 sequence    bigint  NOT NULL,
                 written_at  bigint  NOT NULL,
-                data        bytea   NOT NULL,
+                data        bytea   COMPRESSION lz4 NOT NULL,
                 PRIMARY KEY (name, chunk)
             );
 
             CREATE TABLE shopper_results (
                 user_id text COLLATE "C" NOT NULL PRIMARY KEY,
-                data    bytea NOT NULL
+                data    bytea COMPRESSION lz4 NOT NULL
             );
             """),
     ];
