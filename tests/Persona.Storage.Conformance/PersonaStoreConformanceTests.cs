@@ -155,6 +155,24 @@ public abstract class PersonaStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AppendEventsBulk_ARerunChunkPartlyStored_StoresOnlyNewOnesDenselyInBatchOrder()
+    {
+        var store = await OpenAsync();
+        var chunk = Enumerable.Range(0, 60).Select(i => Event($"bulk-{(i * 37) % 60:00}", $"u{i % 5}", minute: i)).ToList();
+        await store.AppendEventsBulkAsync(chunk.Take(25).ToList());
+        var before = await store.GetLastSequenceAsync();
+
+        // The interrupted import runs again over the same chunk, one id repeated inside it.
+        var rerun = await store.AppendEventsBulkAsync([.. chunk, chunk[40]]);
+
+        Assert.Equal(chunk.Skip(25).Select(e => e.Id), rerun.Stored.Select(e => e.Id));
+        Assert.Equal(Enumerable.Range(1, 35).Select(i => before + i), rerun.Stored.Select(e => e.Sequence));
+        Assert.Equal(26, rerun.Duplicates);
+        Assert.Equal(60, await store.CountEventsAsync());
+        Assert.Equal(rerun.Stored, (await ToListAsync(store.ReadEventsAsync(before))));
+    }
+
+    [Fact]
     public async Task AppendEvents_PartlyKnownBatch_StoresOnlyNewOnesInBatchOrder()
     {
         var store = await OpenAsync();
