@@ -49,7 +49,7 @@ public static class AudiencesApi
     public static async Task<Results<Ok<AudienceCountResponse>, ProblemHttpResult>> GetAsync(string id, AudienceService audiences, CancellationToken cancellationToken) =>
         await audiences.GetAsync(id, cancellationToken) is { } audience
             ? TypedResults.Ok(Response(audience))
-            : ApiResults.NotFound("Audience not found.", $"No audience has the id '{Json.EventBatchReader.Truncate(id)}'.");
+            : ApiResults.NotFound("Audience not found.", $"No audience has the id '{EventBatchReader.Truncate(id)}'.");
 
     /// <summary>
     /// Streams the members (user id, segment, lifecycle, purchase propensity, churn risk). This lists
@@ -63,7 +63,7 @@ public static class AudiencesApi
         if (format is not (AudienceFormats.Csv or AudienceFormats.JsonLines))
             return ApiResults.QueryProblem([new FieldError(null, "format", $"Must be '{AudienceFormats.Csv}' or '{AudienceFormats.JsonLines}'.")]);
         if (await audiences.GetAsync(id, cancellationToken) is not { } audience)
-            return ApiResults.NotFound("Audience not found.", $"No audience has the id '{Json.EventBatchReader.Truncate(id)}'.");
+            return ApiResults.NotFound("Audience not found.", $"No audience has the id '{EventBatchReader.Truncate(id)}'.");
         var response = context.Response;
         await engine.Store.AppendAuditAsync(new AuditEntry(DateTimeOffset.UtcNow, context.Actor(), AuditActions.ExportAudience, audience.Id, $"format {format}, {audience.Members.Count} members listed"), cancellationToken);
         response.ContentType = format == AudienceFormats.Csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8";

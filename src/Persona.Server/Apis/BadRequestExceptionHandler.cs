@@ -1,3 +1,4 @@
+using Persona.Core.Ingestion;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;

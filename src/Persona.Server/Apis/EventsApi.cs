@@ -26,23 +26,11 @@ public static class EventsApi
         if (problem is not null) return problem;
         using (document)
         {
-            var (raw, readErrors) = EventBatchReader.Read(document!.RootElement);
-            if (readErrors.Count > 0)
-            {
-                // A field with a JSON type error is reported once, with that error, not again as missing.
-                var seen = readErrors.Select(e => (e.Index, e.Field)).ToHashSet();
-                var ruleErrors = engine.ValidateRawEvents(raw!).Errors.Where(e => !seen.Contains((e.Index, e.Field)) && !IsUnreadable(raw, e));
-                return ApiResults.Problem(readErrors.Concat(ruleErrors), "events");
-            }
-            var outcome = await engine.IngestRawEventsAsync(raw!, cancellationToken);
+            var (received, outcome) = await EventBatchIngestion.IngestAsync(engine, document!.RootElement, cancellationToken);
             if (!outcome.IsValid) return ApiResults.Problem(outcome.Errors, "events");
-            return TypedResults.Ok(new IngestResponse(raw.Count, outcome.Stored, outcome.Duplicates, outcome.Excluded, outcome.EventIds, outcome.Conflicts));
+            return TypedResults.Ok(new IngestResponse(received, outcome.Stored, outcome.Duplicates, outcome.Excluded, outcome.EventIds, outcome.Conflicts));
         }
     }
-
-    /// <summary>An element that was not an object has one error already; the validator's view of it adds nothing.</summary>
-    private static bool IsUnreadable(List<Persona.Core.Ingestion.RawEvent?> raw, Persona.Core.Ingestion.FieldError error) =>
-        error.Index is { } i && i < raw.Count && raw[i] is null;
 }
 
 /// <summary>The documented request shape (a bare array of events is accepted too).</summary>

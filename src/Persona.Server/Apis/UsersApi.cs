@@ -1,3 +1,4 @@
+using Persona.Core.Ingestion;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Abstractions;
 using Persona.Hosting;

@@ -1,3 +1,4 @@
+using Persona.Core.Ingestion;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Abstractions;

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Persona.Abstractions;
-using Persona.Core.Ingestion;
 
-namespace Persona.Server.Json;
+namespace Persona.Core.Ingestion;
 
 /// <summary>
 /// Reads an event batch from JSON by hand, so that a wrong JSON type is reported as a field error of that
@@ -75,10 +74,10 @@ public static class EventBatchReader
         };
     }
 
-    internal static string Truncate(string text) => text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 40), "…");
+    public static string Truncate(string text) => text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 40), "…");
 
     /// <summary>Typed access to an object's properties that records a field error on a wrong JSON type.</summary>
-    internal readonly struct FieldReader(JsonElement element, int? index, List<FieldError> errors, string prefix = "")
+    public readonly struct FieldReader(JsonElement element, int? index, List<FieldError> errors, string prefix = "")
     {
         public string? String(string name)
         {
