@@ -2,15 +2,16 @@
 # Starts the servers that the cluster tests and `persona serve --store postgres` use, on loopback, when they are not
 # running; installs them with apt-get on a fresh machine. Idempotent: run it as often as you like.
 #
-#   scripts/services.sh            # every service the repo uses (today: PostgreSQL)
-#   scripts/services.sh postgres   # only the named ones
+#   scripts/services.sh                   # every service the repo uses: PostgreSQL and RabbitMQ
+#   scripts/services.sh postgres          # only the named ones
 #
 # PostgreSQL: cluster 15/main on 127.0.0.1:5432, a role and database `persona` (password `persona`) that the tests
 # and the README's examples use: Host=127.0.0.1;Username=persona;Password=persona;Database=persona
+# RabbitMQ: the broker on 127.0.0.1:5672 with a user `persona` (password `persona`): amqp://persona:persona@127.0.0.1:5672/
 set -euo pipefail
 
 services=("$@")
-[ ${#services[@]} -gt 0 ] || services=(postgres)
+[ ${#services[@]} -gt 0 ] || services=(postgres rabbitmq)
 
 install() {
   export DEBIAN_FRONTEND=noninteractive
@@ -43,9 +44,31 @@ start_postgres() {
   echo "services: PostgreSQL $version on 127.0.0.1:5432 (database persona, role persona)"
 }
 
+start_rabbitmq() {
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    echo "services: installing RabbitMQ"
+    install rabbitmq-server
+  fi
+  if ! rabbitmqctl -q status >/dev/null 2>&1; then
+    # No systemd here: the broker runs detached; it binds 5672 on every interface, the tests use loopback.
+    rabbitmq-server -detached >/dev/null 2>&1 || true
+  fi
+  local ready=
+  for _ in $(seq 1 60); do
+    if rabbitmqctl -q await_startup >/dev/null 2>&1; then ready=1; break; fi
+    sleep 1
+  done
+  [ -n "$ready" ] || { echo "services: RabbitMQ did not start" >&2; exit 1; }
+  rabbitmqctl -q list_users | grep -q '^persona' ||
+    rabbitmqctl -q add_user persona persona >/dev/null
+  rabbitmqctl -q set_permissions -p / persona '.*' '.*' '.*' >/dev/null
+  echo "services: RabbitMQ $(rabbitmqctl -q version 2>/dev/null) on 127.0.0.1:5672 (user persona)"
+}
+
 for service in "${services[@]}"; do
   case "$service" in
     postgres) start_postgres ;;
-    *) echo "services: unknown service '$service' (known: postgres)" >&2; exit 2 ;;
+    rabbitmq) start_rabbitmq ;;
+    *) echo "services: unknown service '$service' (known: postgres, rabbitmq)" >&2; exit 2 ;;
   esac
 done

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Persona.Hosting;
 
 /// <summary>How every Persona options class is registered: bound to its section, adjusted by the caller, validated at start.</summary>
-internal static class ValidatedOptions
+public static class ValidatedOptions
 {
     public static OptionsBuilder<TOptions> AddValidatedOptions<TOptions, TValidator>(
         this IHostApplicationBuilder builder, string sectionName, Action<TOptions>? configure)

@@ -1,5 +1,6 @@
 using Persona.Abstractions;
 using Persona.Hosting;
+using Persona.Messaging.RabbitMq;
 using Persona.Server.Apis;
 using Persona.Server.Dashboard;
 using Persona.Server.Security;
@@ -19,6 +20,7 @@ public static class PersonaServer
         // Per-request framework logs cost more than a 500-event append at high rates; configuration can turn them back on.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.AddPersona();
+        builder.AddPersonaRabbitMqIngest();
         builder.AddPersonaSecurity();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
