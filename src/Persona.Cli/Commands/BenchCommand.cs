@@ -63,7 +63,12 @@ internal static class BenchCommand
         var seed = new Option<int>("--seed") { Description = "Seeds event ids, so another run sends new events.", DefaultValueFactory = _ => Environment.TickCount };
         var warmup = new Option<int>("--warmup") { Description = "Events sent first and not timed, so the server's JIT has settled.", DefaultValueFactory = _ => 50_000 };
         var key = Key();
-        var command = new Command("ingest", "POST synthetic event batches concurrently and report durable events/s.") { url, key, users, concurrency, events, batch, seed, warmup };
+        var rabbitMq = new Option<string?>("--rabbitmq")
+        {
+            Description = "Publish the batches to this RabbitMQ broker (amqp://user:password@host:5672/) instead of POSTing them, and wait until the server at --url, which consumes the queue (Persona:RabbitMq:Uri), has stored them.",
+        };
+        var queue = new Option<string>("--queue") { Description = "With --rabbitmq: the queue the server consumes.", DefaultValueFactory = _ => Messaging.RabbitMq.RabbitMqIngestOptions.DefaultQueue };
+        var command = new Command("ingest", "POST synthetic event batches concurrently (or publish them to RabbitMQ) and report durable events/s.") { url, key, users, concurrency, events, batch, seed, warmup, rabbitMq, queue };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var total = parse.GetValue(events);
@@ -71,6 +76,10 @@ internal static class BenchCommand
             var userCount = parse.GetValue(users);
             var runId = parse.GetValue(seed).ToString("x8");
             using var client = CreateClient(parse.GetValue(url)!, parse.GetValue(concurrency), parse.GetValue(key));
+            if (parse.GetValue(rabbitMq) is { Length: > 0 } broker)
+                return await RabbitMqIngestBench.RunAsync(client, broker, parse.GetValue(queue)!,
+                    parse.GetValue(warmup) > 0 ? Bodies(runId + "w", parse.GetValue(warmup), batchSize, userCount) : [],
+                    Bodies(runId, total, batchSize, userCount), total, parse.GetValue(concurrency), batchSize, cancellationToken);
             if (parse.GetValue(warmup) > 0)
                 await PostAllAsync(client, Bodies(runId + "w", parse.GetValue(warmup), batchSize, userCount), parse.GetValue(concurrency), cancellationToken);
 
