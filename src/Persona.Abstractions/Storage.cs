@@ -145,6 +145,28 @@ public sealed record StateCheckpoint(string Part, string Fingerprint, long Seque
 /// </summary>
 public sealed record StatePart(string Name, string Fingerprint, long Sequence, DateTimeOffset WrittenAt, byte[] Data);
 
+/// <summary>
+/// Named binary files kept in the store, such as the versions of a trained model, so every node that shares the store
+/// can serve them (docs/cluster.md). Names are paths with <c>/</c> (<c>models/sequence/seq-…/model.safetensors</c>).
+/// </summary>
+public interface IFileStore
+{
+    /// <summary>Writes (replaces) files, all in one transaction: a reader sees all of them or none.</summary>
+    Task WriteFilesAsync(IReadOnlyList<StoredFile> files, CancellationToken cancellationToken = default);
+
+    /// <summary>A file's content; null when there is no file of that name.</summary>
+    Task<byte[]?> ReadFileAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>The names of the files whose name starts with <paramref name="prefix"/>, in ordinal order.</summary>
+    Task<IReadOnlyList<string>> ListFilesAsync(string prefix, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the files whose name starts with <paramref name="prefix"/>, in one transaction; returns how many.</summary>
+    Task<int> DeleteFilesAsync(string prefix, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A file to store: its name (a path with <c>/</c>) and content.</summary>
+public sealed record StoredFile(string Name, byte[] Content);
+
 /// <summary>Append-only record of administrative actions: who did what to which target, when.</summary>
 public interface IAuditStore
 {
@@ -167,7 +189,7 @@ public sealed record DocumentUpdate(string Kind, string Key, string? Json);
 public sealed record StoreErasure(int Events, bool Profile, bool User, int DocumentsRewritten);
 
 /// <summary>Everything the product persists. One implementation per storage provider.</summary>
-public interface IPersonaStore : IEventStore, IItemStore, IUserStore, IProfileStore, IDocumentStore, IAuditStore, IStateStore, IAsyncDisposable
+public interface IPersonaStore : IEventStore, IItemStore, IUserStore, IProfileStore, IDocumentStore, IAuditStore, IStateStore, IFileStore, IAsyncDisposable
 {
     /// <summary>Creates the schema if needed. Safe to call on every start.</summary>
     Task InitializeAsync(CancellationToken cancellationToken = default);

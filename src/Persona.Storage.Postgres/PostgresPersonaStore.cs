@@ -673,6 +673,92 @@ public sealed class PostgresPersonaStore : IPersonaStore
     private static ShopperStateRecord ReadShopperState(NpgsqlDataReader reader) =>
         new(reader.GetString(0), reader.GetInt64(1), reader.GetFieldValue<byte[]>(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
 
+    // ---------------------------------------------------------------- files
+
+    /// <summary>Bytes per stored chunk of a file.</summary>
+    public const int FileChunkBytes = 16 << 20;
+
+    /// <inheritdoc />
+    public Task WriteFilesAsync(IReadOnlyList<StoredFile> files, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        for (var i = 0; i < files.Count; i++)
+        {
+            if (files[i] is not { Name.Length: > 0, Content: not null })
+                throw new ArgumentException($"File {i} has no name or no content; nothing was written.", nameof(files));
+        }
+        return WriteAsync(async (connection, transaction) =>
+        {
+            var at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            foreach (var file in files)
+            {
+                await using (var delete = new NpgsqlCommand("DELETE FROM files WHERE name = $1;", connection, transaction))
+                {
+                    delete.Parameters.Add(new NpgsqlParameter<string> { TypedValue = file.Name });
+                    await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+                // At least one row, so an empty file is still a file.
+                for (var (offset, index) = (0, 0); offset == 0 || offset < file.Content.Length; offset += FileChunkBytes, index++)
+                {
+                    await using var insert = new NpgsqlCommand("INSERT INTO files (name, chunk, written_at, data) VALUES ($1, $2, $3, $4);", connection, transaction);
+                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = file.Name });
+                    insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = index });
+                    insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = at });
+                    insert.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>>
+                    {
+                        TypedValue = file.Content.AsMemory(offset, Math.Min(FileChunkBytes, file.Content.Length - offset)),
+                        NpgsqlDbType = NpgsqlDbType.Bytea,
+                    });
+                    await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            return files.Count;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<byte[]?> ReadFileAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        EnsureInitialized();
+        await using var command = _dataSource.CreateCommand("SELECT chunk, data FROM files WHERE name = $1 ORDER BY chunk;");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
+        var chunks = new List<byte[]>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (reader.GetInt32(0) != chunks.Count) throw new InvalidDataException($"Stored file {name} misses chunk {chunks.Count}.");
+            chunks.Add(reader.GetFieldValue<byte[]>(1));
+        }
+        return chunks.Count == 0 ? null : [.. chunks.SelectMany(c => c)];
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> ListFilesAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        EnsureInitialized();
+        await using var command = _dataSource.CreateCommand("SELECT name FROM files WHERE chunk = 0 AND starts_with(name, $1) ORDER BY name;");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = prefix });
+        var names = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) names.Add(reader.GetString(0));
+        return names;
+    }
+
+    /// <inheritdoc />
+    public Task<int> DeleteFilesAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        return WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = new NpgsqlCommand(
+                "WITH gone AS (DELETE FROM files WHERE starts_with(name, $1) RETURNING chunk) SELECT count(*) FROM gone WHERE chunk = 0;", connection, transaction);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = prefix });
+            return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        }, cancellationToken);
+    }
+
     // ---------------------------------------------------------------- erasure and audit
 
     /// <inheritdoc />

@@ -108,6 +108,16 @@ internal static class PostgresSchema
                 data    bytea COMPRESSION lz4 NOT NULL
             );
             """),
+        new(2, "named files (model versions shared by the nodes), stored in chunks",
+            """
+            CREATE TABLE files (
+                name       text COLLATE "C" NOT NULL,
+                chunk      integer NOT NULL,
+                written_at bigint  NOT NULL,
+                data       bytea   NOT NULL,
+                PRIMARY KEY (name, chunk)
+            );
+            """),
     ];
 
     /// <summary>The version this build writes; a schema with a newer one is refused.</summary>

@@ -748,6 +748,109 @@ public sealed class SqlitePersonaStore : IPersonaStore
     private static ShopperStateRecord ReadShopperState(SqliteDataReader reader) =>
         new(reader.GetString(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
 
+    // ---------------------------------------------------------------- files
+
+    /// <summary>Bytes per stored chunk of a file.</summary>
+    public const int FileChunkBytes = 16 << 20;
+
+    /// <inheritdoc />
+    public Task WriteFilesAsync(IReadOnlyList<StoredFile> files, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        for (var i = 0; i < files.Count; i++)
+        {
+            if (files[i] is not { Name.Length: > 0, Content: not null })
+                throw new ArgumentException($"File {i} has no name or no content; nothing was written.", nameof(files));
+        }
+        return WriteAsync((connection, transaction) =>
+        {
+            using var delete = connection.CreateCommand();
+            delete.Transaction = transaction;
+            delete.CommandText = "DELETE FROM files WHERE name = $name;";
+            var deleteName = delete.Parameters.Add("$name", SqliteType.Text);
+            using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO files (name, chunk, written_at, data) VALUES ($name, $chunk, $at, $data);";
+            var name = insert.Parameters.Add("$name", SqliteType.Text);
+            var chunk = insert.Parameters.Add("$chunk", SqliteType.Integer);
+            insert.Parameters.AddWithValue("$at", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            var data = insert.Parameters.Add("$data", SqliteType.Blob);
+            foreach (var file in files)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                deleteName.Value = file.Name;
+                delete.ExecuteNonQuery();
+                name.Value = file.Name;
+                // At least one row, so an empty file is still a file.
+                for (var (offset, index) = (0, 0); offset == 0 || offset < file.Content.Length; offset += FileChunkBytes, index++)
+                {
+                    chunk.Value = index;
+                    data.Value = file.Content.AsSpan(offset, Math.Min(FileChunkBytes, file.Content.Length - offset)).ToArray();
+                    insert.ExecuteNonQuery();
+                }
+            }
+            return files.Count;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<byte[]?> ReadFileAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        EnsureInitialized();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT chunk, data FROM files WHERE name = $name ORDER BY chunk;";
+            command.Parameters.AddWithValue("$name", name);
+            var chunks = new List<byte[]>();
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (reader.GetInt64(0) != chunks.Count) throw new InvalidDataException($"Stored file {name} misses chunk {chunks.Count}.");
+                    chunks.Add((byte[])reader.GetValue(1));
+                }
+            }
+            return chunks.Count == 0 ? null : [.. chunks.SelectMany(c => c)];
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> ListFilesAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        var names = new List<string>();
+        await foreach (var name in StreamRowsAsync(
+            "SELECT name FROM files WHERE chunk = 0 ORDER BY name;", static reader => reader.GetString(0), cancellationToken).ConfigureAwait(false))
+            if (name.StartsWith(prefix, StringComparison.Ordinal)) names.Add(name);
+        return names;
+    }
+
+    /// <inheritdoc />
+    public async Task<int> DeleteFilesAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        var names = await ListFilesAsync(prefix, cancellationToken).ConfigureAwait(false);
+        if (names.Count == 0) return 0;
+        return await WriteAsync((connection, transaction) =>
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "DELETE FROM files WHERE name = $name;";
+            var name = command.Parameters.Add("$name", SqliteType.Text);
+            var deleted = 0;
+            foreach (var n in names)
+            {
+                name.Value = n;
+                if (command.ExecuteNonQuery() > 0) deleted++;
+            }
+            return deleted;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
     // ---------------------------------------------------------------- erasure and audit
 
     /// <inheritdoc />

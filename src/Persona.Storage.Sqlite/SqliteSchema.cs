@@ -129,6 +129,16 @@ internal static class SqliteSchema
             );
             INSERT INTO event_sequence (id, highest) SELECT 1, coalesce(max(sequence), 0) FROM events;
             """),
+        new(9, "named files (model versions shared by the nodes of a cluster), stored in chunks",
+            """
+            CREATE TABLE files (
+                name       TEXT    NOT NULL,
+                chunk      INTEGER NOT NULL,
+                written_at INTEGER NOT NULL,
+                data       BLOB    NOT NULL,
+                PRIMARY KEY (name, chunk)
+            ) WITHOUT ROWID;
+            """),
     ];
 
     /// <summary>The version this build writes; a file with a newer one is refused.</summary>

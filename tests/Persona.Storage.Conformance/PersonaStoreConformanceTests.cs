@@ -523,6 +523,48 @@ public abstract class PersonaStoreConformanceTests : IAsyncLifetime
         Assert.Null(await store.GetDocumentAsync("model", "bad"));
     }
 
+    // ---------------------------------------------------------------- files
+
+    [Fact]
+    public async Task Files_WrittenTogether_ReadListedReplacedAndDeletedByPrefix()
+    {
+        var store = await OpenAsync();
+        var weights = new byte[40_000];
+        new Random(3).NextBytes(weights);
+
+        await store.WriteFilesAsync(
+        [
+            new StoredFile("models/sequence/seq-1/model.safetensors", weights),
+            new StoredFile("models/sequence/seq-1/manifest.json", "{\"version\":\"seq-1\"}"u8.ToArray()),
+            new StoredFile("models/sequence/seq-2/manifest.json", []),
+            new StoredFile("models/search/enc-1/table.bin", [1, 2, 3]),
+        ]);
+        await store.WriteFilesAsync([new StoredFile("models/search/enc-1/table.bin", [9])]);
+
+        Assert.Equal(weights, await store.ReadFileAsync("models/sequence/seq-1/model.safetensors"));
+        Assert.Equal(Array.Empty<byte>(), await store.ReadFileAsync("models/sequence/seq-2/manifest.json"));
+        Assert.Equal(new byte[] { 9 }, await store.ReadFileAsync("models/search/enc-1/table.bin"));
+        Assert.Null(await store.ReadFileAsync("models/sequence/seq-3/manifest.json"));
+        Assert.Equal(
+            ["models/sequence/seq-1/manifest.json", "models/sequence/seq-1/model.safetensors", "models/sequence/seq-2/manifest.json"],
+            await store.ListFilesAsync("models/sequence/"));
+        Assert.Equal(4, (await store.ListFilesAsync("")).Count);
+
+        Assert.Equal(2, await store.DeleteFilesAsync("models/sequence/seq-1/"));
+        Assert.Equal(["models/sequence/seq-2/manifest.json"], await store.ListFilesAsync("models/sequence/"));
+        Assert.Equal(0, await store.DeleteFilesAsync("nothing/"));
+    }
+
+    [Fact]
+    public async Task Files_ABadOne_WritesNoneOfThem()
+    {
+        var store = await OpenAsync();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => store.WriteFilesAsync([new StoredFile("a", [1]), new StoredFile("", [2])]));
+
+        Assert.Empty(await store.ListFilesAsync(""));
+    }
+
     // ---------------------------------------------------------------- lifetime
 
     [Fact]

@@ -150,8 +150,8 @@ public sealed class SqlitePersonaStoreTests : PersonaStoreConformanceTests
 
         using var raw = OpenRaw();
         Assert.Equal("wal", Scalar(raw, "PRAGMA journal_mode;"));
-        Assert.Equal(8L, Scalar(raw, "SELECT max(version) FROM schema_migrations;"));
-        Assert.Equal(8L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
+        Assert.Equal(9L, Scalar(raw, "SELECT max(version) FROM schema_migrations;"));
+        Assert.Equal(9L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
         Assert.Equal(1L, Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'ix_events_user_sequence';"));
         Assert.Equal(1L, Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'shopper_state_heads';"));
         // The heads are read from the index alone, never through the records.
@@ -172,7 +172,7 @@ public sealed class SqlitePersonaStoreTests : PersonaStoreConformanceTests
         await OpenAsync();
 
         using var raw = OpenRaw();
-        Assert.Equal(8L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
+        Assert.Equal(9L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
         Assert.Equal(4L, Scalar(raw, "SELECT count(*) FROM events;"));
     }
 
