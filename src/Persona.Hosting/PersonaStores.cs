@@ -26,6 +26,9 @@ public sealed class PersonaStoreOptions
     /// <summary>For <c>postgres</c>: the schema holding Persona's tables, created when missing.</summary>
     public string Schema { get; set; } = PostgresStoreOptions.DefaultSchema;
 
+    /// <summary>Whether other nodes may share the store: model versions are then published to it and pulled from it (docs/cluster.md).</summary>
+    public bool IsShared => Provider != Sqlite;
+
     internal PostgresStoreOptions PostgresOptions => new() { ConnectionString = ConnectionString ?? "", Schema = Schema };
 
     public IReadOnlyList<string> Validate() => Provider switch

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Persona.Core.Models;
 using Persona.Core.Models.Sequence;
 using Spectre.Console;
 
@@ -31,6 +32,12 @@ internal static class TrainCommand
             Console.WriteLine(string.Create(c,
                 $"Trained {version} on {dataset!.Users.Count:N0} users, {dataset.ItemCount:N0} items: best epoch {result!.BestEpoch} of {result.EpochsRun}, " +
                 $"validation NDCG@10 {result.BestValidationNdcg10:0.0000}, {result.Elapsed.TotalSeconds:0} s. Stored in {Path.Combine(repository.Root, version)}."));
+            if (engine.Options.Store.IsShared)
+            {
+                // Every node sharing the store copies it within one poll and serves it without a restart.
+                await StoredModelFiles.PublishAsync(engine.Store, repository.Root, version, StoredModelFiles.SequencePrefix, cancellationToken);
+                Console.WriteLine($"Published to {Hosting.PersonaStores.Describe(engine.Options)}: the servers sharing it serve {version} within {Hosting.SequenceModelHostingExtensions.PollInterval.TotalSeconds:0} s.");
+            }
             return 0;
         });
         return command;

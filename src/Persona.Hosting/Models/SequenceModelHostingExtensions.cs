@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Persona.Abstractions;
+using Persona.Core.Models;
 using Persona.Core.Models.Sequence;
 
 namespace Persona.Hosting;
@@ -26,8 +28,13 @@ public static class SequenceModelHostingExtensions
     }
 }
 
-/// <summary>Loads the newest stored model at start, then checks for a newer version every <see cref="SequenceModelHostingExtensions.PollInterval"/>.</summary>
-internal sealed partial class SequenceModelWatcher(SequenceModelRepository repository, ILogger<SequenceModelWatcher> logger) : BackgroundService
+/// <summary>
+/// Loads the newest stored model at start, then checks for a newer version every
+/// <see cref="SequenceModelHostingExtensions.PollInterval"/>; with a shared store, first copies the newest version any
+/// node published there into this node's folder (docs/cluster.md).
+/// </summary>
+internal sealed partial class SequenceModelWatcher(
+    SequenceModelRepository repository, IPersonaStore store, IOptions<PersonaOptions> options, ILogger<SequenceModelWatcher> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -38,9 +45,13 @@ internal sealed partial class SequenceModelWatcher(SequenceModelRepository repos
             {
                 try
                 {
+                    if (options.Value.Store.IsShared
+                        && await StoredModelFiles.PullNewestAsync(store, repository.Root, StoredModelFiles.SequencePrefix, stoppingToken) is { } pulled)
+                        LogPulled(logger, pulled);
                     if (repository.Refresh()) LogLoaded(logger, repository.Current!.Version);
                 }
-                catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or System.Text.Json.JsonException)
+                catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or System.Text.Json.JsonException
+                    or System.Data.Common.DbException or InvalidOperationException)
                 {
                     LogLoadFailed(logger, ex);
                 }
@@ -51,6 +62,9 @@ internal sealed partial class SequenceModelWatcher(SequenceModelRepository repos
         {
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sequence model {Version} copied from the store")]
+    private static partial void LogPulled(ILogger logger, string version);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving sequence model {Version}")]
     private static partial void LogLoaded(ILogger logger, string version);

@@ -8,6 +8,7 @@ using Persona.Core.Models.Sequence;
 using Persona.Core.Profiles;
 using Persona.Core.Ranking;
 using Persona.Core.Retrieval;
+using Persona.Core.Models;
 using Persona.Core.Search;
 using Persona.Core.State;
 
@@ -135,9 +136,26 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         }
         if (_logger.IsEnabled(LogLevel.Information))
             _logger.LogInformation("Search indexed {Items} items in {Seconds:0.00} s; {Clicks} logged search clicks", _index.Count, _indexSeconds, _clicks.Count);
+        await PullEncoderAsync(cancellationToken);
         RestoreEncoder();
         if (_options.WarmUsers > 0 && _options.UserCacheSeconds > 0)
             Warming = BackgroundWarmup.Start("the search signals", MostRecentUsers, user => UserFor(user), static () => false, _logger, _engine.Background);
+    }
+
+    /// <summary>With a shared store: the newest encoder another node trained, copied into this node's folder (docs/cluster.md).</summary>
+    private async Task PullEncoderAsync(CancellationToken cancellationToken)
+    {
+        if (_encoders is null || !_engine.Options.Store.IsShared) return;
+        try
+        {
+            if (await StoredModelFiles.PullNewestAsync(_engine.Store, _encoders.Root, StoredModelFiles.SearchPrefix, cancellationToken) is { } version
+                && _logger.IsEnabled(LogLevel.Information))
+                _logger.LogInformation("Search encoder {Version} copied from the store into {Folder}", version, _encoders.Root);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or System.Data.Common.DbException)
+        {
+            _logger.LogWarning(ex, "The search encoders in the store could not be copied; this node uses its own");
+        }
     }
 
     /// <summary>Serves the newest stored encoder that fits this catalog and these settings, with the weights learned beside it.</summary>
@@ -212,6 +230,23 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         }
     }
 
+    /// <summary>Copies a freshly stored encoder into the shared store, so the other nodes start with it instead of training their own.</summary>
+    private void PublishEncoderInBackground(string version)
+    {
+        var encoders = _encoders!;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await StoredModelFiles.PublishAsync(_engine.Store, encoders.Root, version, StoredModelFiles.SearchPrefix);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.Data.Common.DbException)
+            {
+                _logger.LogWarning(ex, "Copying search encoder {Version} into the store failed; other nodes train their own", version);
+            }
+        });
+    }
+
     /// <summary>Stores a freshly trained encoder for the next start and for the CLI; a failure to write only costs a later retraining.</summary>
     private void SaveEncoder(SemanticEncoder encoder, List<Item> items, int clicks, RerankerWeights? weights)
     {
@@ -236,6 +271,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             });
             RestoredEncoder = null;
             SaveVectorsInBackground(encoder);
+            if (_engine.Options.Store.IsShared) PublishEncoderInBackground(encoder.Version);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
