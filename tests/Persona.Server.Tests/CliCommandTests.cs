@@ -318,6 +318,28 @@ public sealed class CliCommandTests : IDisposable
         Assert.Contains(search.Index.Encoder!.Version, Stored());
     }
 
+    [Theory]
+    [InlineData("--Persona:RabbitMq:Uri=http://broker", "Persona:RabbitMq:Uri must be an amqp://")]
+    [InlineData("--Persona:Store:Provider=postgres", "Persona:Store: ConnectionString is required")]
+    [InlineData("--Persona:Store:ConnectionString=Host=127.0.0.1;Port=1;Username=x;Timeout=2", "Cannot reach the store, PostgreSQL 127.0.0.1:1")]
+    public async Task Serve_BadStoreOrQueueSettings_ExitsTwoNamingThem(string setting, string message)
+    {
+        var data = Path.Combine(Path.GetTempPath(), "persona-cli-serve", Guid.NewGuid().ToString("n"));
+        try
+        {
+            string[] store = setting.Contains("ConnectionString", StringComparison.Ordinal) ? ["--Persona:Store:Provider=postgres"] : [];
+            var (exit, _, error) = await RunProcessAsync(Path.GetTempPath(), ["serve", "--data", data, "--open", "--urls", "http://127.0.0.1:0", .. store, setting]);
+
+            Assert.Equal(2, exit);
+            Assert.Contains(message, error);
+            Assert.DoesNotContain("   at ", error);
+        }
+        finally
+        {
+            try { Directory.Delete(data, recursive: true); } catch (DirectoryNotFoundException) { }
+        }
+    }
+
     private static async Task<(int Exit, string Output, string Error)> RunAsync(string[] args)
     {
         var output = new StringWriter();

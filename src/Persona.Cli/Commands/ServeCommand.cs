@@ -42,6 +42,11 @@ internal static class ServeCommand
                 Console.Error.WriteLine(refused.Message);
                 return 2;
             }
+            catch (StoreUnreachableException ex)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return 2;
+            }
             return 0;
         });
         return command;
@@ -65,15 +70,27 @@ internal static class ServeCommand
             {
                 if (engine is not null) builder.Services.AddSingleton(engine);
             });
+        // Every setting is checked before the engine loads (minutes on a large store), so a mistake ends the command at once.
+        app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.PersonaOptions>>().Value;
         // Loading first (the hosted service then finds the engine started) lets a key that does not fit the data
         // folder end the command with its message instead of the host's start-up failure log.
         // The state parts (recommendations, search) are created first, so the engine's one start pass restores and feeds them.
         _ = app.Services.GetServices<Hosting.IStatePartObserver>().ToList();
-        await app.Services.GetRequiredService<Hosting.PersonaEngine>().StartAsync(progress: null, cancellationToken);
-        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.PersonaOptions>>().Value;
+        try
+        {
+            await app.Services.GetRequiredService<Hosting.PersonaEngine>().StartAsync(progress: null, cancellationToken);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            throw new StoreUnreachableException($"Cannot reach the store, {Hosting.PersonaStores.Describe(options)}: {ex.Message}", ex);
+        }
         var store = options.Store.Provider == Hosting.PersonaStoreOptions.Sqlite ? data.FullName : $"{data.FullName}, store: {Hosting.PersonaStores.Describe(options)}";
         Spectre.Console.AnsiConsole.MarkupLineInterpolated($"[green]Persona API listening on {urls}[/] (data: {store}). Ctrl+C stops.");
         await app.StartAsync(cancellationToken);
         await app.WaitForShutdownAsync(cancellationToken);
     }
 }
+
+/// <summary>The configured store did not answer at start; the message names it.</summary>
+internal sealed class StoreUnreachableException(string message, Exception inner) : Exception(message, inner);
