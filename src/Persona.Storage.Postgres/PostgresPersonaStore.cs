@@ -1,9 +1,9 @@
-using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 using Persona.Abstractions;
+using static Persona.Abstractions.StoreRows;
 
 namespace Persona.Storage.Postgres;
 
@@ -20,12 +20,6 @@ namespace Persona.Storage.Postgres;
 /// </summary>
 public sealed class PostgresPersonaStore : IPersonaStore
 {
-    private const string EventColumns =
-        "sequence, id, user_id, type, item_id, query, value, timestamp, received_at, session_id, device, channel, excluded_reason";
-
-    private static readonly FrozenDictionary<string, EventType> TypesByWireName =
-        Enum.GetValues<EventType>().ToFrozenDictionary(t => t.ToWire(), StringComparer.Ordinal);
-
     private readonly PostgresStoreOptions _options;
     private readonly NpgsqlDataSource _dataSource;
     private readonly SemaphoreSlim _initializeLock = new(1, 1);
@@ -588,21 +582,16 @@ public sealed class PostgresPersonaStore : IPersonaStore
                 await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             var index = 0;
-            // At least one row, so an empty part is still "written".
-            for (var offset = 0; offset == 0 || offset < part.Data.Length; offset += StatePartChunkBytes, index++)
+            foreach (var piece in Chunks(part.Data, StatePartChunkBytes))
             {
                 await using var insert = new NpgsqlCommand(
                     "INSERT INTO state_parts (name, chunk, fingerprint, sequence, written_at, data) VALUES ($1, $2, $3, $4, $5, $6);", connection, transaction);
                 insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = part.Name });
-                insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = index });
+                insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = index++ });
                 insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = part.Fingerprint });
                 insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = part.Sequence });
                 insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = part.WrittenAt.ToUnixTimeMilliseconds() });
-                insert.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>>
-                {
-                    TypedValue = part.Data.AsMemory(offset, Math.Min(StatePartChunkBytes, part.Data.Length - offset)),
-                    NpgsqlDbType = NpgsqlDbType.Bytea,
-                });
+                insert.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = piece, NpgsqlDbType = NpgsqlDbType.Bytea });
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             return index;
@@ -627,15 +616,7 @@ public sealed class PostgresPersonaStore : IPersonaStore
             part ??= new StatePart(name, reader.GetString(1), reader.GetInt64(2), FromUnixMilliseconds(reader.GetInt64(3)), []);
             chunks.Add(reader.GetFieldValue<byte[]>(4));
         }
-        if (part is null) return null;
-        var data = new byte[chunks.Sum(c => (long)c.Length)];
-        var at = 0;
-        foreach (var c in chunks)
-        {
-            c.CopyTo(data, at);
-            at += c.Length;
-        }
-        return part with { Data = data };
+        return part is null ? null : part with { Data = Join(chunks) };
     }
 
     /// <inheritdoc />
@@ -697,18 +678,14 @@ public sealed class PostgresPersonaStore : IPersonaStore
                     delete.Parameters.Add(new NpgsqlParameter<string> { TypedValue = file.Name });
                     await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
-                // At least one row, so an empty file is still a file.
-                for (var (offset, index) = (0, 0); offset == 0 || offset < file.Content.Length; offset += FileChunkBytes, index++)
+                var index = 0;
+                foreach (var piece in Chunks(file.Content, FileChunkBytes))
                 {
                     await using var insert = new NpgsqlCommand("INSERT INTO files (name, chunk, written_at, data) VALUES ($1, $2, $3, $4);", connection, transaction);
                     insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = file.Name });
-                    insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = index });
+                    insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = index++ });
                     insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = at });
-                    insert.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>>
-                    {
-                        TypedValue = file.Content.AsMemory(offset, Math.Min(FileChunkBytes, file.Content.Length - offset)),
-                        NpgsqlDbType = NpgsqlDbType.Bytea,
-                    });
+                    insert.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = piece, NpgsqlDbType = NpgsqlDbType.Bytea });
                     await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -730,7 +707,7 @@ public sealed class PostgresPersonaStore : IPersonaStore
             if (reader.GetInt32(0) != chunks.Count) throw new InvalidDataException($"Stored file {name} misses chunk {chunks.Count}.");
             chunks.Add(reader.GetFieldValue<byte[]>(1));
         }
-        return chunks.Count == 0 ? null : [.. chunks.SelectMany(c => c)];
+        return chunks.Count == 0 ? null : Join(chunks);
     }
 
     /// <inheritdoc />
@@ -912,36 +889,6 @@ public sealed class PostgresPersonaStore : IPersonaStore
         await using var command = _dataSource.CreateCommand(sql);
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
     }
-
-    private static StoredEvent ReadEvent(NpgsqlDataReader reader)
-    {
-        var wire = reader.GetString(3);
-        if (!TypesByWireName.TryGetValue(wire, out var type))
-            throw new InvalidDataException($"Stored event {reader.GetString(1)} has unknown type '{wire}'.");
-        return new StoredEvent
-        {
-            Sequence = reader.GetInt64(0),
-            Id = reader.GetString(1),
-            UserId = reader.GetString(2),
-            Type = type,
-            ItemId = NullableString(reader, 4),
-            Query = NullableString(reader, 5),
-            Value = reader.IsDBNull(6) ? null : reader.GetDouble(6),
-            Timestamp = FromUnixMilliseconds(reader.GetInt64(7)),
-            ReceivedAt = FromUnixMilliseconds(reader.GetInt64(8)),
-            SessionId = NullableString(reader, 9),
-            Device = NullableString(reader, 10),
-            Channel = NullableString(reader, 11),
-            ExcludedReason = NullableString(reader, 12),
-        };
-    }
-
-    private static string? NullableString(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private static DateTimeOffset FromUnixMilliseconds(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
-
-    private static T Deserialize<T>(string json) where T : class =>
-        JsonSerializer.Deserialize<T>(json, PersonaJson.Options) ?? throw new InvalidDataException($"Stored {typeof(T).Name} JSON is null.");
 
     private void EnsureInitialized()
     {

@@ -1,10 +1,10 @@
-using System.Collections.Frozen;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 using Persona.Abstractions;
+using static Persona.Abstractions.StoreRows;
 
 namespace Persona.Storage.Sqlite;
 
@@ -24,12 +24,6 @@ namespace Persona.Storage.Sqlite;
 /// </summary>
 public sealed class SqlitePersonaStore : IPersonaStore
 {
-    private const string EventColumns =
-        "sequence, id, user_id, type, item_id, query, value, timestamp, received_at, session_id, device, channel, excluded_reason";
-
-    private static readonly FrozenDictionary<string, EventType> TypesByWireName =
-        Enum.GetValues<EventType>().ToFrozenDictionary(t => t.ToWire(), StringComparer.Ordinal);
-
     private readonly SqliteStoreOptions _options;
     private readonly string _writerConnectionString;
     private readonly string _readerConnectionString;
@@ -631,11 +625,10 @@ public sealed class SqlitePersonaStore : IPersonaStore
             insert.Parameters.AddWithValue("$at", part.WrittenAt.ToUnixTimeMilliseconds());
             var data = insert.Parameters.Add("$data", SqliteType.Blob);
             var index = 0;
-            // At least one row, so an empty part is still "written".
-            for (var offset = 0; offset == 0 || offset < part.Data.Length; offset += StatePartChunkBytes, index++)
+            foreach (var piece in Chunks(part.Data, StatePartChunkBytes))
             {
-                chunk.Value = index;
-                data.Value = part.Data.AsSpan(offset, Math.Min(StatePartChunkBytes, part.Data.Length - offset)).ToArray();
+                chunk.Value = index++;
+                data.Value = piece.ToArray();
                 insert.ExecuteNonQuery();
             }
             return index;
@@ -665,15 +658,7 @@ public sealed class SqlitePersonaStore : IPersonaStore
                     part ??= new StatePart(name, reader.GetString(1), reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), []);
                     chunks.Add((byte[])reader.GetValue(4));
                 }
-                if (part is null) return null;
-                var data = new byte[chunks.Sum(c => (long)c.Length)];
-                var at = 0;
-                foreach (var c in chunks)
-                {
-                    c.CopyTo(data, at);
-                    at += c.Length;
-                }
-                return part with { Data = data };
+                return part is null ? null : part with { Data = Join(chunks) };
             }
         }
     }
@@ -781,11 +766,11 @@ public sealed class SqlitePersonaStore : IPersonaStore
                 deleteName.Value = file.Name;
                 delete.ExecuteNonQuery();
                 name.Value = file.Name;
-                // At least one row, so an empty file is still a file.
-                for (var (offset, index) = (0, 0); offset == 0 || offset < file.Content.Length; offset += FileChunkBytes, index++)
+                var index = 0;
+                foreach (var piece in Chunks(file.Content, FileChunkBytes))
                 {
-                    chunk.Value = index;
-                    data.Value = file.Content.AsSpan(offset, Math.Min(FileChunkBytes, file.Content.Length - offset)).ToArray();
+                    chunk.Value = index++;
+                    data.Value = piece.ToArray();
                     insert.ExecuteNonQuery();
                 }
             }
@@ -814,7 +799,7 @@ public sealed class SqlitePersonaStore : IPersonaStore
                     chunks.Add((byte[])reader.GetValue(1));
                 }
             }
-            return chunks.Count == 0 ? null : [.. chunks.SelectMany(c => c)];
+            return chunks.Count == 0 ? null : Join(chunks);
         }
     }
 
@@ -1152,40 +1137,6 @@ public sealed class SqlitePersonaStore : IPersonaStore
             throw;
         }
     }
-
-    private static StoredEvent ReadEvent(SqliteDataReader reader)
-    {
-        var wire = reader.GetString(3);
-        if (!TypesByWireName.TryGetValue(wire, out var type))
-            throw new InvalidDataException($"Stored event {reader.GetString(1)} has unknown type '{wire}'.");
-
-        return new StoredEvent
-        {
-            Sequence = reader.GetInt64(0),
-            Id = reader.GetString(1),
-            UserId = reader.GetString(2),
-            Type = type,
-            ItemId = NullableString(reader, 4),
-            Query = NullableString(reader, 5),
-            Value = reader.IsDBNull(6) ? null : reader.GetDouble(6),
-            Timestamp = FromUnixMilliseconds(reader.GetInt64(7)),
-            ReceivedAt = FromUnixMilliseconds(reader.GetInt64(8)),
-            SessionId = NullableString(reader, 9),
-            Device = NullableString(reader, 10),
-            Channel = NullableString(reader, 11),
-            ExcludedReason = NullableString(reader, 12),
-        };
-    }
-
-    private static string? NullableString(SqliteDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private static DateTimeOffset FromUnixMilliseconds(long milliseconds) =>
-        DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
-
-    private static T Deserialize<T>(string json) where T : class =>
-        JsonSerializer.Deserialize<T>(json, PersonaJson.Options)
-        ?? throw new InvalidDataException($"Stored {typeof(T).Name} JSON is null.");
 
     private static void ExecutePragma(SqliteConnection connection, string pragma)
     {
