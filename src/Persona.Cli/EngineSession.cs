@@ -28,15 +28,19 @@ internal static class EngineSession
         if (!create && !await RequireStoreAsync(data, error, cancellationToken)) return null;
         var options = OptionsFor(data);
         options.Privacy = PrivacyFromEnvironment();
+        if (options.Store.Validate() is { Count: > 0 } problems)
+        {
+            await error.WriteLineAsync("Persona:Store: " + string.Join(" ", problems));
+            return null;
+        }
         PersonaEngine engine;
         try
         {
             engine = new PersonaEngine(PersonaStores.Create(options),
                 Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System, NullLogger<PersonaEngine>.Instance);
         }
-        catch (Exception ex) when (ex is PseudonymisationException or ArgumentException)
+        catch (PseudonymisationException ex)
         {
-            // A key that does not fit, or store settings that are not usable: the message names the setting.
             await error.WriteLineAsync(ex.Message);
             return null;
         }
@@ -51,6 +55,12 @@ internal static class EngineSession
         {
             await engine.DisposeAsync();
             await error.WriteLineAsync(ex.Message);
+            return null;
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            await engine.DisposeAsync();
+            await error.WriteLineAsync($"Cannot reach the store, {PersonaStores.Describe(options)}: {ex.Message}");
             return null;
         }
     }

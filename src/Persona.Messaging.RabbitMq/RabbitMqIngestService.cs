@@ -116,9 +116,9 @@ internal sealed partial class RabbitMqIngestService(
             await SettleAsync(acks, () => consuming.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: true, CancellationToken.None));
             return;
         }
-        catch (Exception) when (stoppingToken.IsCancellationRequested)
+        catch (Exception)
         {
-            // Stopping: unacknowledged, the message goes back to the queue when the connection closes.
+            // Stopping, or the connection is going: unacknowledged, the message goes back to the queue when it closes.
             return;
         }
 
