@@ -108,6 +108,53 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task NodesSavingOverlappingProfiles_NeverDeadlock_AndTheNewestVersionOfEachWins()
+    {
+        var nodes = new[] { Open(), Open(), Open() };
+        foreach (var node in nodes) await node.InitializeAsync();
+        var users = Enumerable.Range(0, 40).Select(i => $"p{i}").ToList();
+
+        // Each node writes every shopper, in its own order, many times over: without key-ordered writes two such
+        // transactions lock rows in opposite orders and one is aborted as a deadlock.
+        await Task.WhenAll(nodes.Select((node, n) => Task.Run(async () =>
+        {
+            var random = new Random(n);
+            for (var round = 1; round <= 15; round++)
+            {
+                var batch = users.OrderBy(_ => random.Next()).Select(u => Profile(u, version: round * 10 + n)).ToList();
+                await node.SaveProfilesAsync(batch);
+            }
+        })));
+
+        foreach (var user in users)
+            Assert.Equal(15 * 10 + nodes.Length - 1, (await nodes[0].GetProfileAsync(user))!.Version);
+    }
+
+    [Fact]
+    public async Task ErasureOnOneNode_BesideAppendsOnAnother_RemovesTheShopperAndLosesNoOtherEvent()
+    {
+        var writer = Open();
+        var eraser = Open();
+        await writer.InitializeAsync();
+        await eraser.InitializeAsync();
+        await writer.AppendEventsAsync(Events("gone", 30, userId: "leaves"));
+
+        var appending = Task.Run(async () =>
+        {
+            var stored = 0;
+            for (var b = 0; b < 40; b++) stored += (await writer.AppendEventsAsync(Events($"stay-{b}", 10, userId: $"s{b % 3}"))).Stored.Count;
+            return stored;
+        });
+        var erased = await eraser.EraseUserAsync("leaves", []);
+        var stored = await appending;
+
+        Assert.Equal(30, erased.Events);
+        Assert.Empty(await writer.GetUserEventsAsync("leaves"));
+        Assert.Equal(stored, await writer.CountEventsAsync());
+        Assert.Equal(30 + stored, await writer.GetLastSequenceAsync());
+    }
+
+    [Fact]
     public async Task Options_BadSchemaOrConnection_AreRefusedNamingTheField()
     {
         var badSchema = Assert.Throws<ArgumentException>(() => new PostgresPersonaStore(TestPostgres.Options("Robert'); DROP")));
