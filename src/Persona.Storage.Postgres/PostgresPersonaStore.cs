@@ -231,12 +231,18 @@ public sealed class PostgresPersonaStore : IPersonaStore
     }
 
     /// <inheritdoc />
+    /// <remarks>Synchronous inside: the engine rebuilds a cold shopper from these under the shopper's lock (see <see cref="GetShopperStateAsync"/>).</remarks>
     public Task<IReadOnlyList<StoredEvent>> GetUserEventsAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userId);
         EnsureInitialized();
-        return QueryEventListAsync($"SELECT {EventColumns} FROM events WHERE user_id = $1 ORDER BY sequence;",
-            command => command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId }), cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        using var command = _dataSource.CreateCommand($"SELECT {EventColumns} FROM events WHERE user_id = $1 ORDER BY sequence;");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
+        using var reader = command.ExecuteReader();
+        var events = new List<StoredEvent>();
+        while (reader.Read()) events.Add(ReadEvent(reader));
+        return Task.FromResult<IReadOnlyList<StoredEvent>>(events);
     }
 
     /// <inheritdoc />
@@ -518,14 +524,21 @@ public sealed class PostgresPersonaStore : IPersonaStore
     }
 
     /// <inheritdoc />
-    public async Task<ShopperStateRecord?> GetShopperStateAsync(string userId, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Synchronous inside, like <see cref="GetUserEventsAsync"/>: the engine loads a cold shopper under that shopper's lock
+    /// and waits for the answer (its loader is synchronous). Waiting on Npgsql's asynchronous reads there holds one pool
+    /// thread and needs a second for the completion; 64 concurrent readers of cold shoppers starved the pool (load 20 on
+    /// 2 cores at 100,000 shoppers). A blocking socket read needs only the thread that waits.
+    /// </remarks>
+    public Task<ShopperStateRecord?> GetShopperStateAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userId);
         EnsureInitialized();
-        await using var command = _dataSource.CreateCommand("SELECT user_id, through_sequence, state, latest_ticks FROM shopper_states WHERE user_id = $1;");
+        cancellationToken.ThrowIfCancellationRequested();
+        using var command = _dataSource.CreateCommand("SELECT user_id, through_sequence, state, latest_ticks FROM shopper_states WHERE user_id = $1;");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadShopperState(reader) : null;
+        using var reader = command.ExecuteReader();
+        return Task.FromResult(reader.Read() ? ReadShopperState(reader) : null);
     }
 
     /// <inheritdoc />
