@@ -17,7 +17,11 @@ public static class RabbitMqHostingExtensions
         builder.AddValidatedOptions<RabbitMqIngestOptions, RabbitMqIngestOptionsValidator>(RabbitMqIngestOptions.SectionName, configure: null);
         var options = new RabbitMqIngestOptions();
         builder.Configuration.GetSection(RabbitMqIngestOptions.SectionName).Bind(options);
-        if (options.Enabled) builder.Services.AddHostedService<RabbitMqIngestService>();
+        if (options.Enabled)
+        {
+            builder.Services.AddSingleton(new RabbitMqIngestStatus(options.Queue));
+            builder.Services.AddHostedService<RabbitMqIngestService>();
+        }
         return builder;
     }
 }

@@ -20,7 +20,7 @@ namespace Persona.Messaging.RabbitMq;
 /// re-established with growing pauses.
 /// </summary>
 internal sealed partial class RabbitMqIngestService(
-    PersonaEngine engine, IOptions<RabbitMqIngestOptions> options, ILogger<RabbitMqIngestService> logger) : BackgroundService
+    PersonaEngine engine, IOptions<RabbitMqIngestOptions> options, RabbitMqIngestStatus status, ILogger<RabbitMqIngestService> logger) : BackgroundService
 {
     private static readonly JsonDocumentOptions BodyOptions = new() { MaxDepth = 64 };
     private readonly RabbitMqIngestOptions _options = options.Value;
@@ -86,7 +86,15 @@ internal sealed partial class RabbitMqIngestService(
         consumer.ReceivedAsync += (_, delivery) => HandleAsync(consuming, deadLetters, acks, publishes, delivery, stoppingToken);
         await consuming.BasicConsumeAsync(_options.Queue, autoAck: false, consumer, stoppingToken);
         LogConsuming(logger, _options.Queue, _broker, _options.Concurrency, _options.Prefetch);
-        await closed.Task.WaitAsync(stoppingToken);
+        status.Connected(true);
+        try
+        {
+            await closed.Task.WaitAsync(stoppingToken);
+        }
+        finally
+        {
+            status.Connected(false);
+        }
         LogConnectionClosed(logger, _broker);
     }
 
@@ -101,6 +109,7 @@ internal sealed partial class RabbitMqIngestService(
             if (outcome.IsValid)
             {
                 await SettleAsync(acks, () => consuming.BasicAckAsync(delivery.DeliveryTag, multiple: false, CancellationToken.None));
+                status.Stored(outcome.Stored);
                 return;
             }
             errors = outcome.Errors;
@@ -113,6 +122,7 @@ internal sealed partial class RabbitMqIngestService(
         {
             // Not the message's fault: back to the queue, for this node or another; the broker counts the deliveries.
             LogRequeued(logger, delivery.DeliveryTag, ex.Message);
+            status.Requeued();
             await SettleAsync(acks, () => consuming.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: true, CancellationToken.None));
             return;
         }
@@ -145,6 +155,7 @@ internal sealed partial class RabbitMqIngestService(
             publishes.Release();
         }
         LogDeadLettered(logger, delivery.DeliveryTag, _options.DeadLetterQueue, errors.Count);
+        status.DeadLettered();
         await SettleAsync(acks, () => consuming.BasicAckAsync(delivery.DeliveryTag, multiple: false, CancellationToken.None));
     }
 

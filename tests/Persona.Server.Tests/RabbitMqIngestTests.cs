@@ -47,6 +47,20 @@ public sealed class RabbitMqIngestTests
         Assert.True(errors.TryGetProperty("events[1].type", out _), invalid.Error);
         var notJson = Assert.Single(deadLetters, d => d.Body == "this is not json");
         Assert.Contains("not a JSON event batch", notJson.Error);
+
+        // The consumer counts a message just after settling it: read /health once the last count is in.
+        using var client = factory.CreateClient();
+        JsonElement queue = default;
+        await WaitForAsync(async () =>
+        {
+            queue = JsonDocument.Parse(await client.GetStringAsync("/health")).RootElement.GetProperty("queue");
+            return queue.GetProperty("messages").GetInt64() + queue.GetProperty("dead_lettered").GetInt64() == 5;
+        }, "the consumer's counts on /health", TimeSpan.FromSeconds(10));
+        Assert.Equal(broker.Options.Queue, queue.GetProperty("queue").GetString());
+        Assert.True(queue.GetProperty("connected").GetBoolean());
+        Assert.Equal(3, queue.GetProperty("messages").GetInt64());
+        Assert.Equal(50, queue.GetProperty("events").GetInt64());
+        Assert.Equal(2, queue.GetProperty("dead_lettered").GetInt64());
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Persona.Hosting;
+using Persona.Messaging.RabbitMq;
 using Persona.Server.Security;
 
 namespace Persona.Server.Apis;
@@ -14,15 +15,18 @@ public static class HealthApi
         return app;
     }
 
-    public static async Task<Ok<HealthResponse>> GetAsync(PersonaEngine engine, IOptions<PersonaSecurityOptions> security, CancellationToken cancellationToken)
+    public static async Task<Ok<HealthResponse>> GetAsync(
+        PersonaEngine engine, IOptions<PersonaSecurityOptions> security, IServiceProvider services, CancellationToken cancellationToken)
     {
         var stats = await engine.GetStatsAsync(cancellationToken);
-        return TypedResults.Ok(new HealthResponse("ok", stats, security.Value.Open ? "open" : "api_keys", engine.Background.Running));
+        return TypedResults.Ok(new HealthResponse("ok", stats, security.Value.Open ? "open" : "api_keys", engine.Background.Running,
+            services.GetService<RabbitMqIngestStatus>()?.Snapshot()));
     }
 }
 
 /// <summary>
-/// Liveness, counts, the security mode (<c>api_keys</c>, or <c>open</c> in development mode) and the long jobs running
-/// beside requests (training, warming caches): empty once the server has settled.
+/// Liveness, counts, the security mode (<c>api_keys</c>, or <c>open</c> in development mode), the long jobs running
+/// beside requests (training, warming caches): empty once the server has settled; and, when the node consumes a
+/// RabbitMQ queue, what it has consumed (absent otherwise).
 /// </summary>
-public sealed record HealthResponse(string Status, PersonaStats Stats, string Security, IReadOnlyList<string> Background);
+public sealed record HealthResponse(string Status, PersonaStats Stats, string Security, IReadOnlyList<string> Background, RabbitMqIngestSnapshot? Queue = null);
