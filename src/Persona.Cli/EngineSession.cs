@@ -125,13 +125,13 @@ internal static class EngineSession
     }
 
     /// <summary>
-    /// The options of a one-shot command over <paramref name="data"/>: the store the environment names
-    /// (<c>Persona__Store__Provider=postgres</c>, <c>Persona__Store__ConnectionString=…</c>), else the folder's SQLite file.
+    /// The options of a one-shot command over <paramref name="data"/>: the store <c>--store</c> or the environment names
+    /// (<see cref="StoreChoice"/>), else the folder's SQLite file.
     /// </summary>
     public static PersonaOptions OptionsFor(DirectoryInfo data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new PersonaOptions { DataDirectory = data.FullName, Store = PersonaStoreOptions.FromEnvironment() };
+        return new PersonaOptions { DataDirectory = data.FullName, Store = StoreChoice.Current() };
     }
 
     /// <summary>

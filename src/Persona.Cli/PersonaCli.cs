@@ -22,6 +22,7 @@ public static class PersonaCli
         root.Add(SearchCommand.Create());
         root.Add(KeysCommand.Create());
         root.Add(StateCommand.Create());
+        StoreChoice.AddTo(root);
         return root;
     }
 }

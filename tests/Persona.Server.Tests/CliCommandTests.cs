@@ -318,6 +318,45 @@ public sealed class CliCommandTests : IDisposable
         Assert.Contains(search.Index.Encoder!.Version, Stored());
     }
 
+    [Fact]
+    public async Task StoreFlags_ImportAndReadOnPostgres_AndHoldForThatInvocationOnly()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "persona-cli-store", Guid.NewGuid().ToString("n"));
+        var schema = Persona.Storage.Postgres.Testing.TestPostgres.NewSchema();
+        string[] store = ["--store", "postgres", "--store-connection", Persona.Storage.Postgres.Testing.TestPostgres.ConnectionString, "--store-schema", schema];
+        try
+        {
+            Directory.CreateDirectory(data);
+            var csv = Path.Combine(data, "history.csv");
+            await File.WriteAllLinesAsync(csv, Enumerable.Range(0, 40).Select(i => $"7,{100 + i % 9},{3 + i % 2},{(i % 10 == 9 ? "buy" : "pv")},{1511700000 + i * 60}"));
+
+            var import = await RunAsync(["import", "--data", data, "--events", csv, "--format", "taobao", .. store]);
+            Assert.True(import.Exit == 0, import.Error);
+            var profile = await RunAsync(["profile", "--data", data, "7", "--json", .. store]);
+            Assert.True(profile.Exit == 0, profile.Error);
+            Assert.False(File.Exists(Path.Combine(data, SqliteStoreOptions.DefaultFileName)), "the import wrote a SQLite file beside PostgreSQL");
+            await using (var postgres = new Persona.Storage.Postgres.PostgresPersonaStore(Persona.Storage.Postgres.Testing.TestPostgres.Options(schema)))
+            {
+                await postgres.InitializeAsync();
+                Assert.Equal(40, await postgres.CountEventsAsync());
+                Assert.NotNull(await postgres.GetProfileAsync("7"));
+            }
+
+            // Without the flags the same folder has no store (they held for their invocation only).
+            var plain = await RunAsync(["profile", "--data", data, "7"]);
+            Assert.Equal(2, plain.Exit);
+            Assert.Contains("holds no Persona store", plain.Error);
+            var unknown = await RunAsync(["profile", "--data", data, "7", "--store", "mysql"]);
+            Assert.Equal(2, unknown.Exit);
+            Assert.Contains("Persona:Store: Provider must be 'sqlite' or 'postgres', not 'mysql'", unknown.Error);
+        }
+        finally
+        {
+            try { Directory.Delete(data, recursive: true); } catch (DirectoryNotFoundException) { }
+            await Persona.Storage.Postgres.Testing.TestPostgres.DropSchemaAsync(schema);
+        }
+    }
+
     [Theory]
     [InlineData("--Persona:RabbitMq:Uri=http://broker", "Persona:RabbitMq:Uri must be an amqp://")]
     [InlineData("--Persona:Store:Provider=postgres", "Persona:Store: ConnectionString is required")]

@@ -689,10 +689,15 @@ public static class ScaleBench
             var host = Environment.ProcessPath;
             var self = typeof(ScaleBench).Assembly;
             static bool IsDotnet(string path) => Path.GetFileNameWithoutExtension(path).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
-            if (host is not null && !IsDotnet(host) && Assembly.GetEntryAssembly() == self) return new ProcessStartInfo(host);
-            var dotnet = host is not null && IsDotnet(host) ? host : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-            var start = new ProcessStartInfo(dotnet);
-            start.ArgumentList.Add(self.Location);
+            ProcessStartInfo start;
+            if (host is not null && !IsDotnet(host) && Assembly.GetEntryAssembly() == self) start = new ProcessStartInfo(host);
+            else
+            {
+                start = new ProcessStartInfo(host is not null && IsDotnet(host) ? host : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
+                start.ArgumentList.Add(self.Location);
+            }
+            // The store this bench was told to use (--store …) is the children's too.
+            foreach (var (name, value) in StoreChoice.AsEnvironment()) start.Environment[name] = value;
             return start;
         }
 

@@ -65,7 +65,7 @@ internal static class ServeCommand
     public static async Task RunAsync(DirectoryInfo data, string urls, Hosting.PersonaEngine? engine, CancellationToken cancellationToken, IReadOnlyList<string>? configuration = null)
     {
         await using var app = PersonaServer.Build(
-            [$"--urls={urls}", $"--Persona:DataDirectory={data.FullName}", .. configuration ?? []],
+            [$"--urls={urls}", $"--Persona:DataDirectory={data.FullName}", .. StoreChoice.AsSettings(), .. configuration ?? []],
             builder =>
             {
                 if (engine is not null) builder.Services.AddSingleton(engine);
