@@ -23,6 +23,10 @@ public interface IEventStore
     /// <summary>One user's events in sequence order.</summary>
     Task<IReadOnlyList<StoredEvent>> GetUserEventsAsync(string userId, CancellationToken cancellationToken = default);
 
+    /// <summary>One user's events after <paramref name="afterSequence"/>, in sequence order (a cluster node catching a shopper up).</summary>
+    async Task<IReadOnlyList<StoredEvent>> GetUserEventsAfterAsync(string userId, long afterSequence, CancellationToken cancellationToken = default) =>
+        [.. (await GetUserEventsAsync(userId, cancellationToken).ConfigureAwait(false)).Where(e => e.Sequence > afterSequence)];
+
     /// <summary>Events by id (missing ids are left out).</summary>
     Task<IReadOnlyList<StoredEvent>> GetEventsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default);
 
@@ -82,6 +86,12 @@ public interface IStateStore
     Task WriteShopperStatesAsync(IReadOnlyList<ShopperStateRecord> states, StateCheckpoint? checkpoint, CancellationToken cancellationToken = default);
 
     Task<ShopperStateRecord?> GetShopperStateAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// As <see cref="GetShopperStateAsync"/>, for callers that await it outside any lock (a cluster node taking over a
+    /// shopper): a store whose <see cref="GetShopperStateAsync"/> blocks inside reads asynchronously here.
+    /// </summary>
+    Task<ShopperStateRecord?> ReadShopperStateAsync(string userId, CancellationToken cancellationToken = default) => GetShopperStateAsync(userId, cancellationToken);
 
     IAsyncEnumerable<ShopperStateRecord> ReadShopperStatesAsync(CancellationToken cancellationToken = default);
 

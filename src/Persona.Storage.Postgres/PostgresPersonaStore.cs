@@ -35,12 +35,22 @@ public sealed class PostgresPersonaStore : IPersonaStore
         _options = options;
         var connection = new NpgsqlConnectionStringBuilder(options.ConnectionString)
         {
+            // Npgsql's default pool (100) is PostgreSQL's default max_connections: a second node would be refused
+            // connections under load. A connection string that names a size keeps it.
+            MaxPoolSize = NamesPoolSize(options.ConnectionString) ? new NpgsqlConnectionStringBuilder(options.ConnectionString).MaxPoolSize : PostgresStoreOptions.DefaultMaxPoolSize,
             SearchPath = options.Schema,
             CommandTimeout = options.CommandTimeoutSeconds,
             // Bulk appends stream whole chunks by COPY: fewer, larger socket writes.
             WriteBufferSize = Math.Max(new NpgsqlConnectionStringBuilder(options.ConnectionString).WriteBufferSize, 64 * 1024),
         };
         _dataSource = NpgsqlDataSource.Create(connection);
+    }
+
+    /// <summary>Whether the connection string sets the pool's size itself (under any of Npgsql's spellings).</summary>
+    public static bool NamesPoolSize(string connectionString)
+    {
+        var keys = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys.Cast<string>();
+        return keys.Any(k => k.Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant() is "MAXPOOLSIZE" or "MAXIMUMPOOLSIZE");
     }
 
     /// <summary>The schema version this build writes.</summary>
@@ -243,6 +253,18 @@ public sealed class PostgresPersonaStore : IPersonaStore
         var events = new List<StoredEvent>();
         while (reader.Read()) events.Add(ReadEvent(reader));
         return Task.FromResult<IReadOnlyList<StoredEvent>>(events);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<StoredEvent>> GetUserEventsAfterAsync(string userId, long afterSequence, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        EnsureInitialized();
+        return await QueryEventListAsync($"SELECT {EventColumns} FROM events WHERE user_id = $1 AND sequence > $2 ORDER BY sequence;", command =>
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSequence });
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -491,12 +513,15 @@ public sealed class PostgresPersonaStore : IPersonaStore
                     var record = last[users[i]];
                     (through[i], data[i], latest[i]) = (record.ThroughSequence, record.State, record.LatestTicks);
                 }
+                // A record never replaces one that reaches a later sequence: in a cluster, a node that has lost a shopper
+                // to another cannot write an older state over the new owner's.
                 await using var command = new NpgsqlCommand(
                     """
                     INSERT INTO shopper_states (user_id, through_sequence, state, latest_ticks)
                     SELECT u, t, s, l FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bigint[]) AS r (u, t, s, l)
                     ON CONFLICT (user_id) DO UPDATE SET through_sequence = excluded.through_sequence, state = excluded.state,
-                        latest_ticks = excluded.latest_ticks;
+                        latest_ticks = excluded.latest_ticks
+                    WHERE shopper_states.through_sequence <= excluded.through_sequence;
                     """, connection, transaction);
                 command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = users });
                 command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = through });
@@ -539,6 +564,17 @@ public sealed class PostgresPersonaStore : IPersonaStore
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
         using var reader = command.ExecuteReader();
         return Task.FromResult(reader.Read() ? ReadShopperState(reader) : null);
+    }
+
+    /// <inheritdoc />
+    public async Task<ShopperStateRecord?> ReadShopperStateAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        EnsureInitialized();
+        await using var command = _dataSource.CreateCommand("SELECT user_id, through_sequence, state, latest_ticks FROM shopper_states WHERE user_id = $1;");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadShopperState(reader) : null;
     }
 
     /// <inheritdoc />

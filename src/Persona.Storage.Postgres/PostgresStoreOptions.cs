@@ -7,6 +7,12 @@ namespace Persona.Storage.Postgres;
 public sealed partial class PostgresStoreOptions
 {
     public const string DefaultSchema = "persona";
+    /// <summary>
+    /// Connections one node keeps at most, unless the connection string says (<c>Maximum Pool Size=…</c>): nodes × this must
+    /// stay under the server's <c>max_connections</c> (100 by default), with room for other clients.
+    /// </summary>
+    public const int DefaultMaxPoolSize = 25;
+
     public const int DefaultReadPageSize = 10_000;
     public const int DefaultCommandTimeoutSeconds = 300;
 

@@ -91,6 +91,46 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AShopperRecord_NeverGoesBackToAnEarlierSequence_WhoeverWritesIt()
+    {
+        var (newOwner, oldOwner) = (Open(), Open());
+        await newOwner.InitializeAsync();
+        await oldOwner.InitializeAsync();
+
+        await newOwner.WriteShopperStatesAsync([new ShopperStateRecord("u1", 9, [9]), new ShopperStateRecord("u2", 3, [3])], checkpoint: null);
+        // A node that lost the shopper writes back what it held: older for u1 (kept out), newer for u2.
+        await oldOwner.WriteShopperStatesAsync([new ShopperStateRecord("u1", 5, [5]), new ShopperStateRecord("u2", 4, [4])], checkpoint: null);
+
+        Assert.Equal(9, (await newOwner.GetShopperStateAsync("u1"))!.ThroughSequence);
+        Assert.Equal([9], (await newOwner.GetShopperStateAsync("u1"))!.State);
+        Assert.Equal(4, (await newOwner.GetShopperStateAsync("u2"))!.ThroughSequence);
+    }
+
+    [Fact]
+    public async Task UserEventsAfter_ReadOneShoppersTail_InSequenceOrder_WhicheverNodeAppended()
+    {
+        var (a, b) = (Open(), Open());
+        await a.InitializeAsync();
+        await b.InitializeAsync();
+        await a.AppendEventsAsync([Event("e1", "u1"), Event("e2", "u2")]);
+        await b.AppendEventsAsync([Event("e3", "u1")]);
+        await a.AppendEventsAsync([Event("e4", "u1")]);
+
+        var all = await b.GetUserEventsAfterAsync("u1", 0);
+        Assert.Equal(["e1", "e3", "e4"], all.Select(e => e.Id));
+        Assert.Equal(["e3", "e4"], (await a.GetUserEventsAfterAsync("u1", all[0].Sequence)).Select(e => e.Id));
+        Assert.Empty(await a.GetUserEventsAfterAsync("u1", all[^1].Sequence));
+    }
+
+    [Theory]
+    [InlineData("Host=db;Maximum Pool Size=9", true)]
+    [InlineData("Host=db;Max Pool Size=7", true)]
+    [InlineData("Host=db;MaxPoolSize=8", true)]
+    [InlineData("Host=db;Username=persona", false)]
+    public void ThePoolSize_IsTheConnectionStrings_WhenItNamesOne(string connectionString, bool named) =>
+        Assert.Equal(named, PostgresPersonaStore.NamesPoolSize(connectionString));
+
+    [Fact]
     public async Task Erasure_OnOneNode_FreesNoSequenceForAnother()
     {
         var first = Open();
