@@ -286,6 +286,13 @@ public sealed partial class PersonaEngine
         {
             var through = Interlocked.Read(ref _publishedThrough);
             var written = await WriteChangedStatesAsync(progress, cancellationToken);
+            if (_cluster is not null)
+            {
+                // No checkpoint row: every node starts its shoppers cold, and its parts follow the log.
+                if (!partsOnlyWhenDue || _time.GetUtcNow() - _partsWrittenAt >= TimeSpan.FromSeconds(_options.State.PartIntervalSeconds))
+                    await CheckpointFollowedPartsAsync(cancellationToken);
+                return written;
+            }
             await _writeGate.WaitAsync(cancellationToken);
             try
             {

@@ -7,6 +7,7 @@ using Persona.Abstractions;
 using Persona.Core.Ingestion;
 using Persona.Core.Profiles;
 using Persona.Core.Retrieval;
+using Persona.Hosting.Cluster;
 using Persona.Hosting.Privacy;
 
 namespace Persona.Hosting;
@@ -43,9 +44,11 @@ public sealed partial class PersonaEngine : IAsyncDisposable
     // 50M rows in about 1.7 s, too slow for /health, which load balancers probe.
     private long _storedEvents;
 
-    public PersonaEngine(IPersonaStore store, IOptions<PersonaOptions> options, TimeProvider time, ILogger<PersonaEngine> logger)
+    /// <summary>An engine over <paramref name="store"/>; <paramref name="cluster"/>: the other nodes when this engine is one node of a cluster (docs/cluster.md), null on a single node.</summary>
+    public PersonaEngine(IPersonaStore store, IOptions<PersonaOptions> options, TimeProvider time, ILogger<PersonaEngine> logger, IClusterPeers? cluster = null)
     {
         _store = store;
+        _cluster = cluster;
         _options = options.Value;
         _time = time;
         _logger = logger;
@@ -56,6 +59,11 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         _profiles = new ProfileBook(_options.Profiles, catalog: null, new StoredShopperStates(this), _options.State.MemoryBudgetBytes);
         _builder = new ProfileBuilder(_options.Profiles);
         _userIds = UserIdProtector.Create(_options.Privacy);
+        if (cluster is not null)
+        {
+            _logClock = new LogClockPart(_options.Profiles.ClockQuorum);
+            _observers = [_logClock];
+        }
         _writeLoop = Task.Run(WriteLoopAsync);
     }
 
@@ -99,7 +107,8 @@ public sealed partial class PersonaEngine : IAsyncDisposable
 
             var catalogSeconds = clock.Elapsed.TotalSeconds;
             // The shopper records and each part decode side by side (SQLite reads block, hence the thread-pool tasks).
-            var restoringShoppers = Task.Run(() => RestoreStateAsync(progress, cancellationToken), cancellationToken);
+            // In a cluster every shopper starts cold: each is loaded by the node its grain activates on.
+            var restoringShoppers = _cluster is null ? Task.Run(() => RestoreStateAsync(progress, cancellationToken), cancellationToken) : Task.FromResult(long.MaxValue);
             var restoringParts = Task.Run(() => RestorePartsAsync(items, users, cancellationToken), cancellationToken);
             var after = await restoringShoppers;
             var parts = await restoringParts;
@@ -107,12 +116,15 @@ public sealed partial class PersonaEngine : IAsyncDisposable
             users.Clear();
             // One pass over the log feeds the shopper states and every part from where each left off.
             var from = parts.Aggregate(after, (min, part) => Math.Min(min, part.From));
-            var total = Math.Max(0, await _store.GetLastSequenceAsync(cancellationToken) - from);
+            var lastAtStart = await _store.GetLastSequenceAsync(cancellationToken);
+            var total = Math.Max(0, lastAtStart - Math.Min(from, lastAtStart));
             var done = 0L;
+            var lastRead = 0L;
             var batch = new List<StoredEvent>(4096);
             await foreach (var e in _store.ReadEventsAsync(from, cancellationToken))
             {
                 batch.Add(e);
+                lastRead = e.Sequence;
                 if (batch.Count == batch.Capacity)
                 {
                     done += batch.Count;
@@ -125,6 +137,7 @@ public sealed partial class PersonaEngine : IAsyncDisposable
             foreach (var part in parts) part.Observer.CompleteStart();
             progress?.Report(new WorkProgress("Loading events", total, total));
             Interlocked.Add(ref _storedEvents, await counting);
+            StartFollowing(Math.Max(lastRead, lastAtStart));
             _started = true;
             if (_logger.IsEnabled(LogLevel.Information))
                 _logger.LogInformation("Persona loaded {Items} items and {Users} shoppers: {Restored} from the checkpoint at sequence {Checkpoint}, then {Tail} events replayed; state parts from sequence {Parts} (0: rebuilt from the log); catalog {CatalogSeconds:0.0} s, records and parts {RestoreSeconds:0.0} s, log pass {PassSeconds:0.0} s",
@@ -201,11 +214,19 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         var now = _time.GetUtcNow();
         var normalized = new StoredEvent[events.Count];
         for (var i = 0; i < events.Count; i++) normalized[i] = Normalize(events[i], now);
+        var outcome = _cluster is null
+            ? await AppendNormalizedAsync(normalized, cancellationToken)
+            : await _cluster.AppendOnOwnersAsync(normalized, cancellationToken) with { EventIds = Array.ConvertAll(normalized, e => e.Id) };
+        return outcome.Duplicates == 0 ? outcome : outcome with { Conflicts = await FindConflictsAsync(events, normalized, cancellationToken) };
+    }
+
+    /// <summary>Queues normalised events for the group commit; completes once they are durable and applied.</summary>
+    private async Task<IngestOutcome> AppendNormalizedAsync(StoredEvent[] normalized, CancellationToken cancellationToken)
+    {
         var pending = new PendingAppend(normalized);
         await _appends.Writer.WriteAsync(pending, cancellationToken);
         // Once queued the batch is written even if this caller goes away; it just stops waiting.
-        var outcome = await pending.Done.Task.WaitAsync(cancellationToken);
-        return outcome.Duplicates == 0 ? outcome : outcome with { Conflicts = await FindConflictsAsync(events, normalized, cancellationToken) };
+        return await pending.Done.Task.WaitAsync(cancellationToken);
     }
 
     /// <summary>
@@ -337,19 +358,22 @@ public sealed partial class PersonaEngine : IAsyncDisposable
     /// <summary>Applies newly stored events to the profiles and the observers; returns how many are excluded (bursts).</summary>
     private int ApplyStored(IReadOnlyList<StoredEvent> events)
     {
-        Interlocked.Add(ref _storedEvents, events.Count);
+        // In a cluster the shopper states catch up from the store (CatchUpShopperAsync), and the observers (and the count)
+        // take every node's events from the log (FollowLogAsync).
+        if (_cluster is null) Interlocked.Add(ref _storedEvents, events.Count);
         try
         {
             var stored = WithoutErased(events);
-            _profiles.Apply(stored);
-            MarkApplied(events);
-            foreach (var observer in _observers) observer.OnEventsStored(stored);
+            if (_cluster is null)
+            {
+                _profiles.Apply(stored);
+                MarkApplied(events);
+                foreach (var observer in _observers) observer.OnEventsStored(stored);
+                foreach (var e in stored) _dirtyProfiles.TryAdd(e.UserId, 0);
+            }
             var excluded = 0;
             foreach (var e in stored)
-            {
-                _dirtyProfiles.TryAdd(e.UserId, 0);
                 if (e.ExcludedReason is not null) excluded++;
-            }
             return excluded;
         }
         finally
@@ -383,15 +407,18 @@ public sealed partial class PersonaEngine : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         // No checkpoint runs meanwhile, so none can write back a part that still counts the shopper after the store dropped them.
+        ErasureReceipt? receipt;
         await _checkpointGate.WaitAsync(cancellationToken);
         try
         {
-            return await EraseUserGatedAsync(userId, actor, cancellationToken);
+            receipt = await EraseUserGatedAsync(userId, actor, cancellationToken);
         }
         finally
         {
             _checkpointGate.Release();
         }
+        if (_cluster is not null && receipt is not null) await _cluster.UserErasedAsync(userId, CancellationToken.None);
+        return receipt;
     }
 
     /// <summary>
@@ -508,6 +535,7 @@ public sealed partial class PersonaEngine : IAsyncDisposable
         if (errors.Count > 0) return errors;
         var stamped = items.Select(i => i with { UpdatedAt = i.UpdatedAt ?? _time.GetUtcNow() }).ToList();
         await StoreItemsAsync(stamped, cancellationToken);
+        if (_cluster is not null) await _cluster.ItemsUpsertedAsync(stamped, cancellationToken);
         return [];
     }
 
@@ -539,6 +567,7 @@ public sealed partial class PersonaEngine : IAsyncDisposable
             _dirtyProfiles.TryAdd(user.Id, 0);
         }
         foreach (var observer in _observers) observer.OnUsersUpserted(users);
+        if (_cluster is not null) await _cluster.UsersUpsertedAsync(users, cancellationToken);
         return [];
     }
 
@@ -553,7 +582,7 @@ public sealed partial class PersonaEngine : IAsyncDisposable
     /// reached, see <see cref="ProfileBook"/>) or the wall clock. A shopper whose own newest event is later is
     /// evaluated as of that event.
     /// </summary>
-    public DateTimeOffset AsOf => _options.Clock == ClockModes.Wall || _profiles.DataClock is not { } clock ? _time.GetUtcNow() : clock;
+    public DateTimeOffset AsOf => _options.Clock == ClockModes.Wall || (_logClock is null ? _profiles.DataClock : _logClock.Now) is not { } clock ? _time.GetUtcNow() : clock;
 
     /// <summary>
     /// The live profile, built from the in-memory state, so it includes every acknowledged event. <paramref name="userId"/>
@@ -738,6 +767,7 @@ public sealed partial class PersonaEngine : IAsyncDisposable
     {
         _appends.Writer.TryComplete();
         await _writeLoop;
+        await StopFollowingAsync();
         if (_started)
         {
             try

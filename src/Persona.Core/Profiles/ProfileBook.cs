@@ -39,13 +39,9 @@ public sealed class ProfileBook
     // One counter for every shopper's changes, so a shopper who was removed and came back never repeats a version.
     private long _lastChange;
     private CatalogSnapshot _catalog;
-    private long _clockTicks = long.MinValue;
-    // Every shopper's newest event time, as a multiset (distinct ticks → shoppers), for the quorum clock.
-    // Updated under the shopper's entry lock, then this one (never the other way round).
-    private readonly Lock _clockLock = new();
-    private readonly SortedSet<long> _newestTicks = [];
-    private readonly Dictionary<long, int> _newestCounts = [];
-    private int _clockShoppers;
+    // Every shopper's newest event time, for the shop clock. Moved under the shopper's entry lock, then the clock's own
+    // (never the other way round).
+    private readonly ShopClock _shopClock;
 
     public ProfileBook(ProfileOptions? options = null, CatalogSnapshot? catalog = null)
         : this(options, catalog, cold: null, hotBudgetBytes: long.MaxValue)
@@ -63,6 +59,7 @@ public sealed class ProfileBook
         if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems), nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(hotBudgetBytes);
         _builder = new ProfileBuilder(Options);
+        _shopClock = new ShopClock(Options.ClockQuorum);
         _catalog = catalog ?? CatalogSnapshot.Empty;
         _cold = cold;
         _hotBudgetBytes = hotBudgetBytes;
@@ -87,14 +84,7 @@ public sealed class ProfileBook
     }
 
     /// <summary>The shop clock: the newest time the quorum of shoppers has reached (see remarks); null while empty.</summary>
-    public DateTimeOffset? DataClock
-    {
-        get
-        {
-            var ticks = Interlocked.Read(ref _clockTicks);
-            return ticks == long.MinValue ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
-        }
-    }
+    public DateTimeOffset? DataClock => _shopClock.Now;
 
     /// <summary>Users with a state (a snapshot of the keys).</summary>
     public IReadOnlyCollection<string> Users => _entries.Keys.ToArray();
@@ -314,6 +304,19 @@ public sealed class ProfileBook
         return state is not null;
     }
 
+    /// <summary>The highest sequence the user's state holds (loading a cold one); 0 for an unknown user.</summary>
+    public long ThroughSequenceOf(string userId)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        var through = 0L;
+        WithState(userId, create: false, s =>
+        {
+            through = s.ThroughSequence;
+            return false;
+        });
+        return through;
+    }
+
     /// <summary>
     /// A number that changes whenever the user's state changes and is never repeated, even for a user removed and seen
     /// again (0 when unknown): what caches of answers derived from the state are stamped with. Loads nothing.
@@ -525,52 +528,7 @@ public sealed class ProfileBook
     }
 
     /// <summary>Moves one shopper's newest event time in the multiset and recomputes the clock.</summary>
-    private void MoveNewest(DateTimeOffset? from, DateTimeOffset? to)
-    {
-        lock (_clockLock)
-        {
-            if (from is { } old)
-            {
-                var ticks = old.UtcTicks;
-                if (_newestCounts.TryGetValue(ticks, out var n))
-                {
-                    if (n == 1)
-                    {
-                        _newestCounts.Remove(ticks);
-                        _newestTicks.Remove(ticks);
-                    }
-                    else _newestCounts[ticks] = n - 1;
-                    _clockShoppers--;
-                }
-            }
-            if (to is { } value)
-            {
-                var ticks = value.UtcTicks;
-                if (_newestCounts.TryGetValue(ticks, out var n)) _newestCounts[ticks] = n + 1;
-                else
-                {
-                    _newestCounts[ticks] = 1;
-                    _newestTicks.Add(ticks);
-                }
-                _clockShoppers++;
-            }
-            Interlocked.Exchange(ref _clockTicks, QuorumTicks());
-        }
-    }
-
-    /// <summary>The k-th newest shopper time, k = min(quorum, shoppers / 10) but at least 1. O(k + log n).</summary>
-    private long QuorumTicks()
-    {
-        if (_clockShoppers == 0) return long.MinValue;
-        var k = Math.Max(1, Math.Min(Options.ClockQuorum, _clockShoppers / 10));
-        var seen = 0;
-        foreach (var ticks in _newestTicks.Reverse())
-        {
-            seen += _newestCounts[ticks];
-            if (seen >= k) return ticks;
-        }
-        return _newestTicks.Min;
-    }
+    private void MoveNewest(DateTimeOffset? from, DateTimeOffset? to) => _shopClock.Move(from, to);
 
     /// <summary>One shopper's slot; every field is read and written under the entry's lock.</summary>
     private sealed class Entry
