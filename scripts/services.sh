@@ -2,16 +2,17 @@
 # Starts the servers that the cluster tests and `persona serve --store postgres` use, on loopback, when they are not
 # running; installs them with apt-get on a fresh machine. Idempotent: run it as often as you like.
 #
-#   scripts/services.sh                   # every service the repo uses: PostgreSQL and RabbitMQ
+#   scripts/services.sh                   # every service the repo uses: PostgreSQL, RabbitMQ and Redis
 #   scripts/services.sh postgres          # only the named ones
 #
 # PostgreSQL: cluster 15/main on 127.0.0.1:5432, a role and database `persona` (password `persona`) that the tests
 # and the README's examples use: Host=127.0.0.1;Username=persona;Password=persona;Database=persona
 # RabbitMQ: the broker on 127.0.0.1:5672 with a user `persona` (password `persona`): amqp://persona:persona@127.0.0.1:5672/
+# Redis: 127.0.0.1:6379, no password; cluster membership of `persona serve --cluster` (Orleans).
 set -euo pipefail
 
 services=("$@")
-[ ${#services[@]} -gt 0 ] || services=(postgres rabbitmq)
+[ ${#services[@]} -gt 0 ] || services=(postgres rabbitmq redis)
 
 install() {
   export DEBIAN_FRONTEND=noninteractive
@@ -65,10 +66,28 @@ start_rabbitmq() {
   echo "services: RabbitMQ $(rabbitmqctl -q version 2>/dev/null) on 127.0.0.1:5672 (user persona)"
 }
 
+start_redis() {
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "services: installing Redis"
+    install redis-server
+  fi
+  if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+    # No systemd here: daemonised, loopback only, nothing written to disk (membership is rebuilt by the silos).
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save '' --appendonly no >/dev/null
+  fi
+  for _ in $(seq 1 30); do
+    redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break
+    sleep 1
+  done
+  redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || { echo "services: Redis did not start" >&2; exit 1; }
+  echo "services: Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) on 127.0.0.1:6379"
+}
+
 for service in "${services[@]}"; do
   case "$service" in
     postgres) start_postgres ;;
     rabbitmq) start_rabbitmq ;;
-    *) echo "services: unknown service '$service' (known: postgres, rabbitmq)" >&2; exit 2 ;;
+    redis) start_redis ;;
+    *) echo "services: unknown service '$service' (known: postgres, rabbitmq, redis)" >&2; exit 2 ;;
   esac
 done

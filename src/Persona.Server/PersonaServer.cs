@@ -1,4 +1,5 @@
 using Persona.Abstractions;
+using Persona.Cluster;
 using Persona.Hosting;
 using Persona.Messaging.RabbitMq;
 using Persona.Server.Apis;
@@ -19,8 +20,11 @@ public static class PersonaServer
             builder.WebHost.UseUrls(DefaultUrl);
         // Per-request framework logs cost more than a 500-event append at high rates; configuration can turn them back on.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Orleans narrates membership and connections at Information; a node's own log keeps its warnings.
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.AddPersona();
         builder.AddPersonaRabbitMqIngest();
+        builder.AddPersonaCluster();
         builder.AddPersonaSecurity();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();

@@ -10,20 +10,30 @@ namespace Persona.Cli.Commands;
 internal static class ServeCommand
 {
     public const string OpenSetting = "--Persona:Security:Open=true";
+    public const string ClusterSetting = "--Persona:Cluster:Enabled=true";
 
     public static Command Create()
     {
         var data = CommonOptions.Data(creates: true);
         var urls = CommonOptions.Urls();
         var open = new Option<bool>("--open") { Description = "Development only: answer every endpoint without an API key (Persona:Security:Open=true)." };
+        var cluster = new Option<bool>("--cluster")
+        {
+            Description = "Join a cluster of nodes sharing a PostgreSQL store (Persona:Cluster:Enabled=true; membership in Redis, Persona:Cluster:Redis; " +
+                          "each node on one machine needs its own --Persona:Cluster:SiloPort). See docs/cluster.md.",
+        };
         var command = new Command("serve", "Serve the HTTP API over a data folder. Other --Persona:Key=value arguments set configuration; API keys come from Persona:Security:Keys (see `persona keys new`).")
         {
-            data, urls, open,
+            data, urls, open, cluster,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
         {
-            IReadOnlyList<string> configuration = parse.GetValue(open) ? [.. parse.UnmatchedTokens, OpenSetting] : parse.UnmatchedTokens;
+            IReadOnlyList<string> configuration = [
+                .. parse.UnmatchedTokens,
+                .. parse.GetValue(open) ? [OpenSetting] : Array.Empty<string>(),
+                .. parse.GetValue(cluster) ? [ClusterSetting] : Array.Empty<string>(),
+            ];
             try
             {
                 await RunAsync(parse.GetValue(data)!, parse.GetValue(urls)!, engine: null, cancellationToken, configuration);

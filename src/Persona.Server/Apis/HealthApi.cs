@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Persona.Cluster;
 using Persona.Hosting;
 using Persona.Messaging.RabbitMq;
 using Persona.Server.Security;
@@ -20,13 +21,14 @@ public static class HealthApi
     {
         var stats = await engine.GetStatsAsync(cancellationToken);
         return TypedResults.Ok(new HealthResponse("ok", stats, security.Value.Open ? "open" : "api_keys", engine.Background.Running,
-            services.GetService<RabbitMqIngestStatus>()?.Snapshot()));
+            services.GetService<RabbitMqIngestStatus>()?.Snapshot(), services.GetService<ClusterStatus>()?.Snapshot()));
     }
 }
 
 /// <summary>
 /// Liveness, counts, the security mode (<c>api_keys</c>, or <c>open</c> in development mode), the long jobs running
 /// beside requests (training, warming caches): empty once the server has settled; and, when the node consumes a
-/// RabbitMQ queue, what it has consumed (absent otherwise).
+/// RabbitMQ queue, what it has consumed; on a cluster node, the node and the active ones (each absent otherwise).
 /// </summary>
-public sealed record HealthResponse(string Status, PersonaStats Stats, string Security, IReadOnlyList<string> Background, RabbitMqIngestSnapshot? Queue = null);
+public sealed record HealthResponse(
+    string Status, PersonaStats Stats, string Security, IReadOnlyList<string> Background, RabbitMqIngestSnapshot? Queue = null, ClusterSnapshot? Cluster = null);

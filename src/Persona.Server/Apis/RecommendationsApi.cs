@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Core.Ingestion;
 using Persona.Core.Ranking;
 using Persona.Hosting;
+using Persona.Hosting.Cluster;
 using Persona.Hosting.Recommendations;
 using Persona.Server.Json;
 using Persona.Server.Security;
@@ -31,7 +32,8 @@ public static class RecommendationsApi
         return app;
     }
 
-    public static Results<Ok<RecommendationList>, ValidationProblem> Recommend(string id, HttpRequest request, RecommendationService service, PersonaEngine engine)
+    public static async Task<Results<Ok<RecommendationList>, ValidationProblem>> Recommend(
+        string id, HttpRequest request, RecommendationService service, PersonaEngine engine, IShopperCalls shoppers, CancellationToken cancellationToken)
     {
         var query = request.Query;
         var errors = new List<FieldError>();
@@ -54,7 +56,7 @@ public static class RecommendationsApi
         if (errors.Count > 0) return Problem(errors);
 
         // The service reads state keyed by stored ids; the answer names the user as the caller did.
-        var list = service.Recommend(engine.UserIds.ToStored(id), new RecommendationQuery
+        var list = await shoppers.RecommendAsync(engine.UserIds.ToStored(id), new RecommendationQuery
         {
             Count = n,
             Category = category,
@@ -62,7 +64,7 @@ public static class RecommendationsApi
             ExcludeSeen = excludeSeen,
             Diversity = diversity,
             CollapseVariants = collapseVariants,
-        });
+        }, cancellationToken);
         return TypedResults.Ok(list with { UserId = id });
     }
 

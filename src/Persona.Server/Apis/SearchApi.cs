@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Core.Ingestion;
 using Persona.Core.Search;
 using Persona.Hosting;
+using Persona.Hosting.Cluster;
 using Persona.Server.Security;
 
 namespace Persona.Server.Apis;
@@ -45,8 +46,11 @@ public static class SearchApi
     /// <param name="priceMin">Only items priced at least this.</param>
     /// <param name="personalize">False gives the non-personal order even with a user.</param>
     /// <param name="engine">Maps the user id to the stored one.</param>
-    public static Results<Ok<SearchResponse>, ValidationProblem> Search(
-        SearchService search, PersonaEngine engine, string? q, string? user, int? n, string? category, double? priceMax, double? priceMin, bool? personalize)
+    /// <param name="shoppers">Runs a personalised search where the user's state lives.</param>
+    /// <param name="cancellationToken">The request's.</param>
+    public static async Task<Results<Ok<SearchResponse>, ValidationProblem>> Search(
+        SearchService search, PersonaEngine engine, IShopperCalls shoppers, string? q, string? user, int? n, string? category, double? priceMax, double? priceMin, bool? personalize,
+        CancellationToken cancellationToken)
     {
         var errors = new List<FieldError>();
         if (string.IsNullOrWhiteSpace(q)) errors.Add(new FieldError(null, "q", "A query is required."));
@@ -67,7 +71,9 @@ public static class SearchApi
             PriceMin = priceMin,
             Personalize = personalize ?? true,
         };
-        var result = search.Search(request, string.IsNullOrWhiteSpace(user) ? user : engine.UserIds.ToStored(user));
+        var result = string.IsNullOrWhiteSpace(user)
+            ? search.Search(request, user)
+            : await shoppers.SearchAsync(engine.UserIds.ToStored(user), request, cancellationToken);
         var items = result.Hits.Select(h => new SearchItem(
             h.Item.Id, h.Item.Title, h.Item.Brand, h.Item.CategoryPath, h.Item.Price, h.Item.Currency, h.Score, h.Breakdown, h.Reason)
         {

@@ -2,6 +2,7 @@ using Persona.Core.Ingestion;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Abstractions;
 using Persona.Hosting;
+using Persona.Hosting.Cluster;
 using Persona.Server.Json;
 using Persona.Server.Security;
 
@@ -51,9 +52,9 @@ public static class UsersApi
             ? TypedResults.Ok(user with { Id = id })
             : ApiResults.NotFound("User not found.", $"No user has the id '{EventBatchReader.Truncate(id)}'.");
 
-    public static Results<Ok<Profile>, ProblemHttpResult> GetProfile(string id, PersonaEngine engine)
+    public static async Task<Results<Ok<Profile>, ProblemHttpResult>> GetProfile(string id, PersonaEngine engine, IShopperCalls shoppers, CancellationToken cancellationToken)
     {
-        var read = engine.GetProfile(engine.UserIds.ToStored(id));
+        var read = await shoppers.GetProfileAsync(engine.UserIds.ToStored(id), cancellationToken);
         return read.Status switch
         {
             ProfileStatus.Found => TypedResults.Ok(read.Profile! with { UserId = id }),
@@ -63,8 +64,8 @@ public static class UsersApi
     }
 
     public static async Task<Results<Ok<ErasureReceipt>, ProblemHttpResult>> EraseAsync(
-        string id, HttpContext context, PersonaEngine engine, CancellationToken cancellationToken) =>
-        await engine.EraseUserAsync(engine.UserIds.ToStored(id), context.Actor(), cancellationToken) is { } receipt
+        string id, HttpContext context, PersonaEngine engine, IShopperCalls shoppers, CancellationToken cancellationToken) =>
+        await shoppers.EraseAsync(engine.UserIds.ToStored(id), context.Actor(), cancellationToken) is { } receipt
             ? TypedResults.Ok(receipt with { UserId = id })
             : ApiResults.NotFound("User not found.", $"Nothing is stored about '{EventBatchReader.Truncate(id)}'.");
 }
