@@ -23,6 +23,7 @@ internal static class BenchCommand
         foreach (var bench in command.Subcommands)
             if (bench.Action is AsynchronousCommandLineAction action) bench.Action = new ReportUnreachableServer(action);
         command.Add(ScaleBench.Create()); // starts its own server, so no --url to report
+        command.Add(FailoverBench.Create()); // starts its own cluster
         return command;
     }
 

@@ -451,7 +451,7 @@ public static class ScaleBench
     /// </summary>
     private static async Task<int> ImportAsync(string store, string csvFolder, TextWriter error, CancellationToken cancellationToken)
     {
-        var start = ServerUnderTest.PersonaProcess();
+        var start = PersonaExecutable.Start();
         foreach (var argument in new[] { "import", "--data", store, "--dataset", ImportCommand.TaobaoUserBehavior, "--path", csvFolder })
             start.ArgumentList.Add(argument);
         start.UseShellExecute = false;
@@ -661,7 +661,7 @@ public static class ScaleBench
         public static ServerUnderTest Start(string store, string logPath)
         {
             var url = $"http://127.0.0.1:{FreePort()}";
-            var start = PersonaProcess();
+            var start = PersonaExecutable.Start();
             // Open and unthrottled: every client comes from one address, so the per-client limit (5,000 requests a second by
             // default) would answer 429 to most of the load and the bench would measure the limiter.
             foreach (var argument in new[] { "serve", "--data", store, "--urls", url, "--open", "--Persona:Security:RequestsPerSecond=0" })
@@ -678,27 +678,6 @@ public static class ScaleBench
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             return server;
-        }
-
-        /// <summary>
-        /// The same <c>persona</c> that runs this bench: its own executable when started as one, otherwise
-        /// <c>dotnet persona.dll</c> with the dotnet host that runs this process (as under <c>dotnet run</c> or a test).
-        /// </summary>
-        internal static ProcessStartInfo PersonaProcess()
-        {
-            var host = Environment.ProcessPath;
-            var self = typeof(ScaleBench).Assembly;
-            static bool IsDotnet(string path) => Path.GetFileNameWithoutExtension(path).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
-            ProcessStartInfo start;
-            if (host is not null && !IsDotnet(host) && Assembly.GetEntryAssembly() == self) start = new ProcessStartInfo(host);
-            else
-            {
-                start = new ProcessStartInfo(host is not null && IsDotnet(host) ? host : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
-                start.ArgumentList.Add(self.Location);
-            }
-            // The store this bench was told to use (--store …) is the children's too.
-            foreach (var (name, value) in StoreChoice.AsEnvironment()) start.Environment[name] = value;
-            return start;
         }
 
         private void Keep(string? line)
