@@ -34,6 +34,7 @@ public sealed class ClusterFailoverTests
             // After each kill every shopper, the killed node's included, answered from the survivors within 5 s.
             Assert.Equal(2, root.GetProperty("read_gaps_ms").GetArrayLength());
             Assert.InRange(root.GetProperty("max_read_gap_ms").GetDouble(), 0, 5000);
+            Assert.Equal(2, root.GetProperty("all_answered_ms").GetArrayLength());
             // Every profile the cluster serves equals one rebuilt on a single node from the stored events.
             Assert.Equal(60, root.GetProperty("profiles_checked").GetInt32());
             Assert.Equal(0, root.GetProperty("profiles_differing").GetInt32());
