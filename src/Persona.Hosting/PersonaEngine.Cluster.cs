@@ -139,14 +139,7 @@ public sealed partial class PersonaEngine
             try
             {
                 _erasedThrough[userId] = await _store.GetLastSequenceAsync(CancellationToken.None);
-                // The erasing node's store transaction dropped every state part: the next checkpoint writes them afresh.
-                _partsWrittenThrough.Clear();
-                if (_profiles.Remove(userId)) removed.Add("profile state (in memory)");
-                _dirtyProfiles.TryRemove(userId, out _);
-                _dirtyStates.TryRemove(userId, out _);
-                if (_consents.TryRemove(userId, out _)) removed.Add("consent flags (in memory)");
-                foreach (var owner in _owners)
-                    if (owner.Erase(userId) is { } what) removed.Add(what);
+                ForgetInMemory(userId, _owners, removed);
                 foreach (var observer in _observers)
                     if (observer.OnUserErased(userId) is { } what) removed.Add(what);
             }

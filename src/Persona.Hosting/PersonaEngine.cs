@@ -453,15 +453,8 @@ public sealed partial class PersonaEngine : IAsyncDisposable
             var known = IsKnown(userId);
             erased = await _store.EraseUserAsync(userId, documents, CancellationToken.None);
             Interlocked.Add(ref _storedEvents, -erased.Events);
-            // The store dropped every state part with the shopper; the next checkpoint writes them afresh.
-            _partsWrittenThrough.Clear();
             _erasedThrough[userId] = await _store.GetLastSequenceAsync(CancellationToken.None);
-            if (_profiles.Remove(userId)) removed.Add("profile state (in memory)");
-            _dirtyProfiles.TryRemove(userId, out _);
-            _dirtyStates.TryRemove(userId, out _);
-            if (_consents.TryRemove(userId, out _)) removed.Add("consent flags (in memory)");
-            foreach (var owner in owners)
-                if (owner.Erase(userId) is { } what) removed.Add(what);
+            ForgetInMemory(userId, owners, removed);
             found = known || erased.Events > 0 || erased.User || erased.Profile || removed.Count > 0;
             foreach (var observer in _observers)
                 if (observer.OnUserErased(userId) is { } what) removed.Add(what);
@@ -490,6 +483,22 @@ public sealed partial class PersonaEngine : IAsyncDisposable
             $"{erased.Events} events, profile {(erased.Profile ? "yes" : "no")}, user record {(erased.User ? "yes" : "no")}, {erased.DocumentsRewritten} documents; {string.Join("; ", removed)}"),
             CancellationToken.None);
         return receipt;
+    }
+
+    /// <summary>
+    /// After the store erased the shopper (here or on another node): drops the shopper's state, consent and owners' data
+    /// from memory, adding a receipt line for each that held something. The store dropped every state part with the
+    /// shopper, so the next checkpoint writes them afresh.
+    /// </summary>
+    private void ForgetInMemory(string userId, IUserDataOwner[] owners, List<string> removed)
+    {
+        _partsWrittenThrough.Clear();
+        if (_profiles.Remove(userId)) removed.Add("profile state (in memory)");
+        _dirtyProfiles.TryRemove(userId, out _);
+        _dirtyStates.TryRemove(userId, out _);
+        if (_consents.TryRemove(userId, out _)) removed.Add("consent flags (in memory)");
+        foreach (var owner in owners)
+            if (owner.Erase(userId) is { } what) removed.Add(what);
     }
 
     /// <summary>Feeds every observer's recount after an erasure from one read of the log; returns their receipt lines.</summary>
