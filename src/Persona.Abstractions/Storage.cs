@@ -27,6 +27,19 @@ public interface IEventStore
     async Task<IReadOnlyList<StoredEvent>> GetUserEventsAfterAsync(string userId, long afterSequence, CancellationToken cancellationToken = default) =>
         [.. (await GetUserEventsAsync(userId, cancellationToken).ConfigureAwait(false)).Where(e => e.Sequence > afterSequence)];
 
+    /// <summary>
+    /// Several users' events, each user's after its own sequence in <paramref name="after"/>, in sequence order: one read
+    /// for many shoppers catching up at once.
+    /// </summary>
+    async Task<IReadOnlyList<StoredEvent>> GetUsersEventsAfterAsync(IReadOnlyDictionary<string, long> after, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(after);
+        var events = new List<StoredEvent>();
+        foreach (var (userId, sequence) in after) events.AddRange(await GetUserEventsAfterAsync(userId, sequence, cancellationToken).ConfigureAwait(false));
+        events.Sort((a, b) => a.Sequence.CompareTo(b.Sequence));
+        return events;
+    }
+
     /// <summary>Events by id (missing ids are left out).</summary>
     Task<IReadOnlyList<StoredEvent>> GetEventsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default);
 

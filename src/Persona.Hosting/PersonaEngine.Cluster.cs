@@ -52,16 +52,60 @@ public sealed partial class PersonaEngine
     /// shopper's state is only ever changed this way on a cluster node, so an event is never applied twice, even while
     /// the membership briefly lets two nodes hold the same grain.
     /// </summary>
+    /// <remarks>
+    /// Catch-ups are grouped like appends: those requested while a read is under way share the next one (one query for
+    /// many shoppers), so a node makes a few store reads per batch instead of one per shopper.
+    /// </remarks>
     public async Task CatchUpShopperAsync(string userId, CancellationToken cancellationToken)
     {
-        var through = _profiles.ThroughSequenceOf(userId);
-        var events = await _store.GetUserEventsAfterAsync(userId, through, cancellationToken);
-        if (events.Count == 0) return;
-        var kept = WithoutErased(events);
-        foreach (var changed in _profiles.ApplyTail(kept, Catalog))
+        var request = new CatchUpRequest(userId);
+        await _catchUps.Writer.WriteAsync(request, cancellationToken);
+        await request.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    private sealed class CatchUpRequest(string userId)
+    {
+        public string UserId { get; } = userId;
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Most shoppers one catch-up read covers.</summary>
+    private const int MaxCatchUpGroup = 512;
+
+    private readonly System.Threading.Channels.Channel<CatchUpRequest> _catchUps =
+        System.Threading.Channels.Channel.CreateUnbounded<CatchUpRequest>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = false });
+
+    /// <summary>
+    /// Two readers, so one group's read overlaps the next group's gathering. Two groups may hold the same shopper: each
+    /// applies only the events after the sequence the state holds when it applies, and each read returns every event of
+    /// its shoppers after the sequences it asked from, so no event is skipped or counted twice.
+    /// </summary>
+    private async Task CatchUpLoopAsync()
+    {
+        var reader = _catchUps.Reader;
+        var group = new List<CatchUpRequest>();
+        while (await reader.WaitToReadAsync())
         {
-            _dirtyStates.TryAdd(changed, 0);
-            _dirtyProfiles.TryAdd(changed, 0);
+            group.Clear();
+            while (group.Count < MaxCatchUpGroup && reader.TryRead(out var next)) group.Add(next);
+            if (group.Count == 0) continue;
+            try
+            {
+                var after = new Dictionary<string, long>(StringComparer.Ordinal);
+                foreach (var request in group) after.TryAdd(request.UserId, _profiles.ThroughSequenceOf(request.UserId));
+                var events = await _store.GetUsersEventsAfterAsync(after, CancellationToken.None);
+                if (events.Count > 0)
+                    foreach (var changed in _profiles.ApplyTail(WithoutErased(events), Catalog))
+                    {
+                        _dirtyStates.TryAdd(changed, 0);
+                        _dirtyProfiles.TryAdd(changed, 0);
+                    }
+                foreach (var request in group) request.Done.TrySetResult();
+            }
+            catch (Exception ex)
+            {
+                foreach (var request in group) request.Done.TrySetException(ex);
+            }
         }
     }
 
@@ -162,7 +206,10 @@ public sealed partial class PersonaEngine
         if (_cluster is null) return;
         Interlocked.Exchange(ref _followedThrough, through);
         _following = Task.Run(() => FollowLogAsync(_stopFollowing.Token));
+        _catchingUp = Task.WhenAll(Task.Run(CatchUpLoopAsync), Task.Run(CatchUpLoopAsync));
     }
+
+    private Task _catchingUp = Task.CompletedTask;
 
     private async Task FollowLogAsync(CancellationToken cancellationToken)
     {
@@ -258,6 +305,8 @@ public sealed partial class PersonaEngine
 
     private async Task StopFollowingAsync()
     {
+        _catchUps.Writer.TryComplete();
+        await _catchingUp;
         await _stopFollowing.CancelAsync();
         try { await _following; }
         catch (OperationCanceledException) { }

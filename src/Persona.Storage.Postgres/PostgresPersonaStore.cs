@@ -268,6 +268,24 @@ public sealed class PostgresPersonaStore : IPersonaStore
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<StoredEvent>> GetUsersEventsAfterAsync(IReadOnlyDictionary<string, long> after, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(after);
+        EnsureInitialized();
+        if (after.Count == 0) return [];
+        var users = after.Keys.ToArray();
+        var sequences = users.Select(u => after[u]).ToArray();
+        // One index range per user (user_id, sequence), joined to the list of users and their sequences.
+        return await QueryEventListAsync(
+            $"SELECT {EventColumns} FROM events JOIN unnest($1::text[], $2::bigint[]) AS wanted (u, s) ON user_id = wanted.u AND sequence > wanted.s ORDER BY sequence;",
+            command =>
+            {
+                command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = users });
+                command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = sequences });
+            }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<StoredEvent>> GetEventsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ids);

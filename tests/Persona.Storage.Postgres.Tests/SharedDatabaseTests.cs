@@ -120,6 +120,10 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         Assert.Equal(["e1", "e3", "e4"], all.Select(e => e.Id));
         Assert.Equal(["e3", "e4"], (await a.GetUserEventsAfterAsync("u1", all[0].Sequence)).Select(e => e.Id));
         Assert.Empty(await a.GetUserEventsAfterAsync("u1", all[^1].Sequence));
+
+        // Several shoppers at once, each from its own sequence, in sequence order.
+        var many = await b.GetUsersEventsAfterAsync(new Dictionary<string, long> { ["u1"] = all[0].Sequence, ["u2"] = 0, ["nobody"] = 0 });
+        Assert.Equal(["e2", "e3", "e4"], many.Select(e => e.Id));
     }
 
     [Theory]
