@@ -7,8 +7,8 @@ namespace Persona.Hosting;
 
 /// <summary>
 /// The engine as one node of a cluster (docs/cluster.md). Each shopper has one writer, the node where its grain is
-/// active: ingest on any node appends each shopper's events through that node (<see cref="IClusterPeers"/>), which
-/// applies them to the shopper's state. Item-side state (item pairs, recommendation and search state) is fed on every
+/// active: ingest on any node appends each shopper's events through that node (<see cref="IClusterPeers"/>), which then
+/// catches the shopper's state up from the store. Item-side state (item pairs, recommendation and search state) is fed on every
 /// node by following the shared log in sequence order, so all nodes hold the same aggregates, built in log order.
 /// </summary>
 public sealed partial class PersonaEngine
