@@ -277,32 +277,6 @@ public sealed partial class PersonaEngine
         Interlocked.Exchange(ref _followedThrough, page[^1].Sequence);
     }
 
-    /// <summary>
-    /// Writes the state parts that moved, each encoded between pages of the log it follows, so it covers exactly the log
-    /// through <see cref="FollowedThrough"/>. Every node writes them; any node's copy is complete up to its sequence.
-    /// </summary>
-    private async Task CheckpointFollowedPartsAsync(CancellationToken cancellationToken)
-    {
-        foreach (var observer in _startParts)
-        {
-            StatePart part;
-            await _followGate.WaitAsync(cancellationToken);
-            try
-            {
-                var through = Interlocked.Read(ref _followedThrough);
-                if (_partsWrittenThrough.TryGetValue(observer.PartName, out var written) && written == through) continue;
-                part = new StatePart(observer.PartName, observer.PartFingerprint, through, _time.GetUtcNow(), observer.Encode());
-            }
-            finally
-            {
-                _followGate.Release();
-            }
-            await _store.WriteStatePartAsync(part, cancellationToken);
-            _partsWrittenThrough[part.Name] = part.Sequence;
-        }
-        _partsWrittenAt = _time.GetUtcNow();
-    }
-
     private async Task StopFollowingAsync()
     {
         _catchUps.Writer.TryComplete();

@@ -286,23 +286,20 @@ public sealed partial class PersonaEngine
         {
             var through = Interlocked.Read(ref _publishedThrough);
             var written = await WriteChangedStatesAsync(progress, cancellationToken);
-            if (_cluster is not null)
+            // A cluster node writes no checkpoint row: every node starts its shoppers cold.
+            if (_cluster is null)
             {
-                // No checkpoint row: every node starts its shoppers cold, and its parts follow the log.
-                if (!partsOnlyWhenDue || _time.GetUtcNow() - _partsWrittenAt >= TimeSpan.FromSeconds(_options.State.PartIntervalSeconds))
-                    await CheckpointFollowedPartsAsync(cancellationToken);
-                return written;
-            }
-            await _writeGate.WaitAsync(cancellationToken);
-            try
-            {
-                var data = BurstData(Interlocked.Read(ref _appendedThrough), _bursts.Encode());
-                var checkpoint = new StateCheckpoint(ShopperStatePart, ProfileState.OptionsFingerprint(_options.Profiles), through, _time.GetUtcNow(), data);
-                await _store.WriteShopperStatesAsync([], checkpoint, cancellationToken);
-            }
-            finally
-            {
-                _writeGate.Release();
+                await _writeGate.WaitAsync(cancellationToken);
+                try
+                {
+                    var data = BurstData(Interlocked.Read(ref _appendedThrough), _bursts.Encode());
+                    var checkpoint = new StateCheckpoint(ShopperStatePart, ProfileState.OptionsFingerprint(_options.Profiles), through, _time.GetUtcNow(), data);
+                    await _store.WriteShopperStatesAsync([], checkpoint, cancellationToken);
+                }
+                finally
+                {
+                    _writeGate.Release();
+                }
             }
             var due = _time.GetUtcNow() - _partsWrittenAt >= TimeSpan.FromSeconds(_options.State.PartIntervalSeconds);
             if (!partsOnlyWhenDue || due) await CheckpointPartsAsync(cancellationToken);
@@ -412,24 +409,27 @@ public sealed partial class PersonaEngine
     /// <summary>
     /// Writes the part observers whose state moved since their stored copy. Each is encoded under the write gate once
     /// every appended batch has been applied, so it covers exactly the log up to the last appended sequence; it is
-    /// written after the gate opens (the checkpoint gate keeps erasures out until then).
+    /// written after the gate opens (the checkpoint gate keeps erasures out until then). A cluster node's parts follow
+    /// the log instead: each is encoded between pages of it, covering the log through <see cref="FollowedThrough"/>
+    /// (every node writes them; any node's copy is complete up to its sequence).
     /// </summary>
     private async Task CheckpointPartsAsync(CancellationToken cancellationToken)
     {
+        var gate = _cluster is null ? _writeGate : _followGate;
         foreach (var observer in _startParts)
         {
             StatePart part;
-            await _writeGate.WaitAsync(cancellationToken);
+            await gate.WaitAsync(cancellationToken);
             try
             {
-                await DrainAppliedAsync(cancellationToken);
-                var through = Interlocked.Read(ref _appendedThrough);
+                if (_cluster is null) await DrainAppliedAsync(cancellationToken);
+                var through = _cluster is null ? Interlocked.Read(ref _appendedThrough) : Interlocked.Read(ref _followedThrough);
                 if (_partsWrittenThrough.TryGetValue(observer.PartName, out var written) && written == through) continue;
                 part = new StatePart(observer.PartName, observer.PartFingerprint, through, _time.GetUtcNow(), observer.Encode());
             }
             finally
             {
-                _writeGate.Release();
+                gate.Release();
             }
             await _store.WriteStatePartAsync(part, cancellationToken);
             _partsWrittenThrough[part.Name] = part.Sequence;
