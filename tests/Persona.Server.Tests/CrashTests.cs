@@ -1,6 +1,9 @@
+extern alias cli;
+
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using cli::Persona.Cli.Commands;
 using Persona.Abstractions;
 using Persona.Core.Profiles;
 using Persona.Hosting;
@@ -80,13 +83,8 @@ public sealed class CrashTests
             u => Comparable(JsonSerializer.Serialize(book.Build(u, asOf), PersonaJson.Options)));
     }
 
-    /// <summary>The profile without its bookkeeping (version, write time) and model outputs, which a rebuild does not make.</summary>
-    private static string Comparable(string profileJson)
-    {
-        var node = JsonNode.Parse(profileJson)!.AsObject();
-        foreach (var field in new[] { "version", "updated_at", "predictions", "segment", "embedding", "embedding_model_version" }) node.Remove(field);
-        return node.ToJsonString();
-    }
+    /// <summary>The profile without its bookkeeping and model outputs, as <c>persona bench failover</c> compares them.</summary>
+    private static string Comparable(string profileJson) => FailoverBench.Comparable(profileJson);
 
     private static async Task PostUntilKilledAsync(HttpClient client, int round, int writer, ConcurrentDictionary<string, byte> acknowledged, CancellationToken cancellationToken)
     {
