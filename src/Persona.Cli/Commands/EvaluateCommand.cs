@@ -35,6 +35,7 @@ internal static class EvaluateCommand
         var k = new Option<int>("--k") { Description = "segments: number of segments (0 = choose by silhouette).", DefaultValueFactory = _ => 0 };
         var command = new Command("evaluate", "Measure quality against ground truth and print the tables.") { task, data, truth, output, dataset, path, horizon, seed, k };
         NextItemEvaluation.Options.AddTo(command);
+        NextItemEvaluation.AddModelOptions(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var dir = parse.GetValue(data)!;
@@ -47,7 +48,7 @@ internal static class EvaluateCommand
                     return 2;
                 }
                 return await NextItemEvaluation.RunAsync(parse.GetValue(dataset) ?? Path.GetFileNameWithoutExtension(nextItemPath), nextItemPath,
-                    parse.GetValue(output), NextItemEvaluation.ReadOptions(parse) with { Seed = parse.GetValue(seed) }, cancellationToken);
+                    parse.GetValue(output), NextItemEvaluation.ReadOptions(parse) with { Seed = parse.GetValue(seed) }, parse, cancellationToken);
             }
             if (taskName == SearchEvaluation.Task)
             {

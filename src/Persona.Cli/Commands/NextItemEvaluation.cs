@@ -1,6 +1,9 @@
 using System.CommandLine;
 using Persona.Core.Evaluation.NextItem;
 using Persona.Core.Models.Sequence;
+using Persona.Core.Ranking;
+using Persona.Hosting.Recommendations;
+using Spectre.Console;
 
 namespace Persona.Cli.Commands;
 
@@ -19,18 +22,114 @@ internal static class NextItemEvaluation
     /// <summary>Training options for <c>evaluate</c> (without <c>--seed</c>, which evaluate already has); add them with <see cref="TrainingOptionSet.AddTo"/>.</summary>
     public static TrainingOptionSet Options { get; } = new(includeSeed: false);
 
-    public static async Task<int> RunAsync(string dataset, string path, FileInfo? output, SequenceTrainingOptions options, CancellationToken cancellationToken)
+    private static readonly Option<DirectoryInfo?> ModelOption = new("--model") { Description = "next-item: measure this stored model folder (written by --save-model) instead of training one." };
+    private static readonly Option<DirectoryInfo?> SaveModelOption = new("--save-model") { Description = "next-item: also store the trained model in this folder." };
+    private static readonly Option<string?> ServedSplitOption = new("--served-split")
+    {
+        Description = "next-item: split the recommender-as-served row is measured on: test (default) or validation (to compare blend settings without the test; use with a model trained with --refit-epochs 0).",
+    };
+    private static readonly Option<string?> BlendOption = new("--blend")
+    {
+        Description = "next-item: the served blend's weights model,co-occurrence,affinity,popularity (default: Persona:Recommendations' defaults).",
+    };
+    private static readonly Option<bool> TraceTestOption = new("--trace-test") { Description = "next-item: print test NDCG@10 after every epoch (a diagnostic; training never looks at it)." };
+
+    /// <summary>Adds the next-item options that are not training settings.</summary>
+    public static void AddModelOptions(Command command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        command.Options.Add(ModelOption);
+        command.Options.Add(SaveModelOption);
+        command.Options.Add(TraceTestOption);
+        command.Options.Add(ServedSplitOption);
+        command.Options.Add(BlendOption);
+        ServedSplitOption.AcceptOnlyFromAmong("test", "validation");
+        BlendOption.Validators.Add(r =>
+        {
+            if (r.GetValue(BlendOption) is { } text && ParseBlend(text) is null)
+                r.AddError("--blend takes four non-negative numbers separated by commas: model,co-occurrence,affinity,popularity.");
+        });
+    }
+
+    private static double[]? ParseBlend(string text)
+    {
+        var parts = text.Split(',');
+        if (parts.Length != 4) return null;
+        var weights = new double[4];
+        for (var i = 0; i < 4; i++)
+            if (!double.TryParse(parts[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out weights[i]) || !(weights[i] is >= 0 and <= 100)) return null;
+        return weights;
+    }
+
+    public static Task<int> RunAsync(string dataset, string path, FileInfo? output, SequenceTrainingOptions options, ParseResult parse, CancellationToken cancellationToken) =>
+        RunAsync(dataset, path, output, options, cancellationToken, parse?.GetValue(ModelOption), parse?.GetValue(SaveModelOption), parse?.GetValue(TraceTestOption) ?? false,
+            parse?.GetValue(ServedSplitOption) == "validation" ? NextItemSplit.Validation : NextItemSplit.Test,
+            parse?.GetValue(BlendOption) is { } blend ? ParseBlend(blend) : null);
+
+    public static async Task<int> RunAsync(
+        string dataset, string path, FileInfo? output, SequenceTrainingOptions options, CancellationToken cancellationToken,
+        DirectoryInfo? modelFolder = null, DirectoryInfo? saveModel = null, bool traceTest = false,
+        NextItemSplit servedSplit = NextItemSplit.Test, double[]? blend = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.TimeLimit is null) options = options with { TimeLimit = DefaultTimeLimit };
         NextItemReport? report = null;
         try
         {
+            var (events, items) = await SequenceFileReader.ReadAsync(path, cancellationToken);
+            var data = SequenceDataset.Build(events, items);
+            SequenceModel? trained = null;
+            SequenceModel? lastTrained = null;
+            if (modelFolder is not null)
+            {
+                trained = SequenceModel.Load(modelFolder.FullName);
+                if (!trained.Vocabulary.ItemIds.SequenceEqual(data.Vocabulary.ItemIds))
+                {
+                    Console.Error.WriteLine($"--model {modelFolder.FullName} was trained on another item list than {path}.");
+                    return 2;
+                }
+            }
             if (!await TrainingProgress.TryRunAsync(async progress =>
             {
-                (report, _) = await NextItemBenchmark.RunAsync(dataset, path, options, trainModel: true, progress, cancellationToken);
+                SequenceTrainingResult? training;
+                (report, training) = await System.Threading.Tasks.Task.Run(() => NextItemBenchmark.Run(dataset, data, options, trainModel: true, progress, trained, traceTest, cancellationToken), cancellationToken);
+                lastTrained = training?.Model;
+                if (saveModel is not null && training is not null)
+                {
+                    training.Model.Save(saveModel.FullName, new SequenceModelManifest
+                    {
+                        Version = training.Model.Version,
+                        CreatedAt = DateTimeOffset.UtcNow,
+                        Network = training.Model.Network.Config,
+                        Training = options,
+                        Items = training.Model.Vocabulary.ItemIds,
+                        Attributes = training.Model.Vocabulary.AttributeTokens,
+                        Metrics = new Dictionary<string, double> { ["validation_ndcg10"] = training.BestValidationNdcg10, ["training_seconds"] = training.Elapsed.TotalSeconds },
+                    });
+                }
             }))
                 return 1;
+
+            // The same model inside the recommender the API runs (its blend of model, item pairs and popularity).
+            var model = trained ?? (SequenceModel?)null;
+            if (model is null && report is not null) model = lastTrained;
+            var recommendation = new RecommendationOptions();
+            if (blend is { } w)
+            {
+                recommendation.ModelWeight = w[0];
+                recommendation.CoOccurrenceWeight = w[1];
+                recommendation.AffinityWeight = w[2];
+                recommendation.PopularityWeight = w[3];
+            }
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            NextItemMetrics served = null!;
+            await AnsiConsole.Status().StartAsync($"Measuring the recommender as served ({(servedSplit == NextItemSplit.Test ? "test" : "validation")} split)…", async _ =>
+                served = await ServedNextItemEvaluation.EvaluateAsync(events, items, data, model, servedSplit, recommendation, cancellationToken: cancellationToken));
+            var label = $"recommender as served (weights model {recommendation.ModelWeight}, item pairs {recommendation.CoOccurrenceWeight}, affinity {recommendation.AffinityWeight}, popularity {recommendation.PopularityWeight})"
+                + (servedSplit == NextItemSplit.Validation ? ", VALIDATION split" : "");
+            var row = NextItemResult.From(label, served, PopularityScorer.FitCounts(data), report!.Results[^1].TrainingSeconds);
+            Console.Error.WriteLine($"served: {clock.Elapsed.TotalSeconds:0} s");
+            report = report with { Results = [.. report.Results, row] };
         }
         catch (FileNotFoundException ex)
         {

@@ -59,6 +59,7 @@ internal sealed class TrainingOptionSet
     private readonly Option<float> _lr = new("--lr") { Description = "Peak learning rate (AdamW).", DefaultValueFactory = _ => new SequenceTrainingOptions().LearningRate };
     private readonly Option<int> _negatives = new("--negatives") { Description = "0: full softmax over the catalog; N: N shared sampled negatives per step.", DefaultValueFactory = _ => new SequenceTrainingOptions().SampledNegatives };
     private readonly Option<int> _patience = new("--patience") { Description = "Epochs without a better validation NDCG@10 before stopping.", DefaultValueFactory = _ => new SequenceTrainingOptions().Patience };
+    private readonly Option<int> _refit = new("--refit-epochs") { Description = "Epochs after early stopping that also learn each user's newest step, the learning rate falling to zero.", DefaultValueFactory = _ => SequenceTrainingOptions.DefaultRefitEpochs };
     private readonly Option<double?> _minutes = new("--max-minutes") { Description = "Stop training after this many minutes (keeping the best epoch)." };
 
     public TrainingOptionSet(bool includeSeed = true)
@@ -72,6 +73,7 @@ internal sealed class TrainingOptionSet
         AtLeast(_batch, 1);
         AtLeast(_negatives, 0);
         AtLeast(_patience, 1);
+        AtLeast(_refit, 0);
         _heads.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() is var heads and > 0 && r.GetValue(_dim) is var dim and > 0 && dim % heads != 0)
@@ -93,7 +95,7 @@ internal sealed class TrainingOptionSet
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _epochs, _dim, _maxLength, _layers, _heads, _dropout, _batch, _lr, _negatives, _patience, _minutes })
+        foreach (var option in new Option[] { _epochs, _dim, _maxLength, _layers, _heads, _dropout, _batch, _lr, _negatives, _patience, _refit, _minutes })
             command.Options.Add(option);
         if (_includeSeed) command.Options.Add(_seed);
     }
@@ -117,6 +119,7 @@ internal sealed class TrainingOptionSet
         LearningRate = parse.GetValue(_lr),
         SampledNegatives = parse.GetValue(_negatives),
         Patience = parse.GetValue(_patience),
+        RefitEpochs = parse.GetValue(_refit),
         TimeLimit = parse.GetValue(_minutes) is { } m ? TimeSpan.FromMinutes(m) : null,
     };
 }

@@ -29,7 +29,7 @@ public sealed class TrainedChainsFixture
 public sealed class SequenceModelTests(TrainedChainsFixture fixture) : IClassFixture<TrainedChainsFixture>
 {
     private static List<SequenceStep> Steps(IEnumerable<Item> items, EventType type = EventType.Purchase) =>
-        items.Select((item, t) => new SequenceStep(item, type, Start.AddDays(t))).ToList();
+        items.Select((item, t) => new SequenceStep(item, type, Start.AddHours(5 * t))).ToList(); // the chain data's own gaps
 
     [Fact]
     public void Train_ChainData_TestNdcgPinnedAndAboveCooccurrence()

@@ -40,7 +40,15 @@ public sealed record NextItemReport
 
     public double BestValidationNdcg10 { get; init; }
 
+    public int RefitEpochsRun { get; init; }
+
     public IReadOnlyList<double> ValidationByEpoch { get; init; } = [];
+
+    /// <summary>
+    /// With <c>--trace-test</c> only: test NDCG@10 after every epoch (training, then refit), for reading a run's curve.
+    /// Nothing in training looks at it; choices are made on validation alone.
+    /// </summary>
+    public IReadOnlyList<double>? TestTraceByEpoch { get; init; }
 
     public string Machine { get; init; } = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}";
 
@@ -58,11 +66,15 @@ public sealed record NextItemReport
         {
             sb.AppendLine(c, $"| {r.Model} | {r.Hr5:.0000} | {r.Ndcg5:.0000} | {r.Hr10:.0000} | {r.Ndcg10:.0000} | {r.Hr20:.0000} | {r.Ndcg20:.0000} | {r.Coverage10:.0000} | {r.Novelty10:0.00} | {r.TrainingSeconds:0.0} s |");
         }
-        if (Training is { } t)
+        if (Training is { } t && EpochsRun > 0)
         {
             sb.AppendLine();
             sb.AppendLine(c, $"Transformer: d {t.Dimension}, {t.Layers} layers, {t.Heads} head(s), max length {t.MaxLength}, dropout {t.Dropout}, batch {t.BatchSize}, lr {t.LearningRate}, " +
-                $"{(t.SampledNegatives > 0 ? $"{t.SampledNegatives} sampled negatives" : "full softmax")}, seed {t.Seed}; best epoch {BestEpoch} of {EpochsRun}, validation NDCG@10 {BestValidationNdcg10:.0000}.");
+                $"{(t.SampledNegatives > 0 ? $"{t.SampledNegatives} sampled negatives" : "full softmax")}, seed {t.Seed}; best epoch {BestEpoch} of {EpochsRun}, validation NDCG@10 {BestValidationNdcg10:.0000}, " +
+                $"then {RefitEpochsRun} refit epoch(s) through the validation step.");
+            sb.AppendLine(c, $"Validation NDCG@10 by epoch: {string.Join(" ", ValidationByEpoch.Select(v => v.ToString(".0000", c)))}.");
+            if (TestTraceByEpoch is { Count: > 0 } trace)
+                sb.AppendLine(c, $"Test NDCG@10 by epoch (trace only, chooses nothing): {string.Join(" ", trace.Select(v => v.ToString(".0000", c)))}.");
         }
         sb.AppendLine(c, $"Machine: {Machine}.");
         return sb.ToString();
@@ -84,13 +96,17 @@ public static class NextItemBenchmark
     {
         var (events, items) = await SequenceFileReader.ReadAsync(path, cancellationToken).ConfigureAwait(false);
         var data = SequenceDataset.Build(events, items);
-        var (report, training) = Run(name, data, options, trainModel, progress, cancellationToken);
+        var (report, training) = Run(name, data, options, trainModel, progress, cancellationToken: cancellationToken);
         return (report, training);
     }
 
+    /// <summary>
+    /// Runs the table on a built data set. With <paramref name="trained"/> the model is measured as given instead of
+    /// trained (its vocabulary must be the data set's); <paramref name="traceTest"/> records test NDCG@10 per epoch.
+    /// </summary>
     public static (NextItemReport Report, SequenceTrainingResult? Training) Run(
         string name, SequenceDataset data, SequenceTrainingOptions options, bool trainModel = true,
-        IProgress<SequenceTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<SequenceTrainingProgress>? progress = null, SequenceModel? trained = null, bool traceTest = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         var counts = PopularityScorer.FitCounts(data);
@@ -104,9 +120,17 @@ public static class NextItemBenchmark
         var cooccurrenceSeconds = clock.Elapsed.TotalSeconds;
         results.Add(NextItemResult.From(cooccurrence.Name, NextItemEvaluator.Evaluate(data, cooccurrence, NextItemSplit.Test), counts, cooccurrenceSeconds));
         SequenceTrainingResult? training = null;
-        if (trainModel)
+        if (trained is not null)
         {
-            training = SequenceTrainer.Train(data, options, progress, cancellationToken);
+            var metrics = NextItemEvaluator.Evaluate(data, new SequenceModelScorer(trained), NextItemSplit.Test);
+            results.Add(NextItemResult.From("sequence transformer", metrics, counts, trained.Manifest?.Metrics.GetValueOrDefault("training_seconds") ?? 0));
+        }
+        else if (trainModel)
+        {
+            Func<SequenceNetwork, double>? trace = traceTest
+                ? network => NextItemEvaluator.Evaluate(data, new SequenceModelScorer(new SequenceModel(network, data.Vocabulary, "trace")), NextItemSplit.Test).Ndcg(10)
+                : null;
+            training = SequenceTrainer.Train(data, options, trace, progress, cancellationToken);
             var metrics = NextItemEvaluator.Evaluate(data, new SequenceModelScorer(training.Model), NextItemSplit.Test);
             results.Add(NextItemResult.From("sequence transformer", metrics, counts, training.Elapsed.TotalSeconds));
         }
@@ -122,6 +146,8 @@ public static class NextItemBenchmark
             EpochsRun = training?.EpochsRun ?? 0,
             BestValidationNdcg10 = training?.BestValidationNdcg10 ?? 0,
             ValidationByEpoch = training?.ValidationByEpoch ?? [],
+            TestTraceByEpoch = traceTest ? training?.DiagnosticByEpoch : null,
+            RefitEpochsRun = training?.RefitEpochsRun ?? 0,
         };
         return (report, training);
     }

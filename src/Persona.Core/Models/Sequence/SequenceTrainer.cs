@@ -13,6 +13,8 @@ public sealed record SequenceTrainingOptions
     public const int DefaultEpochs = 200;
     public const int DefaultSeed = 42;
     public const int DefaultSampledNegatives = 8192;
+    public const int DefaultRefitEpochs = 3;
+    public const int DefaultPatience = 4;
 
     public int Dimension { get; init; } = DefaultDimension;
 
@@ -32,8 +34,11 @@ public sealed record SequenceTrainingOptions
 
     public float WeightDecay { get; init; }
 
-    /// <summary>Epochs after early stopping whose windows include the validation step (the test step stays held out).</summary>
-    public int RefitEpochs { get; init; } = 1;
+    /// <summary>
+    /// Epochs after early stopping whose windows include the validation step (the test step stays held out), with the
+    /// learning rate falling linearly to zero over them.
+    /// </summary>
+    public int RefitEpochs { get; init; } = DefaultRefitEpochs;
 
     /// <summary>Share of items (with attributes) whose id embedding is dropped in a step, for cold-start vectors.</summary>
     public float ItemIdDropout { get; init; }
@@ -42,7 +47,7 @@ public sealed record SequenceTrainingOptions
     public int SampledNegatives { get; init; } = DefaultSampledNegatives;
 
     /// <summary>Epochs without a better validation NDCG@10 before stopping.</summary>
-    public int Patience { get; init; } = 10;
+    public int Patience { get; init; } = DefaultPatience;
 
     /// <summary>Stop after this much training time (then keep the best epoch so far); null = no limit.</summary>
     public TimeSpan? TimeLimit { get; init; }
@@ -55,7 +60,14 @@ public sealed record SequenceTrainingProgress(
     int Epoch, int Epochs, int Step, int StepsPerEpoch, float Loss, double? ValidationNdcg10, double BestValidationNdcg10, TimeSpan Elapsed, TimeSpan? Eta);
 
 /// <summary>A trained model with the figures of its run.</summary>
-public sealed record SequenceTrainingResult(SequenceModel Model, int BestEpoch, int EpochsRun, double BestValidationNdcg10, TimeSpan Elapsed, IReadOnlyList<double> ValidationByEpoch);
+public sealed record SequenceTrainingResult(SequenceModel Model, int BestEpoch, int EpochsRun, double BestValidationNdcg10, TimeSpan Elapsed, IReadOnlyList<double> ValidationByEpoch)
+{
+    /// <summary>Refit epochs run after early stopping (fewer than asked when the time limit came first).</summary>
+    public int RefitEpochsRun { get; init; }
+
+    /// <summary>A caller's diagnostic figure per epoch (training epochs, then refit epochs); empty without one.</summary>
+    public IReadOnlyList<double> DiagnosticByEpoch { get; init; } = [];
+}
 
 /// <summary>
 /// Trains the sequence transformer with cross-entropy at every position of each user's training steps (all but the
@@ -65,7 +77,13 @@ public sealed record SequenceTrainingResult(SequenceModel Model, int BestEpoch, 
 public static class SequenceTrainer
 {
     public static SequenceTrainingResult Train(
-        SequenceDataset data, SequenceTrainingOptions options, IProgress<SequenceTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        SequenceDataset data, SequenceTrainingOptions options, IProgress<SequenceTrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Train(data, options, diagnostic: null, progress, cancellationToken);
+
+    /// <summary>Trains, calling <paramref name="diagnostic"/> on the network after every epoch (its figures land in the result).</summary>
+    public static SequenceTrainingResult Train(
+        SequenceDataset data, SequenceTrainingOptions options, Func<SequenceNetwork, double>? diagnostic,
+        IProgress<SequenceTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
@@ -97,6 +115,7 @@ public static class SequenceTrainer
         var bestEpoch = 0;
         float[][]? bestWeights = null;
         var history = new List<double>();
+        var diagnostics = new List<double>();
         var epochsRun = 0;
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
@@ -116,6 +135,7 @@ public static class SequenceTrainer
             network.Eval();
             var ndcg = Validate(network, data, validationUsers);
             history.Add(ndcg);
+            if (diagnostic is not null) diagnostics.Add(diagnostic(network));
             if (ndcg > best)
             {
                 best = ndcg;
@@ -125,7 +145,8 @@ public static class SequenceTrainer
             progress?.Report(new SequenceTrainingProgress(epoch, options.Epochs, batches.Count, batches.Count, (float)(lossSum / batches.Count), ndcg, best, clock.Elapsed,
                 Eta(clock.Elapsed, epoch, options)));
             if (epoch - bestEpoch >= options.Patience) break;
-            if (options.TimeLimit is { } limit && clock.Elapsed >= limit) break;
+            // Under a time limit, stop when one more epoch and the refit would not fit in it.
+            if (options.TimeLimit is { } limit && clock.Elapsed + (clock.Elapsed / epoch * (1 + options.RefitEpochs)) > limit) break;
         }
 
         if (bestWeights is not null)
@@ -134,26 +155,45 @@ public static class SequenceTrainer
         }
 
         // Refit: a few more epochs whose windows end at the validation step (only the test step stays unseen), so the
-        // served model has learned each user's newest transition too; validation has chosen everything else.
+        // served model has learned each user's newest transition too; validation has chosen everything else. The
+        // learning rate falls linearly to zero over them, which settles the weights instead of leaving them mid-step.
+        // Under a time limit the refit gets the time of as many epochs as the limit still allows (at least one).
+        var refitRun = 0;
         if (options.RefitEpochs > 0)
         {
             var refit = Samples(data, heldOut: 1, options.MaxLength);
+            var epochSeconds = epochsRun > 0 ? clock.Elapsed.TotalSeconds / epochsRun : 0;
+            var refitEpochs = options.RefitEpochs;
+            if (options.TimeLimit is { } limit && epochSeconds > 0)
+                refitEpochs = Math.Clamp((int)((limit.TotalSeconds - clock.Elapsed.TotalSeconds) / epochSeconds), 1, options.RefitEpochs);
+            var refitSteps = refitEpochs * ((refit.Count + options.BatchSize - 1) / options.BatchSize);
+            var stepsDone = 0;
             network.Train();
-            for (var epoch = 1; epoch <= options.RefitEpochs; epoch++)
+            for (var epoch = 1; epoch <= refitEpochs; epoch++)
             {
                 var batches = MakeBatches(refit, options.BatchSize, batchRng);
                 for (var s = 0; s < batches.Count; s++)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
+                    optimizer.LearningRate = options.LearningRate * (1f - ((float)stepsDone / refitSteps));
                     var loss = Step(network, optimizer, parameters, data, batches[s], options, negativeRng);
+                    stepsDone++;
                     progress?.Report(new SequenceTrainingProgress(epochsRun, options.Epochs, s + 1, batches.Count, loss, null, Math.Max(0, best), clock.Elapsed, TimeSpan.Zero));
                 }
+                refitRun = epoch;
+                if (diagnostic is not null)
+                {
+                    network.Eval();
+                    diagnostics.Add(diagnostic(network));
+                    network.Train();
+                }
             }
+            optimizer.LearningRate = options.LearningRate;
         }
         network.Eval();
         var version = "seq-" + DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         var model = new SequenceModel(network, data.Vocabulary, version);
-        return new SequenceTrainingResult(model, bestEpoch, epochsRun, best, clock.Elapsed, history);
+        return new SequenceTrainingResult(model, bestEpoch, epochsRun, best, clock.Elapsed, history) { RefitEpochsRun = refitRun, DiagnosticByEpoch = diagnostics };
     }
 
     private static TimeSpan? Eta(TimeSpan elapsed, double epochsDone, SequenceTrainingOptions options)

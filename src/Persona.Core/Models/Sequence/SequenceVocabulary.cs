@@ -13,8 +13,11 @@ public sealed class SequenceVocabulary
     /// <summary>Item attribute holding a comma-separated list of anonymous attribute ids (data sets without names).</summary>
     public const string AttributeListKey = "attributes";
 
-    /// <summary>Most attribute tokens kept per item (brand first, then the category path from the root).</summary>
-    public const int MaxAttributesPerItem = 8;
+    /// <summary>Most attribute tokens kept per item (brand first, then the category path from the root, then title words).</summary>
+    public const int MaxAttributesPerItem = 16;
+
+    /// <summary>A title word becomes a token only when at least this many catalog items share it (a word of one item says nothing its id does not).</summary>
+    public const int MinTitleWordItems = 2;
 
     private readonly Dictionary<string, int> _itemIndex;
     private readonly Dictionary<string, int> _attributeIndex;
@@ -58,10 +61,17 @@ public sealed class SequenceVocabulary
     }
 
     /// <summary>
-    /// The attribute tokens of an item: <c>b:brand</c>, <c>c1:Makeup</c>, <c>c2:Makeup &gt; Nails</c>, …, and
-    /// <c>a:id</c> for each id under <see cref="AttributeListKey"/>. Case-insensitive names.
+    /// The attribute tokens of an item: <c>b:brand</c>, <c>c1:Makeup</c>, <c>c2:Makeup &gt; Nails</c>, …,
+    /// <c>a:id</c> for each id under <see cref="AttributeListKey"/>, and <c>w:word</c> for the words of its title
+    /// (lower case; a run of Chinese, Japanese or Korean characters gives its character pairs). Case-insensitive names.
     /// </summary>
     public static IEnumerable<string> Tokens(Item item)
+    {
+        foreach (var token in NamedTokens(item)) yield return token;
+        foreach (var word in TitleWords(item.Title)) yield return "w:" + word;
+    }
+
+    private static IEnumerable<string> NamedTokens(Item item)
     {
         if (!string.IsNullOrWhiteSpace(item.Brand)) yield return "b:" + item.Brand.Trim().ToLowerInvariant();
         for (var depth = 1; depth <= item.CategoryPath.Count; depth++)
@@ -73,11 +83,52 @@ public sealed class SequenceVocabulary
         }
     }
 
-    /// <summary>A vocabulary over the given item ids (ordinal order) and the attribute tokens of the catalog (ordinal order).</summary>
+    /// <summary>Distinct title words: letters and digits in lower case, two characters or more; CJK runs as character pairs.</summary>
+    public static IEnumerable<string> TitleWords(string? title)
+    {
+        if (string.IsNullOrWhiteSpace(title)) yield break;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var text = title.ToLowerInvariant();
+        var i = 0;
+        while (i < text.Length)
+        {
+            if (IsCjk(text[i]))
+            {
+                var start = i;
+                while (i < text.Length && IsCjk(text[i])) i++;
+                for (var j = start; j + 1 < i; j++)
+                    if (seen.Add(text.Substring(j, 2))) yield return text.Substring(j, 2);
+            }
+            else if (char.IsLetterOrDigit(text[i]))
+            {
+                var start = i;
+                while (i < text.Length && char.IsLetterOrDigit(text[i]) && !IsCjk(text[i])) i++;
+                if (i - start >= 2 && i - start <= 24 && seen.Add(text[start..i])) yield return text[start..i];
+            }
+            else
+            {
+                i++;
+            }
+        }
+    }
+
+    private static bool IsCjk(char c) => c is >= '\u3040' and <= '\u30ff' or >= '\u3400' and <= '\u9fff' or >= '\uac00' and <= '\ud7af' or >= '\uf900' and <= '\ufaff';
+
+    /// <summary>
+    /// A vocabulary over the given item ids (ordinal order) and the attribute tokens of the catalog (ordinal order);
+    /// title words only when <see cref="MinTitleWordItems"/> items or more share them.
+    /// </summary>
     public static SequenceVocabulary Build(IEnumerable<string> itemIds, IEnumerable<Item> catalog)
     {
         var ids = itemIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        var tokens = catalog.SelectMany(Tokens).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var items = catalog as IReadOnlyCollection<Item> ?? catalog.ToList();
+        var words = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var item in items)
+            foreach (var word in TitleWords(item.Title))
+                words[word] = words.GetValueOrDefault(word) + 1;
+        var tokens = items.SelectMany(NamedTokens)
+            .Concat(words.Where(w => w.Value >= MinTitleWordItems).Select(w => "w:" + w.Key))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         return new SequenceVocabulary(ids, tokens);
     }
 }
