@@ -129,7 +129,7 @@ internal static class NextItemEvaluation
                 + (servedSplit == NextItemSplit.Validation ? ", VALIDATION split" : "");
             var row = NextItemResult.From(label, served, PopularityScorer.FitCounts(data), report!.Results[^1].TrainingSeconds);
             Console.Error.WriteLine($"served: {clock.Elapsed.TotalSeconds:0} s");
-            report = report with { Results = [.. report.Results, row] };
+            report = report with { Results = [.. report.Results, row], LoadAtEnd = NextItemReport.LoadAverage() };
         }
         catch (FileNotFoundException ex)
         {

@@ -52,6 +52,24 @@ public sealed record NextItemReport
 
     public string Machine { get; init; } = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}";
 
+    /// <summary>The machine's load average (1, 5, 15 minutes) when the run began and when it ended; "n/a" where unknown.</summary>
+    public string LoadAtStart { get; init; } = LoadAverage();
+
+    public string LoadAtEnd { get; init; } = LoadAverage();
+
+    /// <summary>The three figures of <c>/proc/loadavg</c>, or "n/a".</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
+    }
+
     public DateTimeOffset MeasuredAt { get; init; } = DateTimeOffset.UtcNow;
 
     public string ToMarkdown()
@@ -76,7 +94,7 @@ public sealed record NextItemReport
             if (TestTraceByEpoch is { Count: > 0 } trace)
                 sb.AppendLine(c, $"Test NDCG@10 by epoch (trace only, chooses nothing): {string.Join(" ", trace.Select(v => v.ToString(".0000", c)))}.");
         }
-        sb.AppendLine(c, $"Machine: {Machine}.");
+        sb.AppendLine(c, $"Machine: {Machine}; load average {LoadAtStart} at the start, {LoadAtEnd} at the end.");
         return sb.ToString();
     }
 
@@ -109,6 +127,7 @@ public static class NextItemBenchmark
         IProgress<SequenceTrainingProgress>? progress = null, SequenceModel? trained = null, bool traceTest = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
+        var loadAtStart = NextItemReport.LoadAverage();
         var counts = PopularityScorer.FitCounts(data);
         var results = new List<NextItemResult>();
         var clock = Stopwatch.StartNew();
@@ -147,6 +166,7 @@ public static class NextItemBenchmark
             BestValidationNdcg10 = training?.BestValidationNdcg10 ?? 0,
             ValidationByEpoch = training?.ValidationByEpoch ?? [],
             TestTraceByEpoch = traceTest ? training?.DiagnosticByEpoch : null,
+            LoadAtStart = loadAtStart,
             RefitEpochsRun = training?.RefitEpochsRun ?? 0,
         };
         return (report, training);
