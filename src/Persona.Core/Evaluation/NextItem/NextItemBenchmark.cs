@@ -106,7 +106,7 @@ public static class NextItemBenchmark
         SequenceTrainingResult? training = null;
         if (trainModel)
         {
-            training = SequenceTrainer.Train(data, options, progress, cancellationToken);
+            training = SequenceTrainer.Train(data, options, progress, cancellationToken: cancellationToken);
             var metrics = NextItemEvaluator.Evaluate(data, new SequenceModelScorer(training.Model), NextItemSplit.Test);
             results.Add(NextItemResult.From("sequence transformer", metrics, counts, training.Elapsed.TotalSeconds));
         }

@@ -65,7 +65,8 @@ public sealed record SequenceTrainingResult(SequenceModel Model, int BestEpoch, 
 public static class SequenceTrainer
 {
     public static SequenceTrainingResult Train(
-        SequenceDataset data, SequenceTrainingOptions options, IProgress<SequenceTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        SequenceDataset data, SequenceTrainingOptions options, IProgress<SequenceTrainingProgress>? progress = null, SequenceModel? warmStart = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
@@ -82,6 +83,7 @@ public static class SequenceTrainer
             Dropout = options.Dropout,
         };
         var network = new SequenceNetwork(config, rng.Fork());
+        if (warmStart is not null) SequenceWarmStart.Apply(network, data.Vocabulary, warmStart);
         network.SetItemAttributes(data.ItemAttributes);
         var parameters = network.Parameters().ToList();
         var optimizer = new AdamW(parameters, options.LearningRate, beta1: 0.9f, beta2: 0.98f, weightDecay: options.WeightDecay);
