@@ -20,18 +20,20 @@ internal static class ModelsCommand
 
     public static Command Create()
     {
-        var command = new Command("models", "Stored sequence model versions: list them, promote one to serve, roll back to the previous one.");
-        command.Subcommands.Add(List());
-        command.Subcommands.Add(Promote());
-        command.Subcommands.Add(Rollback());
+        // On the parent and recursive, so `persona models --data DIR list` and `persona models list --data DIR` both work.
+        var data = CommonOptions.Data();
+        data.Recursive = true;
+        var command = new Command("models", "Stored sequence model versions: list them, promote one to serve, roll back to the previous one.") { data };
+        command.Subcommands.Add(List(data));
+        command.Subcommands.Add(Promote(data));
+        command.Subcommands.Add(Rollback(data));
         return command;
     }
 
-    private static Command List()
+    private static Command List(Option<DirectoryInfo> data)
     {
-        var data = CommonOptions.Data();
         var json = new Option<bool>("--json") { Description = "Print the versions as JSON (as GET /v1/admin/models lists them)." };
-        var command = new Command("list", "Versions with when they were trained, validation NDCG@10 and other figures, the gate's verdict, and which one serves.") { data, json };
+        var command = new Command("list", "Versions with when they were trained, validation NDCG@10 and other figures, the gate's verdict, and which one serves.") { json };
         command.SetAction(async (parse, cancellationToken) =>
         {
             await using var session = await OpenAsync(parse.GetValue(data)!, parse.InvocationConfiguration.Error, cancellationToken);
@@ -73,11 +75,10 @@ internal static class ModelsCommand
         return command;
     }
 
-    private static Command Promote()
+    private static Command Promote(Option<DirectoryInfo> data)
     {
-        var data = CommonOptions.Data();
         var version = new Argument<string>("VERSION") { Description = "The version to serve (see `persona models list`)." };
-        var command = new Command("promote", "Serve a stored version (e.g. one the gate rejected); audited. The previous one stays in the history for rollback.") { data, version };
+        var command = new Command("promote", "Serve a stored version (e.g. one the gate rejected); audited. The previous one stays in the history for rollback.") { version };
         command.SetAction(async (parse, cancellationToken) =>
         {
             await using var session = await OpenAsync(parse.GetValue(data)!, parse.InvocationConfiguration.Error, cancellationToken);
@@ -97,10 +98,9 @@ internal static class ModelsCommand
         return command;
     }
 
-    private static Command Rollback()
+    private static Command Rollback(Option<DirectoryInfo> data)
     {
-        var data = CommonOptions.Data();
-        var command = new Command("rollback", "Serve the version that served before the current one again; audited.") { data };
+        var command = new Command("rollback", "Serve the version that served before the current one again; audited.");
         command.SetAction(async (parse, cancellationToken) =>
         {
             await using var session = await OpenAsync(parse.GetValue(data)!, parse.InvocationConfiguration.Error, cancellationToken);

@@ -32,13 +32,14 @@ internal static class TrainCommand
                 run = await models.TrainAsync(training, ModelsCommand.Actor, parse.GetValue(force), warmStart: null, progress, cancellationToken)))
                 return 1;
             var c = CultureInfo.InvariantCulture;
+            var output = parse.InvocationConfiguration.Output;
             var (version, result, dataset) = (run!.Version, run.Result, run.Data);
-            Console.WriteLine(string.Create(c,
+            output.WriteLine(string.Create(c,
                 $"Trained {version} on {dataset.Users.Count:N0} users, {dataset.ItemCount:N0} items: best epoch {result.BestEpoch} of {result.EpochsRun}, " +
                 $"validation NDCG@10 {result.BestValidationNdcg10:0.0000}, {result.Elapsed.TotalSeconds:0} s. Stored in {Path.Combine(repository.Root, version)}."));
-            Console.WriteLine(ModelsCommand.DescribeGate(run.Gate, version));
+            output.WriteLine(ModelsCommand.DescribeGate(run.Gate, version));
             if (engine.Options.Store.IsShared && run.Gate.Serves)
-                Console.WriteLine($"Published to {Hosting.PersonaStores.Describe(engine.Options)}: the servers sharing it serve {version} within {Hosting.SequenceModelHostingExtensions.PollInterval.TotalSeconds:0} s.");
+                output.WriteLine($"Published to {Hosting.PersonaStores.Describe(engine.Options)}: the servers sharing it serve {version} within {Hosting.SequenceModelHostingExtensions.PollInterval.TotalSeconds:0} s.");
             return 0;
         });
         return command;
