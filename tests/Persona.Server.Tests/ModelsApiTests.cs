@@ -262,6 +262,8 @@ public sealed class ModelsApiTests
             var first = await trainer.TrainAsync(ChainShop.Small(4), "test");
             var rejected = await trainer.TrainAsync(ChainShop.Useless(), "test");
             Assert.Equal(SequenceServingDecisions.Rejected, rejected.Gate.Decision);
+            // The watcher's poll: the newest stored version (the rejected one) is copied, but the pointer keeps the first serving.
+            Assert.Equal(rejected.Version, await Persona.Core.Models.StoredModelFiles.PullNewestAsync(store, server.Repository.Root, Persona.Core.Models.StoredModelFiles.SequencePrefix));
             Assert.True(await server.SyncAsync());
             Assert.True(server.Repository.Refresh());
             Assert.Equal(first.Version, server.Repository.Current!.Version);

@@ -44,8 +44,10 @@ public sealed class SequenceModelService(SequenceModelRepository repository, IPe
         {
             if (Shared)
             {
+                // The pointer first, rejected or not: a node that copies the new files as the newest version must already
+                // find the pointer that says whether it serves (a store from before the pointer would serve the newest).
+                await PublishPointerAsync(cancellationToken).ConfigureAwait(false);
                 await PublishFilesAsync(run.Version, cancellationToken).ConfigureAwait(false);
-                if (run.Gate.Serves) await PublishPointerAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         finally

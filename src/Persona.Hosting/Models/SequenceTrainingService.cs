@@ -49,7 +49,7 @@ public sealed partial class SequenceTrainingService : BackgroundService, IEngine
     private readonly ILogger<SequenceTrainingService> _logger;
     private long _newEvents;
     private int _running;
-    private DateTimeOffset _lastEnded;
+    private long _lastEndedTicks; // UTC ticks, read by Status on other threads
     private volatile SequenceTrainingProgressView? _progress;
     private volatile SequenceTrainingOutcome? _last;
 
@@ -62,16 +62,18 @@ public sealed partial class SequenceTrainingService : BackgroundService, IEngine
         _options = options.Value;
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
-        _lastEnded = time.GetUtcNow();
+        _lastEndedTicks = time.GetUtcNow().UtcTicks;
         if (_options.Enabled) engine.AddObserver(this);
     }
+
+    private DateTimeOffset LastEnded => new(Interlocked.Read(ref _lastEndedTicks), TimeSpan.Zero);
 
     public SequenceTrainingStatus Status
     {
         get
         {
             var running = _progress;
-            DateTimeOffset? next = _options.IntervalMinutes > 0 && running is null ? _lastEnded.AddMinutes(_options.IntervalMinutes) : null;
+            DateTimeOffset? next = _options.IntervalMinutes > 0 && running is null ? LastEnded.AddMinutes(_options.IntervalMinutes) : null;
             return new SequenceTrainingStatus(_options.Enabled, _options.IntervalMinutes, _options.AfterEvents, Interlocked.Read(ref _newEvents), next, running, _last);
         }
     }
@@ -103,7 +105,7 @@ public sealed partial class SequenceTrainingService : BackgroundService, IEngine
     {
         if (_options.AfterEvents > 0 && Interlocked.Read(ref _newEvents) >= _options.AfterEvents)
             return string.Create(CultureInfo.InvariantCulture, $"{Interlocked.Read(ref _newEvents):N0} new events");
-        if (_options.IntervalMinutes > 0 && _time.GetUtcNow() >= _lastEnded.AddMinutes(_options.IntervalMinutes))
+        if (_options.IntervalMinutes > 0 && _time.GetUtcNow() >= LastEnded.AddMinutes(_options.IntervalMinutes))
             return string.Create(CultureInfo.InvariantCulture, $"every {_options.IntervalMinutes} min");
         return null;
     }
@@ -154,7 +156,7 @@ public sealed partial class SequenceTrainingService : BackgroundService, IEngine
         }
         finally
         {
-            _lastEnded = _time.GetUtcNow();
+            Interlocked.Exchange(ref _lastEndedTicks, _time.GetUtcNow().UtcTicks);
             _progress = null;
             Volatile.Write(ref _running, 0);
         }
