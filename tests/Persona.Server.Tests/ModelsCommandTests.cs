@@ -82,6 +82,25 @@ public sealed class ModelsCommandTests : IDisposable
         Assert.All(audit, e => Assert.StartsWith("cli:", e.Actor, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Demo_TrainsTheSequenceModelUnderItsCap_AndReusesItOnTheNextRun()
+    {
+        // A tiny shop and a few seconds of training: the suite stays fast; the default is about a minute.
+        var (exit, output, error) = await RunAsync(["demo", "--data", _dir, "--users", "60", "--no-serve", "--train-minutes", "0.05"]);
+        Assert.True(exit == 0, output + error);
+        var version = Assert.Single(Versions());
+        var (_, json, _) = await RunAsync(["models", "list", "--data", _dir, "--json"]);
+        Assert.Equal(version, JsonDocument.Parse(json).RootElement.GetProperty("serving").GetString());
+        var (recommended, recommendations, _) = await RunAsync(["recommend", "--data", _dir, "u00001", "--json"]);
+        Assert.Equal(0, recommended);
+        Assert.Equal(version, JsonDocument.Parse(recommendations).RootElement.GetProperty("model_version").GetString());
+
+        // The same demo again keeps its model instead of training another.
+        var (again, _, againError) = await RunAsync(["demo", "--data", _dir, "--users", "60", "--no-serve", "--train-minutes", "0.05"]);
+        Assert.True(again == 0, againError);
+        Assert.Equal(version, Assert.Single(Versions()));
+    }
+
     private string[] Versions() =>
         [.. Directory.GetDirectories(Path.Combine(_dir, "models", "sequence")).Select(Path.GetFileName).Where(n => !n!.StartsWith('.')).Select(n => n!)];
 

@@ -85,7 +85,7 @@ internal static class DemoCommand
         var options = new Core.Models.Sequence.SequenceTrainingOptions { TimeLimit = TimeSpan.FromMinutes(minutes) };
         using var models = new SequenceModelService(repository, engine.Store, Microsoft.Extensions.Options.Options.Create(engine.Options), TimeProvider.System);
         Core.Models.Sequence.SequenceTrainingRun? run = null;
-        AnsiConsole.MarkupLineInterpolated($"Training the sequence model (at most about {minutes:0.#} min; --train-minutes changes it, 0 skips):");
+        AnsiConsole.MarkupLineInterpolated($"Training the sequence model (at most about {minutes:0.##} min; --train-minutes changes it, 0 skips):");
         if (!await TrainingProgress.TryRunAsync(async progress => run = await models.TrainAsync(options, "demo", progress: progress, cancellationToken: cancellationToken)))
             return;
         AnsiConsole.MarkupLineInterpolated(

@@ -13,6 +13,7 @@ namespace Persona.Core.Models.Sequence;
 public sealed class SequenceModelRepository : ISequenceModelProvider
 {
     private readonly Lock _gate = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SequenceModelVersion> _described = new(StringComparer.Ordinal);
     private SequenceModel? _current;
 
     public SequenceModelRepository(string root)
@@ -199,23 +200,29 @@ public sealed class SequenceModelRepository : ISequenceModelProvider
         File.Move(temp, PointerPath, overwrite: true);
     }
 
-    /// <summary>Every complete version with its manifest and whether it serves, oldest first.</summary>
+    /// <summary>Every complete version with its manifest's figures and whether it serves, oldest first.</summary>
     public IReadOnlyList<SequenceModelVersion> Describe()
     {
         var serving = ServingVersion();
         var list = new List<SequenceModelVersion>();
         foreach (var version in ListVersions())
         {
-            SequenceModelManifest? manifest;
-            try
+            // A stored version never changes, and its manifest lists every item id (megabytes at a million items):
+            // read once, then served from memory to the Models page's polls.
+            if (!_described.TryGetValue(version, out var described))
             {
-                manifest = SequenceModel.ReadManifest(Path.Combine(Root, version));
+                try
+                {
+                    var manifest = SequenceModel.ReadManifest(Path.Combine(Root, version));
+                    described = new SequenceModelVersion(version, manifest.CreatedAt, false, manifest.Metrics, manifest.Gate);
+                    _described[version] = described;
+                }
+                catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or InvalidDataException or UnauthorizedAccessException)
+                {
+                    described = new SequenceModelVersion(version, null, false, new Dictionary<string, double>(), null);
+                }
             }
-            catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or InvalidDataException or UnauthorizedAccessException)
-            {
-                manifest = null;
-            }
-            list.Add(new SequenceModelVersion(version, manifest?.CreatedAt, version == serving, manifest?.Metrics ?? new Dictionary<string, double>(), manifest?.Gate));
+            list.Add(described with { Serving = version == serving });
         }
         return list;
     }
