@@ -75,14 +75,14 @@ public static class StoredModelFiles
         return names.Count == 0 ? null : await PullAsync(store, root, prefix, version, names, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<string?> PullAsync(IFileStore store, string root, string prefix, string newest, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    private static async Task<string?> PullAsync(IFileStore store, string root, string prefix, string version, IReadOnlyList<string> names, CancellationToken cancellationToken)
     {
-        var target = Path.Combine(root, newest);
+        var target = Path.Combine(root, version);
         if (Directory.Exists(target)) return null;
-        var pulling = Path.Combine(root, "." + newest + ".pull");
+        var pulling = Path.Combine(root, "." + version + ".pull");
         if (Directory.Exists(pulling)) Directory.Delete(pulling, recursive: true);
         Directory.CreateDirectory(pulling);
-        var versionPrefix = prefix + newest + "/";
+        var versionPrefix = prefix + version + "/";
         foreach (var name in names)
         {
             if (!name.StartsWith(versionPrefix, StringComparison.Ordinal)) continue;
@@ -97,7 +97,7 @@ public static class StoredModelFiles
             await File.WriteAllBytesAsync(Path.Combine(pulling, file), content, cancellationToken).ConfigureAwait(false);
         }
         Directory.Move(pulling, target);
-        return newest;
+        return version;
     }
 
     /// <summary>The versions named by stored files under <paramref name="prefix"/>, oldest first.</summary>
