@@ -210,6 +210,37 @@ public sealed class ModelsApiTests
         Assert.Contains($"\"warm_started_from\":\"{firstVersion}\"", report, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task InServiceTraining_Schedule_TrainsOnceTheIntervalHasPassed()
+    {
+        var clock = new ManualTime(DateTimeOffset.UtcNow);
+        await using var app = new PersonaAppFactory { TestServices = services => services.AddSingleton<TimeProvider>(clock) };
+        app.Settings["Persona:Training:IntervalMinutes"] = "60";
+        app.Settings["Persona:Training:Epochs"] = "2";
+        app.Settings["Persona:Training:MaxMinutes"] = "1";
+        using var client = app.CreateClient();
+        await ChainShop.SeedAsync(app.Engine);
+        var trainer = app.Services.GetRequiredService<SequenceTrainingService>();
+        var next = trainer.Status.NextRunAt!.Value;
+        Assert.Equal(clock.Now.AddMinutes(60), next);
+
+        // Not before the hour is up (a few checks go by), then at the next check after it.
+        await Task.Delay(SequenceTrainingService.CheckInterval * 2);
+        Assert.Null(trainer.Status.Last);
+        clock.Now = next.AddSeconds(1);
+        await WaitForAsync(() => trainer.Status.Last is not null, TimeSpan.FromSeconds(90));
+        Assert.Equal("every 60 min", trainer.Status.Last!.Trigger);
+        Assert.Equal(SequenceServingDecisions.First, trainer.Status.Last.Gate!.Decision);
+        Assert.Equal(clock.Now.AddMinutes(60), trainer.Status.NextRunAt);
+    }
+
+    private sealed class ManualTime(DateTimeOffset start) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = start;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
     [Theory]
     [InlineData("Persona:Training:MaxMinutes", "0", "Persona:Training:MaxMinutes")]
     [InlineData("Persona:Training:IntervalMinutes", "-1", "Persona:Training:IntervalMinutes")]
