@@ -14,6 +14,7 @@ public static class PersonaCli
         root.Add(ServeCommand.Create());
         root.Add(ProfileCommand.Create());
         root.Add(TrainCommand.Create());
+        root.Add(ModelsCommand.Create());
         root.Add(RecommendCommand.Create());
         root.Add(EvaluateCommand.Create());
         root.Add(BenchCommand.Create());

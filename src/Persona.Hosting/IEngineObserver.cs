@@ -78,4 +78,14 @@ public static class AuditActions
     public const string EraseUser = "erase_user";
     public const string ExportAudience = "export_audience";
     public const string RefreshModels = "refresh_models";
+    /// <summary>A trained sequence model passed the gate (or was the first) and serves.</summary>
+    public const string ServeModel = "serve_model";
+    /// <summary>A trained sequence model failed the gate: stored, not served (the detail has both figures).</summary>
+    public const string RejectModel = "reject_model";
+    /// <summary>A trained sequence model serves without the gate's say (<c>persona train --force</c>).</summary>
+    public const string ForceModel = "force_model";
+    /// <summary>A stored sequence model version was made to serve by hand.</summary>
+    public const string PromoteModel = "promote_model";
+    /// <summary>The sequence model that served before the current one serves again.</summary>
+    public const string RollbackModel = "rollback_model";
 }

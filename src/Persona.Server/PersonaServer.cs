@@ -50,6 +50,7 @@ public static class PersonaServer
         app.MapSearchApi();
         app.MapDashboard();
         app.MapAdminApi();
+        app.MapModelsApi();
         return app;
     }
 }

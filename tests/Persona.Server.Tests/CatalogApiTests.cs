@@ -114,5 +114,8 @@ public sealed class CatalogApiTests : IClassFixture<PersonaAppFactory>
         Assert.Contains("/v1/items/{id}", paths);
         Assert.Contains("/v1/users/{id}/profile", paths);
         Assert.Contains("/health", paths);
+        Assert.Contains("/v1/admin/models", paths);
+        Assert.Contains("/v1/admin/models/{version}/promote", paths);
+        Assert.Contains("/v1/admin/models/rollback", paths);
     }
 }

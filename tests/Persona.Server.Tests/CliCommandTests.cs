@@ -42,6 +42,8 @@ public sealed class CliCommandTests : IDisposable
     [InlineData("recommend", "u1")]
     [InlineData("search", "lipstick")]
     [InlineData("train", "--epochs", "1")]
+    [InlineData("models", "list")]
+    [InlineData("models", "rollback")]
     [InlineData("segments")]
     [InlineData("audience", "--rule", """{"lifecycle":["active"]}""")]
     [InlineData("evaluate", "--task", "segments")]

@@ -20,10 +20,19 @@ internal static class DemoCommand
         var users = new Option<int>("--users") { Description = "Number of shoppers to generate.", DefaultValueFactory = _ => DemoOptions.DefaultUsers };
         var seed = new Option<int>("--seed") { Description = "Generator seed; the same seed gives the same shop.", DefaultValueFactory = _ => DemoOptions.DefaultSeed };
         var noServe = new Option<bool>("--no-serve") { Description = "Stop after printing example profiles instead of serving the API." };
-        var urls = CommonOptions.Urls();
-        var command = new Command("demo", "Generate a bilingual demo shop, import it, build profiles, print three, then serve the API.")
+        var trainMinutes = new Option<double>("--train-minutes")
         {
-            data, users, seed, noServe, urls,
+            Description = "Train the sequence model for about this long when the folder has none (0: skip), so recommendations and embeddings come from it.",
+            DefaultValueFactory = _ => DefaultTrainMinutes,
+        };
+        trainMinutes.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is var m && !(double.IsFinite(m) && m >= 0)) r.AddError("--train-minutes must be 0 (no training) or a positive number.");
+        });
+        var urls = CommonOptions.Urls();
+        var command = new Command("demo", "Generate a bilingual demo shop, import it, build profiles, train the sequence model (about a minute), print three profiles, then serve the API.")
+        {
+            data, users, seed, noServe, trainMinutes, urls,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -39,6 +48,7 @@ internal static class DemoCommand
             {
                 var truth = await EnsureDemoDataAsync(engine, dir, options, cancellationToken);
                 if (truth is null) return 1;
+                await TrainSequenceModelAsync(engine, dir, parse.GetValue(trainMinutes), cancellationToken);
                 PrintExamples(engine, truth, dir, parse.GetValue(urls)!);
                 if (parse.GetValue(noServe)) return 0;
                 // The demo runs open, and says so: a development mode, never for real data.
@@ -53,6 +63,33 @@ internal static class DemoCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Minutes the demo trains the sequence model for by default: enough for model-based recommendations with reasons.</summary>
+    public const double DefaultTrainMinutes = 1;
+
+    /// <summary>
+    /// Trains the sequence model once, under a time cap, when the folder serves none yet (a reused demo keeps its model),
+    /// so the first run already has shopper embeddings and model-based recommendations. A failure is reported and the
+    /// demo goes on without a model, as before.
+    /// </summary>
+    private static async Task TrainSequenceModelAsync(PersonaEngine engine, DirectoryInfo dir, double minutes, CancellationToken cancellationToken)
+    {
+        if (minutes <= 0) return;
+        var repository = Core.Models.Sequence.SequenceModelRepository.ForDataDirectory(dir.FullName);
+        if (repository.ServingVersion() is { } serving)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[grey]Sequence model {serving} already serves from {repository.Root}; not training again.[/]");
+            return;
+        }
+        var options = new Core.Models.Sequence.SequenceTrainingOptions { TimeLimit = TimeSpan.FromMinutes(minutes) };
+        using var models = new SequenceModelService(repository, engine.Store, Microsoft.Extensions.Options.Options.Create(engine.Options), TimeProvider.System);
+        Core.Models.Sequence.SequenceTrainingRun? run = null;
+        AnsiConsole.MarkupLineInterpolated($"Training the sequence model (at most about {minutes:0.##} min; --train-minutes changes it, 0 skips):");
+        if (!await TrainingProgress.TryRunAsync(async progress => run = await models.TrainAsync(options, "demo", progress: progress, cancellationToken: cancellationToken)))
+            return;
+        AnsiConsole.MarkupLineInterpolated(
+            $"Sequence model {run!.Version}: validation NDCG@10 {run.Result.BestValidationNdcg10:0.0000} after {run.Result.EpochsRun} epochs, {run.Result.Elapsed.TotalSeconds:0} s; it serves recommendations with reasons and shopper embeddings.");
     }
 
     /// <summary>Generates and imports the shop unless the folder already holds this very demo; refuses to mix it into other data.</summary>

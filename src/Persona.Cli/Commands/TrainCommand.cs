@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Persona.Core.Models;
+using Persona.Hosting;
 using Persona.Core.Models.Sequence;
 using Spectre.Console;
 
@@ -13,7 +13,11 @@ internal static class TrainCommand
     {
         var data = CommonOptions.Data();
         var options = new TrainingOptionSet();
-        var command = new Command("train", "Train the sequence transformer on the store's events; writes DATA/models/sequence/<version>/.") { data };
+        var force = new Option<bool>("--force") { Description = "Serve the new model even if its validation NDCG@10 is below the serving model's (the gate is still measured and audited)." };
+        var command = new Command("train", "Train the sequence transformer on the store's events; writes DATA/models/sequence/<version>/, which serves if it is at least as good as the serving model on the same validation split.")
+        {
+            data, force,
+        };
         options.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -22,22 +26,20 @@ internal static class TrainCommand
             await using var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken, error: parse.InvocationConfiguration.Error);
             if (engine is null) return 2;
             var repository = SequenceModelRepository.ForDataDirectory(dir.FullName);
-            string version = "";
-            SequenceTrainingResult? result = null;
-            SequenceDataset? dataset = null;
+            using var models = new SequenceModelService(repository, engine.Store, Microsoft.Extensions.Options.Options.Create(engine.Options), TimeProvider.System);
+            SequenceTrainingRun? run = null;
             if (!await TrainingProgress.TryRunAsync(async progress =>
-                (version, result, dataset) = await SequenceTraining.TrainFromStoreAsync(engine.Store, repository, training, progress, cancellationToken)))
+                run = await models.TrainAsync(training, ModelsCommand.Actor, parse.GetValue(force), warmStart: null, progress, cancellationToken)))
                 return 1;
             var c = CultureInfo.InvariantCulture;
-            Console.WriteLine(string.Create(c,
-                $"Trained {version} on {dataset!.Users.Count:N0} users, {dataset.ItemCount:N0} items: best epoch {result!.BestEpoch} of {result.EpochsRun}, " +
+            var output = parse.InvocationConfiguration.Output;
+            var (version, result, dataset) = (run!.Version, run.Result, run.Data);
+            output.WriteLine(string.Create(c,
+                $"Trained {version} on {dataset.Users.Count:N0} users, {dataset.ItemCount:N0} items: best epoch {result.BestEpoch} of {result.EpochsRun}, " +
                 $"validation NDCG@10 {result.BestValidationNdcg10:0.0000}, {result.Elapsed.TotalSeconds:0} s. Stored in {Path.Combine(repository.Root, version)}."));
-            if (engine.Options.Store.IsShared)
-            {
-                // Every node sharing the store copies it within one poll and serves it without a restart.
-                await StoredModelFiles.PublishAsync(engine.Store, repository.Root, version, StoredModelFiles.SequencePrefix, cancellationToken);
-                Console.WriteLine($"Published to {Hosting.PersonaStores.Describe(engine.Options)}: the servers sharing it serve {version} within {Hosting.SequenceModelHostingExtensions.PollInterval.TotalSeconds:0} s.");
-            }
+            output.WriteLine(ModelsCommand.DescribeGate(run.Gate, version));
+            if (engine.Options.Store.IsShared && run.Gate.Serves)
+                output.WriteLine($"Published to {Hosting.PersonaStores.Describe(engine.Options)}: the servers sharing it serve {version} within {Hosting.SequenceModelHostingExtensions.PollInterval.TotalSeconds:0} s.");
             return 0;
         });
         return command;

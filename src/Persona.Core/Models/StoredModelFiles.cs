@@ -20,8 +20,12 @@ public static class StoredModelFiles
     /// <summary>Stored versions kept per prefix; older ones are deleted when a new one is published.</summary>
     public const int Keep = 3;
 
-    /// <summary>Copies <c>ROOT/version</c> into the store under <paramref name="prefix"/>, then drops stored versions older than the newest <see cref="Keep"/>.</summary>
-    public static async Task PublishAsync(IFileStore store, string root, string version, string prefix, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Copies <c>ROOT/version</c> into the store under <paramref name="prefix"/>, then drops stored versions older than the
+    /// newest <see cref="Keep"/>, except those in <paramref name="retain"/> (the serving version and the one a rollback
+    /// returns to, which other nodes must still be able to copy).
+    /// </summary>
+    public static async Task PublishAsync(IFileStore store, string root, string version, string prefix, IReadOnlyCollection<string>? retain = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrEmpty(version);
@@ -33,7 +37,8 @@ public static class StoredModelFiles
         await store.WriteFilesAsync(files, cancellationToken).ConfigureAwait(false);
         var versions = Versions(await store.ListFilesAsync(prefix, cancellationToken).ConfigureAwait(false), prefix);
         for (var i = 0; i < versions.Count - Keep; i++)
-            await store.DeleteFilesAsync(prefix + versions[i] + "/", cancellationToken).ConfigureAwait(false);
+            if (retain is null || !retain.Contains(versions[i]))
+                await store.DeleteFilesAsync(prefix + versions[i] + "/", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -46,13 +51,38 @@ public static class StoredModelFiles
         var names = await store.ListFilesAsync(prefix, cancellationToken).ConfigureAwait(false);
         var versions = Versions(names, prefix);
         if (versions.Count == 0) return null;
-        var newest = versions[^1];
-        var target = Path.Combine(root, newest);
+        return await PullAsync(store, root, prefix, versions[^1], names, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether the store holds files of <paramref name="version"/> under <paramref name="prefix"/>.</summary>
+    public static async Task<bool> HasVersionAsync(IFileStore store, string prefix, string version, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return (await store.ListFilesAsync(prefix + version + "/", cancellationToken).ConfigureAwait(false)).Count > 0;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="version"/> stored under <paramref name="prefix"/> into <paramref name="root"/> when the folder
+    /// does not have it (a node asked to serve a version another trained); returns the version, or null when there was
+    /// nothing to copy (already there, or not in the store).
+    /// </summary>
+    public static async Task<string?> PullAsync(IFileStore store, string root, string prefix, string version, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        // The name must be one Versions would list: a plain folder name, never hidden, never a way out of ROOT.
+        if (!Versions([prefix + version + "/x"], prefix).Contains(version)) return null;
+        var names = await store.ListFilesAsync(prefix + version + "/", cancellationToken).ConfigureAwait(false);
+        return names.Count == 0 ? null : await PullAsync(store, root, prefix, version, names, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<string?> PullAsync(IFileStore store, string root, string prefix, string version, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    {
+        var target = Path.Combine(root, version);
         if (Directory.Exists(target)) return null;
-        var pulling = Path.Combine(root, "." + newest + ".pull");
+        var pulling = Path.Combine(root, "." + version + ".pull");
         if (Directory.Exists(pulling)) Directory.Delete(pulling, recursive: true);
         Directory.CreateDirectory(pulling);
-        var versionPrefix = prefix + newest + "/";
+        var versionPrefix = prefix + version + "/";
         foreach (var name in names)
         {
             if (!name.StartsWith(versionPrefix, StringComparison.Ordinal)) continue;
@@ -67,7 +97,7 @@ public static class StoredModelFiles
             await File.WriteAllBytesAsync(Path.Combine(pulling, file), content, cancellationToken).ConfigureAwait(false);
         }
         Directory.Move(pulling, target);
-        return newest;
+        return version;
     }
 
     /// <summary>The versions named by stored files under <paramref name="prefix"/>, oldest first.</summary>

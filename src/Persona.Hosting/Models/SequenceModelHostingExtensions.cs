@@ -15,26 +15,34 @@ public static class SequenceModelHostingExtensions
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Serves the newest model that <c>persona train</c> wrote under the data folder, and picks up a newer one
-    /// without a restart. Registered before recommendations, which use it through <see cref="ISequenceModelProvider"/>.
+    /// Serves the sequence model the data folder's serving pointer names (the newest, in a folder from before the
+    /// pointer), and picks up a change — a new model that passed the gate, a promotion, a rollback — without a restart;
+    /// retrains it in the server when <c>Persona:Training</c> says so (<see cref="PersonaTrainingOptions"/>, off by
+    /// default). Registered before recommendations, which use it through <see cref="ISequenceModelProvider"/>.
     /// </summary>
-    public static IHostApplicationBuilder AddPersonaSequenceModel(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddPersonaSequenceModel(this IHostApplicationBuilder builder, Action<PersonaTrainingOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<PersonaTrainingOptions, PersonaTrainingOptionsValidator>(PersonaTrainingOptions.SectionName, configure);
         builder.Services.TryAddSingleton(sp => SequenceModelRepository.ForDataDirectory(sp.GetRequiredService<IOptions<PersonaOptions>>().Value.DataDirectory));
         builder.Services.TryAddSingleton<ISequenceModelProvider>(sp => sp.GetRequiredService<SequenceModelRepository>());
+        builder.Services.TryAddSingleton<SequenceModelService>();
+        builder.Services.TryAddSingleton<SequenceTrainingService>();
         builder.Services.AddHostedService<SequenceModelWatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SequenceTrainingService>());
         return builder;
     }
 }
 
 /// <summary>
-/// Loads the newest stored model at start, then checks for a newer version every
+/// Loads the serving model at start, then checks the serving pointer every
 /// <see cref="SequenceModelHostingExtensions.PollInterval"/>; with a shared store, first copies the newest version any
-/// node published there into this node's folder (docs/cluster.md).
+/// node published there and the pointer stored there (with the version it names) into this node's folder
+/// (docs/cluster.md), so every node serves what the last decision chose.
 /// </summary>
 internal sealed partial class SequenceModelWatcher(
-    SequenceModelRepository repository, IPersonaStore store, IOptions<PersonaOptions> options, ILogger<SequenceModelWatcher> logger) : BackgroundService
+    SequenceModelRepository repository, SequenceModelService models, IPersonaStore store, IOptions<PersonaOptions> options, ILogger<SequenceModelWatcher> logger)
+    : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -48,6 +56,7 @@ internal sealed partial class SequenceModelWatcher(
                     if (options.Value.Store.IsShared
                         && await StoredModelFiles.PullNewestAsync(store, repository.Root, StoredModelFiles.SequencePrefix, stoppingToken) is { } pulled)
                         LogPulled(logger, pulled);
+                    await models.SyncAsync(stoppingToken);
                     if (repository.Refresh()) LogLoaded(logger, repository.Current!.Version);
                 }
                 catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or System.Text.Json.JsonException
@@ -69,6 +78,6 @@ internal sealed partial class SequenceModelWatcher(
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving sequence model {Version}")]
     private static partial void LogLoaded(ILogger logger, string version);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Loading the newest sequence model failed; the previous one keeps serving")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Loading the serving sequence model failed; the previous one keeps serving")]
     private static partial void LogLoadFailed(ILogger logger, Exception ex);
 }

@@ -15,7 +15,7 @@ public static class AdminApi
         var group = app.MapGroup("/v1/admin").WithTags("Admin").RequireScope(PersonaScopes.Admin);
         group.MapGet("/audit", GetAuditAsync)
             .WithName("GetAuditLog")
-            .WithSummary("Admin actions (erasures, exports, model refreshes): who, what, when; newest first.");
+            .WithSummary("Admin actions (erasures, exports, model refreshes, which sequence model serves and why): who, what, when; newest first.");
         group.MapGet("/state", GetState)
             .WithName("GetStateStatus")
             .WithSummary("Derived state: what the last start restored (shopper records, state parts, events replayed) and the shopper states in memory against their budget.");

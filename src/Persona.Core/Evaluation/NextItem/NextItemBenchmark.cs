@@ -149,7 +149,7 @@ public static class NextItemBenchmark
             Func<SequenceNetwork, double>? trace = traceTest
                 ? network => NextItemEvaluator.Evaluate(data, new SequenceModelScorer(new SequenceModel(network, data.Vocabulary, "trace")), NextItemSplit.Test).Ndcg(10)
                 : null;
-            training = SequenceTrainer.Train(data, options, trace, progress, cancellationToken);
+            training = SequenceTrainer.Train(data, options, trace, progress, cancellationToken: cancellationToken);
             var metrics = NextItemEvaluator.Evaluate(data, new SequenceModelScorer(training.Model), NextItemSplit.Test);
             results.Add(NextItemResult.From("sequence transformer", metrics, counts, training.Elapsed.TotalSeconds));
         }

@@ -33,6 +33,9 @@ public sealed record SequenceModelManifest
     /// <summary>Named figures of the training run (validation NDCG@10, epochs, seconds, …).</summary>
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>The serving gate's verdict when the version was trained; null for versions stored before the gate existed.</summary>
+    public SequenceGateOutcome? Gate { get; init; }
+
     internal static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,

@@ -77,13 +77,14 @@ public sealed record SequenceTrainingResult(SequenceModel Model, int BestEpoch, 
 public static class SequenceTrainer
 {
     public static SequenceTrainingResult Train(
-        SequenceDataset data, SequenceTrainingOptions options, IProgress<SequenceTrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        Train(data, options, diagnostic: null, progress, cancellationToken);
+        SequenceDataset data, SequenceTrainingOptions options, IProgress<SequenceTrainingProgress>? progress = null, SequenceModel? warmStart = null,
+        CancellationToken cancellationToken = default) =>
+        Train(data, options, diagnostic: null, progress, warmStart, cancellationToken);
 
     /// <summary>Trains, calling <paramref name="diagnostic"/> on the network after every epoch (its figures land in the result).</summary>
     public static SequenceTrainingResult Train(
         SequenceDataset data, SequenceTrainingOptions options, Func<SequenceNetwork, double>? diagnostic,
-        IProgress<SequenceTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<SequenceTrainingProgress>? progress = null, SequenceModel? warmStart = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
@@ -100,6 +101,7 @@ public static class SequenceTrainer
             Dropout = options.Dropout,
         };
         var network = new SequenceNetwork(config, rng.Fork());
+        if (warmStart is not null) SequenceWarmStart.Apply(network, data.Vocabulary, warmStart);
         network.SetItemAttributes(data.ItemAttributes);
         var parameters = network.Parameters().ToList();
         var optimizer = new AdamW(parameters, options.LearningRate, beta1: 0.9f, beta2: 0.98f, weightDecay: options.WeightDecay);

@@ -1,6 +1,6 @@
 import { t, pick } from '../i18n.js';
-import { h, fmt, fmtInt, when } from '../dom.js';
-import { get, problem } from '../api.js';
+import { h, fmt, fmtInt, when, clear, meter } from '../dom.js';
+import { get, post, problem, enc } from '../api.js';
 import { chart } from '../charts.js';
 import { reportTables, findCurves, formatValue, scalarFields } from './reports.js';
 import { Metrics } from '../metrics.js';
@@ -30,10 +30,12 @@ function taskLabel(task, categories) {
   return pick(pair[0], pair[1]).replace('{0}', name);
 }
 
-export async function renderModels(root, { isCurrent }) {
-  const [overview, reports, choices] = await Promise.all([get('/v1/admin/overview'), get('/v1/admin/reports'), get('/v1/audiences/choices')]);
+export async function renderModels(root, { isCurrent, onLeave }) {
+  const sequence = h('div', { style: 'margin-bottom:16px' });
+  const [overview, reports, choices] = await Promise.all([get('/v1/admin/overview'), get('/v1/admin/reports'), get('/v1/audiences/choices'), renderSequence(sequence, { isCurrent, onLeave })]);
   if (!isCurrent()) return;
   root.append(h('h1', {}, t('nav.models')));
+  root.append(sequence);
   if (!reports.ok || !overview.ok) {
     root.append(h('div', { class: 'error' }, problem(reports.ok ? overview : reports)));
     return;
@@ -139,4 +141,112 @@ function refreshView(r, categories, propensity) {
     h('h3', {}, t('models.timings')),
     reportTables({ split: r.split_seconds, train: r.train_seconds, predict: r.predict_seconds, segment: r.segment_seconds, total: r.total_seconds }),
     h('p', { class: 'muted' }, `${fmt(r.total_seconds, 2)} s`));
+}
+
+/** Gate verdicts and serving decisions, as the API names them. */
+const Decisions = ['first', 'passed', 'rejected', 'forced', 'promoted', 'adopted'];
+const decisionLabel = (d) => (Decisions.includes(d) ? t(`models.decision.${d}`) : d);
+
+/**
+ * The sequence model's versions (which one serves, their figures, the gate's verdict, promote and roll back) and the
+ * server's own training with its progress; the training panel refreshes itself every few seconds while it is on.
+ */
+const polls = new WeakMap();
+
+async function renderSequence(root, { isCurrent, onLeave }) {
+  clearTimeout(polls.get(root));
+  const response = await get('/v1/admin/models');
+  if (!isCurrent()) return;
+  clear(root);
+  if (!response.ok) {
+    root.append(h('div', { class: 'error' }, problem(response)));
+    return;
+  }
+  const m = response.data;
+  const message = h('div', { 'data-testid': 'sequence-message' });
+  const act = async (path) => {
+    const result = await post(path);
+    if (!isCurrent()) return;
+    if (!result.ok) {
+      message.replaceChildren(h('div', { class: 'error' }, problem(result)));
+      return;
+    }
+    await renderSequence(root, { isCurrent, onLeave });
+  };
+  const rows = m.versions.map((v) => h('tr', { 'data-version': v.version, class: v.serving ? 'serving' : '' },
+    h('td', { class: 'mono' }, v.version, v.serving ? h('span', { class: 'badge active', style: 'margin-left:6px', 'data-testid': 'serving-badge' }, t('models.serving')) : ''),
+    h('td', {}, when(v.created_at)),
+    h('td', { class: 'num' }, fmt(v.validation_ndcg10, 4)),
+    h('td', { class: 'num' }, `${fmtInt(v.metrics.best_epoch)} / ${fmtInt(v.metrics.epochs_run)}`),
+    h('td', { class: 'num' }, fmt(v.metrics.training_seconds, 0)),
+    h('td', { class: 'num' }, fmtInt(v.metrics.users)),
+    h('td', { class: 'num' }, fmtInt(v.metrics.items)),
+    h('td', { 'data-testid': 'gate' }, gateView(v.gate)),
+    h('td', {}, v.serving ? '' : h('button', { class: 'link', 'data-testid': 'promote', onclick: () => act(`/v1/admin/models/${enc(v.version)}/promote`) }, t('models.promote')))));
+  root.append(h('section', { class: 'panel', 'data-testid': 'sequence-models' },
+    h('h2', {}, t('models.sequence')),
+    h('p', { class: 'muted small' }, t('models.sequenceNote')),
+    m.versions.length
+      ? h('table', {},
+        h('thead', {}, h('tr', {}, h('th', {}, t('models.version')), h('th', {}, t('models.created')), h('th', { class: 'num' }, t('models.ndcg')),
+          h('th', { class: 'num' }, t('models.epochs')), h('th', { class: 'num' }, t('models.seconds')), h('th', { class: 'num' }, t('models.users')),
+          h('th', { class: 'num' }, t('models.items')), h('th', {}, t('models.gate')), h('th', {}, ''))),
+        h('tbody', {}, rows))
+      : h('p', { class: 'muted' }, t('models.noSequence')),
+    m.rollback_to ? h('p', {}, h('button', { class: 'primary', 'data-testid': 'rollback', onclick: () => act('/v1/admin/models/rollback') }, t('models.rollback', m.rollback_to))) : null,
+    message,
+    m.history.length
+      ? h('details', {}, h('summary', {}, t('models.history')),
+        h('ol', { class: 'named', 'data-testid': 'serving-history' }, [...m.history].reverse().map((e) => h('li', {}, h('span', { class: 'mono' }, e.version), ` · ${decisionLabel(e.decision)} · ${when(e.at)} · ${e.actor}`))))
+      : null));
+
+  const training = h('section', { class: 'panel', style: 'margin-top:16px', 'data-testid': 'sequence-training' });
+  root.append(training);
+  trainingView(training, m.training);
+  if (!m.training.enabled) return;
+  // Progress while the page is open: a small read every few seconds, stopped when the page is left.
+  const poll = async () => {
+    const again = await get('/v1/admin/models');
+    if (!isCurrent() || !training.isConnected) return;
+    // A training that ended, or a decision made elsewhere (CLI, API), changes the versions: draw the section again.
+    if (again.ok && (again.data.training.last?.finished_at !== m.training.last?.finished_at || again.data.serving !== m.serving)) {
+      await renderSequence(root, { isCurrent, onLeave });
+      return;
+    }
+    if (again.ok) trainingView(training, again.data.training);
+    polls.set(root, setTimeout(poll, 3000));
+  };
+  polls.set(root, setTimeout(poll, 3000));
+  onLeave?.(() => clearTimeout(polls.get(root)));
+}
+
+function gateView(g) {
+  if (!g) return h('span', { class: 'muted' }, t('models.decision.none'));
+  const cls = g.decision === 'rejected' ? 'badge at_risk' : g.decision === 'forced' ? 'badge churned' : 'badge active';
+  return h('span', {}, h('span', { class: cls }, decisionLabel(g.decision)),
+    g.serving_ndcg10 == null ? '' : h('span', { class: 'muted small' }, ' ', t('models.gateVs', fmt(g.candidate_ndcg10, 4), fmt(g.serving_ndcg10, 4), g.serving_version)));
+}
+
+function trainingView(el, s) {
+  const triggers = [s.interval_minutes > 0 ? t('models.everyMinutes', s.interval_minutes) : null, s.after_events > 0 ? t('models.afterEvents', fmtInt(s.after_events)) : null].filter(Boolean);
+  const last = s.last;
+  // replaceChildren would write a null as the text "null": the parts that may be absent are filtered out.
+  el.replaceChildren(...[h('h2', {}, t('models.training')),
+    !s.enabled
+      ? h('p', { class: 'muted', 'data-testid': 'training-off' }, t('models.trainingOff'))
+      : h('dl', { class: 'kv' },
+        h('dt', {}, t('models.trigger')), h('dd', {}, triggers.join(' · ')),
+        h('dt', {}, t('models.eventsSince')), h('dd', {}, fmtInt(s.events_since_last_run)),
+        s.next_run_at ? [h('dt', {}, t('models.nextRun')), h('dd', {}, when(s.next_run_at))] : null),
+    s.running
+      ? h('div', { 'data-testid': 'training-running' },
+        h('p', {}, t('models.trainingRunning', s.running.trigger, s.running.epoch, s.running.epochs),
+          s.running.warm_start_from ? h('span', { class: 'muted small' }, ` · ${t('models.warmFrom', s.running.warm_start_from)}`) : ''),
+        meter(s.running.fraction),
+        h('p', { class: 'muted' }, `${t('models.valNdcg')} ${fmt(s.running.validation_ndcg10, 4)} (${t('models.best')} ${fmt(s.running.best_validation_ndcg10, 4)}) · ${t('models.eta')} ${s.running.eta_seconds == null ? '—' : `${fmt(s.running.eta_seconds, 0)} s`}`))
+      : s.enabled ? h('p', { class: 'muted' }, t('models.trainingIdle')) : null,
+    last
+      ? h('p', { 'data-testid': 'training-last' }, `${t('models.lastRun')}: ${when(last.finished_at)} · ${last.trigger} · `,
+        last.error ? h('span', { class: 'badge churned' }, t('models.failed', last.error)) : [h('span', { class: 'mono' }, last.version), ' ', gateView(last.gate)])
+      : null].filter(Boolean));
 }
