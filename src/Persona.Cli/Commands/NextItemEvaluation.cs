@@ -5,7 +5,7 @@ using Persona.Core.Models.Sequence;
 namespace Persona.Cli.Commands;
 
 /// <summary>
-/// <c>persona evaluate --task next-item --dataset NAME --path DIR</c>: the harness of BENCHMARKS.md §1 (model,
+/// <c>persona evaluate --task next-item --dataset NAME --path PATH</c>: the harness of BENCHMARKS.md §1 (model,
 /// popularity and item co-occurrence on one split). The data set becomes the same events and items an import stores
 /// and goes through <see cref="SequenceDataset.Build"/> and <see cref="SequenceTrainer"/> as <c>persona train</c> does.
 /// </summary>
@@ -19,6 +19,14 @@ internal static class NextItemEvaluation
     /// <summary>Training options for <c>evaluate</c> (without <c>--seed</c>, which evaluate already has); add them with <see cref="TrainingOptionSet.AddTo"/>.</summary>
     public static TrainingOptionSet Options { get; } = new(includeSeed: false);
 
+    /// <summary>What <c>--dataset</c> takes for next-item: the named event logs, or any name for a sequence file.</summary>
+    public static string DatasetHelp =>
+        $"next-item {string.Join(" or ", NextItemSources.Named.Select(s => s.Name))}, or any other name (amazon-beauty, sports, ...) for an S3-Rec style sequence file, which only labels the report (default: the file's name)";
+
+    /// <summary>What <c>--path</c> takes for next-item, per data set.</summary>
+    public static string PathHelp =>
+        $"next-item: {string.Join("; ", NextItemSources.Named.Select(s => $"{s.Name}: {s.PathHelp}"))}; any other name: {NextItemSources.SequenceFile.PathHelp}";
+
     public static async Task<int> RunAsync(string dataset, string path, FileInfo? output, SequenceTrainingOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -28,13 +36,14 @@ internal static class NextItemEvaluation
         {
             if (!await TrainingProgress.TryRunAsync(async progress =>
             {
-                (report, _) = await NextItemBenchmark.RunAsync(dataset, path, options, trainModel: true, progress, cancellationToken);
+                (report, _) = await NextItemBenchmark.RunAsync(dataset, path, options, trainModel: true, progress,
+                    loaded: line => Console.Error.WriteLine($"{dataset}: {line}"), cancellationToken);
             }))
                 return 1;
         }
-        catch (FileNotFoundException ex)
+        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException)
         {
-            // The reader's message says which path and why (none or several sequence files).
+            // The reader's message says which path and why (none or several sequence files, an unreadable attribute map).
             Console.Error.WriteLine(ex.Message);
             return 1;
         }
