@@ -70,29 +70,7 @@ public static class SequenceFileReader
         }
         else if (File.Exists(attributesFile))
         {
-            Dictionary<string, int[]> map;
-            await using (var stream = File.OpenRead(attributesFile))
-            {
-                try
-                {
-                    map = await JsonSerializer.DeserializeAsync<Dictionary<string, int[]>>(stream, cancellationToken: cancellationToken).ConfigureAwait(false) ?? [];
-                }
-                catch (JsonException ex)
-                {
-                    throw new InvalidDataException($"{Path.GetFileName(attributesFile)} is not an item → attribute-id map ({{\"item\": [1, 2]}}): {ex.Message}", ex);
-                }
-            }
-            foreach (var (id, attributes) in map)
-            {
-                items.Add(new Item
-                {
-                    Id = id,
-                    Attributes = new Dictionary<string, string>
-                    {
-                        [SequenceVocabulary.AttributeListKey] = string.Join(",", attributes.Select(a => a.ToString(CultureInfo.InvariantCulture))),
-                    },
-                });
-            }
+            items = await ReadAttributeMapAsync(attributesFile, cancellationToken).ConfigureAwait(false);
             itemsNote = $"attributes: {Path.GetFileName(attributesFile)}, {items.Count:N0} items";
         }
         else
@@ -102,5 +80,30 @@ public static class SequenceFileReader
 
         var source = $"{fileName}: {users:N0} users, {events.Count:N0} interactions; {itemsNote}";
         return new NextItemData(events, items, new SequenceDataOptions { MergeRepeats = false }, source);
+    }
+
+    /// <summary>Reads an S3-Rec attribute map (<c>{"item": [attribute id, …]}</c>) as items with anonymous attribute ids.</summary>
+    public static async Task<List<Item>> ReadAttributeMapAsync(string file, CancellationToken cancellationToken = default)
+    {
+        Dictionary<string, int[]> map;
+        await using (var stream = File.OpenRead(file))
+        {
+            try
+            {
+                map = await JsonSerializer.DeserializeAsync<Dictionary<string, int[]>>(stream, cancellationToken: cancellationToken).ConfigureAwait(false) ?? [];
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidDataException($"{Path.GetFileName(file)} is not an item → attribute-id map ({{\"item\": [1, 2]}}): {ex.Message}", ex);
+            }
+        }
+        return map.Select(p => new Item
+        {
+            Id = p.Key,
+            Attributes = new Dictionary<string, string>
+            {
+                [SequenceVocabulary.AttributeListKey] = string.Join(",", p.Value.Select(a => a.ToString(CultureInfo.InvariantCulture))),
+            },
+        }).ToList();
     }
 }
