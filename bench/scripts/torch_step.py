@@ -14,7 +14,7 @@ sorted by length and cut into batches of 128, so every batch has the real (batch
 batches are timed, including building each batch's tensors, after warm-up steps on the longest batches.
 
 Needs Debian's python3-torch (1.13): /usr/bin/python3 bench/scripts/torch_step.py --data ../shared/datasets/amazon-beauty
-Prints `RESULT pytorch <loss> <steps> <seconds> <ms/step>` for bench/scripts/train_step_ratio.sh.
+Prints `RESULT <label> <loss> <steps> <seconds> <ms/step>` for bench/scripts/train_step_ratio.sh.
 """
 import argparse
 import json
@@ -193,6 +193,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--label", default="pytorch", help="name on the RESULT line (say which environment ran it)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -216,7 +217,7 @@ def main():
         loss += step(net, optimizer, params, make_batch(users, b), args.negatives, item_count, d)
     seconds = time.perf_counter() - start
     print(f"pytorch {loss_name}: {len(timed)} steps in {seconds:.2f} s, {1000 * seconds / len(timed):.1f} ms/step, mean loss {loss / len(timed):.3f}")
-    print(f"RESULT pytorch {loss_name} {len(timed)} {seconds:.3f} {1000 * seconds / len(timed):.2f}", flush=True)
+    print(f"RESULT {args.label} {loss_name} {len(timed)} {seconds:.3f} {1000 * seconds / len(timed):.2f}", flush=True)
 
 
 if __name__ == "__main__":
