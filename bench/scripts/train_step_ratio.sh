@@ -46,7 +46,7 @@ done
 echo
 awk '/^RESULT/ { key = $3; steps[key] = $4
        if ($2 == "persona") persona[key] = $6
-       else { line[key] = line[key] (key in line ? "; " : " ") sprintf("%s %.1f", $2, $6); if (!(key in best) || $6 < best[key]) best[key] = $6 }
+       else { sep = (key in line) ? "; " : " "; line[key] = line[key] sep sprintf("%s %.1f", $2, $6); if (!(key in best) || $6 < best[key]) best[key] = $6 }
        if (!(key in seen)) { seen[key] = 1; order[++n] = key } }
      END {
        printf "| loss | steps | Persona ms/step | PyTorch ms/step (each setting) | PyTorch best / Persona |\n|---|---:|---:|---|---:|\n"
