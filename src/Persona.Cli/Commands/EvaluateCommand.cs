@@ -54,7 +54,7 @@ internal static class EvaluateCommand
                     Console.Error.WriteLine($"--task next-item needs --path ({NextItemEvaluation.PathHelp}).");
                     return 2;
                 }
-                return await NextItemEvaluation.RunAsync(parse.GetValue(dataset) ?? Path.GetFileNameWithoutExtension(nextItemPath), nextItemPath,
+                return await NextItemEvaluation.RunAsync(parse.GetValue(dataset) ?? Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(nextItemPath)), nextItemPath,
                     parse.GetValue(output), NextItemEvaluation.ReadOptions(parse) with { Seed = parse.GetValue(seed) }, cancellationToken);
             }
             if (taskName == SearchEvaluation.Task)

@@ -21,7 +21,7 @@ internal static class NextItemEvaluation
 
     /// <summary>What <c>--dataset</c> takes for next-item: the named event logs, or any name for a sequence file.</summary>
     public static string DatasetHelp =>
-        $"next-item {string.Join(" or ", NextItemSources.Named.Select(s => s.Name))}, or any other name (amazon-beauty, sports, ...) for an S3-Rec style sequence file, which only labels the report (default: the file's name)";
+        $"next-item {string.Join(" or ", NextItemSources.Named.Select(s => s.Name))}, or any other name (amazon-beauty, sports, ...) for an S3-Rec style sequence file, which only labels the report (default: the last name in --path, so a folder named like a listed data set is read as that one)";
 
     /// <summary>What <c>--path</c> takes for next-item, per data set.</summary>
     public static string PathHelp =>
