@@ -72,7 +72,7 @@ public sealed record NextItemReport
         {
             sb.AppendLine();
             sb.AppendLine(c, $"Transformer: d {t.Dimension}, {t.Layers} layers, {t.Heads} head(s), max length {t.MaxLength}, dropout {t.Dropout}, batch {t.BatchSize}, lr {t.LearningRate}, " +
-                $"{(t.SampledNegatives > 0 ? $"{t.SampledNegatives} sampled negatives" : "full softmax")}, seed {t.Seed}; best epoch {BestEpoch} of {EpochsRun}, validation NDCG@10 {BestValidationNdcg10:.0000}.");
+                $"{(t.SampledNegatives > 0 && t.SampledNegatives < Items ? $"{t.SampledNegatives} sampled negatives" : "full softmax")}, seed {t.Seed}; best epoch {BestEpoch} of {EpochsRun}, validation NDCG@10 {BestValidationNdcg10:.0000}.");
         }
         sb.AppendLine(c, $"Machine: {Machine}.");
         return sb.ToString();
