@@ -10,6 +10,13 @@ if (args.Contains("--profile-step"))
     return;
 }
 
+// dotnet run -c Release --project bench/Persona.Benchmarks -- --train-step [--negatives N] [--steps N]   (the product's training step on Beauty's batches; bench/scripts/train_step_ratio.sh)
+if (args.Contains("--train-step"))
+{
+    TrainStepTiming.Run(args);
+    return;
+}
+
 // dotnet run -c Release --project bench/Persona.Benchmarks -- --ann-probe [--rows N | --model DATA_DIR]  (approximate index recall)
 if (args.Contains("--ann-probe"))
 {

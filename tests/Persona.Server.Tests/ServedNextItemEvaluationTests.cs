@@ -36,7 +36,7 @@ public sealed class ServedNextItemEvaluationTests
     {
         var (events, items) = Ring(users: 10);
         var data = SequenceDataset.Build(events, items);
-        var history = ServedNextItemEvaluation.HistoryEvents(events, data, NextItemSplit.Test, out var targets);
+        var history = ServedNextItemEvaluation.HistoryEvents(events, data, mergesRepeats: true, NextItemSplit.Test, out var targets);
         Assert.Equal(events.Count - 10, history.Count);
         Assert.Equal(10, targets.Count);
         foreach (var (u, target) in targets)
@@ -45,7 +45,7 @@ public sealed class ServedNextItemEvaluationTests
             Assert.Equal(user.Items[^1], target);
             Assert.DoesNotContain(history, e => e.UserId == user.UserId && e.Timestamp >= Start.AddDays(user.Length - 1));
         }
-        var validation = ServedNextItemEvaluation.HistoryEvents(events, data, NextItemSplit.Validation, out var validationTargets);
+        var validation = ServedNextItemEvaluation.HistoryEvents(events, data, mergesRepeats: true, NextItemSplit.Validation, out var validationTargets);
         Assert.Equal(events.Count - 20, validation.Count);
         Assert.All(validationTargets, p => Assert.Equal(data.Users[p.Key].Items[^2], p.Value));
     }
@@ -55,7 +55,7 @@ public sealed class ServedNextItemEvaluationTests
     {
         var (events, items) = Ring();
         var data = SequenceDataset.Build(events, items);
-        var metrics = await ServedNextItemEvaluation.EvaluateAsync(events, items, data, model: null, NextItemSplit.Test, cancellationToken: CancellationToken.None);
+        var metrics = await ServedNextItemEvaluation.EvaluateAsync(events, items, data, mergesRepeats: true, model: null, NextItemSplit.Test, cancellationToken: CancellationToken.None);
         Assert.Equal(120, metrics.Users);
         // The successor of the newest item always followed it in other users' histories, so item pairs put it first.
         Assert.True(metrics.HitRate(1) > 0.9, $"HR@1 {metrics.HitRate(1):0.000}");

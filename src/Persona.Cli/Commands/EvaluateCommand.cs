@@ -21,7 +21,11 @@ internal static class EvaluateCommand
         var data = CommonOptions.Data();
         var truth = new Option<FileInfo?>("--truth") { Description = $"Ground-truth file (default: DIR/{DemoCommand.TruthFileName}, written by `persona demo`)." };
         var output = new Option<FileInfo?>("--output") { Description = "Also write the report as JSON to this file." };
-        var dataset = new Option<string?>("--dataset") { Description = $"A public data set instead of the store: propensity {ImportCommand.TaobaoUserBehavior}; search {SearchEvaluation.AmazonBeauty} or {SearchEvaluation.TaobaoTitles}; next-item amazon-beauty or any name of a `user item item ...` file." };
+        var dataset = new Option<string?>("--dataset")
+        {
+            Description = $"Name of a public data set to evaluate instead of the store (its files are given by --path): propensity {ImportCommand.TaobaoUserBehavior}; " +
+                $"search {SearchEvaluation.AmazonBeauty} or {SearchEvaluation.TaobaoTitles}; {NextItemEvaluation.DatasetHelp}. Not used by profiles, segments or search-intent.",
+        };
         dataset.Validators.Add(result =>
         {
             // next-item accepts any `user item item ...` file by name; the other tasks know their data sets.
@@ -29,7 +33,11 @@ internal static class EvaluateCommand
             string[] known = [ImportCommand.TaobaoUserBehavior, SearchEvaluation.AmazonBeauty, SearchEvaluation.TaobaoTitles];
             if (!known.Contains(name)) result.AddError($"--dataset must be one of {string.Join(", ", known)} for this task.");
         });
-        var path = new Option<string?>("--path") { Description = "Folder or CSV file of the data set." };
+        var path = new Option<string?>("--path")
+        {
+            Description = $"Where the --dataset is. propensity: a Taobao UserBehavior CSV file or a folder whose *.csv files are all read; " +
+                $"search: the data set's folder; {NextItemEvaluation.PathHelp}. Not used by profiles, segments or search-intent (they read the store at --data).",
+        };
         var horizon = new Option<double?>("--horizon-days") { Description = "propensity: N, the length of each outcome window (default 14; a third of the span for the Taobao sample)." };
         var seed = new Option<int>("--seed") { Description = "Seed of learners, splits and k-means.", DefaultValueFactory = _ => PropensityOptions.DefaultSeed };
         var k = new Option<int>("--k") { Description = "segments: number of segments (0 = choose by silhouette).", DefaultValueFactory = _ => 0 };
@@ -44,10 +52,10 @@ internal static class EvaluateCommand
             {
                 if (parse.GetValue(path) is not { } nextItemPath)
                 {
-                    Console.Error.WriteLine("--task next-item needs --path (a folder with a `user item item ...` file, or the file).");
+                    Console.Error.WriteLine($"--task next-item needs --path ({NextItemEvaluation.PathHelp}).");
                     return 2;
                 }
-                return await NextItemEvaluation.RunAsync(parse.GetValue(dataset) ?? Path.GetFileNameWithoutExtension(nextItemPath), nextItemPath,
+                return await NextItemEvaluation.RunAsync(parse.GetValue(dataset) ?? Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(nextItemPath)), nextItemPath,
                     parse.GetValue(output), NextItemEvaluation.ReadOptions(parse) with { Seed = parse.GetValue(seed) }, parse, cancellationToken);
             }
             if (taskName == SearchEvaluation.Task)

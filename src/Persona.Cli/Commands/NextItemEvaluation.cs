@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Persona.Abstractions;
 using Persona.Core.Evaluation.NextItem;
 using Persona.Core.Models.Sequence;
 using Persona.Core.Ranking;
@@ -21,6 +22,14 @@ internal static class NextItemEvaluation
 
     /// <summary>Training options for <c>evaluate</c> (without <c>--seed</c>, which evaluate already has); add them with <see cref="TrainingOptionSet.AddTo"/>.</summary>
     public static TrainingOptionSet Options { get; } = new(includeSeed: false);
+
+    /// <summary>What <c>--dataset</c> takes for next-item: the named event logs, or any name for a sequence file.</summary>
+    public static string DatasetHelp =>
+        $"next-item {string.Join(" or ", NextItemSources.Named.Select(s => s.Name))}, or any other name (amazon-beauty, sports, ...) for an S3-Rec style sequence file, which only labels the report (default: the last name in --path, so a folder named like a listed data set is read as that one)";
+
+    /// <summary>What <c>--path</c> takes for next-item, per data set.</summary>
+    public static string PathHelp =>
+        $"next-item: {string.Join("; ", NextItemSources.Named.Select(s => $"{s.Name}: {s.PathHelp}"))}; any other name: {NextItemSources.SequenceFile.PathHelp}";
 
     private static readonly Option<DirectoryInfo?> ModelOption = new("--model") { Description = "next-item: measure this stored model folder (written by --save-model) instead of training one." };
     private static readonly Option<DirectoryInfo?> SaveModelOption = new("--save-model") { Description = "next-item: also store the trained model in this folder." };
@@ -76,8 +85,8 @@ internal static class NextItemEvaluation
         NextItemReport? report = null;
         try
         {
-            var (events, items) = await SequenceFileReader.ReadAsync(path, cancellationToken);
-            var data = SequenceDataset.Build(events, items);
+            var (data, read, usersRead) = await NextItemBenchmark.LoadAsync(dataset, path, cancellationToken);
+            Console.Error.WriteLine($"{dataset}: {read.Source}; {data.Users.Count:N0} of {usersRead:N0} users with at least {NextItemBenchmark.MinSteps} steps, {data.ItemCount:N0} items, {data.StepCount:N0} interactions");
             SequenceModel? trained = null;
             SequenceModel? lastTrained = null;
             if (modelFolder is not null)
@@ -93,6 +102,7 @@ internal static class NextItemEvaluation
             {
                 SequenceTrainingResult? training;
                 (report, training) = await System.Threading.Tasks.Task.Run(() => NextItemBenchmark.Run(dataset, data, options, trainModel: true, progress, trained, traceTest, cancellationToken), cancellationToken);
+                report = report with { Source = read.Source, UsersRead = usersRead };
                 lastTrained = training?.Model;
                 if (saveModel is not null && training is not null)
                 {
@@ -124,22 +134,29 @@ internal static class NextItemEvaluation
             var clock = System.Diagnostics.Stopwatch.StartNew();
             NextItemMetrics served = null!;
             await AnsiConsole.Status().StartAsync($"Measuring the recommender as served ({(servedSplit == NextItemSplit.Test ? "test" : "validation")} split)…", async _ =>
-                served = await ServedNextItemEvaluation.EvaluateAsync(events, items, data, model, servedSplit, recommendation, cancellationToken: cancellationToken));
+                served = await ServedNextItemEvaluation.EvaluateAsync(read.Events, CatalogOf(read.Items, data), data, read.Options.MergeRepeats, model, servedSplit, recommendation, cancellationToken: cancellationToken));
             var label = $"recommender as served (weights model {recommendation.ModelWeight}, item pairs {recommendation.CoOccurrenceWeight}, affinity {recommendation.AffinityWeight}, popularity {recommendation.PopularityWeight})"
                 + (servedSplit == NextItemSplit.Validation ? ", VALIDATION split" : "");
             var row = NextItemResult.From(label, served, PopularityScorer.FitCounts(data), report!.Results[^1].TrainingSeconds);
             Console.Error.WriteLine($"served: {clock.Elapsed.TotalSeconds:0} s");
             report = report with { Results = [.. report.Results, row], LoadAtEnd = NextItemReport.LoadAverage() };
         }
-        catch (FileNotFoundException ex)
+        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException)
         {
-            // The reader's message says which path and why (none or several sequence files).
+            // The reader's message says which path and why (none or several sequence files, an unreadable attribute map).
             Console.Error.WriteLine(ex.Message);
             return 1;
         }
         Console.WriteLine(report!.ToMarkdown());
         if (output is not null) await File.WriteAllTextAsync(output.FullName, report.ToJson(), cancellationToken);
         return 0;
+    }
+
+    /// <summary>The data set's catalog as the protocol ranks it: its items (those the kept users touched), with names where the source has them.</summary>
+    private static List<Item> CatalogOf(IReadOnlyList<Item> items, SequenceDataset data)
+    {
+        var byId = items.ToDictionary(i => i.Id, StringComparer.Ordinal);
+        return data.Vocabulary.ItemIds.Select(id => byId.GetValueOrDefault(id) ?? new Item { Id = id }).ToList();
     }
 
     /// <summary>Parses the training options that <see cref="Options"/> added to the evaluate command.</summary>

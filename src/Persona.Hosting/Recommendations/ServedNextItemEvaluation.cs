@@ -19,13 +19,13 @@ public static class ServedNextItemEvaluation
     public const int ListLength = 20;
 
     public static async Task<NextItemMetrics> EvaluateAsync(
-        IReadOnlyList<StoredEvent> events, IReadOnlyList<Item> items, SequenceDataset data, ISequenceModel? model, NextItemSplit split,
+        IReadOnlyList<StoredEvent> events, IReadOnlyList<Item> items, SequenceDataset data, bool mergesRepeats, ISequenceModel? model, NextItemSplit split,
         RecommendationOptions? options = null, IProgress<(int Done, int Total)>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(data);
-        var history = HistoryEvents(events, data, split, out var targets);
+        var history = HistoryEvents(events, data, mergesRepeats, split, out var targets);
         var folder = Directory.CreateTempSubdirectory("persona-served-eval-");
         try
         {
@@ -75,10 +75,11 @@ public static class ServedNextItemEvaluation
     }
 
     /// <summary>
-    /// Each user's events before the held-out step of <paramref name="split"/>, in the data set's step order (repeats
-    /// that the data set merged stay with their step); <paramref name="targets"/> maps data-set user → target item index.
+    /// Each user's events before the held-out step of <paramref name="split"/>, in the data set's step order (with
+    /// <paramref name="mergesRepeats"/>, as the data set was built, repeats merged into a step stay with it);
+    /// <paramref name="targets"/> maps data-set user → target item index.
     /// </summary>
-    public static List<StoredEvent> HistoryEvents(IReadOnlyList<StoredEvent> events, SequenceDataset data, NextItemSplit split, out Dictionary<int, int> targets)
+    public static List<StoredEvent> HistoryEvents(IReadOnlyList<StoredEvent> events, SequenceDataset data, bool mergesRepeats, NextItemSplit split, out Dictionary<int, int> targets)
     {
         var userIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var u = 0; u < data.Users.Count; u++) userIndex[data.Users[u].UserId] = u;
@@ -89,8 +90,6 @@ public static class ServedNextItemEvaluation
             if (!byUser.TryGetValue(u, out var list)) byUser[u] = list = [];
             list.Add(e);
         }
-        // The data set collapses back-to-back repeats of an item into one step.
-        const bool MergesRepeats = true;
         targets = [];
         var history = new List<StoredEvent>(events.Count);
         foreach (var (u, list) in byUser)
@@ -106,7 +105,7 @@ public static class ServedNextItemEvaluation
             foreach (var e in list)
             {
                 var index = data.Vocabulary.ItemIndex(e.ItemId);
-                if (!(step >= 0 && index == last && MergesRepeats))
+                if (!(step >= 0 && index == last && mergesRepeats))
                 {
                     step++;
                     last = index;

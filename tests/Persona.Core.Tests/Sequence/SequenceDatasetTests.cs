@@ -34,6 +34,19 @@ public sealed class SequenceDatasetTests
     }
 
     [Fact]
+    public void Build_MergeRepeatsOff_KeepsBackToBackRepeats()
+    {
+        var events = new List<StoredEvent> { Event("u1", "A", 0, sequence: 1), Event("u1", "B", 1, sequence: 2), Event("u1", "B", 2, sequence: 3) };
+
+        var merged = SequenceDataset.Build(events, []);
+        var asGiven = SequenceDataset.Build(events, [], new SequenceDataOptions { MergeRepeats = false });
+
+        Assert.Equal(new[] { "A", "B" }, merged.Users[0].Items.Select(merged.Vocabulary.ItemId));
+        Assert.Equal(new[] { "A", "B", "B" }, asGiven.Users[0].Items.Select(asGiven.Vocabulary.ItemId));
+        Assert.Equal(SequenceDataset.GapBucket(TimeSpan.FromDays(1)), asGiven.Users[0].Gaps[2]);
+    }
+
+    [Fact]
     public void GapBucket_Monotone_AndCapped()
     {
         Assert.Equal(1, SequenceDataset.GapBucket(TimeSpan.Zero));

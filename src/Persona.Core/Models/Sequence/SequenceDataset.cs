@@ -15,6 +15,15 @@ public sealed record SequenceDataOptions
     /// <summary>Event types that become steps (default: every type that names an item except impressions).</summary>
     public IReadOnlySet<EventType> EventTypes { get; init; } = DefaultEventTypes;
 
+    /// <summary>
+    /// Whether back-to-back events on one item become one step (with the latest event's type). On by default, for store
+    /// events: a view, an add-to-cart and a purchase of one product in a row are one interaction whose strongest signal
+    /// is the last, and as three steps they would teach the model to predict the product just seen (which the ranking
+    /// excludes anyway). Off for a benchmark's sequence file, whose sequence is the data set as published: merging there
+    /// would change the held-out item of every user who legitimately bought an item twice in a row.
+    /// </summary>
+    public bool MergeRepeats { get; init; } = true;
+
     public static IReadOnlySet<EventType> DefaultEventTypes { get; } = new HashSet<EventType>
     {
         EventType.View, EventType.Click, EventType.AddToCart, EventType.Favorite, EventType.Purchase, EventType.Rate, EventType.Review,
@@ -24,7 +33,8 @@ public sealed record SequenceDataOptions
 /// <summary>
 /// Every user's time-ordered interactions with the catalog, indexed by a <see cref="SequenceVocabulary"/>, with the
 /// leave-one-out split: training targets are all but the last two steps, validation the second-to-last, test the last.
-/// Repeated consecutive steps on one item collapse into one (the latest event's type).
+/// Repeated consecutive steps on one item collapse into one (the latest event's type) unless
+/// <see cref="SequenceDataOptions.MergeRepeats"/> is off.
 /// </summary>
 public sealed class SequenceDataset
 {
@@ -90,7 +100,7 @@ public sealed class SequenceDataset
             foreach (var e in list)
             {
                 var index = vocabulary.ItemIndex(e.ItemId);
-                if (seqItems.Count > 0 && seqItems[^1] == index)
+                if (options.MergeRepeats && seqItems.Count > 0 && seqItems[^1] == index)
                 {
                     types[^1] = (byte)((int)e.Type + 1);
                     continue;
