@@ -33,6 +33,11 @@ internal static class NextItemEvaluation
 
     private static readonly Option<DirectoryInfo?> ModelOption = new("--model") { Description = "next-item: measure this stored model folder (written by --save-model) instead of training one." };
     private static readonly Option<DirectoryInfo?> SaveModelOption = new("--save-model") { Description = "next-item: also store the trained model in this folder." };
+    private static readonly Option<int> DropLastOption = new("--drop-last")
+    {
+        Description = "next-item: leave out each user's newest N steps first; with 1 the table's test step is the real validation step, so settings can be compared without the test.",
+        DefaultValueFactory = _ => 0,
+    };
     private static readonly Option<string?> ServedSplitOption = new("--served-split")
     {
         Description = "next-item: split the recommender-as-served row is measured on: test (default) or validation (to compare blend settings without the test; use with a model trained with --refit-epochs 0).",
@@ -52,6 +57,11 @@ internal static class NextItemEvaluation
         command.Options.Add(TraceTestOption);
         command.Options.Add(ServedSplitOption);
         command.Options.Add(BlendOption);
+        command.Options.Add(DropLastOption);
+        DropLastOption.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 0 or > 10) r.AddError("--drop-last must be between 0 and 10.");
+        });
         ServedSplitOption.AcceptOnlyFromAmong("test", "validation");
         BlendOption.Validators.Add(r =>
         {
@@ -73,12 +83,12 @@ internal static class NextItemEvaluation
     public static Task<int> RunAsync(string dataset, string path, FileInfo? output, SequenceTrainingOptions options, ParseResult parse, CancellationToken cancellationToken) =>
         RunAsync(dataset, path, output, options, cancellationToken, parse?.GetValue(ModelOption), parse?.GetValue(SaveModelOption), parse?.GetValue(TraceTestOption) ?? false,
             parse?.GetValue(ServedSplitOption) == "validation" ? NextItemSplit.Validation : NextItemSplit.Test,
-            parse?.GetValue(BlendOption) is { } blend ? ParseBlend(blend) : null);
+            parse?.GetValue(BlendOption) is { } blend ? ParseBlend(blend) : null, parse?.GetValue(DropLastOption) ?? 0);
 
     public static async Task<int> RunAsync(
         string dataset, string path, FileInfo? output, SequenceTrainingOptions options, CancellationToken cancellationToken,
         DirectoryInfo? modelFolder = null, DirectoryInfo? saveModel = null, bool traceTest = false,
-        NextItemSplit servedSplit = NextItemSplit.Test, double[]? blend = null)
+        NextItemSplit servedSplit = NextItemSplit.Test, double[]? blend = null, int dropLast = 0)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.TimeLimit is null) options = options with { TimeLimit = DefaultTimeLimit };
@@ -86,6 +96,11 @@ internal static class NextItemEvaluation
         try
         {
             var (data, read, usersRead) = await NextItemBenchmark.LoadAsync(dataset, path, cancellationToken);
+            if (dropLast > 0)
+            {
+                data = data.WithoutNewestSteps(dropLast, NextItemBenchmark.MinSteps);
+                Console.Error.WriteLine($"{dataset}: each user's newest {dropLast} step(s) left out: the test step below is the real validation step; {data.Users.Count:N0} users keep {NextItemBenchmark.MinSteps} or more.");
+            }
             Console.Error.WriteLine($"{dataset}: {read.Source}; {data.Users.Count:N0} of {usersRead:N0} users with at least {NextItemBenchmark.MinSteps} steps, {data.ItemCount:N0} items, {data.StepCount:N0} interactions");
             SequenceModel? trained = null;
             SequenceModel? lastTrained = null;

@@ -74,3 +74,34 @@ public sealed class TitleWordTests
         Assert.Empty(vocabulary.AttributeIndices(catalog[2]));
     }
 }
+
+public sealed class DatasetShiftTests
+{
+    [Fact]
+    public void WithoutNewestSteps_One_TestStepBecomesTheValidationStep()
+    {
+        var (events, items) = Chains(users: 20);
+        var data = SequenceDataset.Build(events, items);
+        var shifted = data.WithoutNewestSteps(1, minimumSteps: 3);
+        Assert.Same(data.Vocabulary, shifted.Vocabulary);
+        foreach (var user in shifted.Users)
+        {
+            var original = data.Users.Single(u => u.UserId == user.UserId);
+            Assert.Equal(original.Length - 1, user.Length);
+            Assert.Equal(original.Items[SequenceDataset.HistoryLength(original, NextItemSplit.Validation)], user.Items[SequenceDataset.HistoryLength(user, NextItemSplit.Test)]);
+        }
+        Assert.DoesNotContain(data.WithoutNewestSteps(10, minimumSteps: 3).Users, u => u.Length < 3);
+    }
+}
+
+public sealed class SoftmaxChoiceTests
+{
+    [Theory]
+    [InlineData(8192, 20_000, 12_101, true)]   // a catalog of Beauty's size: exact softmax
+    [InlineData(8192, 20_000, 33_730, false)]  // larger: shared sampled negatives
+    [InlineData(0, 20_000, 1_000_000, true)]   // 0 negatives: exact whatever the size
+    [InlineData(8192, 0, 5_000, true)]         // fewer items than negatives: exact
+    [InlineData(8192, 0, 12_101, false)]
+    public void UsesFullSoftmax_BySizeAndNegatives(int negatives, int fullUpTo, int items, bool expected) =>
+        Assert.Equal(expected, new SequenceTrainingOptions { SampledNegatives = negatives, FullSoftmaxMaxItems = fullUpTo }.UsesFullSoftmax(items));
+}

@@ -98,7 +98,7 @@ public sealed record NextItemReport
         {
             sb.AppendLine();
             sb.AppendLine(c, $"Transformer: d {t.Dimension}, {t.Layers} layers, {t.Heads} head(s), max length {t.MaxLength}, dropout {t.Dropout}, batch {t.BatchSize}, lr {t.LearningRate}, " +
-                $"{(t.SampledNegatives > 0 && t.SampledNegatives < Items ? $"{t.SampledNegatives} sampled negatives" : "full softmax")}, seed {t.Seed}; best epoch {BestEpoch} of {EpochsRun}, validation NDCG@10 {BestValidationNdcg10:.0000}, " +
+                $"{(t.UsesFullSoftmax(Items) ? "full softmax" : $"{t.SampledNegatives} sampled negatives")}, seed {t.Seed}; best epoch {BestEpoch} of {EpochsRun}, validation NDCG@10 {BestValidationNdcg10:.0000}, " +
                 $"then {RefitEpochsRun} refit epoch(s) through the validation step.");
             sb.AppendLine(c, $"Validation NDCG@10 by epoch: {string.Join(" ", ValidationByEpoch.Select(v => v.ToString(".0000", c)))}.");
             if (TestTraceByEpoch is { Count: > 0 } trace)

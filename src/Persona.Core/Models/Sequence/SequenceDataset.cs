@@ -115,6 +115,19 @@ public sealed class SequenceDataset
         return new SequenceDataset(vocabulary, users, attributes);
     }
 
+    /// <summary>
+    /// The same data set with each user's newest <paramref name="steps"/> steps left out, keeping the users who still
+    /// have <paramref name="minimumSteps"/> (the vocabulary stays, so a model of one fits the other).
+    /// </summary>
+    public SequenceDataset WithoutNewestSteps(int steps, int minimumSteps)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        var users = Users.Where(u => u.Length - steps >= minimumSteps)
+            .Select(u => u with { Items = u.Items[..^steps], Types = u.Types[..^steps], Gaps = u.Gaps[..^steps] })
+            .ToList();
+        return new SequenceDataset(Vocabulary, users, ItemAttributes);
+    }
+
     /// <summary>Reads every stored event and item of a store and builds the data set (the path of <c>persona train</c>).</summary>
     public static async Task<SequenceDataset> FromStoreAsync(IPersonaStore store, SequenceDataOptions? options = null, CancellationToken cancellationToken = default)
     {
