@@ -37,17 +37,7 @@ public static class TrainStepTiming
         var data = SequenceDataset.Build(read.Events, items, read.Options);
 
         var rng = new Rng((ulong)options.Seed);
-        var network = new SequenceNetwork(new SequenceNetworkConfig
-        {
-            ItemCount = data.ItemCount,
-            AttributeCount = data.Vocabulary.AttributeCount,
-            Dimension = options.Dimension,
-            Layers = options.Layers,
-            Heads = options.Heads,
-            MaxLength = options.MaxLength,
-            Dropout = options.Dropout,
-        }, rng.Fork());
-        network.SetItemAttributes(data.ItemAttributes);
+        var network = SequenceTrainer.CreateNetwork(data, options, rng.Fork());
         network.Train();
         var parameters = network.Parameters().ToList();
         var optimizer = new AdamW(parameters, options.LearningRate, beta1: 0.9f, beta2: 0.98f, weightDecay: options.WeightDecay);

@@ -73,6 +73,16 @@ public sealed class TitleWordTests
         Assert.Equal(["b:opi", "w:nail", "w:polish"], vocabulary.AttributeIndices(catalog[0]).Select(a => vocabulary.AttributeTokens[a - 1]));
         Assert.Empty(vocabulary.AttributeIndices(catalog[2]));
     }
+
+    [Fact]
+    public void Build_WordInMostTitles_IsNoAttribute()
+    {
+        var catalog = Enumerable.Range(0, 20).Select(k => new Item { Id = $"{k}", Title = $"Taobao item {k} {(k < 3 ? "lipstick" : "bag")}" }).ToList();
+        var tokens = SequenceVocabulary.Build(catalog.Select(i => i.Id), catalog).AttributeTokens;
+        Assert.DoesNotContain("w:taobao", tokens);
+        Assert.DoesNotContain("w:bag", tokens);
+        Assert.Contains("w:lipstick", tokens);
+    }
 }
 
 public sealed class DatasetShiftTests

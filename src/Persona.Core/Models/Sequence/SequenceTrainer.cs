@@ -107,19 +107,8 @@ public static class SequenceTrainer
         ArgumentNullException.ThrowIfNull(options);
         var clock = Stopwatch.StartNew();
         var rng = new Rng((ulong)options.Seed);
-        var config = new SequenceNetworkConfig
-        {
-            ItemCount = data.ItemCount,
-            AttributeCount = data.Vocabulary.AttributeCount,
-            Dimension = options.Dimension,
-            Layers = options.Layers,
-            Heads = options.Heads,
-            MaxLength = options.MaxLength,
-            Dropout = options.Dropout,
-        };
-        var network = new SequenceNetwork(config, rng.Fork());
+        var network = CreateNetwork(data, options, rng.Fork());
         if (warmStart is not null) SequenceWarmStart.Apply(network, data.Vocabulary, warmStart);
-        network.SetItemAttributes(data.ItemAttributes);
         var parameters = network.Parameters().ToList();
         var optimizer = new AdamW(parameters, options.LearningRate, beta1: 0.9f, beta2: 0.98f, weightDecay: options.WeightDecay);
 
@@ -265,6 +254,25 @@ public static class SequenceTrainer
         var shuffled = batches.ToArray();
         rng.Shuffle(shuffled.AsSpan());
         return [.. shuffled];
+    }
+
+    /// <summary>A fresh network of the options' shape for the data set, its item attributes set.</summary>
+    public static SequenceNetwork CreateNetwork(SequenceDataset data, SequenceTrainingOptions options, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        var network = new SequenceNetwork(new SequenceNetworkConfig
+        {
+            ItemCount = data.ItemCount,
+            AttributeCount = data.Vocabulary.AttributeCount,
+            Dimension = options.Dimension,
+            Layers = options.Layers,
+            Heads = options.Heads,
+            MaxLength = options.MaxLength,
+            Dropout = options.Dropout,
+        }, rng);
+        network.SetItemAttributes(data.ItemAttributes);
+        return network;
     }
 
     /// <summary>

@@ -19,6 +19,12 @@ public sealed class SequenceVocabulary
     /// <summary>A title word becomes a token only when at least this many catalog items share it (a word of one item says nothing its id does not).</summary>
     public const int MinTitleWordItems = 2;
 
+    /// <summary>
+    /// ... and only when at most this share of the catalog has it: a word in most titles (a shop's name, a placeholder
+    /// title such as "Taobao item 123") tells items apart no better than a stop word. Beauty's commonest word is in 8.8 %.
+    /// </summary>
+    public const double MaxTitleWordShare = 0.2;
+
     private readonly Dictionary<string, int> _itemIndex;
     private readonly Dictionary<string, int> _attributeIndex;
 
@@ -116,7 +122,8 @@ public sealed class SequenceVocabulary
 
     /// <summary>
     /// A vocabulary over the given item ids (ordinal order) and the attribute tokens of the catalog (ordinal order);
-    /// title words only when <see cref="MinTitleWordItems"/> items or more share them.
+    /// title words only when <see cref="MinTitleWordItems"/> items or more share them and no more than
+    /// <see cref="MaxTitleWordShare"/> of the catalog.
     /// </summary>
     public static SequenceVocabulary Build(IEnumerable<string> itemIds, IEnumerable<Item> catalog)
     {
@@ -127,7 +134,7 @@ public sealed class SequenceVocabulary
             foreach (var word in TitleWords(item.Title))
                 words[word] = words.GetValueOrDefault(word) + 1;
         var tokens = items.SelectMany(NamedTokens)
-            .Concat(words.Where(w => w.Value >= MinTitleWordItems).Select(w => "w:" + w.Key))
+            .Concat(words.Where(w => w.Value >= MinTitleWordItems && w.Value <= Math.Max(MinTitleWordItems, MaxTitleWordShare * items.Count)).Select(w => "w:" + w.Key))
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         return new SequenceVocabulary(ids, tokens);
     }
