@@ -121,23 +121,13 @@ internal static class NextItemEvaluation
                 lastTrained = training?.Model;
                 if (saveModel is not null && training is not null)
                 {
-                    training.Model.Save(saveModel.FullName, new SequenceModelManifest
-                    {
-                        Version = training.Model.Version,
-                        CreatedAt = DateTimeOffset.UtcNow,
-                        Network = training.Model.Network.Config,
-                        Training = options,
-                        Items = training.Model.Vocabulary.ItemIds,
-                        Attributes = training.Model.Vocabulary.AttributeTokens,
-                        Metrics = new Dictionary<string, double> { ["validation_ndcg10"] = training.BestValidationNdcg10, ["training_seconds"] = training.Elapsed.TotalSeconds },
-                    });
+                    training.Model.Save(saveModel.FullName, SequenceModelManifest.For(training, options, training.Model.Version, DateTimeOffset.UtcNow));
                 }
             }))
                 return 1;
 
             // The same model inside the recommender the API runs (its blend of model, item pairs and popularity).
-            var model = trained ?? (SequenceModel?)null;
-            if (model is null && report is not null) model = lastTrained;
+            var model = trained ?? lastTrained;
             var recommendation = new RecommendationOptions();
             if (blend is { } w)
             {

@@ -36,6 +36,30 @@ public sealed record SequenceModelManifest
     /// <summary>The serving gate's verdict when the version was trained; null for versions stored before the gate existed.</summary>
     public SequenceGateOutcome? Gate { get; init; }
 
+    /// <summary>The manifest of a trained model: its shape, vocabulary, settings and the run's figures (plus <paramref name="extraMetrics"/>).</summary>
+    public static SequenceModelManifest For(
+        SequenceTrainingResult result, SequenceTrainingOptions options, string version, DateTimeOffset createdAt, IReadOnlyDictionary<string, double>? extraMetrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var metrics = new Dictionary<string, double>(extraMetrics ?? new Dictionary<string, double>())
+        {
+            ["validation_ndcg10"] = result.BestValidationNdcg10,
+            ["best_epoch"] = result.BestEpoch,
+            ["epochs_run"] = result.EpochsRun,
+            ["training_seconds"] = result.Elapsed.TotalSeconds,
+        };
+        return new SequenceModelManifest
+        {
+            Version = version,
+            CreatedAt = createdAt,
+            Network = result.Model.Network.Config,
+            Training = options,
+            Items = result.Model.Vocabulary.ItemIds,
+            Attributes = result.Model.Vocabulary.AttributeTokens,
+            Metrics = metrics,
+        };
+    }
+
     internal static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,

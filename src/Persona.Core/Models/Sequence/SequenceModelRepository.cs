@@ -119,25 +119,8 @@ public sealed class SequenceModelRepository : ISequenceModelProvider
         var version = "seq-" + stamp.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         for (var n = 2; Directory.Exists(Path.Combine(Root, version)); n++)
             version = "seq-" + stamp.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" + n.ToString(CultureInfo.InvariantCulture);
-        var metrics = new Dictionary<string, double>(extraMetrics ?? new Dictionary<string, double>())
-        {
-            ["validation_ndcg10"] = result.BestValidationNdcg10,
-            ["best_epoch"] = result.BestEpoch,
-            ["epochs_run"] = result.EpochsRun,
-            ["training_seconds"] = result.Elapsed.TotalSeconds,
-        };
         var model = result.Model;
-        var manifest = new SequenceModelManifest
-        {
-            Version = version,
-            CreatedAt = stamp,
-            Network = model.Network.Config,
-            Training = options,
-            Items = model.Vocabulary.ItemIds,
-            Attributes = model.Vocabulary.AttributeTokens,
-            Metrics = metrics,
-            Gate = gate,
-        };
+        var manifest = SequenceModelManifest.For(result, options, version, stamp, extraMetrics) with { Gate = gate };
         var temp = Path.Combine(Root, "." + version + ".tmp");
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         model.Save(temp, manifest);
