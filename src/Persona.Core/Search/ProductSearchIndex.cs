@@ -49,7 +49,7 @@ public sealed class ProductSearchIndex : IDisposable
     /// </summary>
     public SearchKeys Keys { get; }
     public int Count => _snapshot.Count;
-    public SemanticEncoder? Encoder => _snapshot.Encoder;
+    public ITextEncoder? Encoder => _snapshot.Encoder;
     public QueryVocabulary Vocabulary => _snapshot.Vocabulary;
     public int TermCount => _lexical.TermCount;
 
@@ -77,12 +77,18 @@ public sealed class ProductSearchIndex : IDisposable
     {
         ArgumentNullException.ThrowIfNull(items);
         var batch = items.ToList();
+        // Encoded outside the write lock, as one batch (a pretrained encoder takes milliseconds per text); again under
+        // the lock only when the encoder changed meanwhile.
+        var encoder = _snapshot.Encoder;
+        var vectors = Encode(encoder, batch);
         lock (_writeLock)
         {
             var old = _snapshot;
+            if (!ReferenceEquals(old.Encoder, encoder)) vectors = Encode(old.Encoder, batch);
             var writer = new SnapshotWriter(old);
-            foreach (var item in batch)
+            for (var b = 0; b < batch.Count; b++)
             {
+                var item = batch[b];
                 if (!item.Available)
                 {
                     writer.Remove(item.Id);
@@ -91,11 +97,30 @@ public sealed class ProductSearchIndex : IDisposable
                 }
                 _lexical.Upsert(item.Id, SearchFields.Analyze(item));
                 var previous = writer.Find(item.Id);
-                var vector = old.Encoder?.Encode(SearchFields.FullText(item));
-                writer.Put(NewEntry(item, previous?.Sequence ?? _nextSequence++), vector);
+                writer.Put(NewEntry(item, previous?.Sequence ?? _nextSequence++), vectors?[b]);
             }
             _snapshot = Publish(writer, old.Vocabulary.With(batch.Where(i => i.Available)), old.Encoder);
         }
+    }
+
+    /// <summary>The vector of each available item of <paramref name="batch"/> by position (null for the rest); null without an encoder.</summary>
+    private static float[]?[]? Encode(ITextEncoder? encoder, List<Item> batch)
+    {
+        if (encoder is null) return null;
+        var texts = new List<string?>();
+        var at = new List<int>();
+        for (var b = 0; b < batch.Count; b++)
+        {
+            if (!batch[b].Available) continue;
+            texts.Add(SearchFields.FullText(batch[b]));
+            at.Add(b);
+        }
+        var dim = encoder.Dimension;
+        var encoded = new float[texts.Count * dim];
+        if (texts.Count > 0) encoder.EncodeBatch(texts, encoded);
+        var vectors = new float[]?[batch.Count];
+        for (var j = 0; j < at.Count; j++) vectors[at[j]] = encoded.AsSpan(j * dim, dim).ToArray();
+        return vectors;
     }
 
     public bool Remove(string id)
@@ -121,7 +146,7 @@ public sealed class ProductSearchIndex : IDisposable
     /// their cluster, others go to the nearest) and the items are laid out cluster by cluster, as
     /// <see cref="BuildPartition"/> leaves them.
     /// </summary>
-    public int SetEncoder(SemanticEncoder? encoder, StoredVectors? stored = null)
+    public int SetEncoder(ITextEncoder? encoder, StoredVectors? stored = null)
     {
         lock (_writeLock)
         {
@@ -142,6 +167,9 @@ public sealed class ProductSearchIndex : IDisposable
                     var rows = new float[ChunkRows * dim];
                     var entries = old.Entries[chunk];
                     var mine = 0;
+                    // Rows not reused are encoded together: a pretrained encoder runs them as batches.
+                    var texts = new List<string?>();
+                    var at = new List<int>();
                     for (var i = 0; i < entries.Length; i++)
                     {
                         if (entries[i] is not { } entry) continue;
@@ -149,14 +177,25 @@ public sealed class ProductSearchIndex : IDisposable
                         var row = rows.AsSpan(i * dim, dim);
                         var slot = chunk * ChunkRows + i;
                         if (storedCluster is not null) storedCluster[slot] = -1;
+                        var text = SearchFields.FullText(item);
                         if (stored is not null && stored.Items.TryGetValue(item.Id, out var known)
-                            && known.Vector.Length == dim && known.TextHash == SearchFields.TextHash(SearchFields.FullText(item)))
+                            && known.Vector.Length == dim && known.TextHash == SearchFields.TextHash(text))
                         {
                             known.Vector.CopyTo(row);
                             if (storedCluster is not null) storedCluster[slot] = known.Cluster;
                             mine++;
                         }
-                        else encoder.Encode(SearchFields.FullText(item)).CopyTo(row);
+                        else
+                        {
+                            texts.Add(text);
+                            at.Add(i);
+                        }
+                    }
+                    if (texts.Count > 0)
+                    {
+                        var encoded = new float[texts.Count * dim];
+                        encoder.EncodeBatch(texts, encoded);
+                        for (var j = 0; j < at.Count; j++) encoded.AsSpan(j * dim, dim).CopyTo(rows.AsSpan(at[j] * dim, dim));
                     }
                     matrix![chunk] = rows;
                     Interlocked.Add(ref reused, mine);
@@ -184,7 +223,7 @@ public sealed class ProductSearchIndex : IDisposable
     /// (null when the vectors are not partitioned), all of one snapshot, for <see cref="SemanticEncoderRepository.SaveVectors"/>;
     /// no items when <paramref name="encoder"/> is no longer the one in service.
     /// </summary>
-    public EncodedCatalog EncodedItems(SemanticEncoder encoder)
+    public EncodedCatalog EncodedItems(ITextEncoder encoder)
     {
         var snapshot = _snapshot;
         if (!ReferenceEquals(snapshot.Encoder, encoder) || snapshot.Matrix is null) return new EncodedCatalog([], null, 0);
@@ -288,7 +327,7 @@ public sealed class ProductSearchIndex : IDisposable
     }
 
     /// <summary>The written state as the next snapshot; compacted into fresh slots when most slots are empty.</summary>
-    private Snapshot Publish(SnapshotWriter writer, QueryVocabulary vocabulary, SemanticEncoder? encoder)
+    private Snapshot Publish(SnapshotWriter writer, QueryVocabulary vocabulary, ITextEncoder? encoder)
     {
         var version = Interlocked.Increment(ref _snapshotVersion);
         var used = writer.Used;
@@ -379,6 +418,14 @@ public sealed class ProductSearchIndex : IDisposable
             var parsed = QueryParser.Parse(request.Query, snapshot.Vocabulary);
             return new CandidateSet(parsed, Candidates(snapshot, parsed, request, catalog, pool));
         });
+    }
+
+    /// <summary>The items nearest <paramref name="text"/> by meaning alone (cosine of the encoder's vectors), best first; empty without an encoder.</summary>
+    public List<(Item Item, double Cosine)> SemanticOnly(string text, int top)
+    {
+        var snapshot = _snapshot;
+        if (snapshot.Encoder is not { } encoder || string.IsNullOrWhiteSpace(text)) return [];
+        return [.. SemanticSearch(snapshot, encoder.Encode(text), top, filter: null, minCosine: 0).Select(r => (r.Item1.Item, r.Item2))];
     }
 
     /// <summary>
@@ -654,7 +701,7 @@ public sealed class ProductSearchIndex : IDisposable
     /// was. <paramref name="Count"/> is the number of live entries.
     /// </summary>
     private sealed record Snapshot(Slots SlotOf, Entry?[][] Entries, float[][]? Matrix, int Dimension, int Used, int Count, QueryVocabulary Vocabulary,
-        SemanticEncoder? Encoder, long Version, IvfPartition? Partition = null)
+        ITextEncoder? Encoder, long Version, IvfPartition? Partition = null)
     {
         public ReadOnlySpan<float> Vector(int slot) => Matrix![slot / ChunkRows].AsSpan(slot % ChunkRows * Dimension, Dimension);
 

@@ -7,6 +7,7 @@ using Persona.Abstractions;
 using Persona.Core.Import;
 using Persona.Core.Profiles;
 using Persona.Core.Retrieval;
+using Persona.Text;
 
 namespace Persona.Core.Search;
 
@@ -24,6 +25,8 @@ public sealed record SearchEvaluationReport
     public double EncoderSeconds { get; init; }
     public double EvaluateSeconds { get; init; }
     public RerankerWeights? Weights { get; init; }
+    /// <summary>The text encoder's kind and version (<see cref="Persona.Text.ITextEncoder"/>).</summary>
+    public string? Encoder { get; init; }
     public IReadOnlyList<string> Notes { get; init; } = [];
 
     /// <summary>Relative NDCG@10 gain of the last row over the one before it (hybrid + profile over hybrid).</summary>
@@ -32,7 +35,7 @@ public sealed record SearchEvaluationReport
     public string ToMarkdown()
     {
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Search evaluation on {Dataset}: {Items:N0} items; index {IndexSeconds:0.00} s, encoder {EncoderSeconds:0.00} s, evaluation {EvaluateSeconds:0.0} s");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Search evaluation on {Dataset}: {Items:N0} items; index {IndexSeconds:0.00} s, encoder {Encoder} {EncoderSeconds:0.00} s, evaluation {EvaluateSeconds:0.0} s");
         sb.AppendLine();
         sb.AppendLine("| method | queries | MRR | NDCG@10 | HR@10 |");
         sb.AppendLine("|---|---:|---:|---:|---:|");
@@ -69,7 +72,7 @@ public static class SearchEvaluator
     /// </summary>
     public static async Task<SearchEvaluationReport> AmazonBeautyAsync(
         string directory, ProductSearchOptions? options = null, int maxUsers = 0, int trainUsers = 5000, int seed = 7,
-        IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+        ITextEncoder? encoder = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
         var reader = new AmazonBeautyReader(directory);
         var items = new List<Item>();
@@ -90,9 +93,9 @@ public static class SearchEvaluator
         var indexSeconds = clock.Elapsed.TotalSeconds;
         progress?.Report($"indexed {items.Count:N0} items in {indexSeconds:0.00} s");
         clock.Restart();
-        index.SetEncoder(SemanticEncoder.Train(SemanticPairs.Build(items), cancellationToken: cancellationToken));
+        encoder = SetEncoder(index, items, encoder, cancellationToken);
         var encoderSeconds = clock.Elapsed.TotalSeconds;
-        progress?.Report($"trained the encoder in {encoderSeconds:0.00} s");
+        progress?.Report($"{encoder.Kind} encoder {encoder.Version}: items encoded in {encoderSeconds:0.00} s");
         clock.Restart();
 
         var catalog = CatalogSnapshot.Create(items);
@@ -100,6 +103,8 @@ public static class SearchEvaluator
         var cache = new ConcurrentDictionary<string, List<ProductSearchIndex.Candidate>>(StringComparer.Ordinal);
         List<ProductSearchIndex.Candidate> CandidatesFor(string query) =>
             cache.GetOrAdd(query, q => index.Candidates(index.Parse(q), new SearchRequest { Query = q }, catalog, options.CandidatePool));
+        var semanticCache = new ConcurrentDictionary<string, string[]>(StringComparer.Ordinal);
+        string[] SemanticFor(string query) => semanticCache.GetOrAdd(query, q => [.. index.SemanticOnly(q, Depth).Select(r => r.Item.Id)]);
 
         // Validation step: learn the re-ranker weights.
         var random = new Random(seed);
@@ -133,6 +138,7 @@ public static class SearchEvaluator
 
         // Test step.
         var test = Context(sequences, drop: 1, catalog, index.Keys.Items);
+        var semantic = new Accumulator();
         var bm25 = new Accumulator();
         var hybrid = new Accumulator();
         var personal = new Accumulator();
@@ -146,6 +152,7 @@ public static class SearchEvaluator
                 return;
             }
             var candidates = CandidatesFor(QueryOf(item));
+            semantic.Add(RankOf(SemanticFor(QueryOf(item)), target));
             var lexicalOrder = candidates.Where(c => c.Bm25 > 0).OrderByDescending(c => c.Bm25).ThenBy(c => c.Entry.Sequence).ToList();
             bm25.Add(RankOf(lexicalOrder.Select(c => c.Entry.Item.Id), target));
             hybrid.Add(RankOf(candidates.Select(c => c.Entry.Item.Id), target));
@@ -163,13 +170,22 @@ public static class SearchEvaluator
             EncoderSeconds = encoderSeconds,
             EvaluateSeconds = clock.Elapsed.TotalSeconds,
             Weights = weights,
-            Rows = [bm25.Row("BM25"), hybrid.Row($"hybrid ({options.Fusion.ToString().ToLowerInvariant()})"), personal.Row("hybrid + profile")],
+            Encoder = $"{encoder.Kind} {encoder.Version}",
+            Rows = [semantic.Row($"semantic ({encoder.Kind})"), bm25.Row("BM25"), hybrid.Row($"hybrid ({options.Fusion.ToString().ToLowerInvariant()})"), personal.Row("hybrid + profile")],
             Notes =
             [
                 $"{sequences.Count:N0} users; {skipped:N0} whose held-out item has no category path are skipped (no query). "
                 + "Profiles, recent items and co-visitation use each user's history before the held-out item only; weights were learned on the validation step.",
             ],
         };
+    }
+
+    /// <summary>Puts <paramref name="encoder"/> in service, or one trained in-domain on <paramref name="items"/> when none is given.</summary>
+    private static ITextEncoder SetEncoder(ProductSearchIndex index, List<Item> items, ITextEncoder? encoder, CancellationToken cancellationToken)
+    {
+        encoder ??= SemanticEncoder.Train(SemanticPairs.Build(items), cancellationToken: cancellationToken);
+        index.SetEncoder(encoder);
+        return encoder;
     }
 
     /// <summary>What personalisation may see at one step: profiles and co-visitation over sequences cut short by the evaluated step.</summary>
@@ -236,7 +252,7 @@ public static class SearchEvaluator
     /// </summary>
     public static Task<SearchEvaluationReport> TaobaoTitlesAsync(
         string directory, ProductSearchOptions? options = null, int maxQueries = 2000, int seed = 7,
-        IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+        ITextEncoder? encoder = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
         var titles = new List<string>();
         var tagged = new List<(string Product, string Brand)>();
@@ -263,11 +279,12 @@ public static class SearchEvaluator
         index.Upsert(items);
         var indexSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
-        index.SetEncoder(SemanticEncoder.Train(SemanticPairs.Build(items), cancellationToken: cancellationToken));
+        encoder = SetEncoder(index, items, encoder, cancellationToken);
         var encoderSeconds = clock.Elapsed.TotalSeconds;
-        progress?.Report($"indexed {items.Count:N0} titles, trained the encoder in {encoderSeconds:0.00} s");
+        progress?.Report($"indexed {items.Count:N0} titles; {encoder.Kind} encoder {encoder.Version}: encoded in {encoderSeconds:0.00} s");
         clock.Restart();
 
+        var semantic = new Accumulator();
         var bm25 = new Accumulator();
         var hybrid = new Accumulator();
         Parallel.ForEach(queries, new ParallelOptions { CancellationToken = cancellationToken }, q =>
@@ -275,6 +292,7 @@ public static class SearchEvaluator
             var relevant = new HashSet<string>(items.Where(i => i.Title.Contains(q.Product, StringComparison.Ordinal) && i.Title.Contains(q.Brand, StringComparison.Ordinal)).Select(i => i.Id), StringComparer.Ordinal);
             var text = q.Product + " " + q.Brand;
             var candidates = index.Candidates(index.Parse(text), new SearchRequest { Query = text });
+            semantic.Add(index.SemanticOnly(text, Depth).Select(r => r.Item.Id), relevant);
             bm25.Add(candidates.Where(c => c.Bm25 > 0).OrderByDescending(c => c.Bm25).ThenBy(c => c.Entry.Sequence).Select(c => c.Entry.Item.Id), relevant);
             hybrid.Add(candidates.Select(c => c.Entry.Item.Id), relevant);
         });
@@ -285,7 +303,8 @@ public static class SearchEvaluator
             IndexSeconds = indexSeconds,
             EncoderSeconds = encoderSeconds,
             EvaluateSeconds = clock.Elapsed.TotalSeconds,
-            Rows = [bm25.Row("BM25"), hybrid.Row($"hybrid ({options.Fusion.ToString().ToLowerInvariant()})")],
+            Encoder = $"{encoder.Kind} {encoder.Version}",
+            Rows = [semantic.Row($"semantic ({encoder.Kind})"), bm25.Row("BM25"), hybrid.Row($"hybrid ({options.Fusion.ToString().ToLowerInvariant()})")],
             Notes = [$"{queries.Count:N0} distinct (product word, brand) queries; graded by every title holding both (binary relevance, NDCG@10 against the ideal order)."],
         });
     }

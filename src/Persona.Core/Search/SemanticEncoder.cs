@@ -37,7 +37,7 @@ public sealed class SemanticEncoderOptions
 /// negatives (symmetric InfoNCE) on (title, brand + category) pairs, (title fragment, item) pairs and
 /// (query, clicked item) pairs from search logs. Immutable once trained; any number of threads may encode.
 /// </summary>
-public sealed class SemanticEncoder
+public sealed class SemanticEncoder : ITextEncoder
 {
     private readonly float[] _table; // (buckets, dim)
 
@@ -84,6 +84,22 @@ public sealed class SemanticEncoder
         var table = new float[(long)buckets * dimension];
         stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(table.AsSpan()));
         return new SemanticEncoder(table, dimension, buckets, version);
+    }
+
+    /// <summary>Trained at start-up on the shop's own catalog and clicks.</summary>
+    public string Kind => "in-domain";
+
+    public void EncodeBatch(IReadOnlyList<string?> texts, Span<float> output)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        if (output.Length != texts.Count * Dimension) throw new ArgumentException($"Output must hold {texts.Count}×{Dimension} floats.", nameof(output));
+        var features = new List<int>();
+        for (var i = 0; i < texts.Count; i++)
+        {
+            features.Clear();
+            Features(texts[i], Buckets, features);
+            Pool(features, output.Slice(i * Dimension, Dimension));
+        }
     }
 
     /// <summary>Unit vector of <paramref name="text"/>; all zeros when it has no features.</summary>

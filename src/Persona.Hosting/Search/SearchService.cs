@@ -11,13 +11,14 @@ using Persona.Core.Retrieval;
 using Persona.Core.Models;
 using Persona.Core.Search;
 using Persona.Core.State;
+using Persona.Text;
 
 namespace Persona.Hosting;
 
 /// <summary>What the search service holds and how long building it took.</summary>
 public sealed record SearchStatus(
     int Items, int Terms, bool Semantic, string? EncoderVersion, double IndexSeconds, double? EncoderSeconds,
-    int ClickPairs, RerankerWeights Weights);
+    int ClickPairs, RerankerWeights Weights, string? EncoderKind = null);
 
 /// <summary>
 /// Serves personalised product search: keeps a <see cref="ProductSearchIndex"/> in step with the catalog (an item
@@ -49,9 +50,15 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     /// <summary>The version of the sequence model personalising searches now; null when none is trained.</summary>
     public string? SequenceModelVersion => _models?.Current?.Version;
 
-    public SearchService(PersonaEngine engine, IOptions<PersonaSearchOptions> options, ISequenceModelProvider? models = null, ILogger<SearchService>? logger = null)
+    /// <param name="pretrained">
+    /// A pretrained text encoder (<c>Persona:Text:Encoder</c>) served instead of the in-domain one, which is then never
+    /// trained; null trains the in-domain encoder on the catalog and clicks.
+    /// </param>
+    public SearchService(PersonaEngine engine, IOptions<PersonaSearchOptions> options, ISequenceModelProvider? models = null, ILogger<SearchService>? logger = null,
+        ITextEncoder? pretrained = null)
     {
         _engine = engine ?? throw new ArgumentNullException(nameof(engine));
+        _pretrained = pretrained;
         _options = options.Value;
         _models = models;
         _logger = logger ?? NullLogger<SearchService>.Instance;
@@ -67,6 +74,10 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     }
 
     private readonly SemanticEncoderRepository? _encoders;
+    private readonly ITextEncoder? _pretrained;
+
+    /// <summary>The pretrained encoder this service serves (null: the in-domain one, trained here).</summary>
+    public ITextEncoder? Pretrained => _pretrained;
 
     /// <summary>Item vectors the restored encoder did not have to encode again (stored beside it and the item's text unchanged).</summary>
     public int RestoredVectors { get; private set; }
@@ -78,7 +89,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     /// Stores the catalog's vectors for <paramref name="encoder"/> in the background, so the next start reuses them; a
     /// failure costs only that start's encoding.
     /// </summary>
-    private void SaveVectorsInBackground(SemanticEncoder encoder)
+    private void SaveVectorsInBackground(ITextEncoder encoder)
     {
         if (_encoders is null) return;
         var encoders = _encoders;
@@ -115,7 +126,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
 
     public SearchStatus Status => new(
         _index.Count, _index.TermCount, _index.Encoder is not null, _index.Encoder?.Version, _indexSeconds, _encoderSeconds,
-        _clicks.Count, _index.Weights);
+        _clicks.Count, _index.Weights, _index.Encoder?.Kind);
 
     /// <summary>
     /// Gets ready to serve: restores the stored encoder and warms the active users' signals. When the engine's start
@@ -136,8 +147,12 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         }
         if (_logger.IsEnabled(LogLevel.Information))
             _logger.LogInformation("Search indexed {Items} items in {Seconds:0.00} s; {Clicks} logged search clicks", _index.Count, _indexSeconds, _clicks.Count);
-        await PullEncoderAsync(cancellationToken);
-        RestoreEncoder();
+        if (_pretrained is not null) UsePretrained(_pretrained);
+        else
+        {
+            await PullEncoderAsync(cancellationToken);
+            RestoreEncoder();
+        }
         if (_options.WarmUsers > 0 && _options.UserCacheSeconds > 0)
             Warming = BackgroundWarmup.Start("the search signals", MostRecentUsers, user => UserFor(user), static () => false, _logger, _engine.Background);
     }
@@ -156,6 +171,33 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         {
             _logger.LogWarning(ex, "The search encoders in the store could not be copied; this node uses its own");
         }
+    }
+
+    /// <summary>
+    /// Puts the pretrained encoder in service: the catalog's vectors it made at an earlier start are reused (same
+    /// version, same text), the rest encoded now and stored for the next start.
+    /// </summary>
+    private void UsePretrained(ITextEncoder encoder)
+    {
+        if (!_options.Semantic || _index.Count < 1) return;
+        var clock = Stopwatch.StartNew();
+        StoredVectors? stored = null;
+        try
+        {
+            stored = _encoders?.LoadVectors(encoder.Version, encoder.Dimension);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            _logger.LogWarning(ex, "The stored vectors of encoder {Version} could not be read; the catalog is encoded again", encoder.Version);
+        }
+        RestoredVectors = _index.SetEncoder(encoder, stored);
+        _encoderSeconds = clock.Elapsed.TotalSeconds;
+        _trainedItems = _index.Count;
+        PartitionWhenDue();
+        if (RestoredVectors < _index.Count) SaveVectorsInBackground(encoder);
+        if (_logger.IsEnabled(LogLevel.Information))
+            _logger.LogInformation("Search serves the {Kind} text encoder {Version}: {Reused} of {Count} item vectors reused, the rest encoded in {Seconds:0.0} s",
+                encoder.Kind, encoder.Version, RestoredVectors, _index.Count, _encoderSeconds);
     }
 
     /// <summary>Serves the newest stored encoder that fits this catalog and these settings, with the weights learned beside it.</summary>
@@ -192,7 +234,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     private IReadOnlyList<string> MostRecentUsers() => _engine.MostRecentShoppers(_options.WarmUsers);
 
     /// <summary>Whether the catalog grew by a tenth (or from nothing) since the encoder was last trained.</summary>
-    public bool NeedsTraining => _options.Semantic && _index.Count >= 2 && _index.Count > _trainedItems * 1.1;
+    public bool NeedsTraining => _pretrained is null && _options.Semantic && _index.Count >= 2 && _index.Count > _trainedItems * 1.1;
 
     /// <summary>Trains the text encoder on the catalog and logged clicks, and the re-ranker weights on the clicks. One run at a time.</summary>
     public async Task TrainAsync(CancellationToken cancellationToken)
@@ -205,7 +247,8 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             var items = _index.Items.ToList();
             SemanticEncoder? trained = null;
             var clickedCount = 0;
-            if (_options.Semantic && items.Count >= 2)
+            if (_pretrained is not null && _index.Encoder is null && _options.Semantic && items.Count >= 1) UsePretrained(_pretrained);
+            else if (_pretrained is null && _options.Semantic && items.Count >= 2)
             {
                 var clock = Stopwatch.StartNew();
                 var clicked = clicks.Select(c => _index.TryGetItem(c.ItemId, out var item) ? (c.Query, item!) : default).Where(p => p.Item2 is not null).ToList();
