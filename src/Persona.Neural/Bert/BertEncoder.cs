@@ -27,7 +27,7 @@ public sealed class BertEncoder
 
     private readonly BertWeights _weights;
 
-    private BertEncoder(BertConfig config, WordPieceTokenizer tokenizer, BertWeights weights, int maxLength)
+    internal BertEncoder(BertConfig config, WordPieceTokenizer tokenizer, BertWeights weights, int maxLength)
     {
         Config = config;
         Tokenizer = tokenizer;

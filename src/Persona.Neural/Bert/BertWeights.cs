@@ -22,7 +22,7 @@ internal sealed class BertWeights
 {
     private const string WordEmbeddingName = "embeddings.word_embeddings.weight";
 
-    private BertWeights(
+    internal BertWeights(
         float[] word, float[] position, float[] tokenType, NormWeights embeddingNorm, LayerWeights[] layers, DenseWeights? pooler)
     {
         WordEmbeddings = word;
@@ -114,7 +114,7 @@ internal sealed class BertWeights
     }
 
     // (3·hidden, hidden) weight and (3·hidden) bias: rows of Q, then K, then V.
-    private static DenseWeights Fuse(DenseWeights q, DenseWeights k, DenseWeights v)
+    internal static DenseWeights Fuse(DenseWeights q, DenseWeights k, DenseWeights v)
     {
         var weight = new float[q.Weight.Length * 3];
         q.Weight.CopyTo(weight, 0);
