@@ -22,7 +22,7 @@ internal sealed class BertWeights
 {
     private const string WordEmbeddingName = "embeddings.word_embeddings.weight";
 
-    private BertWeights(
+    internal BertWeights(
         float[] word, float[] position, float[] tokenType, NormWeights embeddingNorm, LayerWeights[] layers, DenseWeights? pooler)
     {
         WordEmbeddings = word;
