@@ -176,7 +176,7 @@ public sealed class LoraBert
         {
             var row = data.Slice(i * h, h);
             TensorPrimitives.Add(
-                weights.WordEmbeddings.AsSpan(batch.InputIds[i] * h, h), weights.PositionEmbeddings.AsSpan(i % seq * h, h), row);
+                weights.WordEmbeddings.AsSpan(batch.InputIds[i] * h, h), weights.PositionEmbeddings.AsSpan((i % seq) * h, h), row);
             TensorPrimitives.Add(row, weights.TokenTypeEmbeddings.AsSpan(batch.TokenTypeIds[i] * h, h), row);
         }
 
