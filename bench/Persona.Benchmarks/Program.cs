@@ -17,6 +17,13 @@ if (args.Contains("--train-step"))
     return;
 }
 
+// dotnet run -c Release --project bench/Persona.Benchmarks -- --lora-step [--pairs 32] [--tokens 32] [--rank 8] [--targets q,v] [--steps 10]  (LoRA fine-tuning step at MiniLM-L6's shape)
+if (args.Contains("--lora-step"))
+{
+    LoraStepTiming.Run(args);
+    return;
+}
+
 // dotnet run -c Release --project bench/Persona.Benchmarks -- --ann-probe [--rows N | --model DATA_DIR]  (approximate index recall)
 if (args.Contains("--ann-probe"))
 {

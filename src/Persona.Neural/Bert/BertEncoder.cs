@@ -12,7 +12,7 @@ namespace Persona.Neural.Bert;
 /// 0 in every row. Dense layers run as one GEMM over all tokens of a chunk of rows; attention runs in parallel over
 /// (row, head). Immutable after loading, so one instance can serve concurrent callers.
 /// </summary>
-public sealed class BertEncoder
+public sealed partial class BertEncoder
 {
     /// <summary>Weights file name inside a checkpoint directory.</summary>
     public const string WeightsFileName = "model.safetensors";
