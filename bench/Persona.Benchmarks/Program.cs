@@ -45,6 +45,13 @@ if (args.Contains("--decode-probe"))
     return;
 }
 
+// dotnet run -c Release --project bench/Persona.Benchmarks -- --pretrained-encode [--items N] [--batch 32] [--threads 2]   (MiniLM items/s, ONNX Runtime vs own engine; tokenizer speed)
+if (args.Contains("--pretrained-encode"))
+{
+    PretrainedEncodeTiming.Run(args);
+    return;
+}
+
 if (args.Contains("--gemm-probe"))
 {
     GemmProbe.Run(args);
