@@ -405,13 +405,18 @@ public sealed class ProductSearchIndex : IDisposable
             hits.Add(new SearchHit(c.Entry.Item, Math.Round(c.Base + p, 6),
                 new ScoreBreakdown(Math.Round(c.Lexical, 6), Math.Round(c.Semantic, 6), Math.Round(c.Intent, 6), Math.Round(p, 6)), reason));
         }
-        return new SearchResult { Query = parsed, Hits = hits, Personalized = order is not null, Candidates = candidates.Count };
+        var encoder = _options.Semantic && request.Semantic ? snapshot.Encoder : null;
+        return new SearchResult
+        {
+            Query = parsed, Hits = hits, Personalized = order is not null, Candidates = candidates.Count,
+            Encoder = encoder is null ? null : new SearchEncoder(encoder.Kind, encoder.Version),
+        };
     }
 
     /// <summary>The parsed query and its candidates, from the cache when this snapshot answered the same query and filters before.</summary>
     private CandidateSet CachedCandidates(Snapshot snapshot, SearchRequest request, CatalogSnapshot? catalog, int pool)
     {
-        var variant = string.Create(CultureInfo.InvariantCulture, $"{request.Category}\u001e{request.PriceMin:R}\u001e{request.PriceMax:R}\u001e{pool}");
+        var variant = string.Create(CultureInfo.InvariantCulture, $"{request.Category}\u001e{request.PriceMin:R}\u001e{request.PriceMax:R}\u001e{pool}\u001e{request.Semantic}");
         var stamp = new CacheStamp(snapshot.Version, 0);
         return _candidateCache.GetOrCompute(request.Query, variant, stamp, () =>
         {
@@ -442,7 +447,7 @@ public sealed class ProductSearchIndex : IDisposable
         var lexical = _lexical.Search(terms, pool, filter is null ? null : id => snapshot.TryGet(id, out var e) && filter(e), _options.LexicalMinShare);
         List<(Entry Entry, double Cosine)> semantic = [];
         float[]? query = null;
-        if (_options.Semantic && snapshot.Encoder is { } encoder && parsed.Text.Length > 0)
+        if (_options.Semantic && request.Semantic && snapshot.Encoder is { } encoder && parsed.Text.Length > 0)
             semantic = SemanticSearch(snapshot, query = encoder.Encode(parsed.Text), pool, filter, _options.MinSemanticSimilarity);
 
         var merged = new Dictionary<string, Candidate>(StringComparer.Ordinal);

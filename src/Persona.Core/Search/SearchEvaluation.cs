@@ -357,7 +357,7 @@ public static class SearchEvaluator
     }
 
     /// <summary>Thread-safe sums of reciprocal rank, NDCG@10 and hits@10.</summary>
-    private sealed class Accumulator
+    internal sealed class Accumulator
     {
         private readonly Lock _lock = new();
         private double _mrr, _ndcg, _hr;

@@ -15,6 +15,8 @@ public sealed record SearchRequest
     public double? PriceMin { get; init; }
     /// <summary>False: the non-personal order even when a user is given.</summary>
     public bool Personalize { get; init; } = true;
+    /// <summary>Use the text encoder's candidates; false gives the lexical order alone (to compare in the playground).</summary>
+    public bool Semantic { get; init; } = true;
 }
 
 /// <summary>
@@ -47,7 +49,12 @@ public sealed record SearchResult
     public bool Personalized { get; init; }
     /// <summary>Candidates fused from both retrievers before the cut to the limit.</summary>
     public int Candidates { get; init; }
+    /// <summary>The text encoder whose candidates took part; null when the search was lexical only.</summary>
+    public SearchEncoder? Encoder { get; init; }
 }
+
+/// <summary>Which text encoder served a search: its kind (<c>in-domain</c>, <c>minilm</c>, <c>minilm+lora</c>, ...) and version.</summary>
+public sealed record SearchEncoder(string Kind, string Version);
 
 /// <summary>How lexical and semantic candidates are merged.</summary>
 public enum FusionMode

@@ -101,7 +101,14 @@ public sealed class SemanticEncoderRepository(string root)
     }
 
     /// <summary>Where the item vectors encoded by encoder <paramref name="encoderVersion"/> are kept.</summary>
-    public string VectorsPath(string encoderVersion) => Path.Combine(Root, "vectors-" + encoderVersion + ".bin");
+    public string VectorsPath(string encoderVersion) => Path.Combine(Root, "vectors-" + FileNamePart(encoderVersion) + ".bin");
+
+    /// <summary>A version as a file name part: a pretrained encoder's version may hold '/' (<c>minilm-L6-v2/mean/256</c>).</summary>
+    private static string FileNamePart(string version) =>
+        string.Create(version.Length, version, static (span, v) =>
+        {
+            for (var i = 0; i < v.Length; i++) span[i] = char.IsAsciiLetterOrDigit(v[i]) || v[i] is '.' or '-' or '_' ? v[i] : '_';
+        });
 
     private const int VectorsMagic = 0x56_45_43_31; // "VEC1": vectors only
     private const int PartitionedMagic = 0x56_45_43_32; // "VEC2": the partition's centroids, then each vector with its cluster
