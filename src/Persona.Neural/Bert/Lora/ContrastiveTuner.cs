@@ -136,7 +136,6 @@ public sealed class ContrastiveTuner
         }
 
         int total = batchesPerEpoch * Options.Epochs;
-        var schedule = new WarmupLinearSchedule(Options.LearningRate, (int)MathF.Ceiling(total * Options.WarmupFraction), total);
         var order = Enumerable.Range(0, pairs.Count).ToArray();
         var rng = new Rng(Options.Seed);
         var clock = Stopwatch.StartNew();
@@ -146,18 +145,24 @@ public sealed class ContrastiveTuner
         double epochLossSum = 0;
         int epochSteps = 0;
         var stop = TuningStop.Completed;
+        var recent = new Queue<float>();
+        double startLossSum = 0;
         for (int epoch = 1; epoch <= Options.Epochs && stop == TuningStop.Completed; epoch++)
         {
             rng.Shuffle(order.AsSpan());
+            var batches = DistinctBatches(pairs, order, batchSize);
             epochLossSum = 0;
             epochSteps = 0;
-            for (int b = 0; b < batchesPerEpoch; b++)
+            for (int b = 0; b < batches.Count; b++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var batch = order.Skip(b * batchSize).Take(batchSize).Select(i => pairs[i]).ToArray();
-                float rate = schedule.At(step);
+                var batch = batches[b];
+                float rate = RateAt(Math.Max((double)step / total, clock.Elapsed / limit));
                 float loss = Step(batch, rate);
                 step++;
+                recent.Enqueue(loss);
+                if (recent.Count > LossWindow) recent.Dequeue();
+                if (step <= LossWindow) startLossSum += loss;
                 epochLossSum += loss;
                 epochSteps++;
                 progress?.Report(new TuningProgress(step, total, epoch, loss, rate, clock.Elapsed));
@@ -174,6 +179,73 @@ public sealed class ContrastiveTuner
             }
         }
 
-        return new TuningResult(step, total, firstEpochLoss, (float)(epochLossSum / Math.Max(1, epochSteps)), stop, clock.Elapsed);
+        return new TuningResult(step, total, firstEpochLoss, (float)(epochLossSum / Math.Max(1, epochSteps)), stop, clock.Elapsed)
+        {
+            StartLoss = (float)(startLossSum / Math.Max(1, Math.Min(step, LossWindow))),
+            EndLoss = recent.Count == 0 ? 0f : recent.Average(),
+        };
+    }
+
+    /// <summary>
+    /// The epoch's batches in <paramref name="order"/>, none holding the same text twice: a pair whose anchor or
+    /// positive is already in the batch waits for a later one. Two items of one category share their category text, and
+    /// in one batch each would be the other's negative, teaching the encoder to push apart what the shop files together.
+    /// A last batch of fewer than two pairs is dropped.
+    /// </summary>
+    public static List<TextPair[]> DistinctBatches(IReadOnlyList<TextPair> pairs, int[] order, int batchSize)
+    {
+        var batches = new List<TextPair[]>(order.Length / batchSize + 1);
+        var waiting = new Queue<int>();
+        var current = new List<TextPair>(batchSize);
+        var texts = new HashSet<string>(StringComparer.Ordinal);
+        int next = 0;
+        while (next < order.Length || waiting.Count > 0)
+        {
+            // One pass over the waiting pairs, then new ones, until the batch is full or nothing fits.
+            int waited = waiting.Count;
+            for (int w = 0; w < waited && current.Count < batchSize; w++)
+            {
+                int i = waiting.Dequeue();
+                if (!TryAdd(i)) waiting.Enqueue(i);
+            }
+            while (current.Count < batchSize && next < order.Length)
+            {
+                int i = order[next++];
+                if (!TryAdd(i)) waiting.Enqueue(i);
+            }
+            if (current.Count == 0) break;
+            if (current.Count < batchSize && next < order.Length) continue;
+            if (current.Count >= 2) batches.Add([.. current]);
+            bool progress = current.Count > 0;
+            current.Clear();
+            texts.Clear();
+            if (next >= order.Length && !progress) break;
+        }
+        return batches;
+
+        bool TryAdd(int i)
+        {
+            var pair = pairs[i];
+            if (texts.Contains(pair.Anchor) || texts.Contains(pair.Positive)) return false;
+            texts.Add(pair.Anchor);
+            texts.Add(pair.Positive);
+            current.Add(pair);
+            return true;
+        }
+    }
+
+    /// <summary>Steps whose mean loss is reported at the start and end of a run.</summary>
+    private const int LossWindow = 50;
+
+    /// <summary>
+    /// Linear warm-up then linear decay to zero over the run's progress, the larger of the share of planned steps done
+    /// and the share of the time limit spent: under a time limit the rate still reaches zero when time runs out.
+    /// </summary>
+    private float RateAt(double progress)
+    {
+        var warmup = Options.WarmupFraction;
+        progress = Math.Clamp(progress, 0, 1);
+        if (warmup > 0 && progress < warmup) return (float)(Options.LearningRate * Math.Max(progress / warmup, 1e-3));
+        return (float)(Options.LearningRate * Math.Max(0, (1 - progress) / Math.Max(1e-9, 1 - warmup)));
     }
 }

@@ -95,4 +95,9 @@ public sealed record TuningProgress(int Step, int TotalSteps, int Epoch, float L
 /// <param name="LastEpochLoss">Mean loss over the last (possibly partial) epoch's steps.</param>
 /// <param name="StoppedBy">Why it stopped.</param>
 /// <param name="Elapsed">Wall-clock time.</param>
-public sealed record TuningResult(int Steps, int TotalSteps, float FirstEpochLoss, float LastEpochLoss, TuningStop StoppedBy, TimeSpan Elapsed);
+public sealed record TuningResult(int Steps, int TotalSteps, float FirstEpochLoss, float LastEpochLoss, TuningStop StoppedBy, TimeSpan Elapsed)
+{
+    /// <summary>Mean loss of the first and of the last 50 steps (one epoch under a time limit has no later epoch to compare).</summary>
+    public float StartLoss { get; init; }
+    public float EndLoss { get; init; }
+}
