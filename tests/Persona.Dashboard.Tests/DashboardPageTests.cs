@@ -156,6 +156,25 @@ public sealed class DashboardPageTests(DashboardServer server)
     }
 
     [ChromiumFact]
+    public async Task SearchPlayground_EncoderSwitch_SaysWhichEncoderServed()
+    {
+        await using var browser = await server.OpenAsync("zh-CN");
+        await browser.GotoAsync($"#/search/{Uri.EscapeDataString("口红")}", "search");
+        var page = browser.Page;
+        var served = page.Locator("[data-testid=search-served-encoder]");
+        // The demo's in-domain encoder trains in the background at start: once it serves, the line names its version.
+        await Microsoft.Playwright.Assertions.Expect(served).ToContainTextAsync(new System.Text.RegularExpressions.Regex("本次使用的文本编码器|本次未使用文本编码器"));
+        var status = await server.GetJsonAsync("/v1/search/status");
+        var text = await served.InnerTextAsync();
+        if (text.Contains("本次使用的文本编码器", StringComparison.Ordinal))
+            Assert.Contains(status.GetProperty("encoder_version").GetString()!, text, StringComparison.Ordinal);
+
+        await page.SelectOptionAsync("[data-testid=search-encoder]", "lexical");
+        await Microsoft.Playwright.Assertions.Expect(served).ToContainTextAsync("本次未使用文本编码器");
+        browser.AssertNoConsoleErrors();
+    }
+
+    [ChromiumFact]
     public Task SearchPlayground_PriceLimitQueryInEnglish_ShowsEveryResultsPriceAndCategory() => SearchPricesAndCategoriesShownAsync("en-US", "Price", "Category");
 
     [ChromiumFact]

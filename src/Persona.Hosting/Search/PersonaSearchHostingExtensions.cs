@@ -18,11 +18,13 @@ public static class PersonaSearchHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddValidatedOptions<PersonaSearchOptions, PersonaSearchOptionsValidator>(PersonaSearchOptions.SectionName, configure);
+        builder.AddValidatedOptions<PersonaTextOptions, PersonaTextOptionsValidator>(PersonaTextOptions.SectionName, configure: null);
         builder.Services.TryAddSingleton(sp => new SearchService(
             sp.GetRequiredService<PersonaEngine>(),
             sp.GetRequiredService<IOptions<PersonaSearchOptions>>(),
             sp.GetService<ISequenceModelProvider>(),
-            sp.GetService<ILogger<SearchService>>()));
+            sp.GetService<ILogger<SearchService>>(),
+            sp.GetRequiredService<IOptions<PersonaTextOptions>>().Value.OpenPretrained(sp.GetRequiredService<PersonaEngine>().Options.DataDirectory)));
         // Known to the engine's start pass, which restores and feeds it with the shopper states (docs/state.md).
         builder.Services.AddSingleton<IStatePartObserver>(sp => sp.GetRequiredService<SearchService>());
         builder.Services.AddHostedService<SearchStartupService>();

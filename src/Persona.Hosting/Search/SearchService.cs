@@ -50,10 +50,10 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     /// <summary>The version of the sequence model personalising searches now; null when none is trained.</summary>
     public string? SequenceModelVersion => _models?.Current?.Version;
 
-    /// <param name="pretrained">
-    /// A pretrained text encoder (<c>Persona:Text:Encoder</c>) served instead of the in-domain one, which is then never
-    /// trained; null trains the in-domain encoder on the catalog and clicks.
-    /// </param>
+    /// <summary>
+    /// With <paramref name="pretrained"/> (<c>Persona:Text:Encoder</c>) that encoder is served and the in-domain one is
+    /// never trained; without it the in-domain encoder is trained on the catalog and clicks.
+    /// </summary>
     public SearchService(PersonaEngine engine, IOptions<PersonaSearchOptions> options, ISequenceModelProvider? models = null, ILogger<SearchService>? logger = null,
         ITextEncoder? pretrained = null)
     {
@@ -501,6 +501,9 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             : $"search: {mine} query-click pairs{(search ? ", the last search" : "")}, cached re-ranking signals";
     }
 
+    /// <summary>The logged (query, clicked item) pairs, oldest first: fine-tuning data for a text encoder.</summary>
+    public IReadOnlyList<(string Query, string ItemId)> LoggedClicks() => [.. _clicks.Select(c => (c.Query, c.ItemId))];
+
     /// <summary>The item pairs search re-ranks with (the engine's; for tests and diagnostics).</summary>
     public ItemPairs ItemPairs => _engine.ItemPairs;
 
@@ -608,6 +611,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         _disposing.Cancel();
         _index.Dispose();
         _trainGate.Dispose();
+        (_pretrained as IDisposable)?.Dispose();
     }
 
     private sealed record ClickPair(string UserId, string Query, string ItemId);

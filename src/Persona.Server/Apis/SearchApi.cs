@@ -21,7 +21,11 @@ public sealed record SearchItem(
 }
 
 public sealed record SearchResponse(
-    ParsedQuery Query, string? User, bool Personalized, int Candidates, double TookMs, IReadOnlyList<SearchItem> Items);
+    ParsedQuery Query, string? User, bool Personalized, int Candidates, double TookMs, IReadOnlyList<SearchItem> Items)
+{
+    /// <summary>The text encoder that served (kind and version); null when the search was lexical only.</summary>
+    public SearchEncoder? Encoder { get; init; }
+}
 
 public static class SearchApi
 {
@@ -45,12 +49,13 @@ public static class SearchApi
     /// <param name="priceMax">Only items priced at most this.</param>
     /// <param name="priceMin">Only items priced at least this.</param>
     /// <param name="personalize">False gives the non-personal order even with a user.</param>
+    /// <param name="semantic">False leaves the text encoder out: lexical candidates only (the playground's encoder switch).</param>
     /// <param name="engine">Maps the user id to the stored one.</param>
     /// <param name="shoppers">Runs a personalised search where the user's state lives.</param>
     /// <param name="cancellationToken">The request's.</param>
     public static async Task<Results<Ok<SearchResponse>, ValidationProblem>> Search(
         SearchService search, PersonaEngine engine, IShopperCalls shoppers, string? q, string? user, int? n, string? category, double? priceMax, double? priceMin, bool? personalize,
-        CancellationToken cancellationToken)
+        bool? semantic, CancellationToken cancellationToken)
     {
         var errors = new List<FieldError>();
         if (string.IsNullOrWhiteSpace(q)) errors.Add(new FieldError(null, "q", "A query is required."));
@@ -70,6 +75,7 @@ public static class SearchApi
             PriceMax = priceMax,
             PriceMin = priceMin,
             Personalize = personalize ?? true,
+            Semantic = semantic ?? true,
         };
         var result = string.IsNullOrWhiteSpace(user)
             ? search.Search(request, user)
@@ -81,7 +87,7 @@ public static class SearchApi
             CategoryPathZh = h.Item.Attributes.GetValueOrDefault("category_path_zh"),
         }).ToList();
         return TypedResults.Ok(new SearchResponse(result.Query, user, result.Personalized, result.Candidates,
-            Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 3), items));
+            Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 3), items) { Encoder = result.Encoder });
     }
 
     public static Ok<SearchStatus> Status(SearchService search) => TypedResults.Ok(search.Status);

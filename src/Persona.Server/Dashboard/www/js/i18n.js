@@ -159,6 +159,12 @@ const Labels = {
   'search.movedUp': ['Ranked higher than without personalisation', '比非个性化排名更高'],
   'search.movedDown': ['Ranked lower than without personalisation', '比非个性化排名更低'],
   'search.hint': ['Enter a query and pick a user.', '输入搜索词并选择用户。'],
+  // Search playground: the text encoder switch and which encoder served (issue 17).
+  'search.encoder': ['Text encoder', '文本编码器'],
+  'search.encoderServed': ['As configured (semantic + lexical)', '按配置（语义 + 词法）'],
+  'search.encoderLexical': ['None (lexical only)', '不使用（仅词法）'],
+  'search.servedBy': ['Served with the text encoder {0}', '本次使用的文本编码器：{0}'],
+  'search.servedLexical': ['Served without a text encoder (lexical only)', '本次未使用文本编码器（仅词法）'],
   // Search playground: each result's price and category, and what the query was read as (issue 13, item 11).
   'search.price': ['Price', '价格'],
   'search.noPrice': ['not priced', '无标价'],

@@ -12,12 +12,16 @@ export async function renderSearch(root, { args, isCurrent }) {
   const query = h('input', { type: 'search', placeholder: t('search.query'), 'data-testid': 'search-query', value: args[0] ?? '' });
   const user = h('input', { type: 'text', list: 'search-users', placeholder: t('search.user'), 'data-testid': 'search-user', value: args[1] ?? '' });
   const options = h('datalist', { id: 'search-users' }, (users.ok ? users.data.users : []).map((id) => h('option', { value: id })));
+  const encoder = h('select', { 'data-testid': 'search-encoder' },
+    h('option', { value: 'served' }, t('search.encoderServed')),
+    h('option', { value: 'lexical' }, t('search.encoderLexical')));
   const run = h('button', { type: 'submit', class: 'primary', 'data-testid': 'search-run', disabled: !available }, t('search.run'));
   const off = h('div', { 'data-testid': 'results-off' });
   const on = h('div', { 'data-testid': 'results-on' });
   const form = h('form', { class: 'panel row' },
     h('label', { style: 'flex:2' }, t('search.query'), query),
     h('label', { style: 'flex:1' }, t('search.user'), user, options),
+    h('label', { style: 'flex:1' }, t('search.encoder'), encoder),
     run);
   root.append(h('h1', {}, t('nav.search')), form);
   if (!available) {
@@ -25,7 +29,8 @@ export async function renderSearch(root, { args, isCurrent }) {
     return;
   }
   const understood = h('p', { class: 'muted', style: 'margin-top:12px', 'data-testid': 'search-understood' });
-  root.append(understood);
+  const served = h('p', { class: 'muted', 'data-testid': 'search-served-encoder' });
+  root.append(understood, served);
   root.append(h('div', { class: 'grid cols-2', style: 'margin-top:16px' },
     h('section', { class: 'panel' }, h('h2', {}, t('search.off')), off),
     h('section', { class: 'panel' }, h('h2', {}, t('search.on')), on)));
@@ -38,16 +43,20 @@ export async function renderSearch(root, { args, isCurrent }) {
       return;
     }
     const who = user.value.trim();
-    const base = `${SearchPath}?q=${enc(q)}${who ? `&user=${enc(who)}` : ''}&n=${Limit}`;
+    const lexical = encoder.value === 'lexical';
+    const base = `${SearchPath}?q=${enc(q)}${who ? `&user=${enc(who)}` : ''}&n=${Limit}${lexical ? '&semantic=false' : ''}`;
     const [plain, personal] = await Promise.all([get(`${base}&personalize=false`), get(`${base}&personalize=true`)]);
     if (!isCurrent()) return;
     const plainList = plain.ok ? listOf(plain.data) : [];
     clear(understood);
     if (plain.ok && plain.data.query) understood.append(understanding(plain.data.query));
+    clear(served);
+    if (plain.ok) served.append(plain.data.encoder ? t('search.servedBy', `${plain.data.encoder.kind} · ${plain.data.encoder.version}`) : t('search.servedLexical'));
     renderResults(off, plain, plainList, null);
     renderResults(on, personal, personal.ok ? listOf(personal.data) : [], plainList);
   };
   form.addEventListener('submit', (e) => { e.preventDefault(); search(); });
+  encoder.addEventListener('change', () => search());
   await search();
 }
 
