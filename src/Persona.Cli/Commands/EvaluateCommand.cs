@@ -17,14 +17,14 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var task = new Option<string>("--task") { Description = "What to evaluate.", Required = true };
-        task.AcceptOnlyFromAmong(ProfilesTask, PropensityTask, SegmentsTask, SearchEvaluation.Task, SearchIntentEvaluation.Task, NextItemEvaluation.Task);
+        task.AcceptOnlyFromAmong(ProfilesTask, PropensityTask, SegmentsTask, SearchEvaluation.Task, SearchEvaluation.ColdStartTask, SearchIntentEvaluation.Task, NextItemEvaluation.Task);
         var data = CommonOptions.Data();
         var truth = new Option<FileInfo?>("--truth") { Description = $"Ground-truth file (default: DIR/{DemoCommand.TruthFileName}, written by `persona demo`)." };
         var output = new Option<FileInfo?>("--output") { Description = "Also write the report as JSON to this file." };
         var dataset = new Option<string?>("--dataset")
         {
             Description = $"Name of a public data set to evaluate instead of the store (its files are given by --path): propensity {ImportCommand.TaobaoUserBehavior}; " +
-                $"search {SearchEvaluation.AmazonBeauty} or {SearchEvaluation.TaobaoTitles}; {NextItemEvaluation.DatasetHelp}. Not used by profiles, segments or search-intent.",
+                $"search {SearchEvaluation.AmazonBeauty} or {SearchEvaluation.TaobaoTitles}; cold-start {SearchEvaluation.AmazonBeauty}; {NextItemEvaluation.DatasetHelp}. Not used by profiles, segments or search-intent.",
         };
         dataset.Validators.Add(result =>
         {
@@ -41,7 +41,9 @@ internal static class EvaluateCommand
         var horizon = new Option<double?>("--horizon-days") { Description = "propensity: N, the length of each outcome window (default 14; a third of the span for the Taobao sample)." };
         var seed = new Option<int>("--seed") { Description = "Seed of learners, splits and k-means.", DefaultValueFactory = _ => PropensityOptions.DefaultSeed };
         var k = new Option<int>("--k") { Description = "segments: number of segments (0 = choose by silhouette).", DefaultValueFactory = _ => 0 };
-        var command = new Command("evaluate", "Measure quality against ground truth and print the tables.") { task, data, truth, output, dataset, path, horizon, seed, k };
+        var encoder = SearchEvaluation.EncoderOption();
+        var fineTune = SearchEvaluation.FineTuneOption();
+        var command = new Command("evaluate", "Measure quality against ground truth and print the tables.") { task, data, truth, output, dataset, path, horizon, seed, k, encoder, fineTune };
         NextItemEvaluation.Options.AddTo(command);
         NextItemEvaluation.AddModelOptions(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -58,14 +60,14 @@ internal static class EvaluateCommand
                 return await NextItemEvaluation.RunAsync(parse.GetValue(dataset) ?? Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(nextItemPath)), nextItemPath,
                     parse.GetValue(output), NextItemEvaluation.ReadOptions(parse) with { Seed = parse.GetValue(seed) }, parse, cancellationToken);
             }
-            if (taskName == SearchEvaluation.Task)
+            if (taskName is SearchEvaluation.Task or SearchEvaluation.ColdStartTask)
             {
                 if (parse.GetValue(dataset) is not { } searchDataset || parse.GetValue(path) is not { } searchPath)
                 {
-                    Console.Error.WriteLine("--task search needs --dataset and --path.");
+                    Console.Error.WriteLine($"--task {taskName} needs --dataset and --path.");
                     return 2;
                 }
-                return await SearchEvaluation.RunAsync(searchDataset, searchPath, parse.GetValue(output), maxUsers: 0, parse.GetValue(seed), cancellationToken);
+                return await SearchEvaluation.RunAsync(taskName, searchDataset, searchPath, parse.GetValue(encoder)!, parse.GetValue(fineTune), parse.GetValue(output), maxUsers: 0, parse.GetValue(seed), cancellationToken);
             }
             // The remaining tasks read the store, except propensity over a public data set.
             if ((taskName != PropensityTask || parse.GetValue(dataset) is null) && !await EngineSession.RequireStoreAsync(dir, parse.InvocationConfiguration.Error, cancellationToken)) return 2;

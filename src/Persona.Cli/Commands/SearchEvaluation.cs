@@ -1,4 +1,7 @@
 using Persona.Core.Search;
+using Persona.Hosting;
+using Persona.Pretrained;
+using Persona.Text;
 
 namespace Persona.Cli.Commands;
 
@@ -9,30 +12,112 @@ internal static class SearchEvaluation
     public const string AmazonBeauty = "amazon-beauty";
     public const string TaobaoTitles = "taobao-titles-zh";
 
+    public const string ColdStartTask = "cold-start";
+
+    /// <summary><c>--encoder</c>: which text encoder the search and cold-start protocols measure.</summary>
+    public static System.CommandLine.Option<string> EncoderOption() => new("--encoder")
+    {
+        Description = "search, cold-start: the text encoder: in-domain (trained on the catalog, the default), minilm (the packaged all-MiniLM-L6-v2), " +
+            "a Hugging Face checkpoint folder or an .onnx file with vocab.txt beside it.",
+        DefaultValueFactory = _ => PersonaTextOptions.InDomain,
+    };
+
+    /// <summary><c>--fine-tune</c>: LoRA-tune the pretrained encoder on the data set's own pairs first.</summary>
+    public static System.CommandLine.Option<bool> FineTuneOption() => new("--fine-tune")
+    {
+        Description = "search, cold-start: fine-tune the pretrained --encoder first (LoRA, the defaults of `persona train --task text-encoder`) on the data set's " +
+            "own pairs: title → brand and category, title fragment → item, and (amazon-beauty) items bought one after the other, from histories without their last two items.",
+    };
+
     /// <summary>Runs the protocol of <paramref name="dataset"/>, prints the table, writes JSON to <paramref name="output"/>; returns the exit code.</summary>
-    public static async Task<int> RunAsync(string dataset, string path, FileInfo? output, int maxUsers, int seed, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string task, string dataset, string path, string encoderSpec, bool fineTune, FileInfo? output, int maxUsers, int seed, CancellationToken cancellationToken)
     {
         if (!Directory.Exists(path))
         {
             Console.Error.WriteLine($"No data set folder at '{path}'.");
             return 2;
         }
-        var progress = new Progress<string>(line => Console.Error.WriteLine(line));
-        SearchEvaluationReport report;
-        switch (dataset)
+        if (task == ColdStartTask && dataset != AmazonBeauty)
         {
-            case AmazonBeauty:
-                report = await SearchEvaluator.AmazonBeautyAsync(path, maxUsers: maxUsers, seed: seed, progress: progress, cancellationToken: cancellationToken);
-                break;
-            case TaobaoTitles:
-                report = await SearchEvaluator.TaobaoTitlesAsync(path, maxQueries: maxUsers > 0 ? maxUsers : 2000, seed: seed, progress: progress, cancellationToken: cancellationToken);
-                break;
-            default:
-                Console.Error.WriteLine($"--task search supports --dataset {AmazonBeauty} or {TaobaoTitles}, not '{dataset}'.");
-                return 2;
+            Console.Error.WriteLine($"--task {ColdStartTask} supports --dataset {AmazonBeauty}, not '{dataset}'.");
+            return 2;
         }
-        Console.WriteLine(report.ToMarkdown());
-        if (output is not null) await File.WriteAllTextAsync(output.FullName, report.ToJson(), cancellationToken);
-        return 0;
+        var progress = new Progress<string>(line => Console.Error.WriteLine(line));
+        ITextEncoder? encoder;
+        try
+        {
+            encoder = new PersonaTextOptions { Encoder = encoderSpec }.OpenPretrained();
+        }
+        catch (InvalidOperationException ex)
+        {
+            Console.Error.WriteLine(ex.Message.Replace(PersonaTextOptions.SectionName + ":Encoder", "--encoder", StringComparison.Ordinal));
+            return 2;
+        }
+        if (fineTune && encoder is null)
+        {
+            Console.Error.WriteLine("--fine-tune needs a pretrained --encoder (minilm, a checkpoint folder or an .onnx file).");
+            return 2;
+        }
+        try
+        {
+            if (fineTune)
+            {
+                var tuned = await FineTuneAsync(encoderSpec, dataset, path, progress, cancellationToken);
+                (encoder as IDisposable)?.Dispose();
+                encoder = tuned;
+            }
+            SearchEvaluationReport report;
+            switch (task, dataset)
+            {
+                case (ColdStartTask, _):
+                    encoder ??= await InDomainEncoderAsync(path, cancellationToken);
+                    report = await ColdStartEvaluator.AmazonBeautyAsync(path, encoder, seed, progress, cancellationToken);
+                    break;
+                case (_, AmazonBeauty):
+                    report = await SearchEvaluator.AmazonBeautyAsync(path, maxUsers: maxUsers, seed: seed, encoder: encoder, progress: progress, cancellationToken: cancellationToken);
+                    break;
+                case (_, TaobaoTitles):
+                    report = await SearchEvaluator.TaobaoTitlesAsync(path, maxQueries: maxUsers > 0 ? maxUsers : 2000, seed: seed, encoder: encoder, progress: progress, cancellationToken: cancellationToken);
+                    break;
+                default:
+                    Console.Error.WriteLine($"--task search supports --dataset {AmazonBeauty} or {TaobaoTitles}, not '{dataset}'.");
+                    return 2;
+            }
+            Console.WriteLine(report.ToMarkdown());
+            if (output is not null) await File.WriteAllTextAsync(output.FullName, report.ToJson(), cancellationToken);
+            return 0;
+        }
+        finally
+        {
+            (encoder as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>LoRA-tunes <paramref name="encoderSpec"/> on the data set's pairs with the default options, reporting each step.</summary>
+    private static async Task<ITextEncoder> FineTuneAsync(string encoderSpec, string dataset, string path, IProgress<string> progress, CancellationToken cancellationToken)
+    {
+        var pairs = await TuningPairs.FromDatasetAsync(dataset, path, cancellationToken);
+        var options = new TextEncoderTuningOptions();
+        progress.Report($"fine-tuning {encoderSpec} on {pairs.Count:N0} pairs (LoRA rank {options.Rank}, at most {options.MaxMinutes:0.#} min)");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var last = TimeSpan.Zero;
+        var steps = new Progress<Persona.Neural.Bert.Lora.TuningProgress>(p =>
+        {
+            if (p.Elapsed - last < TimeSpan.FromSeconds(15) && p.Step != p.TotalSteps) return;
+            last = p.Elapsed;
+            progress.Report($"  step {p.Step:N0}/{p.TotalSteps:N0}, loss {p.Loss:0.000}, {p.Elapsed.TotalSeconds:0} s");
+        });
+        var tuned = await System.Threading.Tasks.Task.Run(() => TextEncoderTuning.FineTune(encoderSpec, pairs, options, progress: steps, cancellationToken: cancellationToken), cancellationToken);
+        progress.Report($"fine-tuned in {clock.Elapsed.TotalSeconds:0} s: {tuned.Result.Steps:N0} steps, loss {tuned.Result.StartLoss:0.000} → {tuned.Result.EndLoss:0.000} ({tuned.Result.StoppedBy})");
+        return tuned.Encoder;
+    }
+
+    /// <summary>The in-domain encoder trained on the Beauty catalog, as the search protocol trains it.</summary>
+    private static async Task<ITextEncoder> InDomainEncoderAsync(string path, CancellationToken cancellationToken)
+    {
+        var items = new List<Persona.Abstractions.Item>();
+        await foreach (var r in new Persona.Core.Import.AmazonBeautyReader(path).ReadItemsAsync(cancellationToken: cancellationToken))
+            if (r.Record is { } record) items.Add(record.Value);
+        return SemanticEncoder.Train(SemanticPairs.Build(items), cancellationToken: cancellationToken);
     }
 }

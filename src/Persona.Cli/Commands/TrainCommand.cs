@@ -9,19 +9,31 @@ namespace Persona.Cli.Commands;
 /// <summary><c>persona train</c>: trains the sequence transformer from the store's events and stores a new model version.</summary>
 internal static class TrainCommand
 {
+    public const string SequenceTask = "sequence";
+
     public static Command Create()
     {
         var data = CommonOptions.Data();
         var options = new TrainingOptionSet();
         var force = new Option<bool>("--force") { Description = "Serve the new model even if its validation NDCG@10 is below the serving model's (the gate is still measured and audited)." };
-        var command = new Command("train", "Train the sequence transformer on the store's events; writes DATA/models/sequence/<version>/, which serves if it is at least as good as the serving model on the same validation split.")
+        var task = new Option<string>("--task")
         {
-            data, force,
+            Description = "sequence: the sequence transformer (default); text-encoder: LoRA fine-tuning of the pretrained text encoder on the shop's own pairs.",
+            DefaultValueFactory = _ => SequenceTask,
+        };
+        task.AcceptOnlyFromAmong(SequenceTask, TextEncoderTrainTask.Task);
+        var textOptions = new TextEncoderTrainTask();
+        var command = new Command("train", "Train the sequence transformer on the store's events; writes DATA/models/sequence/<version>/, which serves if it is at least as good as the serving model on the same validation split. " +
+            "With --task text-encoder: fine-tunes the text encoder; writes DATA/models/text/<version>/, which serves when it retrieves held-out pairs better than the base.")
+        {
+            data, force, task,
         };
         options.AddTo(command);
+        textOptions.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var dir = parse.GetValue(data)!;
+            if (parse.GetValue(task) == TextEncoderTrainTask.Task) return await textOptions.RunAsync(parse, dir, options.MaxMinutes(parse), parse.GetValue(force), cancellationToken);
             var training = options.Read(parse);
             await using var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken, error: parse.InvocationConfiguration.Error);
             if (engine is null) return 2;
@@ -107,6 +119,8 @@ internal sealed class TrainingOptionSet
     {
         if (r.GetValueOrDefault<int>() < minimum) r.AddError($"{option.Name} must be at least {minimum} (got {r.GetValueOrDefault<int>()}).");
     });
+
+    public double? MaxMinutes(ParseResult parse) => parse.GetValue(_minutes);
 
     public SequenceTrainingOptions Read(ParseResult parse) => new()
     {

@@ -1,0 +1,50 @@
+using Persona.Abstractions;
+using Persona.Core.Import;
+using Persona.Core.Search;
+using Persona.Neural.Bert.Lora;
+
+namespace Persona.Cli.Commands;
+
+/// <summary>Fine-tuning pairs of a public data set, as a shop's own data would give them.</summary>
+internal static class TuningPairs
+{
+    /// <summary>
+    /// The catalog's pairs (<see cref="SemanticPairs.Build"/>) and, for amazon-beauty, (item title, next item's text)
+    /// for items bought one after the other in each history without its last two items (never the evaluated steps),
+    /// as many as the catalog's pairs.
+    /// </summary>
+    public static async Task<List<TextPair>> FromDatasetAsync(string dataset, string path, CancellationToken cancellationToken)
+    {
+        var items = new List<Item>();
+        if (dataset == SearchEvaluation.AmazonBeauty)
+        {
+            await foreach (var r in new AmazonBeautyReader(path).ReadItemsAsync(cancellationToken: cancellationToken))
+                if (r.Record is { } record) items.Add(record.Value);
+        }
+        else
+        {
+            foreach (var (title, _) in new[] { "train.txt", "dev.txt", "test.txt" }.Select(f => Path.Combine(path, f)).Where(File.Exists).SelectMany(SearchEvaluator.ReadBio))
+                items.Add(new Item { Id = $"tb-{items.Count}", Title = title });
+        }
+        var pairs = SemanticPairs.Build(items).Select(p => new TextPair(p.Anchor, p.Positive)).ToList();
+        if (dataset == SearchEvaluation.AmazonBeauty)
+        {
+            var catalogPairs = pairs.Count;
+            var byId = items.ToDictionary(i => i.Id, StringComparer.Ordinal);
+            foreach (var line in await File.ReadAllLinesAsync(Path.Combine(path, AmazonBeautyReader.EventsFileName), cancellationToken))
+            {
+                var tokens = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                // tokens[0] is the user; the last two items are the test and validation steps.
+                for (var i = 1; i + 1 < tokens.Length - 2; i++)
+                    if (byId.TryGetValue(tokens[i], out var a) && byId.TryGetValue(tokens[i + 1], out var b) && a.Title.Length > 0)
+                        pairs.Add(new TextPair(a.Title, SearchFields.FullText(b)));
+            }
+            // As many bought-together pairs as catalog pairs: more would teach what goes together, not what a text asks for.
+            var random = new Random(17);
+            var bought = pairs.Skip(catalogPairs).OrderBy(_ => random.Next()).Take(catalogPairs).ToList();
+            pairs.RemoveRange(catalogPairs, pairs.Count - catalogPairs);
+            pairs.AddRange(bought);
+        }
+        return pairs;
+    }
+}
