@@ -147,8 +147,9 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         }
         if (_logger.IsEnabled(LogLevel.Information))
             _logger.LogInformation("Search indexed {Items} items in {Seconds:0.00} s; {Clicks} logged search clicks", _index.Count, _indexSeconds, _clicks.Count);
-        if (_pretrained is not null) UsePretrained(_pretrained);
-        else
+        // A pretrained encoder's catalog is encoded by TrainAsync, which the start-up service runs next in the background
+        // (minutes at a million items on CPU): search is lexical until then.
+        if (_pretrained is null)
         {
             await PullEncoderAsync(cancellationToken);
             RestoreEncoder();
