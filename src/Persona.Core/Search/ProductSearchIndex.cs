@@ -379,7 +379,7 @@ public sealed class ProductSearchIndex : IDisposable
         if (request.Personalize && user is not null)
         {
             var depth = Math.Min(_options.RerankDepth, candidates.Count);
-            signals = PersonalReranker.Prepare(user, Keys, coVisitation, catalog);
+            signals = PrepareSignals(user, coVisitation, catalog);
             var facts = set.Facts(depth);
             var co = new float[depth];
             signals.CoScores(candidates, facts, co);
@@ -423,6 +423,41 @@ public sealed class ProductSearchIndex : IDisposable
             var parsed = QueryParser.Parse(request.Query, snapshot.Vocabulary);
             return new CandidateSet(parsed, Candidates(snapshot, parsed, request, catalog, pool));
         });
+    }
+
+    /// <summary>The user's re-ranking signals against this index, the text-affinity feature included.</summary>
+    public PersonalReranker.UserSignals PrepareSignals(SearchUser user, ItemPairs? coVisitation, CatalogSnapshot? catalog)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return PersonalReranker.Prepare(user, Keys, coVisitation, catalog, TextAffinityOf(user.RecentItems));
+    }
+
+    /// <summary>
+    /// Cosine of a candidate's text vector with the normalised mean of <paramref name="recentItems"/>' vectors, from one
+    /// snapshot; null without an encoder or when none of the items is indexed. Items encoded by meaning say what a shopper
+    /// likes where co-visitation has nothing (new items, rare pairs).
+    /// </summary>
+    public Func<Candidate, double>? TextAffinityOf(IReadOnlyList<string> recentItems)
+    {
+        ArgumentNullException.ThrowIfNull(recentItems);
+        var snapshot = _snapshot;
+        if (snapshot.Encoder is null || snapshot.Matrix is null || recentItems.Count == 0) return null;
+        var dim = snapshot.Dimension;
+        var mean = new float[dim];
+        var found = 0;
+        foreach (var id in recentItems)
+            if (SlotIn(snapshot, id) is >= 0 and var slot)
+            {
+                TensorPrimitives.Add(mean, snapshot.Vector(slot), mean);
+                found++;
+            }
+        var norm = TensorPrimitives.Norm(mean);
+        if (found == 0 || norm == 0) return null;
+        TensorPrimitives.Divide(mean, norm, mean);
+        return candidate => SlotIn(snapshot, candidate.Entry.Item.Id) is >= 0 and var slot ? TensorPrimitives.Dot(snapshot.Vector(slot), mean) : 0;
+
+        static int SlotIn(Snapshot snapshot, string id) =>
+            snapshot.SlotOf.TryGetValue(id, out var slot) && slot < snapshot.Used && snapshot.At(slot) is { } entry && entry.Item.Id == id ? slot : -1;
     }
 
     /// <summary>The items nearest <paramref name="text"/> by meaning alone (cosine of the encoder's vectors), best first; empty without an encoder.</summary>

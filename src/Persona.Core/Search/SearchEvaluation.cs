@@ -118,7 +118,7 @@ public static class SearchEvaluator
             var candidates = CandidatesFor(QueryOf(item));
             var at = candidates.FindIndex(c => c.Entry.Item.Id == target);
             if (at < 0 || at >= options.RerankDepth) return;
-            var signals = PersonalReranker.Prepare(validation.User(s.User, s.Items[..^2]), index.Keys, validation.CoVisitation, catalog);
+            var signals = index.PrepareSignals(validation.User(s.User, s.Items[..^2]), validation.CoVisitation, catalog);
             var rng = new Random(unchecked(seed * 31 + StableHash.Of(s.User)));
             var positive = new double[PersonalReranker.FeatureCount];
             PersonalReranker.Features(signals, candidates[at], positive);
@@ -156,7 +156,7 @@ public static class SearchEvaluator
             var lexicalOrder = candidates.Where(c => c.Bm25 > 0).OrderByDescending(c => c.Bm25).ThenBy(c => c.Entry.Sequence).ToList();
             bm25.Add(RankOf(lexicalOrder.Select(c => c.Entry.Item.Id), target));
             hybrid.Add(RankOf(candidates.Select(c => c.Entry.Item.Id), target));
-            var signals = PersonalReranker.Prepare(test.User(s.User, s.Items[..^1]), index.Keys, test.CoVisitation, catalog);
+            var signals = index.PrepareSignals(test.User(s.User, s.Items[..^1]), test.CoVisitation, catalog);
             var scratch = new double[candidates.Count];
             var order = signals.IsEmpty ? Enumerable.Range(0, candidates.Count).ToArray() : PersonalReranker.Rerank(candidates, signals, weights.Weights, options.RerankDepth, scratch, options.PersonalCap);
             personal.Add(RankOf(order.Select(i => candidates[i].Entry.Item.Id), target));

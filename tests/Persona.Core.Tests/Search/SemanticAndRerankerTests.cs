@@ -36,8 +36,8 @@ public sealed class SemanticAndRerankerTests
         for (var i = 0; i < 2000; i++)
         {
             // Clicked items score a little higher and share the user's brand far more often than skipped ones.
-            var clicked = new double[] { 0.3 + 0.7 * random.NextDouble(), random.NextDouble() * 0.2, random.NextDouble() < 0.7 ? 1 : 0, 0, 0, 0 };
-            var skipped = new double[] { random.NextDouble(), random.NextDouble() * 0.2, random.NextDouble() < 0.1 ? 1 : 0, 0, 0, 0 };
+            var clicked = new double[] { 0.3 + 0.7 * random.NextDouble(), random.NextDouble() * 0.2, random.NextDouble() < 0.7 ? 1 : 0, 0, 0, 0, 0 };
+            var skipped = new double[] { random.NextDouble(), random.NextDouble() * 0.2, random.NextDouble() < 0.1 ? 1 : 0, 0, 0, 0, 0 };
             pairs.Add((clicked, skipped));
         }
 
