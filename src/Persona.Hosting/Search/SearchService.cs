@@ -339,7 +339,7 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             var candidates = _index.Candidates(_index.Parse(click.Query), new SearchRequest { Query = click.Query }, catalog);
             var at = candidates.FindIndex(c => c.Entry.Item.Id == click.ItemId);
             if (at < 0 || at >= _index.Options.RerankDepth) continue;
-            var signals = PersonalReranker.Prepare(user, _index.Keys, _engine.ItemPairs, catalog);
+            var signals = _index.PrepareSignals(user, _engine.ItemPairs, catalog);
             var positive = new double[PersonalReranker.FeatureCount];
             PersonalReranker.Features(signals, candidates[at], positive);
             var head = Math.Min(candidates.Count, Math.Min(_index.Options.RerankDepth, 100));
