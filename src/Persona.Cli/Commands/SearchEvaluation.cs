@@ -62,7 +62,10 @@ internal static class SearchEvaluation
         {
             if (fineTune)
             {
-                var tuned = await FineTuneAsync(encoderSpec, dataset, path, progress, cancellationToken);
+                Func<IReadOnlyList<Persona.Abstractions.Item>, IReadOnlySet<string>>? hidden = task == ColdStartTask
+                    ? items => ColdStartEvaluator.NewItems(items, seed).Select(i => i.Id).ToHashSet(StringComparer.Ordinal)
+                    : null;
+                var tuned = await FineTuneAsync(encoderSpec, dataset, path, hidden, progress, cancellationToken);
                 (encoder as IDisposable)?.Dispose();
                 encoder = tuned;
             }
@@ -94,9 +97,10 @@ internal static class SearchEvaluation
     }
 
     /// <summary>LoRA-tunes <paramref name="encoderSpec"/> on the data set's pairs with the default options, reporting each step.</summary>
-    private static async Task<ITextEncoder> FineTuneAsync(string encoderSpec, string dataset, string path, IProgress<string> progress, CancellationToken cancellationToken)
+    private static async Task<ITextEncoder> FineTuneAsync(string encoderSpec, string dataset, string path,
+        Func<IReadOnlyList<Persona.Abstractions.Item>, IReadOnlySet<string>>? hidden, IProgress<string> progress, CancellationToken cancellationToken)
     {
-        var pairs = await TuningPairs.FromDatasetAsync(dataset, path, cancellationToken);
+        var pairs = await TuningPairs.FromDatasetAsync(dataset, path, hidden, cancellationToken);
         var options = new TextEncoderTuningOptions();
         progress.Report($"fine-tuning {encoderSpec} on {pairs.Count:N0} pairs (LoRA rank {options.Rank}, at most {options.MaxMinutes:0.#} min)");
         var clock = System.Diagnostics.Stopwatch.StartNew();

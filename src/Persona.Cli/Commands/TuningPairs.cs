@@ -13,7 +13,8 @@ internal static class TuningPairs
     /// for items bought one after the other in each history without its last two items (never the evaluated steps),
     /// as many as the catalog's pairs.
     /// </summary>
-    public static async Task<List<TextPair>> FromDatasetAsync(string dataset, string path, CancellationToken cancellationToken)
+    /// <remarks><paramref name="newItems"/> gives the items whose interactions the protocol hides (cold-start): never in a bought-together pair.</remarks>
+    public static async Task<List<TextPair>> FromDatasetAsync(string dataset, string path, Func<IReadOnlyList<Item>, IReadOnlySet<string>>? newItems, CancellationToken cancellationToken)
     {
         var items = new List<Item>();
         if (dataset == SearchEvaluation.AmazonBeauty)
@@ -31,6 +32,8 @@ internal static class TuningPairs
         {
             var catalogPairs = pairs.Count;
             var byId = items.ToDictionary(i => i.Id, StringComparer.Ordinal);
+            var hidden = newItems?.Invoke(items) ?? new HashSet<string>();
+            foreach (var id in hidden) byId.Remove(id);
             foreach (var line in await File.ReadAllLinesAsync(Path.Combine(path, AmazonBeautyReader.EventsFileName), cancellationToken))
             {
                 var tokens = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);

@@ -39,9 +39,7 @@ public static class ColdStartEvaluator
         }
 
         var byId = items.ToDictionary(i => i.Id, StringComparer.Ordinal);
-        var random = new Random(seed);
-        // A seeded order of the new items: which are new, and the tie-break within a category tier.
-        var cold = items.OrderBy(_ => random.Next()).Take((int)Math.Round(items.Count * ColdShare)).ToList();
+        var cold = NewItems(items, seed);
         var isCold = cold.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         var cases = new List<(string User, string[] Items)>();
         foreach (var (user, all) in sequences)
@@ -100,6 +98,14 @@ public static class ColdStartEvaluator
                 + $"Text: cosine with the mean vector of the user's last {RecentItems} items.",
             ],
         };
+    }
+
+    /// <summary>The items held out as new, in a seeded order (the tie-break within a category tier).</summary>
+    public static List<Item> NewItems(IReadOnlyList<Item> items, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var random = new Random(seed);
+        return [.. items.OrderBy(_ => random.Next()).Take((int)Math.Round(items.Count * ColdShare))];
     }
 
     /// <summary>Cold items sharing the deepest category of <paramref name="last"/> first, then its parent's, and so on; the rest after.</summary>
