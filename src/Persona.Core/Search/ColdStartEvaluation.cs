@@ -53,7 +53,7 @@ public static class ColdStartEvaluator
         var clock = Stopwatch.StartNew();
         var dim = encoder.Dimension;
         var coldVectors = new float[cold.Count * dim]; // (cold, dim)
-        EncodeInBatches(encoder, cold.Select(SearchFields.FullText).ToList(), coldVectors, progress, cancellationToken);
+        encoder.EncodeInBatches(cold.Select(SearchFields.FullText).ToList(), coldVectors, progress, cancellationToken);
         var encodeSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
 
@@ -132,27 +132,5 @@ public static class ColdStartEvaluator
             if (id == target) return rank;
         }
         return 0;
-    }
-
-    /// <summary>Encodes <paramref name="texts"/> into <paramref name="output"/> (texts, dim) in batches of 256, reporting progress.</summary>
-    public static void EncodeInBatches(ITextEncoder encoder, IReadOnlyList<string> texts, Span<float> output, IProgress<string>? progress, CancellationToken cancellationToken)
-    {
-        const int Batch = 256;
-        var dim = encoder.Dimension;
-        var clock = Stopwatch.StartNew();
-        var lastReport = TimeSpan.Zero;
-        for (var first = 0; first < texts.Count; first += Batch)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var count = Math.Min(Batch, texts.Count - first);
-            var batch = new string?[count];
-            for (var i = 0; i < count; i++) batch[i] = texts[first + i];
-            encoder.EncodeBatch(batch, output.Slice(first * dim, count * dim));
-            if (progress is not null && clock.Elapsed - lastReport > TimeSpan.FromSeconds(10))
-            {
-                lastReport = clock.Elapsed;
-                progress.Report($"encoded {first + count:N0} of {texts.Count:N0} texts ({(first + count) / clock.Elapsed.TotalSeconds:0} /s)");
-            }
-        }
     }
 }

@@ -191,7 +191,26 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         {
             _logger.LogWarning(ex, "The stored vectors of encoder {Version} could not be read; the catalog is encoded again", encoder.Version);
         }
-        RestoredVectors = _index.SetEncoder(encoder, stored);
+        // Encoded here, outside the index's write lock (minutes for a large catalog on CPU), so item upserts go on; the
+        // index then reuses every vector whose item text is unchanged and encodes under its lock only what changed since.
+        var dim = encoder.Dimension;
+        var vectors = new Dictionary<string, EncodedItem>(StringComparer.Ordinal);
+        if (stored is not null)
+            foreach (var (id, known) in stored.Items) vectors[id] = known;
+        var reusable = 0;
+        var fresh = new List<(string Id, ulong Hash, string Text)>();
+        foreach (var item in _index.Items)
+        {
+            var text = SearchFields.FullText(item);
+            var hash = SearchFields.TextHash(text);
+            if (vectors.TryGetValue(item.Id, out var known) && known.TextHash == hash && known.Vector.Length == dim) reusable++;
+            else fresh.Add((item.Id, hash, text));
+        }
+        var encoded = new float[fresh.Count * dim]; // (fresh, dim)
+        encoder.EncodeInBatches([.. fresh.Select(f => f.Text)], encoded, progress: null, _disposing.Token);
+        for (var i = 0; i < fresh.Count; i++) vectors[fresh[i].Id] = new EncodedItem(fresh[i].Id, fresh[i].Hash, encoded.AsSpan(i * dim, dim).ToArray());
+        _index.SetEncoder(encoder, new StoredVectors(vectors, stored?.Centroids, stored?.PartitionRows ?? 0));
+        RestoredVectors = reusable;
         _encoderSeconds = clock.Elapsed.TotalSeconds;
         _trainedItems = _index.Count;
         PartitionWhenDue();
