@@ -113,3 +113,30 @@ public sealed class TinyBertFactAttribute : FactAttribute
             Skip = "../shared/golden/bert-tiny/{en,zh} not found beside the repository root; skipped.";
     }
 }
+
+/// <summary><c>GET /v1/admin/models/text</c> through the real pipeline.</summary>
+public sealed class TextModelsApiTests
+{
+    [TinyBertFact]
+    public async Task GetText_ListsTheStoredAdaptersAndWhatServes()
+    {
+        await using var app = new PersonaAppFactory();
+        using var client = app.CreateClient();
+        var repository = TextAdapterRepository.ForDataDirectory(app.Engine.Options.DataDirectory);
+        var (model, identity, _, _) = TextEncoderTuning.OpenBase(TextEncoderTrainingTests.TinyBert!);
+        var manifest = new TextAdapterManifest
+        {
+            Version = "text-20261207T000000Z", CreatedAt = DateTimeOffset.UtcNow, Base = TextEncoderTrainingTests.TinyBert!, BaseIdentity = identity,
+            Rank = 2, Alpha = 4, Targets = "q,v", TrainingPairs = 100, ValidationPairs = 10, Steps = 5, BaseAccuracy = 0.2, TunedAccuracy = 0.3, Serves = true,
+        };
+        repository.Save(manifest, LoraAdapters.Create(model.Config, new LoraOptions { Rank = 2, Alpha = 4 }, seed: 1));
+
+        var body = await (await client.GetAsync("/v1/admin/models/text")).ReadJsonAsync();
+
+        Assert.Equal(PersonaTextOptions.InDomain, body.GetProperty("configured").GetString());
+        Assert.Equal(manifest.Version, body.GetProperty("adapter_pointer").GetString());
+        var stored = Assert.Single(body.GetProperty("adapters").EnumerateArray());
+        Assert.Equal(0.3, stored.GetProperty("tuned_accuracy").GetDouble(), 6);
+        Assert.True(stored.GetProperty("serves").GetBoolean());
+    }
+}

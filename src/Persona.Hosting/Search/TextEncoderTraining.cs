@@ -51,12 +51,17 @@ public sealed class TextAdapterRepository(string root)
         [.. Directory.GetDirectories(Root).Select(d => Path.Combine(d, TextAdapterManifest.FileName)).Where(File.Exists)
             .Select(f => JsonSerializer.Deserialize<TextAdapterManifest>(File.ReadAllText(f), PersonaJson.Options)!).OrderBy(m => m.CreatedAt)];
 
+    /// <summary>The version <c>serving.json</c> names; null when none does.</summary>
+    public string? ServingVersion()
+    {
+        var pointer = Path.Combine(Root, PointerFileName);
+        return File.Exists(pointer) ? JsonSerializer.Deserialize<ServingPointer>(File.ReadAllText(pointer), PersonaJson.Options)?.Version : null;
+    }
+
     /// <summary>The serving version's manifest and adapter file for <paramref name="baseIdentity"/>; null when none serves for that base.</summary>
     public (TextAdapterManifest Manifest, string AdapterPath)? Serving(string baseIdentity)
     {
-        var pointer = Path.Combine(Root, PointerFileName);
-        if (!File.Exists(pointer)) return null;
-        var version = JsonSerializer.Deserialize<ServingPointer>(File.ReadAllText(pointer), PersonaJson.Options)?.Version;
+        var version = ServingVersion();
         if (string.IsNullOrEmpty(version)) return null;
         var manifestPath = Path.Combine(Root, version, TextAdapterManifest.FileName);
         if (!File.Exists(manifestPath)) return null;

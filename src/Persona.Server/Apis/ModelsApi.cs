@@ -23,6 +23,15 @@ public sealed record ModelsResponse(
 /// <param name="History">The serving history after the decision, newest last.</param>
 public sealed record ModelDecisionResponse(string Serving, string? Before, IReadOnlyList<SequenceServingEntry> History);
 
+/// <summary>The search text encoder: what is configured, what serves, and the fine-tuned adapter versions.</summary>
+/// <param name="Configured">Persona:Text:Encoder (in-domain, minilm, a checkpoint folder or an .onnx file).</param>
+/// <param name="ServingKind">The kind of the encoder whose vectors search holds now (minilm+lora when adapters are merged in); null while search is lexical.</param>
+/// <param name="ServingVersion">Its version.</param>
+/// <param name="AdapterPointer">The adapter version <c>DATA/models/text/serving.json</c> names (served at start when trained on the configured base).</param>
+/// <param name="Adapters">Every fine-tuning run, oldest first: base, pairs, steps, loss, the gate's held-out accuracies and verdict.</param>
+public sealed record TextModelsResponse(
+    string Configured, string? ServingKind, string? ServingVersion, string? AdapterPointer, IReadOnlyList<TextAdapterManifest> Adapters);
+
 public static class ModelsApi
 {
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder app)
@@ -34,6 +43,9 @@ public static class ModelsApi
         group.MapPost("/{version}/promote", PromoteAsync)
             .WithName("PromoteModel")
             .WithSummary("Serve a stored version (for instance one the gate rejected), without a restart; audited. 404 when no such version is stored.");
+        group.MapGet("/text", GetText)
+            .WithName("GetTextModels")
+            .WithSummary("The search text encoder: configured (Persona:Text:Encoder), serving (kind and version), and the fine-tuned adapter versions `persona train --task text-encoder` stored, with their gate figures.");
         group.MapPost("/rollback", RollbackAsync)
             .WithName("RollbackModel")
             .WithSummary("Serve the version that served before the current one again, without a restart; audited. 409 when none is recorded.");
@@ -47,6 +59,13 @@ public static class ModelsApi
         var versions = repository.Describe().Reverse().ToList();
         return TypedResults.Ok(new ModelsResponse(
             versions.FirstOrDefault(v => v.Serving)?.Version, repository.Current?.Version, pointer?.Previous, versions, pointer?.History ?? [], training.Status));
+    }
+
+    public static Ok<TextModelsResponse> GetText(SearchService search, PersonaEngine engine, Microsoft.Extensions.Options.IOptions<PersonaTextOptions> text)
+    {
+        var repository = TextAdapterRepository.ForDataDirectory(engine.Options.DataDirectory);
+        var encoder = search.Index.Encoder;
+        return TypedResults.Ok(new TextModelsResponse(text.Value.Encoder, encoder?.Kind, encoder?.Version, repository.ServingVersion(), repository.List()));
     }
 
     public static async Task<Results<Ok<ModelDecisionResponse>, ProblemHttpResult>> PromoteAsync(
