@@ -14,7 +14,7 @@ public sealed record SequenceTrainingOptions
     public const int DefaultSeed = 42;
     public const int DefaultSampledNegatives = 8192;
     public const int DefaultFullSoftmaxMaxItems = 20_000;
-    public const int DefaultRefitEpochs = 10;
+    public const int DefaultRefitEpochs = 15;
     public const int DefaultPatience = 4;
 
     public int Dimension { get; init; } = DefaultDimension;
