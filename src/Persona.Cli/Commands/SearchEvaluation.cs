@@ -119,9 +119,7 @@ internal static class SearchEvaluation
     /// <summary>The in-domain encoder trained on the Beauty catalog, as the search protocol trains it.</summary>
     private static async Task<ITextEncoder> InDomainEncoderAsync(string path, CancellationToken cancellationToken)
     {
-        var items = new List<Persona.Abstractions.Item>();
-        await foreach (var r in new Persona.Core.Import.AmazonBeautyReader(path).ReadItemsAsync(cancellationToken: cancellationToken))
-            if (r.Record is { } record) items.Add(record.Value);
+        var (items, _) = await SearchEvaluator.ReadAmazonBeautyAsync(path, cancellationToken);
         return SemanticEncoder.Train(SemanticPairs.Build(items), cancellationToken: cancellationToken);
     }
 }

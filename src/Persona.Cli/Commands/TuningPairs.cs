@@ -1,5 +1,4 @@
 using Persona.Abstractions;
-using Persona.Core.Import;
 using Persona.Core.Search;
 using Persona.Neural.Bert.Lora;
 
@@ -17,11 +16,8 @@ internal static class TuningPairs
     public static async Task<List<TextPair>> FromDatasetAsync(string dataset, string path, Func<IReadOnlyList<Item>, IReadOnlySet<string>>? newItems, CancellationToken cancellationToken)
     {
         var items = new List<Item>();
-        if (dataset == SearchEvaluation.AmazonBeauty)
-        {
-            await foreach (var r in new AmazonBeautyReader(path).ReadItemsAsync(cancellationToken: cancellationToken))
-                if (r.Record is { } record) items.Add(record.Value);
-        }
+        List<(string User, string[] Items)> sequences = [];
+        if (dataset == SearchEvaluation.AmazonBeauty) (items, sequences) = await SearchEvaluator.ReadAmazonBeautyAsync(path, cancellationToken);
         else
         {
             foreach (var (title, _) in new[] { "train.txt", "dev.txt", "test.txt" }.Select(f => Path.Combine(path, f)).Where(File.Exists).SelectMany(SearchEvaluator.ReadBio))
@@ -34,14 +30,11 @@ internal static class TuningPairs
             var byId = items.ToDictionary(i => i.Id, StringComparer.Ordinal);
             var hidden = newItems?.Invoke(items) ?? new HashSet<string>();
             foreach (var id in hidden) byId.Remove(id);
-            foreach (var line in await File.ReadAllLinesAsync(Path.Combine(path, AmazonBeautyReader.EventsFileName), cancellationToken))
-            {
-                var tokens = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                // tokens[0] is the user; the last two items are the test and validation steps.
-                for (var i = 1; i + 1 < tokens.Length - 2; i++)
-                    if (byId.TryGetValue(tokens[i], out var a) && byId.TryGetValue(tokens[i + 1], out var b) && a.Title.Length > 0)
+            // The last two items of each history are the test and validation steps.
+            foreach (var (_, history) in sequences)
+                for (var i = 0; i + 1 < history.Length - 2; i++)
+                    if (byId.TryGetValue(history[i], out var a) && byId.TryGetValue(history[i + 1], out var b) && a.Title.Length > 0)
                         pairs.Add(new TextPair(a.Title, SearchFields.FullText(b)));
-            }
             // As many bought-together pairs as catalog pairs: more would teach what goes together, not what a text asks for.
             var random = new Random(17);
             var bought = pairs.Skip(catalogPairs).OrderBy(_ => random.Next()).Take(catalogPairs).ToList();

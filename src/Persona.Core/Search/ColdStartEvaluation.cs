@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using Persona.Abstractions;
-using Persona.Core.Import;
 using Persona.Text;
 
 namespace Persona.Core.Search;
@@ -27,17 +26,7 @@ public static class ColdStartEvaluator
         string directory, ITextEncoder encoder, int seed = 7, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(encoder);
-        var reader = new AmazonBeautyReader(directory);
-        var items = new List<Item>();
-        await foreach (var r in reader.ReadItemsAsync(cancellationToken: cancellationToken))
-            if (r.Record is { } record) items.Add(record.Value);
-        var sequences = new List<(string User, string[] Items)>();
-        foreach (var line in await File.ReadAllLinesAsync(Path.Combine(directory, AmazonBeautyReader.EventsFileName), cancellationToken))
-        {
-            var tokens = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (tokens.Length >= 3) sequences.Add((tokens[0], tokens[1..]));
-        }
-
+        var (items, sequences) = await SearchEvaluator.ReadAmazonBeautyAsync(directory, cancellationToken);
         var byId = items.ToDictionary(i => i.Id, StringComparer.Ordinal);
         var cold = NewItems(items, seed);
         var isCold = cold.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);

@@ -74,16 +74,7 @@ public static class SearchEvaluator
         string directory, ProductSearchOptions? options = null, int maxUsers = 0, int trainUsers = 5000, int seed = 7,
         ITextEncoder? encoder = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
-        var reader = new AmazonBeautyReader(directory);
-        var items = new List<Item>();
-        await foreach (var r in reader.ReadItemsAsync(cancellationToken: cancellationToken))
-            if (r.Record is { } record) items.Add(record.Value);
-        var sequences = new List<(string User, string[] Items)>();
-        foreach (var line in await File.ReadAllLinesAsync(Path.Combine(directory, AmazonBeautyReader.EventsFileName), cancellationToken))
-        {
-            var tokens = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (tokens.Length >= 3) sequences.Add((tokens[0], tokens[1..]));
-        }
+        var (items, sequences) = await ReadAmazonBeautyAsync(directory, cancellationToken);
         if (maxUsers > 0 && sequences.Count > maxUsers) sequences = sequences.Take(maxUsers).ToList();
 
         options ??= new ProductSearchOptions();
@@ -186,6 +177,21 @@ public static class SearchEvaluator
         encoder ??= SemanticEncoder.Train(SemanticPairs.Build(items), cancellationToken: cancellationToken);
         index.SetEncoder(encoder);
         return encoder;
+    }
+
+    /// <summary>Beauty's catalog and its users' item sequences (users with at least two items), in file order.</summary>
+    public static async Task<(List<Item> Items, List<(string User, string[] Items)> Sequences)> ReadAmazonBeautyAsync(string directory, CancellationToken cancellationToken)
+    {
+        var items = new List<Item>();
+        await foreach (var r in new AmazonBeautyReader(directory).ReadItemsAsync(cancellationToken: cancellationToken))
+            if (r.Record is { } record) items.Add(record.Value);
+        var sequences = new List<(string User, string[] Items)>();
+        foreach (var line in await File.ReadAllLinesAsync(Path.Combine(directory, AmazonBeautyReader.EventsFileName), cancellationToken))
+        {
+            var tokens = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (tokens.Length >= 3) sequences.Add((tokens[0], tokens[1..]));
+        }
+        return (items, sequences);
     }
 
     /// <summary>What personalisation may see at one step: profiles and co-visitation over sequences cut short by the evaluated step.</summary>

@@ -201,8 +201,10 @@ public sealed partial class BertEncoder
         }
     }
 
-    private void Validate(TokenizedBatch batch)
+    /// <summary>Throws when the batch's arrays or ids do not fit this model (shared with the trainable LoRA forward).</summary>
+    internal void Validate(TokenizedBatch batch)
     {
+        ArgumentNullException.ThrowIfNull(batch);
         int cells = batch.BatchSize * batch.SequenceLength;
         if (batch.InputIds.Length != cells || batch.TokenTypeIds.Length != cells || batch.AttentionMask.Length != cells)
         {

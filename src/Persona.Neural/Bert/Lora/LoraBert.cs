@@ -88,7 +88,7 @@ public sealed class LoraBert
     /// <summary>Last hidden states (batch, seq, hidden), recorded on the current tape when it records.</summary>
     public Tensor HiddenStates(TokenizedBatch batch)
     {
-        Validate(batch);
+        _base.Validate(batch);
         int rows = batch.BatchSize;
         int seq = batch.SequenceLength;
         int heads = Config.NumAttentionHeads;
@@ -181,30 +181,6 @@ public sealed class LoraBert
         }
 
         return x;
-    }
-
-    private void Validate(TokenizedBatch batch)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        int cells = batch.BatchSize * batch.SequenceLength;
-        if (batch.InputIds.Length != cells || batch.TokenTypeIds.Length != cells || batch.AttentionMask.Length != cells)
-        {
-            throw new ArgumentException("Batch arrays do not match BatchSize × SequenceLength.", nameof(batch));
-        }
-
-        if (batch.SequenceLength > Config.MaxPositionEmbeddings)
-        {
-            throw new ArgumentException(
-                $"Sequence length {batch.SequenceLength} exceeds the model's {Config.MaxPositionEmbeddings} positions.", nameof(batch));
-        }
-
-        for (int i = 0; i < cells; i++)
-        {
-            if ((uint)batch.InputIds[i] >= (uint)Config.VocabSize || (uint)batch.TokenTypeIds[i] >= (uint)Config.TypeVocabSize)
-            {
-                throw new ArgumentException($"Token id or type at {i} is outside the model's tables.", nameof(batch));
-            }
-        }
     }
 
     // One encoder layer's base parameters as tensors over the loaded arrays: no copies, no gradients.
