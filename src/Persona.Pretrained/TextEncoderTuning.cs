@@ -7,7 +7,7 @@ using Persona.Text;
 
 namespace Persona.Pretrained;
 
-/// <summary>How <see cref="TextEncoderTuning.FineTune"/> adapts a pretrained encoder to a shop.</summary>
+/// <summary>How <see cref="TextEncoderTuning"/> fine-tunes a pretrained encoder for a shop.</summary>
 public sealed record TextEncoderTuningOptions
 {
     public int Rank { get; init; } = LoraOptions.DefaultRank;
@@ -63,13 +63,18 @@ public static class TextEncoderTuning
             (encoder as IDisposable)?.Dispose();
             throw new InvalidOperationException($"Text encoder '{spec}' does not run on our own engine, which fine-tuning needs.");
         }
-        // The version already hashes the weights (or names the packaged model); the pooling suffix is not part of the base.
-        var identity = own.Version.Split('/')[0];
-        return (own.Model, identity, own.Kind, own.Version);
+        return (own.Model, IdentityOf(own), own.Kind, own.Version);
     }
 
-    /// <summary>The identity adapters of <paramref name="spec"/>'s weights are stored under (opens the model to hash it).</summary>
-    public static string BaseIdentity(string spec, PretrainedEncoderOptions? options = null) => OpenBase(spec, options).Identity;
+    /// <summary>
+    /// The identity adapters trained on <paramref name="encoder"/>'s weights are stored under: its version without the
+    /// pooling suffix, which already hashes the weights (or names the packaged model), on either engine.
+    /// </summary>
+    public static string IdentityOf(ITextEncoder encoder)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        return encoder.Version.Split('/')[0];
+    }
 
     /// <summary>Fine-tunes LoRA adapters on <paramref name="pairs"/> and returns the merged encoder with them.</summary>
     public static TunedTextEncoder FineTune(
@@ -81,7 +86,16 @@ public static class TextEncoderTuning
         tuning.Validate();
         options ??= new PretrainedEncoderOptions();
         if (pairs.Count < tuning.BatchSize) throw new ArgumentException($"Fine-tuning needs at least {tuning.BatchSize} pairs (one batch); got {pairs.Count}.", nameof(pairs));
-        var (model, identity, kind, version) = OpenBase(baseSpec, options);
+        return FineTune(OpenBase(baseSpec, options), pairs, tuning, options, progress, cancellationToken);
+    }
+
+    /// <summary>As <see cref="FineTune(string, IReadOnlyList{TextPair}, TextEncoderTuningOptions?, PretrainedEncoderOptions?, IProgress{TuningProgress}?, CancellationToken)"/>, on a base already opened by <see cref="OpenBase"/>.</summary>
+    public static TunedTextEncoder FineTune(
+        (BertEncoder Model, string Identity, string Kind, string Version) baseModel, IReadOnlyList<TextPair> pairs, TextEncoderTuningOptions tuning,
+        PretrainedEncoderOptions options, IProgress<TuningProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tuning);
+        var (model, identity, kind, version) = baseModel;
         var lora = LoraBert.Create(model, tuning.ToLora(), tuning.Seed);
         var result = new ContrastiveTuner(lora, tuning.Contrastive).Fit(pairs, progress, cancellationToken);
         return new TunedTextEncoder(Serve(lora.Merge(), kind, version, lora.Adapters, options), lora.Adapters, identity, result);

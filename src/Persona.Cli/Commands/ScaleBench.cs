@@ -831,10 +831,4 @@ public static class ScaleBench
             return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
     }
-
-    /// <summary>Reports inline, so the bar moves while the generator runs on its thread.</summary>
-    private sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

@@ -76,7 +76,7 @@ internal sealed class TextEncoderTrainTask
         if (Console.IsErrorRedirected || Console.IsOutputRedirected)
         {
             var last = TimeSpan.Zero;
-            return await System.Threading.Tasks.Task.Run(() => work(new Inline(p =>
+            return await System.Threading.Tasks.Task.Run(() => work(new InlineProgress<TuningProgress>(p =>
             {
                 if (p.Elapsed - last < TimeSpan.FromSeconds(15) && p.Step != p.TotalSteps) return;
                 last = p.Elapsed;
@@ -88,7 +88,7 @@ internal sealed class TextEncoderTrainTask
             .StartAsync(async context =>
             {
                 var bar = context.AddTask($"Fine-tuning the text encoder (at most {minutes:0.#} min)", maxValue: 1);
-                result = await System.Threading.Tasks.Task.Run(() => work(new Inline(p =>
+                result = await System.Threading.Tasks.Task.Run(() => work(new InlineProgress<TuningProgress>(p =>
                 {
                     // The time limit usually ends the run before the planned steps: the bar shows whichever comes first.
                     bar.MaxValue = 1;
@@ -98,10 +98,5 @@ internal sealed class TextEncoderTrainTask
                 bar.Value = 1;
             });
         return result!;
-    }
-
-    private sealed class Inline(Action<TuningProgress> report) : IProgress<TuningProgress>
-    {
-        public void Report(TuningProgress value) => report(value);
     }
 }

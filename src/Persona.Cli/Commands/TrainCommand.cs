@@ -165,7 +165,7 @@ internal static class TrainingProgress
     {
         if (Console.IsErrorRedirected || Console.IsOutputRedirected)
         {
-            await work(new Inline(p =>
+            await work(new InlineProgress<SequenceTrainingProgress>(p =>
             {
                 if (p.ValidationNdcg10 is { } v)
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}: loss {p.Loss:0.0000}, validation NDCG@10 {v:0.0000} (best {p.BestValidationNdcg10:0.0000}), {p.Elapsed.TotalSeconds:0} s"));
@@ -179,7 +179,7 @@ internal static class TrainingProgress
             {
                 var task = context.AddTask("training", maxValue: 1);
                 double? lastNdcg = null;
-                await work(new Inline(p =>
+                await work(new InlineProgress<SequenceTrainingProgress>(p =>
                 {
                     lastNdcg = p.ValidationNdcg10 ?? lastNdcg;
                     var c = CultureInfo.InvariantCulture;
@@ -191,10 +191,5 @@ internal static class TrainingProgress
                 }));
                 task.Value = task.MaxValue;
             });
-    }
-
-    private sealed class Inline(Action<SequenceTrainingProgress> report) : IProgress<SequenceTrainingProgress>
-    {
-        public void Report(SequenceTrainingProgress value) => report(value);
     }
 }

@@ -54,7 +54,7 @@ public static class ColdStartEvaluator
             cancellationToken.ThrowIfCancellationRequested();
             var target = all[^1];
             var history = all[..^1];
-            byCategory.Add(RankOf(CategoryOrder(cold, byId.GetValueOrDefault(history[^1])), target));
+            byCategory.Add(SearchEvaluator.RankOf(CategoryOrder(cold, byId.GetValueOrDefault(history[^1])), target));
 
             var recent = history[Math.Max(0, history.Length - RecentItems)..].Where(byId.ContainsKey).ToList();
             var missing = recent.Where(id => !vectorOf.ContainsKey(id)).Distinct(StringComparer.Ordinal).ToList();
@@ -69,7 +69,7 @@ public static class ColdStartEvaluator
             var scores = new float[cold.Count];
             for (var i = 0; i < cold.Count; i++) scores[i] = TensorPrimitives.Dot(coldVectors.AsSpan(i * dim, dim), query);
             var order = Enumerable.Range(0, cold.Count).OrderByDescending(i => scores[i]).ThenBy(i => i);
-            byText.Add(RankOf(order.Select(i => cold[i].Id), target));
+            byText.Add(SearchEvaluator.RankOf(order.Select(i => cold[i].Id), target));
         }
 
         return new SearchEvaluationReport
@@ -110,16 +110,5 @@ public static class ColdStartEvaluator
         var d = 0;
         while (d < a.Count && d < b.Count && string.Equals(a[d], b[d], StringComparison.OrdinalIgnoreCase)) d++;
         return d;
-    }
-
-    private static int RankOf(IEnumerable<string> ids, string target)
-    {
-        var rank = 0;
-        foreach (var id in ids)
-        {
-            if (++rank > 100) return 0;
-            if (id == target) return rank;
-        }
-        return 0;
     }
 }

@@ -241,7 +241,8 @@ public static class SearchEvaluator
 
     private static string QueryOf(Item item) => string.Join(' ', item.CategoryPath).ToLowerInvariant();
 
-    private static int RankOf(IEnumerable<string> ids, string target)
+    /// <summary>1-based rank of <paramref name="target"/> in <paramref name="ids"/>; 0 beyond the evaluated depth (100).</summary>
+    internal static int RankOf(IEnumerable<string> ids, string target)
     {
         var rank = 0;
         foreach (var id in ids)

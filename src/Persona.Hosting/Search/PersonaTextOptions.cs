@@ -48,10 +48,13 @@ public sealed class PersonaTextOptions
         {
             if (string.Equals(Adapter, NoAdapter, StringComparison.OrdinalIgnoreCase)) return PretrainedEncoders.Open(spec, ToPretrainedOptions());
             if (!string.Equals(Adapter, AutoAdapter, StringComparison.OrdinalIgnoreCase)) return TextEncoderTuning.WithAdapters(spec, Adapter, ToPretrainedOptions());
-            if (dataDirectory is not null && TextAdapterRepository.ForDataDirectory(dataDirectory) is var repository && Directory.Exists(repository.Root)
-                && repository.Serving(TextEncoderTuning.BaseIdentity(spec, ToPretrainedOptions())) is { } serving)
-                return TextEncoderTuning.WithAdapters(spec, serving.AdapterPath, ToPretrainedOptions());
-            return PretrainedEncoders.Open(spec, ToPretrainedOptions());
+            var encoder = PretrainedEncoders.Open(spec, ToPretrainedOptions());
+            if (dataDirectory is null || TextAdapterRepository.ForDataDirectory(dataDirectory) is not { } repository || !Directory.Exists(repository.Root)
+                || repository.Serving(TextEncoderTuning.IdentityOf(encoder)) is not { } serving)
+                return encoder;
+            // Adapters serve merged into the weights on our own engine: the base opened to name them is not needed.
+            (encoder as IDisposable)?.Dispose();
+            return TextEncoderTuning.WithAdapters(spec, serving.AdapterPath, ToPretrainedOptions());
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {

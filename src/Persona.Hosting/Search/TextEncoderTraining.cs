@@ -130,10 +130,10 @@ public static class TextEncoderTraining
         var validation = pairs.Take(validationCount).ToList();
         var training = pairs.Skip(validationCount).ToList();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var (baseModel, identity, _, _) = TextEncoderTuning.OpenBase(baseSpec, options);
-        var baseAccuracy = ContrastiveTuner.RetrievalAccuracy(LoraBert.Create(baseModel, tuning.ToLora(), tuning.Seed), validation, tuning.MaxLength);
-        var tuned = TextEncoderTuning.FineTune(baseSpec, training, tuning, options, progress, cancellationToken);
-        var tunedAccuracy = ContrastiveTuner.RetrievalAccuracy(LoraBert.Create(baseModel, tuned.Adapters), validation, tuning.MaxLength);
+        var opened = TextEncoderTuning.OpenBase(baseSpec, options);
+        var baseAccuracy = ContrastiveTuner.RetrievalAccuracy(LoraBert.Create(opened.Model, tuning.ToLora(), tuning.Seed), validation, tuning.MaxLength);
+        var tuned = TextEncoderTuning.FineTune(opened, training, tuning, options, progress, cancellationToken);
+        var tunedAccuracy = ContrastiveTuner.RetrievalAccuracy(LoraBert.Create(opened.Model, tuned.Adapters), validation, tuning.MaxLength);
         var version = "text-" + DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         for (var n = 2; Directory.Exists(Path.Combine(repository.Root, version)); n++) version = version.Split('~')[0] + "~" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var manifest = new TextAdapterManifest
