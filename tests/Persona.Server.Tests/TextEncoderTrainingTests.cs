@@ -1,3 +1,5 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Persona.Abstractions;
 using Persona.Hosting;
 using Persona.Neural.Bert.Lora;
@@ -117,6 +119,47 @@ public sealed class TinyBertFactAttribute : FactAttribute
 /// <summary><c>GET /v1/admin/models/text</c> through the real pipeline.</summary>
 public sealed class TextModelsApiTests
 {
+    [TinyBertFact]
+    public async Task NewServingAdapters_ArePickedUpWithoutARestart_AndSimilarItemsUseTheText()
+    {
+        await using var app = new PersonaAppFactory();
+        app.Settings["Persona:Text:Encoder"] = TextEncoderTrainingTests.TinyBert!;
+        app.Settings["Persona:Text:AdapterPollSeconds"] = "1";
+        using var client = app.CreateClient();
+        foreach (var (id, title) in new[] { ("red-lipstick", "red lipstick matte"), ("pink-lipstick", "pink lipstick gloss"), ("blue-shampoo", "blue shampoo for hair"), ("new-lipstick", "coral lipstick velvet") })
+            Assert.Equal(HttpStatusCode.OK, (await client.PutAsync($"/v1/items/{id}", HttpJson.Body($$"""{"title":"{{title}}"}"""))).StatusCode);
+        var search = app.Services.GetRequiredService<SearchService>();
+        // The server started with no items: the first ones put the pretrained encoder in service.
+        await WaitUntil(() => search.Search(new Persona.Core.Search.SearchRequest { Query = "lipstick" }, null).Encoder?.Kind == "checkpoint");
+
+        // No events at all: the new item's neighbours come from its text.
+        var similar = await (await client.GetAsync("/v1/items/new-lipstick/similar?n=3")).ReadJsonAsync();
+        var first = similar.GetProperty("items").EnumerateArray().First();
+        Assert.Contains("text", first.GetProperty("sources").EnumerateArray().Select(s => s.GetString()));
+
+        var repository = TextAdapterRepository.ForDataDirectory(app.Engine.Options.DataDirectory);
+        var (model, identity, _, _) = TextEncoderTuning.OpenBase(TextEncoderTrainingTests.TinyBert!);
+        repository.Save(new TextAdapterManifest
+        {
+            Version = "text-20261207T120000Z", CreatedAt = DateTimeOffset.UtcNow, Base = TextEncoderTrainingTests.TinyBert!, BaseIdentity = identity,
+            Rank = 2, Alpha = 4, Targets = "q,v", TrainingPairs = 100, ValidationPairs = 10, Steps = 5, BaseAccuracy = 0.2, TunedAccuracy = 0.3, Serves = true,
+        }, LoraAdapters.Create(model.Config, new LoraOptions { Rank = 2, Alpha = 4 }, seed: 1));
+
+        await WaitUntil(() => search.Pretrained?.Kind == "checkpoint+lora");
+        var body = await (await client.GetAsync("/v1/search?q=lipstick")).ReadJsonAsync();
+        Assert.Equal("checkpoint+lora", body.GetProperty("encoder").GetProperty("kind").GetString());
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "timed out waiting");
+            await Task.Delay(100);
+        }
+    }
+
     [TinyBertFact]
     public async Task GetText_ListsTheStoredAdaptersAndWhatServes()
     {

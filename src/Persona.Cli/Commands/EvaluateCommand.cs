@@ -43,7 +43,8 @@ internal static class EvaluateCommand
         var k = new Option<int>("--k") { Description = "segments: number of segments (0 = choose by silhouette).", DefaultValueFactory = _ => 0 };
         var encoder = SearchEvaluation.EncoderOption();
         var fineTune = SearchEvaluation.FineTuneOption();
-        var command = new Command("evaluate", "Measure quality against ground truth and print the tables.") { task, data, truth, output, dataset, path, horizon, seed, k, encoder, fineTune };
+        var withSequenceModel = SearchEvaluation.WithSequenceModelOption();
+        var command = new Command("evaluate", "Measure quality against ground truth and print the tables.") { task, data, truth, output, dataset, path, horizon, seed, k, encoder, fineTune, withSequenceModel };
         NextItemEvaluation.Options.AddTo(command);
         NextItemEvaluation.AddModelOptions(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -58,7 +59,7 @@ internal static class EvaluateCommand
                     return 2;
                 }
                 return await NextItemEvaluation.RunAsync(parse.GetValue(dataset) ?? Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(nextItemPath)), nextItemPath,
-                    parse.GetValue(output), NextItemEvaluation.ReadOptions(parse) with { Seed = parse.GetValue(seed) }, parse, cancellationToken);
+                    parse.GetValue(output), NextItemEvaluation.ReadOptions(parse) with { Seed = parse.GetValue(seed) }, parse, parse.GetValue(encoder), cancellationToken);
             }
             if (taskName is SearchEvaluation.Task or SearchEvaluation.ColdStartTask)
             {
@@ -67,7 +68,14 @@ internal static class EvaluateCommand
                     Console.Error.WriteLine($"--task {taskName} needs --dataset and --path.");
                     return 2;
                 }
-                return await SearchEvaluation.RunAsync(taskName, searchDataset, searchPath, parse.GetValue(encoder)!, parse.GetValue(fineTune), parse.GetValue(output), maxUsers: 0, parse.GetValue(seed), cancellationToken);
+                Persona.Core.Models.Sequence.SequenceTrainingOptions? sequenceTraining = null;
+                if (parse.GetValue(withSequenceModel))
+                {
+                    var options = NextItemEvaluation.ReadOptions(parse);
+                    sequenceTraining = options with { TimeLimit = options.TimeLimit ?? SearchEvaluation.DefaultSequenceTime };
+                }
+                return await SearchEvaluation.RunAsync(taskName, searchDataset, searchPath, parse.GetValue(encoder)!, parse.GetValue(fineTune), parse.GetValue(output), maxUsers: 0, parse.GetValue(seed),
+                    cancellationToken, sequenceTraining, NextItemEvaluation.ModelFolder(parse), NextItemEvaluation.SaveModelFolder(parse));
             }
             // The remaining tasks read the store, except propensity over a public data set.
             if ((taskName != PropensityTask || parse.GetValue(dataset) is null) && !await EngineSession.RequireStoreAsync(dir, parse.InvocationConfiguration.Error, cancellationToken)) return 2;

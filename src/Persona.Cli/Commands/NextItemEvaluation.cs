@@ -31,8 +31,12 @@ internal static class NextItemEvaluation
     public static string PathHelp =>
         $"next-item: {string.Join("; ", NextItemSources.Named.Select(s => $"{s.Name}: {s.PathHelp}"))}; any other name: {NextItemSources.SequenceFile.PathHelp}";
 
-    private static readonly Option<DirectoryInfo?> ModelOption = new("--model") { Description = "next-item: measure this stored model folder (written by --save-model) instead of training one." };
-    private static readonly Option<DirectoryInfo?> SaveModelOption = new("--save-model") { Description = "next-item: also store the trained model in this folder." };
+    private static readonly Option<DirectoryInfo?> ModelOption = new("--model")
+    {
+        Description = "next-item: measure this stored model folder (written by --save-model) instead of training one. " +
+            "search (amazon-beauty): re-rank with this model, stored by `--with-sequence-model --save-model` of the same protocol (a model that learned the evaluated steps would leak them).",
+    };
+    private static readonly Option<DirectoryInfo?> SaveModelOption = new("--save-model") { Description = "next-item, search --with-sequence-model: also store the trained model in this folder." };
     private static readonly Option<int> DropLastOption = new("--drop-last")
     {
         Description = "next-item: leave out each user's newest N steps first; with 1 the table's test step is the real validation step, so settings can be compared without the test.",
@@ -46,6 +50,11 @@ internal static class NextItemEvaluation
     {
         Description = "next-item: the served blend's weights model,co-occurrence,affinity,popularity (default: Persona:Recommendations' defaults).",
     };
+    private static readonly Option<bool> TextInitOption = new("--text-init")
+    {
+        Description = "next-item: start the item table from the --encoder's vectors of the items' text (in-domain: trained on the catalog's text alone), " +
+            "so items with few interactions sit near items described alike. Needs item text (amazon-beauty's items.tsv).",
+    };
     private static readonly Option<bool> TraceTestOption = new("--trace-test") { Description = "next-item: print test NDCG@10 after every epoch (a diagnostic; training never looks at it)." };
 
     /// <summary>Adds the next-item options that are not training settings.</summary>
@@ -55,6 +64,7 @@ internal static class NextItemEvaluation
         command.Options.Add(ModelOption);
         command.Options.Add(SaveModelOption);
         command.Options.Add(TraceTestOption);
+        command.Options.Add(TextInitOption);
         command.Options.Add(ServedSplitOption);
         command.Options.Add(BlendOption);
         command.Options.Add(DropLastOption);
@@ -80,15 +90,17 @@ internal static class NextItemEvaluation
         return weights;
     }
 
-    public static Task<int> RunAsync(string dataset, string path, FileInfo? output, SequenceTrainingOptions options, ParseResult parse, CancellationToken cancellationToken) =>
+    /// <summary>Runs next-item with the parsed options; <paramref name="textEncoder"/> is <c>--encoder</c>, used with <c>--text-init</c>.</summary>
+    public static Task<int> RunAsync(string dataset, string path, FileInfo? output, SequenceTrainingOptions options, ParseResult parse, string? textEncoder, CancellationToken cancellationToken) =>
         RunAsync(dataset, path, output, options, cancellationToken, parse?.GetValue(ModelOption), parse?.GetValue(SaveModelOption), parse?.GetValue(TraceTestOption) ?? false,
             parse?.GetValue(ServedSplitOption) == "validation" ? NextItemSplit.Validation : NextItemSplit.Test,
-            parse?.GetValue(BlendOption) is { } blend ? ParseBlend(blend) : null, parse?.GetValue(DropLastOption) ?? 0);
+            parse?.GetValue(BlendOption) is { } blend ? ParseBlend(blend) : null, parse?.GetValue(DropLastOption) ?? 0,
+            parse?.GetValue(TextInitOption) == true ? textEncoder ?? Persona.Hosting.PersonaTextOptions.InDomain : null);
 
     public static async Task<int> RunAsync(
         string dataset, string path, FileInfo? output, SequenceTrainingOptions options, CancellationToken cancellationToken,
         DirectoryInfo? modelFolder = null, DirectoryInfo? saveModel = null, bool traceTest = false,
-        NextItemSplit servedSplit = NextItemSplit.Test, double[]? blend = null, int dropLast = 0)
+        NextItemSplit servedSplit = NextItemSplit.Test, double[]? blend = null, int dropLast = 0, string? textInit = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.TimeLimit is null) options = options with { TimeLimit = DefaultTimeLimit };
@@ -102,6 +114,11 @@ internal static class NextItemEvaluation
                 Console.Error.WriteLine($"{dataset}: each user's newest {dropLast} step(s) left out: the test step below is the real validation step; {data.Users.Count:N0} users keep {NextItemBenchmark.MinSteps} or more.");
             }
             Console.Error.WriteLine($"{dataset}: {read.Source}; {data.Users.Count:N0} of {usersRead:N0} users with at least {NextItemBenchmark.MinSteps} steps, {data.ItemCount:N0} items, {data.StepCount:N0} interactions");
+            if (textInit is not null)
+            {
+                if (await ItemTextAsync(textInit, CatalogOf(read.Items, data), cancellationToken) is not { } text) return 2;
+                options = options with { ItemText = text };
+            }
             SequenceModel? trained = null;
             SequenceModel? lastTrained = null;
             if (modelFolder is not null)
@@ -157,6 +174,47 @@ internal static class NextItemEvaluation
         return 0;
     }
 
+    /// <summary>
+    /// The items' text vectors from <paramref name="encoderSpec"/> (in-domain: trained here on the catalog's text alone,
+    /// so no behaviour leaks in); null after printing why when the encoder cannot be opened or no item has text.
+    /// </summary>
+    private static async Task<Func<string, float[]?>?> ItemTextAsync(string encoderSpec, List<Item> catalog, CancellationToken cancellationToken)
+    {
+        var described = catalog.Where(i => !string.IsNullOrWhiteSpace(i.Title)).ToList();
+        if (described.Count < 2)
+        {
+            Console.Error.WriteLine("--text-init needs item titles, and this data set has none.");
+            return null;
+        }
+        Persona.Text.ITextEncoder? encoder;
+        try
+        {
+            encoder = new Persona.Hosting.PersonaTextOptions { Encoder = encoderSpec }.OpenPretrained();
+        }
+        catch (InvalidOperationException ex)
+        {
+            Console.Error.WriteLine(ex.Message.Replace(Persona.Hosting.PersonaTextOptions.SectionName + ":Encoder", "--encoder", StringComparison.Ordinal));
+            return null;
+        }
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            encoder ??= await System.Threading.Tasks.Task.Run(() => Persona.Core.Search.SemanticEncoder.Train(Persona.Core.Search.SemanticPairs.Build(described), cancellationToken: cancellationToken), cancellationToken);
+            var dim = encoder.Dimension;
+            var vectors = new float[described.Count * dim]; // (items, dim)
+            var texts = described.Select(Persona.Core.Search.SearchFields.FullText).ToList();
+            await System.Threading.Tasks.Task.Run(() => Persona.Core.Search.TextEncoderBatches.EncodeInBatches(encoder, texts, vectors, progress: null, cancellationToken), cancellationToken);
+            var byId = new Dictionary<string, float[]>(StringComparer.Ordinal);
+            for (var i = 0; i < described.Count; i++) byId[described[i].Id] = vectors.AsSpan(i * dim, dim).ToArray();
+            Console.Error.WriteLine($"item table starts from {encoder.Kind} text vectors ({encoder.Version}) of {byId.Count:N0} items, {clock.Elapsed.TotalSeconds:0.0} s");
+            return id => byId.GetValueOrDefault(id);
+        }
+        finally
+        {
+            (encoder as IDisposable)?.Dispose();
+        }
+    }
+
     /// <summary>The data set's catalog as the protocol ranks it: its items (those the kept users touched), with names where the source has them.</summary>
     private static List<Item> CatalogOf(IReadOnlyList<Item> items, SequenceDataset data)
     {
@@ -166,4 +224,10 @@ internal static class NextItemEvaluation
 
     /// <summary>Parses the training options that <see cref="Options"/> added to the evaluate command.</summary>
     public static SequenceTrainingOptions ReadOptions(ParseResult parse) => Options.Read(parse);
+
+    /// <summary><c>--model</c>: a stored model folder to measure instead of training one.</summary>
+    public static DirectoryInfo? ModelFolder(ParseResult parse) => parse.GetValue(ModelOption);
+
+    /// <summary><c>--save-model</c>: where to store the trained model.</summary>
+    public static DirectoryInfo? SaveModelFolder(ParseResult parse) => parse.GetValue(SaveModelOption);
 }

@@ -17,7 +17,7 @@ internal static class SearchEvaluation
     /// <summary><c>--encoder</c>: which text encoder the search and cold-start protocols measure.</summary>
     public static System.CommandLine.Option<string> EncoderOption() => new("--encoder")
     {
-        Description = "search, cold-start: the text encoder: in-domain (trained on the catalog, the default), minilm (the packaged all-MiniLM-L6-v2), " +
+        Description = "search, cold-start, next-item --text-init: the text encoder: in-domain (trained on the catalog, the default), minilm (the packaged all-MiniLM-L6-v2), " +
             "a Hugging Face checkpoint folder or an .onnx file with vocab.txt beside it.",
         DefaultValueFactory = _ => PersonaTextOptions.InDomain,
     };
@@ -29,13 +29,46 @@ internal static class SearchEvaluation
             "own pairs: title → brand and category, title fragment → item, and (amazon-beauty) items bought one after the other, from histories without their last two items.",
     };
 
-    /// <summary>Runs the protocol of <paramref name="dataset"/>, prints the table, writes JSON to <paramref name="output"/>; returns the exit code.</summary>
-    public static async Task<int> RunAsync(string task, string dataset, string path, string encoderSpec, bool fineTune, FileInfo? output, int maxUsers, int seed, CancellationToken cancellationToken)
+    /// <summary>Training time of <c>--with-sequence-model</c> without <c>--max-minutes</c>: the budget the next-item figures were measured with.</summary>
+    public static readonly TimeSpan DefaultSequenceTime = TimeSpan.FromMinutes(10);
+
+    /// <summary><c>--with-sequence-model</c>: let a sequence model's user vectors re-rank too, as they do in the server.</summary>
+    public static System.CommandLine.Option<bool> WithSequenceModelOption() => new("--with-sequence-model")
+    {
+        Description = "search (amazon-beauty): also train the sequence model (the next-item training options apply; --max-minutes defaults to 10 here) on every history " +
+            "without its last item, and let its user vectors feed the re-ranker's sequence feature, as the server does.",
+    };
+
+    /// <summary>
+    /// Runs the protocol of <paramref name="dataset"/>, prints the table, writes JSON to <paramref name="output"/>; returns the exit code.
+    /// With <paramref name="sequenceTraining"/> (amazon-beauty search) a sequence model trained with those options re-ranks too.
+    /// </summary>
+    public static async Task<int> RunAsync(string task, string dataset, string path, string encoderSpec, bool fineTune, FileInfo? output, int maxUsers, int seed,
+        CancellationToken cancellationToken, Persona.Core.Models.Sequence.SequenceTrainingOptions? sequenceTraining = null,
+        DirectoryInfo? modelFolder = null, DirectoryInfo? saveModel = null)
     {
         if (!Directory.Exists(path))
         {
             Console.Error.WriteLine($"No data set folder at '{path}'.");
             return 2;
+        }
+        if ((sequenceTraining is not null || modelFolder is not null) && (task != Task || dataset != AmazonBeauty))
+        {
+            Console.Error.WriteLine($"--with-sequence-model and --model apply to --task {Task} --dataset {AmazonBeauty}.");
+            return 2;
+        }
+        SearchSequenceModels? stored = null;
+        if (modelFolder is not null)
+        {
+            try
+            {
+                stored = SearchSequenceModels.Load(modelFolder.FullName);
+            }
+            catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or System.Text.Json.JsonException)
+            {
+                Console.Error.WriteLine($"--model {modelFolder.FullName} could not be read: {ex.Message}");
+                return 2;
+            }
         }
         if (task == ColdStartTask && dataset != AmazonBeauty)
         {
@@ -75,6 +108,21 @@ internal static class SearchEvaluation
                 case (ColdStartTask, _):
                     encoder ??= await InDomainEncoderAsync(path, cancellationToken);
                     report = await ColdStartEvaluator.AmazonBeautyAsync(path, encoder, seed, progress, cancellationToken);
+                    break;
+                case (_, AmazonBeauty) when stored is not null:
+                    (report, _) = await SearchEvaluator.AmazonBeautyWithModelAsync(path, null, maxUsers, 5000, seed, encoder, progress, null, null, stored, cancellationToken);
+                    break;
+                case (_, AmazonBeauty) when sequenceTraining is not null:
+                    SearchEvaluationReport? withModel = null;
+                    SearchSequenceModels? trained = null;
+                    await TrainingProgress.RunAsync(async training => (withModel, trained) = await SearchEvaluator.AmazonBeautyWithModelAsync(path, null, maxUsers, 5000, seed, encoder,
+                        progress, sequenceTraining, training, null, cancellationToken));
+                    report = withModel!;
+                    if (saveModel is not null && trained is not null)
+                    {
+                        trained.Save(saveModel.FullName, sequenceTraining);
+                        Console.Error.WriteLine($"sequence models stored in {saveModel.FullName}");
+                    }
                     break;
                 case (_, AmazonBeauty):
                     report = await SearchEvaluator.AmazonBeautyAsync(path, maxUsers: maxUsers, seed: seed, encoder: encoder, progress: progress, cancellationToken: cancellationToken);

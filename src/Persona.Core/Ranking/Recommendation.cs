@@ -13,6 +13,8 @@ public static class RecommendationSources
     public const string Popularity = "popularity";
     /// <summary>Popular among shoppers who share the user's attributes (age band, gender, region).</summary>
     public const string Segment = "segment";
+    /// <summary>Near by the meaning of its text (similar items; how new items are found before anyone touched them).</summary>
+    public const string Text = "text";
 }
 
 /// <summary>Why an item is shown, in English and Chinese.</summary>

@@ -17,6 +17,7 @@ public sealed class RecommendationOptions
     public const double DefaultAffinityWeight = 0.4;
     public const double DefaultPopularityWeight = 0.2;
     public const double DefaultSegmentWeight = 0.3;
+    public const double DefaultTextWeight = 0.5;
     public const int DefaultMmrPoolFactor = 4;
     public const int DefaultPopularityRefreshMilliseconds = 1000;
     public const int DefaultCacheSeconds = 300;
@@ -45,6 +46,11 @@ public sealed class RecommendationOptions
     public double PopularityWeight { get; set; } = DefaultPopularityWeight;
     /// <summary>Weight of popularity among shoppers who share the user's attributes (age band, gender, region).</summary>
     public double SegmentWeight { get; set; } = DefaultSegmentWeight;
+    /// <summary>
+    /// Weight of text similarity (cosine of the text encoder's vectors) among similar items. Below the model's, which
+    /// knows what shoppers do; for an item no one has touched yet it is, with its category's popular items, all there is.
+    /// </summary>
+    public double TextWeight { get; set; } = DefaultTextWeight;
     /// <summary>
     /// Show one item per product group, the best-scored variant (<see cref="ProductGroups"/>: the shop's <c>group_id</c>,
     /// else the title without its colour and size), in recommendations and similar items; a request may say otherwise.
@@ -75,7 +81,7 @@ public sealed class RecommendationOptions
         if (AnchorItems is < 1 or > 100) problems.Add("AnchorItems must be between 1 and 100.");
         if (!(AnchorDecay is > 0 and <= 1)) problems.Add("AnchorDecay must be in (0, 1].");
         if (!(PopularityHalfLifeDays is > 0 and <= 36_500)) problems.Add("PopularityHalfLifeDays must be in (0, 36500].");
-        foreach (var (name, weight) in new[] { ("ModelWeight", ModelWeight), ("CoOccurrenceWeight", CoOccurrenceWeight), ("AffinityWeight", AffinityWeight), ("PopularityWeight", PopularityWeight), ("SegmentWeight", SegmentWeight) })
+        foreach (var (name, weight) in new[] { ("ModelWeight", ModelWeight), ("CoOccurrenceWeight", CoOccurrenceWeight), ("AffinityWeight", AffinityWeight), ("PopularityWeight", PopularityWeight), ("SegmentWeight", SegmentWeight), ("TextWeight", TextWeight) })
             if (!(weight is >= 0 and <= 100)) problems.Add($"{name} must be between 0 and 100.");
         if (PopularityRefreshMilliseconds is < 0 or > 3_600_000) problems.Add("PopularityRefreshMilliseconds must be between 0 and 3600000.");
         if (MmrPoolFactor is < 1 or > 20) problems.Add("MmrPoolFactor must be between 1 and 20.");

@@ -147,9 +147,10 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
 
     /// <summary>
     /// Items like <paramref name="item"/>: nearest by the model's item vectors (cosine), items that often follow
-    /// it, and popular items of its own leaf category. The item itself and unavailable items are left out.
+    /// it, nearest by the meaning of their text (<paramref name="text"/>), and popular items of its own leaf category.
+    /// The item itself and unavailable items are left out.
     /// </summary>
-    public IReadOnlyList<Recommendation> Similar(Item item, int count, ModelView? model, bool? collapseVariants = null)
+    public IReadOnlyList<Recommendation> Similar(Item item, int count, ModelView? model, bool? collapseVariants = null, IItemTextNeighbours? text = null)
     {
         ArgumentNullException.ThrowIfNull(item);
         var n = Math.Clamp(count, 0, options.MaxN);
@@ -168,6 +169,9 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
             foreach (var f in coOccurrence.Followers(item.Id, m, Accept)) Get(pool, f.Id).CoOccurrence = f.Score / total;
             ScaleToMax(pool.Values, static c => c.CoOccurrence, static (c, v) => c.CoOccurrence = v);
         }
+        if (text is not null && options.TextWeight > 0)
+            foreach (var hit in text.Nearest(item.Id, m, Accept))
+                Get(pool, hit.Id).Text = Math.Max(0, hit.Score);
         var leaf = self.CategoryKeys.Count > 0 ? self.CategoryKeys[^1] : null;
         var popular = popularity.Top(leaf, m, Accept);
         var popularMax = popularity.TopScore(leaf);
@@ -177,7 +181,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         foreach (var (id, c) in pool)
         {
             if (!catalog.TryGet(id, out var entry)) continue;
-            var score = options.ModelWeight * c.Model + options.CoOccurrenceWeight * c.CoOccurrence + options.PopularityWeight * c.Popularity;
+            var score = options.ModelWeight * c.Model + options.CoOccurrenceWeight * c.CoOccurrence + options.TextWeight * c.Text + options.PopularityWeight * c.Popularity;
             ranked.Add(new Scored(entry, c, score));
         }
         ranked.Sort(static (x, y) => y.Score != x.Score ? y.Score.CompareTo(x.Score) : string.CompareOrdinal(x.Entry.Item.Id, y.Entry.Item.Id));
@@ -190,13 +194,14 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
             [
                 (RecommendationSources.Model, options.ModelWeight * r.Candidate.Model),
                 (RecommendationSources.CoOccurrence, options.CoOccurrenceWeight * r.Candidate.CoOccurrence),
+                (RecommendationSources.Text, options.TextWeight * r.Candidate.Text),
                 (RecommendationSources.Popularity, options.PopularityWeight * r.Candidate.Popularity),
             ];
             var sources = parts.Where(p => p.Value > 0).OrderByDescending(p => p.Value).Select(p => p.Source).ToList();
             if (sources.Count == 0) sources.Add(RecommendationSources.Popularity);
             var reason = sources[0] switch
             {
-                RecommendationSources.Model => Reasons.SimilarTo(self),
+                RecommendationSources.Model or RecommendationSources.Text => Reasons.SimilarTo(self),
                 RecommendationSources.CoOccurrence => Reasons.OftenBoughtAfter(self),
                 _ => Reasons.PopularIn(r.Entry.LeafEn, r.Entry.LeafZh),
             };
@@ -347,6 +352,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         public double CoOccurrence;
         public double Affinity;
         public double Popularity;
+        public double Text;
         public string? Anchor;
         public double AnchorValue;
         public Affinity? AffinityLabel;

@@ -19,7 +19,7 @@ namespace Persona.Core.Search;
 /// query and filters for the snapshot they came from (<see cref="ProductSearchOptions.CandidateCacheSeconds"/>);
 /// a person's search then costs the re-ranking of a cached head.
 /// </summary>
-public sealed class ProductSearchIndex : IDisposable
+public sealed class ProductSearchIndex : IDisposable, IItemTextNeighbours
 {
     private readonly ProductSearchOptions _options;
     private readonly Bm25Index _lexical;
@@ -458,6 +458,27 @@ public sealed class ProductSearchIndex : IDisposable
 
         static int SlotIn(Snapshot snapshot, string id) =>
             snapshot.SlotOf.TryGetValue(id, out var slot) && slot < snapshot.Used && snapshot.At(slot) is { } entry && entry.Item.Id == id ? slot : -1;
+    }
+
+    /// <summary>A copy of the item's text vector from the encoder in service; null without an encoder or for an item not encoded.</summary>
+    public float[]? TextVectorOf(string itemId)
+    {
+        ArgumentNullException.ThrowIfNull(itemId);
+        var snapshot = _snapshot;
+        return snapshot.Encoder is not null && snapshot.Matrix is not null && snapshot.SlotOf.TryGetValue(itemId, out var slot) && slot < snapshot.Used
+            && snapshot.At(slot)?.Item.Id == itemId ? snapshot.Vector(slot).ToArray() : null;
+    }
+
+    public IReadOnlyList<ScoredId> Nearest(string itemId, int count, Func<string, bool> accept)
+    {
+        ArgumentNullException.ThrowIfNull(itemId);
+        ArgumentNullException.ThrowIfNull(accept);
+        var snapshot = _snapshot;
+        if (count <= 0 || snapshot.Encoder is null || snapshot.Matrix is null
+            || !snapshot.SlotOf.TryGetValue(itemId, out var slot) || slot >= snapshot.Used || snapshot.At(slot)?.Item.Id != itemId) return [];
+        var vector = snapshot.Vector(slot).ToArray();
+        return [.. SemanticSearch(snapshot, vector, count, entry => entry.Item.Id != itemId && accept(entry.Item.Id), minCosine: 0)
+            .Select(r => new ScoredId(r.Item1.Item.Id, (float)r.Item2))];
     }
 
     /// <summary>The items nearest <paramref name="text"/> by meaning alone (cosine of the encoder's vectors), best first; empty without an encoder.</summary>

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Persona.Abstractions;
 using Persona.Core.Import;
+using Persona.Core.Models.Sequence;
 using Persona.Core.Profiles;
 using Persona.Core.Retrieval;
 using Persona.Text;
@@ -27,6 +28,8 @@ public sealed record SearchEvaluationReport
     public RerankerWeights? Weights { get; init; }
     /// <summary>The text encoder's kind and version (<see cref="Persona.Text.ITextEncoder"/>).</summary>
     public string? Encoder { get; init; }
+    /// <summary>Seconds spent training the sequence models whose user vectors re-rank (0 without them).</summary>
+    public double SequenceSeconds { get; init; }
     public IReadOnlyList<string> Notes { get; init; } = [];
 
     /// <summary>Relative NDCG@10 gain of the last row over the one before it (hybrid + profile over hybrid).</summary>
@@ -35,7 +38,9 @@ public sealed record SearchEvaluationReport
     public string ToMarkdown()
     {
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Search evaluation on {Dataset}: {Items:N0} items; index {IndexSeconds:0.00} s, encoder {Encoder} {EncoderSeconds:0.00} s, evaluation {EvaluateSeconds:0.0} s");
+        sb.Append(CultureInfo.InvariantCulture, $"Search evaluation on {Dataset}: {Items:N0} items; index {IndexSeconds:0.00} s, encoder {Encoder} {EncoderSeconds:0.00} s, evaluation {EvaluateSeconds:0.0} s");
+        if (SequenceSeconds > 0) sb.Append(CultureInfo.InvariantCulture, $", sequence models {SequenceSeconds:0} s");
+        sb.AppendLine();
         sb.AppendLine();
         sb.AppendLine("| method | queries | MRR | NDCG@10 | HR@10 |");
         sb.AppendLine("|---|---:|---:|---:|---:|");
@@ -55,6 +60,39 @@ public sealed record SearchEvaluationReport
 }
 
 /// <summary>
+/// The sequence models of the Beauty search protocol, one per evaluated step, each as a server would hold it then:
+/// <see cref="ForValidation"/> trained on histories without their last item (its own refit stops before the validation
+/// step), <see cref="ForTest"/> on whole histories (its refit stops before the test step).
+/// </summary>
+public sealed record SearchSequenceModels(SequenceModel ForValidation, SequenceModel ForTest)
+{
+    public const string ValidationFolder = "validation";
+    public const string TestFolder = "test";
+
+    /// <summary>The training runs when this evaluation trained the models (null when they were loaded).</summary>
+    public SequenceTrainingResult? Validation { get; init; }
+    public SequenceTrainingResult? Test { get; init; }
+
+    /// <summary>Training seconds of both, from the runs or the stored manifests.</summary>
+    public double Seconds =>
+        (Validation?.Elapsed.TotalSeconds ?? ForValidation.Manifest?.Metrics.GetValueOrDefault("training_seconds") ?? 0)
+        + (Test?.Elapsed.TotalSeconds ?? ForTest.Manifest?.Metrics.GetValueOrDefault("training_seconds") ?? 0);
+
+    /// <summary>Stores both under <paramref name="folder"/> (<c>validation/</c>, <c>test/</c>).</summary>
+    public void Save(string folder, SequenceTrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var (name, model, run) in new[] { (ValidationFolder, ForValidation, Validation), (TestFolder, ForTest, Test) })
+            if ((run is null ? model.Manifest : SequenceModelManifest.For(run, options, model.Version, DateTimeOffset.UtcNow)) is { } manifest)
+                model.Save(Path.Combine(folder, name), manifest);
+    }
+
+    /// <summary>Reads the two models <see cref="Save"/> stored.</summary>
+    public static SearchSequenceModels Load(string folder) =>
+        new(SequenceModel.Load(Path.Combine(folder, ValidationFolder)), SequenceModel.Load(Path.Combine(folder, TestFolder)));
+}
+
+/// <summary>
 /// The search protocols of BENCHMARKS.md §2: Amazon Beauty (query = the held-out last item's category path, the
 /// user's profile from what came before) and Taobao titles (query = product word + brand of a title; relevant = every
 /// title holding both).
@@ -68,11 +106,26 @@ public static class SearchEvaluator
     /// Amazon Beauty. No leakage: for the test step, profiles, recent items and co-visitation counts come from every
     /// user's sequence without its last item, so a user's own test interaction is never seen; the re-ranker's
     /// weights are learned on the validation step (second-to-last item) with profiles and co-visitation built from
-    /// sequences without their last two items.
+    /// sequences without their last two items. With <paramref name="sequenceTraining"/> sequence models are trained too,
+    /// and their user vectors feed the re-ranker's sequence feature, as the server's do: one per step, each as a server
+    /// would hold it then (<see cref="SearchSequenceModels"/>).
     /// </summary>
     public static async Task<SearchEvaluationReport> AmazonBeautyAsync(
         string directory, ProductSearchOptions? options = null, int maxUsers = 0, int trainUsers = 5000, int seed = 7,
-        ITextEncoder? encoder = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+        ITextEncoder? encoder = null, IProgress<string>? progress = null,
+        SequenceTrainingOptions? sequenceTraining = null, IProgress<SequenceTrainingProgress>? sequenceProgress = null, CancellationToken cancellationToken = default)
+    {
+        var (report, _) = await AmazonBeautyWithModelAsync(directory, options, maxUsers, trainUsers, seed, encoder, progress, sequenceTraining, sequenceProgress, null, cancellationToken);
+        return report;
+    }
+
+    /// <summary>
+    /// <see cref="AmazonBeautyAsync"/> that also returns the sequence models it trained, or measures <paramref name="sequenceModels"/>
+    /// (ones this protocol trained and stored earlier) instead of training them.
+    /// </summary>
+    public static async Task<(SearchEvaluationReport Report, SearchSequenceModels? Trained)> AmazonBeautyWithModelAsync(
+        string directory, ProductSearchOptions? options, int maxUsers, int trainUsers, int seed, ITextEncoder? encoder, IProgress<string>? progress,
+        SequenceTrainingOptions? sequenceTraining, IProgress<SequenceTrainingProgress>? sequenceProgress, SearchSequenceModels? sequenceModels, CancellationToken cancellationToken)
     {
         var (items, sequences) = await ReadAmazonBeautyAsync(directory, cancellationToken);
         if (maxUsers > 0 && sequences.Count > maxUsers) sequences = sequences.Take(maxUsers).ToList();
@@ -91,6 +144,18 @@ public static class SearchEvaluator
 
         var catalog = CatalogSnapshot.Create(items);
         var byId = items.ToDictionary(i => i.Id, StringComparer.Ordinal);
+        var models = sequenceModels;
+        SearchSequenceModels? trained = null;
+        if (models is null && sequenceTraining is not null)
+        {
+            var forValidation = TrainSequenceModel(sequences, items, heldOut: 1, sequenceTraining, sequenceProgress, cancellationToken);
+            progress?.Report($"sequence model for the validation step: best epoch {forValidation.BestEpoch} of {forValidation.EpochsRun}, {forValidation.RefitEpochsRun} refit epoch(s), {forValidation.Elapsed.TotalSeconds:0} s");
+            var forTest = TrainSequenceModel(sequences, items, heldOut: 0, sequenceTraining, sequenceProgress, cancellationToken);
+            progress?.Report($"sequence model for the test step: best epoch {forTest.BestEpoch} of {forTest.EpochsRun}, {forTest.RefitEpochsRun} refit epoch(s), {forTest.Elapsed.TotalSeconds:0} s");
+            models = trained = new SearchSequenceModels(forValidation.Model, forTest.Model) { Validation = forValidation, Test = forTest };
+            clock.Restart();
+        }
+        var sequenceSeconds = models?.Seconds ?? 0;
         var cache = new ConcurrentDictionary<string, List<ProductSearchIndex.Candidate>>(StringComparer.Ordinal);
         List<ProductSearchIndex.Candidate> CandidatesFor(string query) =>
             cache.GetOrAdd(query, q => index.Candidates(index.Parse(q), new SearchRequest { Query = q }, catalog, options.CandidatePool));
@@ -100,7 +165,7 @@ public static class SearchEvaluator
         // Validation step: learn the re-ranker weights.
         var random = new Random(seed);
         var trainSet = sequences.Where(s => s.Items.Length >= 4).OrderBy(_ => random.Next()).Take(trainUsers).ToList();
-        var validation = Context(sequences, drop: 2, catalog, index.Keys.Items);
+        var validation = Context(sequences, drop: 2, catalog, index.Keys.Items, models?.ForValidation, byId);
         var pairs = new ConcurrentBag<(double[], double[])>();
         Parallel.ForEach(trainSet, new ParallelOptions { CancellationToken = cancellationToken }, s =>
         {
@@ -128,7 +193,7 @@ public static class SearchEvaluator
         progress?.Report($"learned re-ranker weights from {pairs.Count:N0} validation pairs");
 
         // Test step.
-        var test = Context(sequences, drop: 1, catalog, index.Keys.Items);
+        var test = Context(sequences, drop: 1, catalog, index.Keys.Items, models?.ForTest, byId);
         var semantic = new Accumulator();
         var bm25 = new Accumulator();
         var hybrid = new Accumulator();
@@ -152,7 +217,7 @@ public static class SearchEvaluator
             var order = signals.IsEmpty ? Enumerable.Range(0, candidates.Count).ToArray() : PersonalReranker.Rerank(candidates, signals, weights.Weights, options.RerankDepth, scratch, options.PersonalCap);
             personal.Add(RankOf(order.Select(i => candidates[i].Entry.Item.Id), target));
         });
-        return new SearchEvaluationReport
+        return (new SearchEvaluationReport
         {
             Dataset = "amazon-beauty",
             Items = items.Count,
@@ -162,13 +227,17 @@ public static class SearchEvaluator
             EvaluateSeconds = clock.Elapsed.TotalSeconds,
             Weights = weights,
             Encoder = $"{encoder.Kind} {encoder.Version}",
-            Rows = [semantic.Row($"semantic ({encoder.Kind})"), bm25.Row("BM25"), hybrid.Row($"hybrid ({options.Fusion.ToString().ToLowerInvariant()})"), personal.Row("hybrid + profile")],
+            SequenceSeconds = sequenceSeconds,
+            Rows = [semantic.Row($"semantic ({encoder.Kind})"), bm25.Row("BM25"), hybrid.Row($"hybrid ({options.Fusion.ToString().ToLowerInvariant()})"),
+                personal.Row(models is null ? "hybrid + profile" : "hybrid + profile + sequence model")],
             Notes =
             [
                 $"{sequences.Count:N0} users; {skipped:N0} whose held-out item has no category path are skipped (no query). "
-                + "Profiles, recent items and co-visitation use each user's history before the held-out item only; weights were learned on the validation step.",
+                + "Profiles, recent items and co-visitation use each user's history before the held-out item only; weights were learned on the validation step."
+                + (models is null ? "" : $" Sequence models ({sequenceSeconds:0} s of training in all): the validation step's learned every history without its last two items, "
+                    + "the test step's every history without its last item, as a server would hold them then; neither learned the step it serves."),
             ],
-        };
+        }, trained);
     }
 
     /// <summary>Puts <paramref name="encoder"/> in service, or one trained in-domain on <paramref name="items"/> when none is given.</summary>
@@ -194,21 +263,66 @@ public static class SearchEvaluator
         return (items, sequences);
     }
 
+    /// <summary>
+    /// Trains the sequence model on every user's history without its last <paramref name="heldOut"/> items (the
+    /// vocabulary is the whole catalog). The trainer holds out that history's last step itself (its validation and refit
+    /// stop before it), so the model serving step −1 − heldOut never learned it.
+    /// </summary>
+    private static SequenceTrainingResult TrainSequenceModel(List<(string User, string[] Items)> sequences, List<Item> items, int heldOut,
+        SequenceTrainingOptions options, IProgress<SequenceTrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        var events = new List<StoredEvent>();
+        for (var line = 0; line < sequences.Count; line++)
+        {
+            var (user, all) = sequences[line];
+            for (var i = 0; i < all.Length - heldOut; i++) events.Add(BeautyEvent(user, all[i], i, line));
+        }
+        var data = SequenceDataset.Build(events, items, new SequenceDataOptions { MergeRepeats = false });
+        return SequenceTrainer.Train(data, options, progress, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>The i-th purchase of a Beauty user as a stored event: a day apart, users spread over the minutes of a day.</summary>
+    private static StoredEvent BeautyEvent(string user, string item, int i, int line) => new()
+    {
+        Id = $"beauty-{user}-{i}",
+        UserId = user,
+        Type = EventType.Purchase,
+        ItemId = item,
+        Timestamp = AmazonBeautyReader.Epoch.AddDays(i) + TimeSpan.FromMinutes(line % 1440),
+    };
+
     /// <summary>What personalisation may see at one step: profiles and co-visitation over sequences cut short by the evaluated step.</summary>
-    private sealed class StepContext(ProfileBook book, ItemPairs coVisitation)
+    private sealed class StepContext(ProfileBook book, ItemPairs coVisitation, SequenceModel? model, Dictionary<string, Item> items, Dictionary<string, int> lines)
     {
         public ItemPairs CoVisitation { get; } = coVisitation;
 
-        public SearchUser User(string userId, string[] history) => new()
+        public SearchUser User(string userId, string[] history)
         {
-            UserId = userId,
-            Profile = book.Build(userId),
-            RecentItems = history.Length > 10 ? history[^10..] : history,
-        };
+            float[]? embedding = null;
+            if (model is not null)
+            {
+                var line = lines.GetValueOrDefault(userId);
+                var steps = new List<SequenceStep>(history.Length);
+                for (var i = 0; i < history.Length; i++)
+                    if (items.TryGetValue(history[i], out var item)) steps.Add(new SequenceStep(item, EventType.Purchase, BeautyEvent(userId, history[i], i, line).Timestamp));
+                embedding = model.EncodeUser(steps);
+            }
+            return new()
+            {
+                UserId = userId,
+                Profile = book.Build(userId),
+                RecentItems = history.Length > 10 ? history[^10..] : history,
+                Embedding = embedding,
+                Model = embedding is null ? null : model,
+            };
+        }
     }
 
-    private static StepContext Context(List<(string User, string[] Items)> sequences, int drop, CatalogSnapshot catalog, Persona.Core.State.KeyInterner items)
+    private static StepContext Context(List<(string User, string[] Items)> sequences, int drop, CatalogSnapshot catalog, Persona.Core.State.KeyInterner items,
+        SequenceModel? model = null, Dictionary<string, Item>? byId = null)
     {
+        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var line = 0; line < sequences.Count; line++) lines.TryAdd(sequences[line].User, line);
         var book = new ProfileBook(catalog: catalog);
         var coVisitation = new ItemPairs(items: items);
         var batch = new List<StoredEvent>(4096);
@@ -217,18 +331,7 @@ public static class SearchEvaluator
             var (user, all) = sequences[line];
             var history = all[..^drop];
             coVisitation.AddSequence(history);
-            var offset = TimeSpan.FromMinutes(line % 1440);
-            for (var i = 0; i < history.Length; i++)
-            {
-                batch.Add(new StoredEvent
-                {
-                    Id = $"beauty-{user}-{i}",
-                    UserId = user,
-                    Type = EventType.Purchase,
-                    ItemId = history[i],
-                    Timestamp = AmazonBeautyReader.Epoch.AddDays(i) + offset,
-                });
-            }
+            for (var i = 0; i < history.Length; i++) batch.Add(BeautyEvent(user, history[i], i, line));
             if (batch.Count >= 4000)
             {
                 book.Apply(batch);
@@ -236,7 +339,7 @@ public static class SearchEvaluator
             }
         }
         book.Apply(batch);
-        return new StepContext(book, coVisitation);
+        return new StepContext(book, coVisitation, model, byId ?? [], lines);
     }
 
     private static string QueryOf(Item item) => string.Join(' ', item.CategoryPath).ToLowerInvariant();

@@ -28,6 +28,13 @@ public sealed class PersonaTrainingOptions
     /// <summary>Start from the serving model's weights (same settings, shared items' vectors); false trains from scratch.</summary>
     public bool WarmStart { get; set; } = true;
 
+    /// <summary>
+    /// Start the item table from the text encoder's item vectors (the search index's, <see cref="SequenceTextInit"/>), so
+    /// items with few interactions sit near items described alike; items a warm start knows keep their learned rows.
+    /// Off by default: on Amazon Beauty, where every item has five or more interactions, it did not help (bench/README).
+    /// </summary>
+    public bool TextInit { get; set; }
+
     /// <summary>Most epochs of a run (early stopping and <see cref="MaxMinutes"/> usually end it sooner).</summary>
     public int Epochs { get; set; } = SequenceTrainingOptions.DefaultEpochs;
 

@@ -47,15 +47,22 @@ public sealed partial class SequenceTrainingService : BackgroundService, IEngine
     private readonly PersonaTrainingOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<SequenceTrainingService> _logger;
+    private readonly IServiceProvider? _services;
     private long _newEvents;
     private int _running;
     private long _lastEndedTicks; // UTC ticks, read by Status on other threads
     private volatile SequenceTrainingProgressView? _progress;
     private volatile SequenceTrainingOutcome? _last;
 
+    /// <summary>
+    /// <paramref name="services"/> is where the search service, whose index holds the items' text vectors
+    /// (<see cref="PersonaTrainingOptions.TextInit"/>), is found when a training starts.
+    /// </summary>
     public SequenceTrainingService(
-        SequenceModelService models, PersonaEngine engine, IOptions<PersonaTrainingOptions> options, TimeProvider time, ILogger<SequenceTrainingService> logger)
+        SequenceModelService models, PersonaEngine engine, IOptions<PersonaTrainingOptions> options, TimeProvider time, ILogger<SequenceTrainingService> logger,
+        IServiceProvider? services = null)
     {
+        _services = services;
         ArgumentNullException.ThrowIfNull(options);
         _models = models ?? throw new ArgumentNullException(nameof(models));
         _engine = engine ?? throw new ArgumentNullException(nameof(engine));
@@ -133,6 +140,7 @@ public sealed partial class SequenceTrainingService : BackgroundService, IEngine
             {
                 Epochs = _options.Epochs,
                 TimeLimit = TimeSpan.FromMinutes(_options.MaxMinutes),
+                ItemText = _options.TextInit ? (_services?.GetService(typeof(SearchService)) as SearchService)?.ItemTextVectors() : null,
             };
             _progress = new SequenceTrainingProgressView(trigger, started, serving?.Version, 0, training.Epochs, 0, null, 0, 0, null);
             LogStarted(_logger, trigger, serving?.Version ?? "scratch");

@@ -16,7 +16,8 @@ public static class RecommendationHostingExtensions
     /// Adds <see cref="RecommendationService"/> (options bound to <c>Persona:Recommendations</c>, validated at
     /// start) and the hosted service that loads its state once the engine is up. A registered
     /// <see cref="ISequenceModelProvider"/> is used when present; without one, recommendations come from
-    /// co-occurrence, popularity and profile affinities.
+    /// co-occurrence, popularity and profile affinities. Similar items also take text neighbours from the
+    /// <see cref="SearchService"/> when one is registered.
     /// </summary>
     public static IHostApplicationBuilder AddPersonaRecommendations(this IHostApplicationBuilder builder, Action<RecommendationOptions>? configure = null)
     {
@@ -26,7 +27,11 @@ public static class RecommendationHostingExtensions
             sp.GetRequiredService<PersonaEngine>(),
             sp.GetRequiredService<IOptions<RecommendationOptions>>(),
             sp.GetService<ISequenceModelProvider>(),
-            sp.GetService<ILogger<RecommendationService>>()));
+            sp.GetService<ILogger<RecommendationService>>())
+        {
+            // Resolved when asked, so neither service's construction (and engine registration) order depends on the other.
+            TextNeighbours = () => sp.GetService<SearchService>()?.TextNeighbours,
+        });
         // Known to the engine's start pass, which restores and feeds it with the shopper states (docs/state.md).
         builder.Services.AddSingleton<IStatePartObserver>(sp => sp.GetRequiredService<RecommendationService>());
         builder.Services.AddHostedService<RecommendationLoader>();

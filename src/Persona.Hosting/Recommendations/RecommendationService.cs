@@ -68,6 +68,9 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
 
     public RecommendationOptions Options { get; }
 
+    /// <summary>Where similar items find text neighbours (the search index in service); asked per request, null: none.</summary>
+    public Func<IItemTextNeighbours?>? TextNeighbours { get; init; }
+
     /// <summary>True once <see cref="LoadAsync"/> has run.</summary>
     public bool IsLoaded { get; private set; }
 
@@ -264,7 +267,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         ArgumentNullException.ThrowIfNull(itemId);
         if (!_catalog.TryGet(itemId, out var entry)) return null;
         var view = CurrentView();
-        return new SimilarItemsList(itemId, view?.Model.Version, _aggregates.Recommender.Similar(entry.Item, count, view, collapseVariants));
+        return new SimilarItemsList(itemId, view?.Model.Version, _aggregates.Recommender.Similar(entry.Item, count, view, collapseVariants, TextNeighbours?.Invoke()));
     }
 
     public Profile Enrich(Profile profile)

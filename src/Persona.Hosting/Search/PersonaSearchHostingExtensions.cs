@@ -28,6 +28,7 @@ public static class PersonaSearchHostingExtensions
         // Known to the engine's start pass, which restores and feeds it with the shopper states (docs/state.md).
         builder.Services.AddSingleton<IStatePartObserver>(sp => sp.GetRequiredService<SearchService>());
         builder.Services.AddHostedService<SearchStartupService>();
+        builder.Services.AddHostedService<TextAdapterWatcher>();
         return builder;
     }
 }
@@ -55,4 +56,65 @@ internal sealed partial class SearchStartupService(SearchService search, IOption
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Training the search encoder failed; search stays lexical until the next try")]
     private static partial void LogTrainingFailed(ILogger logger, Exception ex);
+}
+
+/// <summary>
+/// Serves new fine-tuned text adapters without a restart: with a pretrained encoder and <c>Persona:Text:Adapter = auto</c>,
+/// every <see cref="PersonaTextOptions.AdapterPollSeconds"/> it reads the serving pointer under <c>DATA/models/text</c>,
+/// and when it names another version opens the encoder with it and hands it to <see cref="SearchService.ReplacePretrainedAsync"/>.
+/// </summary>
+internal sealed partial class TextAdapterWatcher(SearchService search, PersonaEngine engine, IOptions<PersonaTextOptions> text, ILogger<TextAdapterWatcher> logger) : PeriodicWorkService
+{
+    private readonly TextAdapterRepository _repository = TextAdapterRepository.ForDataDirectory(engine.Options.DataDirectory);
+    private string? _seen;
+
+    protected override Task<bool> LoadAsync(CancellationToken cancellationToken)
+    {
+        // What the encoder opened at start followed.
+        _seen = Pointer();
+        return Task.FromResult(false);
+    }
+
+    protected override TimeSpan? Interval =>
+        text.Value.FollowsServingAdapter && text.Value.AdapterPollSeconds > 0 ? TimeSpan.FromSeconds(text.Value.AdapterPollSeconds) : null;
+
+    protected override bool IsDue => search.Pretrained is not null && Pointer() is var now && now != _seen;
+
+    protected override async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var version = Pointer();
+        var encoder = await Task.Run(() => text.Value.OpenPretrained(engine.Options.DataDirectory), cancellationToken);
+        if (encoder is null) return;
+        if (encoder.Version == search.Pretrained?.Version)
+        {
+            (encoder as IDisposable)?.Dispose();
+        }
+        else
+        {
+            await search.ReplacePretrainedAsync(encoder, cancellationToken);
+            LogServing(logger, encoder.Kind, encoder.Version, version ?? "none");
+        }
+        _seen = version;
+    }
+
+    /// <summary>The serving pointer's version; the last one seen while it cannot be read (mid-write or a passing I/O error).</summary>
+    private string? Pointer()
+    {
+        try
+        {
+            return _repository.ServingVersion();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            return _seen;
+        }
+    }
+
+    protected override void OnFailed(Exception exception) => LogFailed(logger, exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Search now serves the {Kind} text encoder {Version} (adapters {Adapter}), picked up without a restart")]
+    private static partial void LogServing(ILogger logger, string kind, string version, string adapter);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The new text adapters could not be put in service; the previous encoder goes on serving and the next check tries again")]
+    private static partial void LogFailed(ILogger logger, Exception ex);
 }

@@ -29,8 +29,19 @@ public sealed class PersonaTextOptions
     /// </summary>
     public string Adapter { get; set; } = AutoAdapter;
 
+    /// <summary>
+    /// With <c>Adapter = auto</c>: how often the server looks for a new serving version under <c>DATA/models/text</c>
+    /// (written by <c>persona train --task text-encoder</c>) and, when there is one, encodes the catalog with it and
+    /// serves it without a restart; 0 only at start.
+    /// </summary>
+    public int AdapterPollSeconds { get; set; } = DefaultAdapterPollSeconds;
+
+    public const int DefaultAdapterPollSeconds = 30;
     public const string AutoAdapter = "auto";
     public const string NoAdapter = "none";
+
+    /// <summary>Whether the served adapters follow the serving pointer under <c>DATA/models/text</c>.</summary>
+    public bool FollowsServingAdapter => !IsInDomain && string.Equals(Adapter, AutoAdapter, StringComparison.OrdinalIgnoreCase);
 
     public bool IsInDomain => string.IsNullOrWhiteSpace(Encoder) || string.Equals(Encoder.Trim(), InDomain, StringComparison.OrdinalIgnoreCase);
 
@@ -70,6 +81,7 @@ public sealed class PersonaTextOptionsValidator : IValidateOptions<PersonaTextOp
         var failures = new List<string>();
         if (options.MaxTokens is < 3 or > 512) failures.Add($"{PersonaTextOptions.SectionName}:MaxTokens must be between 3 and 512.");
         if (options.Threads is < 0 or > 256) failures.Add($"{PersonaTextOptions.SectionName}:Threads must be between 0 (one per core) and 256.");
+        if (options.AdapterPollSeconds is < 0 or > 86_400) failures.Add($"{PersonaTextOptions.SectionName}:AdapterPollSeconds must be between 0 (only at start) and 86400.");
         if (options.BatchSize is < 1 or > 1024) failures.Add($"{PersonaTextOptions.SectionName}:BatchSize must be between 1 and 1024.");
         if (!Enum.IsDefined(options.Engine)) failures.Add($"{PersonaTextOptions.SectionName}:Engine must be OnnxRuntime or Own.");
         if (!options.IsInDomain && !string.Equals(options.Encoder.Trim(), PretrainedEncoders.MiniLm, StringComparison.OrdinalIgnoreCase)

@@ -50,6 +50,12 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     /// <summary>The version of the sequence model personalising searches now; null when none is trained.</summary>
     public string? SequenceModelVersion => _models?.Current?.Version;
 
+    /// <summary>Items near an item by its text, from the index in service (empty until the catalog is encoded).</summary>
+    public IItemTextNeighbours TextNeighbours => _index;
+
+    /// <summary>The text vector of an item by id from the index in service, or null; null itself until the catalog is encoded.</summary>
+    public Func<string, float[]?>? ItemTextVectors() => _index.Encoder is null ? null : _index.TextVectorOf;
+
     /// <summary>
     /// With <paramref name="pretrained"/> (<c>Persona:Text:Encoder</c>) that encoder is served and the in-domain one is
     /// never trained; without it the in-domain encoder is trained on the catalog and clicks.
@@ -74,10 +80,39 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     }
 
     private readonly SemanticEncoderRepository? _encoders;
-    private readonly ITextEncoder? _pretrained;
+    private volatile ITextEncoder? _pretrained;
 
     /// <summary>The pretrained encoder this service serves (null: the in-domain one, trained here).</summary>
     public ITextEncoder? Pretrained => _pretrained;
+
+    /// <summary>How long a replaced pretrained encoder stays open for the searches that already took it.</summary>
+    private static readonly TimeSpan RetiredEncoderGrace = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Puts another pretrained encoder in service (new fine-tuned adapters, <see cref="TextAdapterWatcher"/>): the catalog
+    /// is encoded with it outside the index's write lock while the old one goes on serving, then the index switches in one
+    /// step and the old encoder is closed a minute later. Not for a service that serves the in-domain encoder.
+    /// </summary>
+    public async Task ReplacePretrainedAsync(ITextEncoder encoder, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        if (_pretrained is null) throw new InvalidOperationException("This search service serves the in-domain encoder; a pretrained one is configured with Persona:Text:Encoder.");
+        await _trainGate.WaitAsync(cancellationToken);
+        ITextEncoder? old;
+        try
+        {
+            using var running = _engine.Background.Begin("encoding the catalog with new text adapters");
+            old = _pretrained;
+            await Task.Run(() => UsePretrained(encoder), cancellationToken);
+            _pretrained = encoder;
+        }
+        finally
+        {
+            _trainGate.Release();
+        }
+        if (old is IDisposable retired && !ReferenceEquals(old, encoder))
+            _ = Task.Delay(RetiredEncoderGrace, CancellationToken.None).ContinueWith(_ => retired.Dispose(), TaskScheduler.Default);
+    }
 
     /// <summary>Item vectors the restored encoder did not have to encode again (stored beside it and the item's text unchanged).</summary>
     public int RestoredVectors { get; private set; }
@@ -449,11 +484,42 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         {
             _index.Upsert(items);
             PartitionWhenDue();
+            EncodeWithPretrainedWhenDue();
         }
         catch (Exception ex)
         {
             _logger.LogError(ex, "Indexing {Count} upserted items failed", items.Count);
         }
+    }
+
+    private int _pretrainedStarting;
+
+    /// <summary>
+    /// A server that started with an empty catalog has nothing to encode at start: the first items put the pretrained
+    /// encoder in service, in the background (one start at a time; later items are encoded by the index as they come).
+    /// </summary>
+    private void EncodeWithPretrainedWhenDue()
+    {
+        if (_pretrained is null || !_options.Semantic || _index.Encoder is not null || _index.Count < 1 || _disposing.IsCancellationRequested) return;
+        if (Interlocked.CompareExchange(ref _pretrainedStarting, 1, 0) != 0) return;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await TrainAsync(_disposing.Token);
+            }
+            catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "Encoding the catalog with the pretrained text encoder failed; search stays lexical until more items arrive");
+            }
+            finally
+            {
+                Volatile.Write(ref _pretrainedStarting, 0);
+            }
+        });
     }
 
     private readonly CancellationTokenSource _disposing = new();

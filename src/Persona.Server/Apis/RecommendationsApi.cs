@@ -27,7 +27,7 @@ public static class RecommendationsApi
         app.MapGet("/v1/items/{id}/similar", Similar)
             .WithTags("Recommendations")
             .WithName("GetSimilarItems")
-            .WithSummary("Items like this one (model vectors, items often bought after it, popular in its category), with reasons. Query: n, collapseVariants.")
+            .WithSummary("Items like this one (model vectors, items often bought after it, items near it by text, popular in its category), with reasons. Query: n, collapseVariants.")
             .RequireScope(PersonaScopes.Read);
         return app;
     }

@@ -48,6 +48,7 @@ public sealed record SequenceModelManifest
             ["epochs_run"] = result.EpochsRun,
             ["training_seconds"] = result.Elapsed.TotalSeconds,
         };
+        if (result.TextInitialisedItems > 0) metrics["text_initialised_items"] = result.TextInitialisedItems;
         return new SequenceModelManifest
         {
             Version = version,

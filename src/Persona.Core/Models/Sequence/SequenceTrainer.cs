@@ -67,6 +67,13 @@ public sealed record SequenceTrainingOptions
     public TimeSpan? TimeLimit { get; init; }
 
     public int Seed { get; init; } = DefaultSeed;
+
+    /// <summary>
+    /// Text vectors of items by id (the text encoder's); when given, the item table starts from them
+    /// (<see cref="SequenceTextInit"/>) instead of at random. Not stored: the manifest's metrics count the rows it set.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Func<string, float[]?>? ItemText { get; init; }
 }
 
 /// <summary>Where training stands, reported after every step and every validation.</summary>
@@ -81,6 +88,9 @@ public sealed record SequenceTrainingResult(SequenceModel Model, int BestEpoch, 
 
     /// <summary>A caller's diagnostic figure per epoch (training epochs, then refit epochs); empty without one.</summary>
     public IReadOnlyList<double> DiagnosticByEpoch { get; init; } = [];
+
+    /// <summary>Item rows started from text vectors (<see cref="SequenceTrainingOptions.ItemText"/>); 0 without them.</summary>
+    public int TextInitialisedItems { get; init; }
 }
 
 /// <summary>
@@ -108,6 +118,8 @@ public static class SequenceTrainer
         var clock = Stopwatch.StartNew();
         var rng = new Rng((ulong)options.Seed);
         var network = CreateNetwork(data, options, rng.Fork());
+        // Text first: a warm start's rows, learned from behaviour, then replace the text rows of the items both runs know.
+        var textRows = options.ItemText is { } text ? SequenceTextInit.Apply(network, data.Vocabulary, text, (ulong)options.Seed + 1) : 0;
         if (warmStart is not null) SequenceWarmStart.Apply(network, data.Vocabulary, warmStart);
         var parameters = network.Parameters().ToList();
         var optimizer = new AdamW(parameters, options.LearningRate, beta1: 0.9f, beta2: 0.98f, weightDecay: options.WeightDecay);
@@ -207,7 +219,7 @@ public static class SequenceTrainer
         network.Eval();
         var version = "seq-" + DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         var model = new SequenceModel(network, data.Vocabulary, version);
-        return new SequenceTrainingResult(model, bestEpoch, epochsRun, best, clock.Elapsed, history) { RefitEpochsRun = refitRun, DiagnosticByEpoch = diagnostics };
+        return new SequenceTrainingResult(model, bestEpoch, epochsRun, best, clock.Elapsed, history) { RefitEpochsRun = refitRun, DiagnosticByEpoch = diagnostics, TextInitialisedItems = textRows };
     }
 
     private static TimeSpan? Eta(TimeSpan elapsed, double epochsDone, SequenceTrainingOptions options)
