@@ -70,14 +70,25 @@ internal static class EngineSession
     /// encoder, trained (and stored for next time) only when none fits the catalog. Loaded even when the store holds
     /// no items; the caller decides what that means.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="pretrained"/> (which the service then owns) the catalog is encoded with it instead, reusing the
+    /// vectors stored for that encoder version, as the server does.
+    /// </remarks>
     public static async Task<SearchService> OpenSearchAsync(
-        PersonaEngine engine, DirectoryInfo data, PersonaSearchOptions options, bool quiet, TextWriter error, CancellationToken cancellationToken)
+        PersonaEngine engine, DirectoryInfo data, PersonaSearchOptions options, bool quiet, TextWriter error, CancellationToken cancellationToken,
+        Persona.Text.ITextEncoder? pretrained = null)
     {
-        var search = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(options), SequenceModels(data, error), NullLogger<SearchService>.Instance);
+        var search = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(options), SequenceModels(data, error), NullLogger<SearchService>.Instance, pretrained);
         try
         {
             await search.LoadAsync(cancellationToken);
-            if (search.Index.Count > 0 && search.NeedsTraining)
+            if (pretrained is not null && search.Index.Count > 0 && options.Semantic)
+            {
+                if (quiet) await search.TrainAsync(cancellationToken);
+                else await AnsiConsole.Status().StartAsync($"Encoding the catalog with {pretrained.Kind} {pretrained.Version} (stored vectors of this version are reused)…", _ => search.TrainAsync(cancellationToken));
+                await search.SavingVectors;
+            }
+            else if (search.Index.Count > 0 && search.NeedsTraining)
             {
                 if (quiet) await search.TrainAsync(cancellationToken);
                 else await AnsiConsole.Status().StartAsync("Training the text encoder (no stored one fits this catalog; it is kept for next time)…", _ => search.TrainAsync(cancellationToken));

@@ -165,6 +165,31 @@ public sealed class CliCommandTests : IDisposable
         Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(stored, "encoder.bin")));
     }
 
+    [TinyBertFact]
+    public async Task Search_WithAPretrainedEncoder_EncodesOnceAndReusesTheStoredVectors()
+    {
+        var dir = Path.Combine(_root, "shop");
+        await SeedAsync(dir);
+        var tiny = TextEncoderTrainingTests.TinyBert!;
+
+        var (first, firstOutput, firstError) = await RunAsync(["search", "--data", dir, "rose lipstick", "--encoder", tiny]);
+        Assert.True(first == 0, firstError);
+        Assert.Contains("checkpoint text encoder", firstOutput, StringComparison.Ordinal);
+        var vectors = Assert.Single(Directory.GetFiles(Path.Combine(dir, "models", "search"), "vectors-*.bin"));
+        var written = File.GetLastWriteTimeUtc(vectors);
+
+        var (second, json, _) = await RunAsync(["search", "--data", dir, "rose lipstick", "--encoder", tiny, "--json"]);
+        Assert.Equal(0, second);
+        Assert.Equal("checkpoint", JsonDocument.Parse(json).RootElement.GetProperty("encoder").GetProperty("kind").GetString());
+        Assert.Equal(written, File.GetLastWriteTimeUtc(vectors));
+
+        var missing = Path.Combine(_root, "no-such-model.onnx");
+        var (bad, _, error) = await RunAsync(["search", "--data", dir, "rose lipstick", "--encoder", missing]);
+        Assert.Equal(2, bad);
+        Assert.Contains("--encoder", error, StringComparison.Ordinal);
+        Assert.Contains(missing, error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task SearchService_StoredEncoder_IsRestoredUntilTheCatalogGrowsByATenth()
     {

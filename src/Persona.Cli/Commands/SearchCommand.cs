@@ -22,7 +22,13 @@ internal static class SearchCommand
         var noPersonalize = new Option<bool>("--no-personalize") { Description = "The non-personal order even with --user." };
         var lexical = new Option<bool>("--lexical") { Description = "Lexical candidates only: no text encoder (neither loaded nor trained)." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
-        var command = new Command("search", "Search products, personalised with a user's profile.") { data, query, user, n, category, priceMax, noPersonalize, lexical, json };
+        var encoderOption = new Option<string>("--encoder")
+        {
+            Description = "The text encoder, as Persona:Text:Encoder sets it for the server: in-domain (the default: the stored one, or trained now), minilm, " +
+                "a Hugging Face checkpoint folder or an .onnx file with vocab.txt beside it. Fine-tuned adapters under DATA/models/text serve with a pretrained one.",
+            DefaultValueFactory = _ => PersonaTextOptions.InDomain,
+        };
+        var command = new Command("search", "Search products, personalised with a user's profile.") { data, query, user, n, category, priceMax, noPersonalize, lexical, json, encoderOption };
         CommonOptions.Require(command, query, "query", "persona search [--data DIR] \"QUERY\" [--user ID]");
         n.Validators.Add(result =>
         {
@@ -36,7 +42,20 @@ internal static class SearchCommand
             await using var engine = await EngineSession.OpenAsync(dir, quiet, cancellationToken, error: error);
             if (engine is null) return 2;
             var options = new PersonaSearchOptions { Semantic = !parse.GetValue(lexical) };
-            using var search = await EngineSession.OpenSearchAsync(engine, dir, options, quiet, error, cancellationToken);
+            Persona.Text.ITextEncoder? pretrained = null;
+            if (options.Semantic)
+            {
+                try
+                {
+                    pretrained = new PersonaTextOptions { Encoder = parse.GetValue(encoderOption)! }.OpenPretrained(dir.FullName);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    await error.WriteLineAsync(ex.Message.Replace(PersonaTextOptions.SectionName + ":Encoder", "--encoder", StringComparison.Ordinal));
+                    return 2;
+                }
+            }
+            using var search = await EngineSession.OpenSearchAsync(engine, dir, options, quiet, error, cancellationToken, pretrained);
             if (search.Index.Count == 0)
             {
                 await error.WriteLineAsync($"The store in {dir.FullName} holds no items to search. Import a catalog with `persona import --data {dir.FullName} --items F`, or run `persona demo`.");
@@ -59,7 +78,7 @@ internal static class SearchCommand
             var console = EngineSession.Terminal(parse);
             Print(console, result);
             var encoder = search.Index.Encoder is { } e
-                ? $"text encoder {e.Version}" + (search.RestoredEncoder is not null ? " (stored)" : " (trained now)")
+                ? $"{e.Kind} text encoder {e.Version}" + (search.Pretrained is not null ? "" : search.RestoredEncoder is not null ? " (stored)" : " (trained now)")
                 : "no text encoder (lexical only)";
             var sequence = search.SequenceModelVersion is { } v ? $"sequence model {v}" : "no sequence model trained";
             console.MarkupLine(Markup.Escape($"模型 Models: {encoder} · {sequence}"));

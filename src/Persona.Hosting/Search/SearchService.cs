@@ -386,11 +386,15 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         var pairs = new List<(double[], double[])>();
         var random = new Random(11);
         var catalog = _engine.Catalog;
+        // Shops repeat their queries: each distinct one is parsed, encoded and retrieved once (a pretrained encoder
+        // takes milliseconds per query on CPU).
+        var byQuery = new Dictionary<string, List<ProductSearchIndex.Candidate>>(StringComparer.Ordinal);
         foreach (var click in clicks)
         {
             var user = UserFor(click.UserId);
             if (user is null) continue;
-            var candidates = _index.Candidates(_index.Parse(click.Query), new SearchRequest { Query = click.Query }, catalog);
+            if (!byQuery.TryGetValue(click.Query, out var candidates))
+                byQuery[click.Query] = candidates = _index.Candidates(_index.Parse(click.Query), new SearchRequest { Query = click.Query }, catalog);
             var at = candidates.FindIndex(c => c.Entry.Item.Id == click.ItemId);
             if (at < 0 || at >= _index.Options.RerankDepth) continue;
             var signals = _index.PrepareSignals(user, _engine.ItemPairs, catalog);
