@@ -21,6 +21,10 @@ public sealed record Event
     public string? SessionId { get; init; }
     public string? Device { get; init; }
     public string? Channel { get; init; }
+    /// <summary>The <c>request_id</c> of the recommendations, similar-items or search answer this event responds to (docs/online-loop.md).</summary>
+    public string? RequestId { get; init; }
+    /// <summary>1-based place of the item in that answer; only with <see cref="RequestId"/>.</summary>
+    public int? Position { get; init; }
 }
 
 /// <summary>An event as the store holds it: normalised, with a store-assigned sequence number.</summary>
@@ -39,6 +43,10 @@ public sealed record StoredEvent
     public string? SessionId { get; init; }
     public string? Device { get; init; }
     public string? Channel { get; init; }
+    /// <summary>The answer this event responds to (see <see cref="Event.RequestId"/>).</summary>
+    public string? RequestId { get; init; }
+    /// <summary>1-based place of the item in that answer.</summary>
+    public int? Position { get; init; }
     /// <summary>Why the event is left out of profiles (e.g. <c>burst</c>), or null when it counts.</summary>
     public string? ExcludedReason { get; init; }
 }

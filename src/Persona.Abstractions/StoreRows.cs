@@ -13,7 +13,7 @@ public static class StoreRows
 {
     /// <summary>The columns of the events table, in the order <see cref="ReadEvent"/> reads them.</summary>
     public const string EventColumns =
-        "sequence, id, user_id, type, item_id, query, value, timestamp, received_at, session_id, device, channel, excluded_reason";
+        "sequence, id, user_id, type, item_id, query, value, timestamp, received_at, session_id, device, channel, excluded_reason, request_id, position";
 
     private static readonly FrozenDictionary<string, EventType> TypesByWireName =
         Enum.GetValues<EventType>().ToFrozenDictionary(t => t.ToWire(), StringComparer.Ordinal);
@@ -40,6 +40,8 @@ public static class StoreRows
             Device = NullableString(reader, 10),
             Channel = NullableString(reader, 11),
             ExcludedReason = NullableString(reader, 12),
+            RequestId = NullableString(reader, 13),
+            Position = reader.IsDBNull(14) ? null : checked((int)reader.GetInt64(14)),
         };
     }
 

@@ -205,6 +205,9 @@ public sealed class PostgresPersonaStore : IPersonaStore
             WriteText(copy, e.Device);
             WriteText(copy, e.Channel);
             WriteText(copy, e.ExcludedReason);
+            WriteText(copy, e.RequestId);
+            if (e.Position is { } position) copy.Write((long)position, NpgsqlDbType.Bigint);
+            else copy.WriteNull();
         }
         await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -118,6 +118,10 @@ internal static class PostgresSchema
                 PRIMARY KEY (name, chunk)
             );
             """),
+        new(3, "the answer an event responds to: its request id and the item's place in it (docs/online-loop.md)",
+            """
+            ALTER TABLE events ADD COLUMN request_id text, ADD COLUMN position bigint;
+            """),
     ];
 
     /// <summary>The version this build writes; a schema with a newer one is refused.</summary>

@@ -1174,8 +1174,8 @@ public sealed class SqlitePersonaStore : IPersonaStore
             const string sql =
                 """
                 INSERT INTO events (sequence, id, user_id, type, item_id, query, value, timestamp, received_at,
-                                    session_id, device, channel, excluded_reason)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                    session_id, device, channel, excluded_reason, request_id, position)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                 ON CONFLICT (id) DO NOTHING;
                 """;
             Check(raw.sqlite3_prepare_v2(connection.Handle, sql, out _statement));
@@ -1206,6 +1206,9 @@ public sealed class SqlitePersonaStore : IPersonaStore
             BindText(s, 11, e.Device);
             BindText(s, 12, e.Channel);
             BindText(s, 13, e.ExcludedReason);
+            BindText(s, 14, e.RequestId);
+            if (e.Position is { } position) raw.sqlite3_bind_int64(s, 15, position);
+            else raw.sqlite3_bind_null(s, 15);
             try
             {
                 var rc = raw.sqlite3_step(s);

@@ -139,6 +139,11 @@ internal static class SqliteSchema
                 PRIMARY KEY (name, chunk)
             ) WITHOUT ROWID;
             """),
+        new(10, "the answer an event responds to: its request id and the item's place in it (docs/online-loop.md)",
+            """
+            ALTER TABLE events ADD COLUMN request_id TEXT;
+            ALTER TABLE events ADD COLUMN position INTEGER;
+            """),
     ];
 
     /// <summary>The version this build writes; a file with a newer one is refused.</summary>

@@ -34,7 +34,22 @@ public sealed class EventsApiTests : IClassFixture<PersonaAppFactory>
         { "{\"user_id\":\"u1\",\"type\":\"view\",\"item_id\":\"i1\",\"value\":\"lots\"}", "events[1].value" },
         { "{\"user_id\":42,\"type\":\"view\",\"item_id\":{}}", "events[1].item_id" },
         { "\"not an object\"", "events[1].event" },
+        { "{\"user_id\":\"u1\",\"type\":\"click\",\"item_id\":\"i1\",\"position\":2}", "events[1].position" },
+        { "{\"user_id\":\"u1\",\"type\":\"click\",\"item_id\":\"i1\",\"request_id\":\"rq_1\",\"position\":1.5}", "events[1].position" },
+        { "{\"user_id\":\"u1\",\"type\":\"click\",\"item_id\":\"i1\",\"request_id\":7}", "events[1].request_id" },
     };
+
+    [Fact]
+    public async Task PostEvents_ClickWithRequestAndPosition_IsStoredWithThem()
+    {
+        var body = "[{\"id\":\"attributed-click\",\"user_id\":\"attributed-user\",\"type\":\"click\",\"item_id\":\"i1\",\"request_id\":\"rq_0123\",\"position\":4,\"timestamp\":\"2026-01-01T00:00:00Z\"}]";
+
+        var response = await _client.PostAsync("/v1/events", HttpJson.Body(body));
+
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        var stored = Assert.Single(await _factory.Engine.Store.GetUserEventsAsync("attributed-user"));
+        Assert.Equal(("rq_0123", 4), (stored.RequestId, stored.Position));
+    }
 
     [Theory]
     [MemberData(nameof(InvalidEvents))]

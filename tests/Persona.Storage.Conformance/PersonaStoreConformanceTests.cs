@@ -55,6 +55,8 @@ public abstract class PersonaStoreConformanceTests : IAsyncLifetime
             Device = "desktop",
             Channel = "web",
             ExcludedReason = "burst",
+            RequestId = "rq_01JF0000000000000000000000",
+            Position = 3,
         };
         var sparse = new StoredEvent
         {
@@ -85,6 +87,8 @@ public abstract class PersonaStoreConformanceTests : IAsyncLifetime
         Assert.Null(second.Device);
         Assert.Null(second.Channel);
         Assert.Null(second.ExcludedReason);
+        Assert.Null(second.RequestId);
+        Assert.Null(second.Position);
         // An event without a receive time gets the store's clock, so it never reads back as year 1.
         Assert.True(second.ReceivedAt > new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero));
     }

@@ -150,8 +150,8 @@ public sealed class SqlitePersonaStoreTests : PersonaStoreConformanceTests
 
         using var raw = OpenRaw();
         Assert.Equal("wal", Scalar(raw, "PRAGMA journal_mode;"));
-        Assert.Equal(9L, Scalar(raw, "SELECT max(version) FROM schema_migrations;"));
-        Assert.Equal(9L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
+        Assert.Equal(10L, Scalar(raw, "SELECT max(version) FROM schema_migrations;"));
+        Assert.Equal(10L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
         Assert.Equal(1L, Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'ix_events_user_sequence';"));
         Assert.Equal(1L, Scalar(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'shopper_state_heads';"));
         // The heads are read from the index alone, never through the records.
@@ -172,8 +172,32 @@ public sealed class SqlitePersonaStoreTests : PersonaStoreConformanceTests
         await OpenAsync();
 
         using var raw = OpenRaw();
-        Assert.Equal(9L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
+        Assert.Equal(10L, Scalar(raw, "SELECT count(*) FROM schema_migrations;"));
         Assert.Equal(4L, Scalar(raw, "SELECT count(*) FROM events;"));
+    }
+
+    [Fact]
+    public async Task Initialize_FileOfTheVersionBeforeRequestIds_GainsTheColumnsAndKeepsItsEvents()
+    {
+        var first = await OpenAsync();
+        await first.AppendEventsAsync(Events("old", 3, userId: "old"));
+        await first.DisposeAsync();
+        // The file as version 9 left it: no request_id or position columns.
+        using (var raw = OpenRaw())
+        {
+            Scalar(raw, "ALTER TABLE events DROP COLUMN request_id;");
+            Scalar(raw, "ALTER TABLE events DROP COLUMN position;");
+            Scalar(raw, "DELETE FROM schema_migrations WHERE version = 10;");
+        }
+
+        var store = await OpenAsync();
+        var old = await store.GetUserEventsAsync("old");
+        await store.AppendEventsAsync([old[0] with { Id = "new-click", Sequence = 0, Type = EventType.Click, RequestId = "rq_9", Position = 2 }]);
+
+        Assert.Equal(3, old.Count);
+        Assert.All(old, e => Assert.Null(e.RequestId));
+        var added = Assert.Single(await store.GetEventsAsync(["new-click"]));
+        Assert.Equal(("rq_9", 2), (added.RequestId, added.Position));
     }
 
     [Fact]

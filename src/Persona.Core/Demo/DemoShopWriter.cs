@@ -86,5 +86,5 @@ public static class DemoShopWriter
         [u.Id, u.AgeBand, u.Gender, u.Region, Date(u.SignupAt), Bool(u.Consent.Personalization), Bool(u.Consent.Marketing), Attributes(u.Attributes)];
 
     private static string?[] EventRow(Event e) =>
-        [e.Id, e.UserId, e.Type.ToWire(), e.ItemId, e.Query, Number(e.Value), Date(e.Timestamp), e.SessionId, e.Device, e.Channel];
+        [e.Id, e.UserId, e.Type.ToWire(), e.ItemId, e.Query, Number(e.Value), Date(e.Timestamp), e.SessionId, e.Device, e.Channel, e.RequestId, e.Position?.ToString(CultureInfo.InvariantCulture)];
 }

@@ -12,7 +12,7 @@ namespace Persona.Core.Import;
 public static class EventImporter
 {
     public static IReadOnlyList<string> CsvColumns { get; } =
-        ["id", "user_id", "type", "item_id", "query", "value", "timestamp", "session_id", "device", "channel"];
+        ["id", "user_id", "type", "item_id", "query", "value", "timestamp", "session_id", "device", "channel", "request_id", "position"];
 
     private static readonly Importer<Event> Engine = new(
         new CsvSchema<Event>([.. CsvColumns], ["user_id", "type"], ParseRow),
@@ -35,6 +35,12 @@ public static class EventImporter
         var type = row.EventType("type");
         var value = row.Number("value");
         var timestamp = row.Timestamp("timestamp");
+        var position = row.Number("position");
+        if (position is { } p && (p != Math.Floor(p) || p < 1 || p > Ingestion.EventValidator.MaxPosition))
+        {
+            row.Fail("position", $"must be a whole number from 1 to {Ingestion.EventValidator.MaxPosition}");
+            return null;
+        }
         if (userId is null || type is null) return null;
         return new Event
         {
@@ -48,6 +54,8 @@ public static class EventImporter
             SessionId = row.Trimmed("session_id"),
             Device = row.Trimmed("device"),
             Channel = row.Trimmed("channel"),
+            RequestId = row.Trimmed("request_id"),
+            Position = position is { } whole ? (int)whole : null,
         };
     }
 

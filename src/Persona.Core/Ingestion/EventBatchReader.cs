@@ -71,6 +71,8 @@ public static class EventBatchReader
             SessionId = fields.String("session_id"),
             Device = device,
             Channel = channel,
+            RequestId = fields.String("request_id"),
+            Position = fields.Number("position"),
         };
     }
 

@@ -30,6 +30,8 @@ public sealed record EventConflict(int Index, string Id, IReadOnlyList<string> F
         if (!string.Equals(sent.SessionId, stored.SessionId, StringComparison.Ordinal)) fields.Add("session_id");
         if (!string.Equals(sent.Device, stored.Device, StringComparison.Ordinal)) fields.Add("device");
         if (!string.Equals(sent.Channel, stored.Channel, StringComparison.Ordinal)) fields.Add("channel");
+        if (!string.Equals(sent.RequestId, stored.RequestId, StringComparison.Ordinal)) fields.Add("request_id");
+        if (sent.Position != stored.Position) fields.Add("position");
         return fields;
     }
 }

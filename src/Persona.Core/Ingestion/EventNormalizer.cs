@@ -39,7 +39,8 @@ public static class EventNormalizer
         var query = CleanQuery(e.Query);
         var timestamp = e.Timestamp is { } t ? ToUtcMilliseconds(t) : received;
         var sessionId = Clean(e.SessionId);
-        var id = Clean(e.Id) ?? ContentId(userId, e.Type, itemId, query, e.Value, timestamp, sessionId);
+        var requestId = Clean(e.RequestId);
+        var id = Clean(e.Id) ?? ContentId(userId, e.Type, itemId, query, e.Value, timestamp, sessionId, requestId, e.Position);
         return new StoredEvent
         {
             Id = id,
@@ -53,6 +54,8 @@ public static class EventNormalizer
             SessionId = sessionId,
             Device = Clean(e.Device)?.ToLowerInvariant(),
             Channel = Clean(e.Channel)?.ToLowerInvariant(),
+            RequestId = requestId,
+            Position = e.Position,
         };
     }
 
@@ -80,7 +83,8 @@ public static class EventNormalizer
     /// two different field tuples share an input.
     /// </summary>
     public static string ContentId(
-        string userId, EventType type, string? itemId, string? query, double? value, DateTimeOffset timestamp, string? sessionId)
+        string userId, EventType type, string? itemId, string? query, double? value, DateTimeOffset timestamp, string? sessionId,
+        string? requestId = null, int? position = null)
     {
         var text = new StringBuilder(128);
         Append(text, userId);
@@ -90,6 +94,13 @@ public static class EventNormalizer
         Append(text, value?.ToString("R", CultureInfo.InvariantCulture));
         Append(text, timestamp.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
         Append(text, sessionId);
+        // Only when sent, so the ids of events without them stay what they were: one item shown by two answers at the
+        // same millisecond is two impressions.
+        if (requestId is not null || position is not null)
+        {
+            Append(text, requestId);
+            Append(text, position?.ToString(CultureInfo.InvariantCulture));
+        }
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()), hash);
         // 128 bits keep ids short while collisions stay out of reach for any event log.

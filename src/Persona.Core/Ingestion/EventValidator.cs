@@ -14,11 +14,16 @@ namespace Persona.Core.Ingestion;
 /// <c>search</c> and at most <see cref="IngestionOptions.MaxQueryBytes"/> bytes; <c>value</c> is finite,
 /// non-negative and at most <see cref="IngestionOptions.MaxValue"/>, and for <c>rate</c> required and within
 /// <see cref="IngestionOptions.MinRating"/>..<see cref="IngestionOptions.MaxRating"/>; <c>timestamp</c> is
-/// not before <see cref="IngestionOptions.MinTimestamp"/> nor after now + <see cref="IngestionOptions.MaxFutureSkew"/>.
+/// not before <see cref="IngestionOptions.MinTimestamp"/> nor after now + <see cref="IngestionOptions.MaxFutureSkew"/>;
+/// <c>request_id</c> is an optional id, and <c>position</c> a whole number from 1 to <see cref="MaxPosition"/> that
+/// needs a <c>request_id</c> (the place in that answer).
 /// </remarks>
 public sealed class EventValidator(IngestionOptions options)
 {
     private readonly IngestionOptions _options = options ?? throw new ArgumentNullException(nameof(options));
+
+    /// <summary>The deepest place an answer can show an item at (the API serves at most 1,000).</summary>
+    public const int MaxPosition = 10_000;
 
     /// <summary>All problems of the batch; empty when every event is acceptable.</summary>
     public IReadOnlyList<FieldError> Validate(IReadOnlyList<Event> batch, DateTimeOffset now)
@@ -39,9 +44,11 @@ public sealed class EventValidator(IngestionOptions options)
                 errors.Add(new FieldError(i, "type", $"must be one of {string.Join(", ", EventTypes.All)}."));
                 CheckCommon(errors, i, e.Id, e.UserId, e.Query, e.Value, e.Timestamp, e.SessionId, e.Device, e.Channel, now);
                 FieldRules.OptionalId(errors, i, "item_id", e.ItemId, _options.MaxIdLength);
+                CheckAttribution(errors, i, e.RequestId, e.Position);
                 continue;
             }
             CheckEvent(errors, i, e.Type, e.Id, e.UserId, e.ItemId, e.Query, e.Value, e.Timestamp, e.SessionId, e.Device, e.Channel, now);
+            CheckAttribution(errors, i, e.RequestId, e.Position);
         }
         return errors;
     }
@@ -70,9 +77,11 @@ public sealed class EventValidator(IngestionOptions options)
                 errors.Add(UnknownType(i, raw.Type));
                 CheckCommon(errors, i, raw.Id, raw.UserId, raw.Query, raw.Value, raw.Timestamp, raw.SessionId, raw.Device, raw.Channel, now);
                 FieldRules.OptionalId(errors, i, "item_id", raw.ItemId, _options.MaxIdLength);
+                CheckAttribution(errors, i, raw.RequestId, raw.Position);
                 continue;
             }
             CheckEvent(errors, i, type.Value, raw.Id, raw.UserId, raw.ItemId, raw.Query, raw.Value, raw.Timestamp, raw.SessionId, raw.Device, raw.Channel, now);
+            CheckAttribution(errors, i, raw.RequestId, raw.Position);
             if (errors.Count == 0)
             {
                 events.Add(new Event
@@ -87,6 +96,8 @@ public sealed class EventValidator(IngestionOptions options)
                     SessionId = raw.SessionId,
                     Device = raw.Device,
                     Channel = raw.Channel,
+                    RequestId = raw.RequestId,
+                    Position = raw.Position is { } p ? (int)p : null,
                 });
             }
         }
@@ -149,6 +160,17 @@ public sealed class EventValidator(IngestionOptions options)
         FieldRules.OptionalId(errors, i, "session_id", sessionId, _options.MaxIdLength);
         FieldRules.OptionalId(errors, i, "device", device, _options.MaxIdLength);
         FieldRules.OptionalId(errors, i, "channel", channel, _options.MaxIdLength);
+    }
+
+    /// <summary><c>request_id</c> is an optional id; <c>position</c> a whole number in 1..<see cref="MaxPosition"/>, only with a request id.</summary>
+    private void CheckAttribution(List<FieldError> errors, int i, string? requestId, double? position)
+    {
+        FieldRules.OptionalId(errors, i, "request_id", requestId, _options.MaxIdLength);
+        if (position is not { } p) return;
+        if (!double.IsFinite(p) || p != Math.Floor(p) || p < 1 || p > MaxPosition)
+            errors.Add(new FieldError(i, "position", $"must be a whole number from 1 to {MaxPosition} (the item's place in the answer, first = 1)."));
+        else if (string.IsNullOrWhiteSpace(requestId))
+            errors.Add(new FieldError(i, "position", "needs a request_id: it is the item's place in that answer."));
     }
 
     private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";

@@ -21,6 +21,9 @@ public sealed record RawEvent
     public string? SessionId { get; init; }
     public string? Device { get; init; }
     public string? Channel { get; init; }
+    public string? RequestId { get; init; }
+    /// <summary>As sent (a JSON number); <see cref="EventValidator"/> requires a whole number from 1.</summary>
+    public double? Position { get; init; }
 }
 
 /// <summary>The result of validating raw events: the parsed events when <see cref="Errors"/> is empty.</summary>

@@ -101,6 +101,20 @@ public class EventNormalizerTests
     }
 
     [Fact]
+    public void ContentId_RequestAndPosition_SeparateImpressions_AndLeaveOtherIdsAsTheyWere()
+    {
+        var plain = EventNormalizer.ContentId("u", EventType.Impression, "i", null, null, Received, null);
+        var first = EventNormalizer.ContentId("u", EventType.Impression, "i", null, null, Received, null, "rq_1", 1);
+        var second = EventNormalizer.ContentId("u", EventType.Impression, "i", null, null, Received, null, "rq_2", 1);
+
+        Assert.Equal(plain, EventNormalizer.ContentId("u", EventType.Impression, "i", null, null, Received, null, null, null));
+        Assert.NotEqual(first, second);
+        Assert.NotEqual(plain, first);
+        var normalized = EventNormalizer.Normalize(new Event { UserId = "u", Type = EventType.Click, ItemId = "i", RequestId = " rq_1 ", Position = 2 }, Received);
+        Assert.Equal(("rq_1", 2), (normalized.RequestId, normalized.Position));
+    }
+
+    [Fact]
     public void ContentId_FieldBoundariesShifted_Differs()
     {
         var a = EventNormalizer.ContentId("ab", EventType.View, "c", null, null, Received, null);

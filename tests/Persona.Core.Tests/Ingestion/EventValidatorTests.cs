@@ -44,6 +44,10 @@ public class EventValidatorTests
         ["long device"] = e => e with { Device = new string('d', 129) },
         ["control in channel"] = e => e with { Channel = "a\u0000" },
         ["undefined type"] = e => e with { Type = (EventType)42 },
+        ["position without request"] = e => e with { Position = 2 },
+        ["position zero"] = e => e with { RequestId = "rq_1", Position = 0 },
+        ["position too deep"] = e => e with { RequestId = "rq_1", Position = EventValidator.MaxPosition + 1 },
+        ["control in request"] = e => e with { RequestId = "rq\u0001" },
     };
 
     [Theory]
@@ -67,6 +71,10 @@ public class EventValidatorTests
     [InlineData("long device", "device")]
     [InlineData("control in channel", "channel")]
     [InlineData("undefined type", "type")]
+    [InlineData("position without request", "position")]
+    [InlineData("position zero", "position")]
+    [InlineData("position too deep", "position")]
+    [InlineData("control in request", "request_id")]
     public void Validate_BrokenField_ReportsFieldAndIndex(string mutation, string field)
     {
         var batch = new[] { Valid(), Valid(), Mutations[mutation](Valid()) };
@@ -199,6 +207,22 @@ public class EventValidatorTests
         Assert.True(result.IsValid);
         Assert.Equal([EventType.AddToCart, EventType.Search], result.Events.Select(e => e.Type));
         Assert.Equal(2, result.Events[0].Value);
+    }
+
+    [Fact]
+    public void ValidateRaw_RequestAndPosition_ReachTheEvent_AFractionalPositionIsRefused()
+    {
+        var shown = new RawEvent { UserId = "u1", Type = "click", ItemId = "i1", RequestId = "rq_7", Position = 3 };
+
+        var ok = _validator.ValidateRaw([shown], Now);
+        var fractional = _validator.ValidateRaw([shown, shown with { Position = 2.5 }], Now);
+
+        Assert.True(ok.IsValid);
+        Assert.Equal("rq_7", ok.Events[0].RequestId);
+        Assert.Equal(3, ok.Events[0].Position);
+        var error = Assert.Single(fractional.Errors);
+        Assert.Equal((1, "position"), (error.Index, error.Field));
+        Assert.Empty(fractional.Events);
     }
 
     [Fact]
