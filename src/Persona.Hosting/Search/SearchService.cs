@@ -326,6 +326,8 @@ public sealed class SearchService : IStatePartObserver, IDisposable
         {
             _trainGate.Release();
         }
+        // Items that arrived while this run held the gate (it may have found none) are not left lexical.
+        EncodeWithPretrainedWhenDue();
     }
 
     /// <summary>Copies a freshly stored encoder into the shared store, so the other nodes start with it instead of training their own.</summary>
@@ -501,16 +503,21 @@ public sealed class SearchService : IStatePartObserver, IDisposable
     /// <summary>
     /// A server that started with an empty catalog has nothing to encode at start: the first items put the pretrained
     /// encoder in service, in the background (one start at a time; later items are encoded by the index as they come).
+    /// Items upserted while a run is under way wait for it: each run checks again when it ends.
     /// </summary>
     private void EncodeWithPretrainedWhenDue()
     {
         if (_pretrained is null || !_options.Semantic || _index.Encoder is not null || _index.Count < 1 || _disposing.IsCancellationRequested) return;
+        // A run under way (the start's, encoding a large catalog) puts the encoder in service itself.
+        if (_trainGate.CurrentCount == 0) return;
         if (Interlocked.CompareExchange(ref _pretrainedStarting, 1, 0) != 0) return;
         _ = Task.Run(async () =>
         {
+            var done = false;
             try
             {
                 await TrainAsync(_disposing.Token);
+                done = true;
             }
             catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
             {
@@ -523,6 +530,8 @@ public sealed class SearchService : IStatePartObserver, IDisposable
             {
                 Volatile.Write(ref _pretrainedStarting, 0);
             }
+            // TrainAsync's own check ran while this flag was still set.
+            if (done) EncodeWithPretrainedWhenDue();
         });
     }
 
