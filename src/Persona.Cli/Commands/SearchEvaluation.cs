@@ -35,8 +35,9 @@ internal static class SearchEvaluation
     /// <summary><c>--with-sequence-model</c>: let a sequence model's user vectors re-rank too, as they do in the server.</summary>
     public static System.CommandLine.Option<bool> WithSequenceModelOption() => new("--with-sequence-model")
     {
-        Description = "search (amazon-beauty): also train the sequence model (the next-item training options apply; --max-minutes defaults to 10 here) on every history " +
-            "without its last item, and let its user vectors feed the re-ranker's sequence feature, as the server does.",
+        Description = "search (amazon-beauty): also train sequence models, one per evaluated step as a server would hold it then (the validation step's without each " +
+            "history's last item, the test step's on whole histories; neither learns the step it serves), and let their user vectors feed the re-ranker's sequence " +
+            "feature, as the server's do. The next-item training options apply; --max-minutes (per model) defaults to 10 here. --save-model DIR stores both, --model DIR measures them again.",
     };
 
     /// <summary>
