@@ -5,6 +5,25 @@ namespace Persona.Cli.Commands;
 
 internal static class CommonOptions
 {
+    /// <summary>
+    /// Opens <c>--encoder</c> as <c>Persona:Text:Encoder</c> would for the server (null for in-domain, the serving adapters
+    /// under <paramref name="dataDirectory"/> with a pretrained one); false after writing the error, which names the option.
+    /// </summary>
+    public static bool TryOpenEncoder(string spec, string? dataDirectory, TextWriter error, out Persona.Text.ITextEncoder? encoder)
+    {
+        try
+        {
+            encoder = new PersonaTextOptions { Encoder = spec }.OpenPretrained(dataDirectory);
+            return true;
+        }
+        catch (InvalidOperationException ex)
+        {
+            error.WriteLine(ex.Message.Replace(PersonaTextOptions.SectionName + ":Encoder", "--encoder", StringComparison.Ordinal));
+            encoder = null;
+            return false;
+        }
+    }
+
     /// <summary>The data folder of every command when --data is left out: the one <c>persona demo</c> fills.</summary>
     public static readonly string DefaultDataDirectory = Path.Combine(PersonaOptions.DefaultDataDirectory, "demo");
 

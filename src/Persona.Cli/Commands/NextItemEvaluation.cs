@@ -186,16 +186,7 @@ internal static class NextItemEvaluation
             Console.Error.WriteLine("--text-init needs item titles, and this data set has none.");
             return null;
         }
-        Persona.Text.ITextEncoder? encoder;
-        try
-        {
-            encoder = new Persona.Hosting.PersonaTextOptions { Encoder = encoderSpec }.OpenPretrained();
-        }
-        catch (InvalidOperationException ex)
-        {
-            Console.Error.WriteLine(ex.Message.Replace(Persona.Hosting.PersonaTextOptions.SectionName + ":Encoder", "--encoder", StringComparison.Ordinal));
-            return null;
-        }
+        if (!CommonOptions.TryOpenEncoder(encoderSpec, dataDirectory: null, Console.Error, out var encoder)) return null;
         try
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -43,18 +43,7 @@ internal static class SearchCommand
             if (engine is null) return 2;
             var options = new PersonaSearchOptions { Semantic = !parse.GetValue(lexical) };
             Persona.Text.ITextEncoder? pretrained = null;
-            if (options.Semantic)
-            {
-                try
-                {
-                    pretrained = new PersonaTextOptions { Encoder = parse.GetValue(encoderOption)! }.OpenPretrained(dir.FullName);
-                }
-                catch (InvalidOperationException ex)
-                {
-                    await error.WriteLineAsync(ex.Message.Replace(PersonaTextOptions.SectionName + ":Encoder", "--encoder", StringComparison.Ordinal));
-                    return 2;
-                }
-            }
+            if (options.Semantic && !CommonOptions.TryOpenEncoder(parse.GetValue(encoderOption)!, dir.FullName, error, out pretrained)) return 2;
             using var search = await EngineSession.OpenSearchAsync(engine, dir, options, quiet, error, cancellationToken, pretrained);
             if (search.Index.Count == 0)
             {

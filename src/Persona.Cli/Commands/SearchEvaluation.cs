@@ -77,16 +77,7 @@ internal static class SearchEvaluation
             return 2;
         }
         var progress = new Progress<string>(line => Console.Error.WriteLine(line));
-        ITextEncoder? encoder;
-        try
-        {
-            encoder = new PersonaTextOptions { Encoder = encoderSpec }.OpenPretrained();
-        }
-        catch (InvalidOperationException ex)
-        {
-            Console.Error.WriteLine(ex.Message.Replace(PersonaTextOptions.SectionName + ":Encoder", "--encoder", StringComparison.Ordinal));
-            return 2;
-        }
+        if (!CommonOptions.TryOpenEncoder(encoderSpec, dataDirectory: null, Console.Error, out var encoder)) return 2;
         if (fineTune && encoder is null)
         {
             Console.Error.WriteLine("--fine-tune needs a pretrained --encoder (minilm, a checkpoint folder or an .onnx file).");

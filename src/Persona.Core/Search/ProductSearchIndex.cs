@@ -455,18 +455,18 @@ public sealed class ProductSearchIndex : IDisposable, IItemTextNeighbours
         if (found == 0 || norm == 0) return null;
         TensorPrimitives.Divide(mean, norm, mean);
         return candidate => SlotIn(snapshot, candidate.Entry.Item.Id) is >= 0 and var slot ? TensorPrimitives.Dot(snapshot.Vector(slot), mean) : 0;
-
-        static int SlotIn(Snapshot snapshot, string id) =>
-            snapshot.SlotOf.TryGetValue(id, out var slot) && slot < snapshot.Used && snapshot.At(slot) is { } entry && entry.Item.Id == id ? slot : -1;
     }
+
+    /// <summary>The item's live slot in <paramref name="snapshot"/>; -1 when it has none there.</summary>
+    private static int SlotIn(Snapshot snapshot, string id) =>
+        snapshot.SlotOf.TryGetValue(id, out var slot) && slot < snapshot.Used && snapshot.At(slot) is { } entry && entry.Item.Id == id ? slot : -1;
 
     /// <summary>A copy of the item's text vector from the encoder in service; null without an encoder or for an item not encoded.</summary>
     public float[]? TextVectorOf(string itemId)
     {
         ArgumentNullException.ThrowIfNull(itemId);
         var snapshot = _snapshot;
-        return snapshot.Encoder is not null && snapshot.Matrix is not null && snapshot.SlotOf.TryGetValue(itemId, out var slot) && slot < snapshot.Used
-            && snapshot.At(slot)?.Item.Id == itemId ? snapshot.Vector(slot).ToArray() : null;
+        return snapshot.Encoder is not null && snapshot.Matrix is not null && SlotIn(snapshot, itemId) is >= 0 and var slot ? snapshot.Vector(slot).ToArray() : null;
     }
 
     public IReadOnlyList<ScoredId> Nearest(string itemId, int count, Func<string, bool> accept)
@@ -474,8 +474,7 @@ public sealed class ProductSearchIndex : IDisposable, IItemTextNeighbours
         ArgumentNullException.ThrowIfNull(itemId);
         ArgumentNullException.ThrowIfNull(accept);
         var snapshot = _snapshot;
-        if (count <= 0 || snapshot.Encoder is null || snapshot.Matrix is null
-            || !snapshot.SlotOf.TryGetValue(itemId, out var slot) || slot >= snapshot.Used || snapshot.At(slot)?.Item.Id != itemId) return [];
+        if (count <= 0 || snapshot.Encoder is null || snapshot.Matrix is null || SlotIn(snapshot, itemId) is not (>= 0 and var slot)) return [];
         var vector = snapshot.Vector(slot).ToArray();
         return [.. SemanticSearch(snapshot, vector, count, entry => entry.Item.Id != itemId && accept(entry.Item.Id), minCosine: 0)
             .Select(r => new ScoredId(r.Item1.Item.Id, (float)r.Item2))];

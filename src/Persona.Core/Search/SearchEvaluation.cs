@@ -288,8 +288,10 @@ public static class SearchEvaluator
         UserId = user,
         Type = EventType.Purchase,
         ItemId = item,
-        Timestamp = AmazonBeautyReader.Epoch.AddDays(i) + TimeSpan.FromMinutes(line % 1440),
+        Timestamp = BeautyTime(i, line),
     };
+
+    private static DateTimeOffset BeautyTime(int i, int line) => AmazonBeautyReader.Epoch.AddDays(i) + TimeSpan.FromMinutes(line % 1440);
 
     /// <summary>What personalisation may see at one step: profiles and co-visitation over sequences cut short by the evaluated step.</summary>
     private sealed class StepContext(ProfileBook book, ItemPairs coVisitation, SequenceModel? model, Dictionary<string, Item> items, Dictionary<string, int> lines)
@@ -304,7 +306,7 @@ public static class SearchEvaluator
                 var line = lines.GetValueOrDefault(userId);
                 var steps = new List<SequenceStep>(history.Length);
                 for (var i = 0; i < history.Length; i++)
-                    if (items.TryGetValue(history[i], out var item)) steps.Add(new SequenceStep(item, EventType.Purchase, BeautyEvent(userId, history[i], i, line).Timestamp));
+                    if (items.TryGetValue(history[i], out var item)) steps.Add(new SequenceStep(item, EventType.Purchase, BeautyTime(i, line)));
                 embedding = model.EncodeUser(steps);
             }
             return new()
