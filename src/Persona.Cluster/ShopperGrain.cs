@@ -4,6 +4,7 @@ using Persona.Abstractions;
 using Persona.Core.Ranking;
 using Persona.Core.Search;
 using Persona.Hosting;
+using Persona.Hosting.Online;
 using Persona.Hosting.Recommendations;
 
 namespace Persona.Cluster;
@@ -33,7 +34,7 @@ public interface IShopperGrain : IGrainWithStringKey
     Task<ErasureReceipt?> EraseAsync(string actor);
 }
 
-internal sealed partial class ShopperGrain(PersonaEngine engine, RecommendationService recommendations, SearchService search, ILogger<ShopperGrain> logger)
+internal sealed partial class ShopperGrain(PersonaEngine engine, RecommendationService recommendations, SearchService search, OnlineLoop online, ILogger<ShopperGrain> logger)
     : Grain, IShopperGrain
 {
     private string UserId => this.GetPrimaryKeyString();
@@ -67,13 +68,13 @@ internal sealed partial class ShopperGrain(PersonaEngine engine, RecommendationS
     public async Task<Immutable<RecommendationList>> RecommendAsync(Immutable<RecommendationQuery> query)
     {
         await engine.CatchUpShopperAsync(UserId, CancellationToken.None);
-        return new(recommendations.Recommend(UserId, query.Value));
+        return new(online.Served(recommendations.Recommend(UserId, query.Value), UserId, query.Value.Variant));
     }
 
     public async Task<Immutable<SearchResult>> SearchAsync(Immutable<SearchRequest> request)
     {
         await engine.CatchUpShopperAsync(UserId, CancellationToken.None);
-        return new(search.Search(request.Value, UserId));
+        return new(online.Served(search.Search(request.Value, UserId), UserId, request.Value.Variant));
     }
 
     public async Task<ErasureReceipt?> EraseAsync(string actor)

@@ -30,6 +30,7 @@ public static class PersonaHostingExtensions
         builder.AddPersonaSequenceModel();
         builder.AddPersonaRecommendations();
         builder.AddPersonaSearch();
+        builder.AddPersonaOnline();
         builder.Services.TryAddSingleton<Cluster.IShopperCalls, Cluster.LocalShopperCalls>();
         builder.Services.AddHostedService<StartedHeapCompaction>();
         return builder;

@@ -48,6 +48,8 @@ public static class PersonaServer
         app.MapSegmentsApi();
         app.MapRecommendationsApi();
         app.MapSearchApi();
+        app.MapOnlineApi();
+        app.MapExperimentsApi();
         app.MapDashboard();
         app.MapAdminApi();
         app.MapModelsApi();

@@ -36,6 +36,12 @@ public sealed record RecommendationQuery
     public double Diversity { get; init; }
     /// <summary>Show one item per product group (<see cref="ProductGroups"/>); null: <see cref="RecommendationOptions.CollapseVariants"/>.</summary>
     public bool? CollapseVariants { get; init; }
+    /// <summary>The blend's weights; null: <see cref="RecommendationOptions"/>' (an experiment's variant sets them).</summary>
+    public SourceWeights? Weights { get; init; }
+    /// <summary>False: the answer ignores the shopper, as for one who withdrew consent (an experiment's non-personal variant).</summary>
+    public bool Personalize { get; init; } = true;
+    /// <summary>The experiment variant the answer is served for (its counters' label); null outside experiments.</summary>
+    public string? Variant { get; init; }
 }
 
 /// <summary>

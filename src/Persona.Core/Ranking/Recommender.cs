@@ -28,6 +28,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         ArgumentNullException.ThrowIfNull(query);
         var n = Math.Clamp(query.Count, 0, options.MaxN);
         if (n == 0) return [];
+        var w = query.Weights ?? SourceWeights.From(options);
         var seen = user.Personalized && query.ExcludeSeen ? user.Seen : null;
         var category = string.IsNullOrWhiteSpace(query.Category) ? null : query.Category.Trim();
         bool Accept(string id) =>
@@ -41,7 +42,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
 
         // Model: user vector · item vectors, re-encoded from the recent steps on every request.
         var anchorVectors = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        if (model is not null && user.Personalized && user.Recent.Count > 0 && options.ModelWeight > 0)
+        if (model is not null && user.Personalized && user.Recent.Count > 0 && w.Model > 0)
         {
             var steps = new List<SequenceStep>(user.Recent.Count);
             foreach (var s in user.Recent)
@@ -62,7 +63,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         }
 
         // Co-occurrence: what tends to follow the user's most recent distinct items.
-        if (options.CoOccurrenceWeight > 0)
+        if (w.CoOccurrence > 0)
         {
             var shown = n * options.MmrPoolFactor;
             var coOccurrence = pairs();
@@ -93,7 +94,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
             foreach (var key in affinity.TopCategoryKeys(3))
                 foreach (var hit in popularity.Top(key, m / 2, Accept)) Get(pool, hit.Id);
         // Popular among shoppers who share the user's attributes: each group's best scaled to 1, the strongest group counting.
-        if (user.Personalized && options.SegmentWeight > 0)
+        if (user.Personalized && w.Segment > 0)
             foreach (var segment in user.Segments)
             {
                 var best = popularity.TopScore(segment.Key);
@@ -117,8 +118,8 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
             if (entry is null) continue;
             if (popularityMax > 0) c.Popularity = Math.Sqrt(Math.Clamp(popularityScores.Of(id, entry.Number) / popularityMax, 0, 1));
             if (affinity is not null) (c.Affinity, c.AffinityLabel) = affinity.Of(entry);
-            var score = options.ModelWeight * c.Model + options.CoOccurrenceWeight * c.CoOccurrence
-                + options.AffinityWeight * c.Affinity + options.PopularityWeight * c.Popularity + options.SegmentWeight * c.Segment;
+            var score = w.Model * c.Model + w.CoOccurrence * c.CoOccurrence
+                + w.Affinity * c.Affinity + w.Popularity * c.Popularity + w.Segment * c.Segment;
             ranked.Add(new Scored(entry, c, score));
         }
         ranked.Sort(static (x, y) => y.Score != x.Score ? y.Score.CompareTo(x.Score) : string.CompareOrdinal(x.Entry.Item.Id, y.Entry.Item.Id));
@@ -131,11 +132,11 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
             var r = ranked[i];
             (string Source, double Value)[] parts =
             [
-                (RecommendationSources.Model, options.ModelWeight * r.Candidate.Model),
-                (RecommendationSources.CoOccurrence, options.CoOccurrenceWeight * r.Candidate.CoOccurrence),
-                (RecommendationSources.Affinity, options.AffinityWeight * r.Candidate.Affinity),
-                (RecommendationSources.Popularity, options.PopularityWeight * r.Candidate.Popularity),
-                (RecommendationSources.Segment, options.SegmentWeight * r.Candidate.Segment),
+                (RecommendationSources.Model, w.Model * r.Candidate.Model),
+                (RecommendationSources.CoOccurrence, w.CoOccurrence * r.Candidate.CoOccurrence),
+                (RecommendationSources.Affinity, w.Affinity * r.Candidate.Affinity),
+                (RecommendationSources.Popularity, w.Popularity * r.Candidate.Popularity),
+                (RecommendationSources.Segment, w.Segment * r.Candidate.Segment),
             ];
             var sources = parts.Where(p => p.Value > 0).OrderByDescending(p => p.Value).Select(p => p.Source).ToList();
             if (sources.Count == 0) sources.Add(RecommendationSources.Popularity);
@@ -147,14 +148,16 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
 
     /// <summary>
     /// Items like <paramref name="item"/>: nearest by the model's item vectors (cosine), items that often follow
-    /// it, nearest by the meaning of their text (<paramref name="text"/>), and popular items of its own leaf category.
-    /// The item itself and unavailable items are left out.
+    /// it, nearest by the meaning of their text (<paramref name="text"/>), and popular items of its own leaf category,
+    /// blended by <paramref name="weights"/> (null: the configured ones). The item itself and unavailable items are left out.
     /// </summary>
-    public IReadOnlyList<Recommendation> Similar(Item item, int count, ModelView? model, bool? collapseVariants = null, IItemTextNeighbours? text = null)
+    public IReadOnlyList<Recommendation> Similar(Item item, int count, ModelView? model, bool? collapseVariants = null, IItemTextNeighbours? text = null,
+        SourceWeights? weights = null)
     {
         ArgumentNullException.ThrowIfNull(item);
         var n = Math.Clamp(count, 0, options.MaxN);
         if (n == 0) return [];
+        var w = weights ?? SourceWeights.From(options);
         var self = CatalogEntry.From(item);
         bool Accept(string id) => id != item.Id && catalog.TryGet(id, out var e) && e.Item.Available;
         var pool = new Dictionary<string, Candidate>(StringComparer.Ordinal);
@@ -169,7 +172,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
             foreach (var f in coOccurrence.Followers(item.Id, m, Accept)) Get(pool, f.Id).CoOccurrence = f.Score / total;
             ScaleToMax(pool.Values, static c => c.CoOccurrence, static (c, v) => c.CoOccurrence = v);
         }
-        if (text is not null && options.TextWeight > 0)
+        if (text is not null && w.Text > 0)
             foreach (var hit in text.Nearest(item.Id, m, Accept))
                 Get(pool, hit.Id).Text = Math.Max(0, hit.Score);
         var leaf = self.CategoryKeys.Count > 0 ? self.CategoryKeys[^1] : null;
@@ -181,7 +184,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         foreach (var (id, c) in pool)
         {
             if (!catalog.TryGet(id, out var entry)) continue;
-            var score = options.ModelWeight * c.Model + options.CoOccurrenceWeight * c.CoOccurrence + options.TextWeight * c.Text + options.PopularityWeight * c.Popularity;
+            var score = w.Model * c.Model + w.CoOccurrence * c.CoOccurrence + w.Text * c.Text + w.Popularity * c.Popularity;
             ranked.Add(new Scored(entry, c, score));
         }
         ranked.Sort(static (x, y) => y.Score != x.Score ? y.Score.CompareTo(x.Score) : string.CompareOrdinal(x.Entry.Item.Id, y.Entry.Item.Id));
@@ -192,10 +195,10 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         {
             (string Source, double Value)[] parts =
             [
-                (RecommendationSources.Model, options.ModelWeight * r.Candidate.Model),
-                (RecommendationSources.CoOccurrence, options.CoOccurrenceWeight * r.Candidate.CoOccurrence),
-                (RecommendationSources.Text, options.TextWeight * r.Candidate.Text),
-                (RecommendationSources.Popularity, options.PopularityWeight * r.Candidate.Popularity),
+                (RecommendationSources.Model, w.Model * r.Candidate.Model),
+                (RecommendationSources.CoOccurrence, w.CoOccurrence * r.Candidate.CoOccurrence),
+                (RecommendationSources.Text, w.Text * r.Candidate.Text),
+                (RecommendationSources.Popularity, w.Popularity * r.Candidate.Popularity),
             ];
             var sources = parts.Where(p => p.Value > 0).OrderByDescending(p => p.Value).Select(p => p.Source).ToList();
             if (sources.Count == 0) sources.Add(RecommendationSources.Popularity);

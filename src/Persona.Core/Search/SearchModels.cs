@@ -17,6 +17,8 @@ public sealed record SearchRequest
     public bool Personalize { get; init; } = true;
     /// <summary>Use the text encoder's candidates; false gives the lexical order alone (to compare in the playground).</summary>
     public bool Semantic { get; init; } = true;
+    /// <summary>The experiment variant the answer is served for (its counters' label); null outside experiments.</summary>
+    public string? Variant { get; init; }
 }
 
 /// <summary>
@@ -51,6 +53,10 @@ public sealed record SearchResult
     public int Candidates { get; init; }
     /// <summary>The text encoder whose candidates took part; null when the search was lexical only.</summary>
     public SearchEncoder? Encoder { get; init; }
+    /// <summary>This answer's id, for impressions, clicks and purchases to point back to; set where it is served.</summary>
+    public string? RequestId { get; init; }
+    /// <summary>The experiment variant that answered; null outside experiments.</summary>
+    public string? Variant { get; init; }
 }
 
 /// <summary>Which text encoder served a search: its kind (<c>in-domain</c>, <c>minilm</c>, <c>minilm+lora</c>, ...) and version.</summary>

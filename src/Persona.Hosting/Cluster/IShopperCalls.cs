@@ -1,5 +1,6 @@
 using Persona.Core.Ranking;
 using Persona.Core.Search;
+using Persona.Hosting.Online;
 using Persona.Hosting.Recommendations;
 
 namespace Persona.Hosting.Cluster;
@@ -20,16 +21,16 @@ public interface IShopperCalls
     Task<ErasureReceipt?> EraseAsync(string userId, string actor, CancellationToken cancellationToken);
 }
 
-/// <summary>One node: every shopper is here.</summary>
-public sealed class LocalShopperCalls(PersonaEngine engine, RecommendationService recommendations, SearchService search) : IShopperCalls
+/// <summary>One node: every shopper is here. Answers are recorded as served here, where the shopper's events arrive.</summary>
+public sealed class LocalShopperCalls(PersonaEngine engine, RecommendationService recommendations, SearchService search, OnlineLoop online) : IShopperCalls
 {
     public Task<ProfileRead> GetProfileAsync(string userId, CancellationToken cancellationToken) => Task.FromResult(engine.GetProfile(userId));
 
     public Task<RecommendationList> RecommendAsync(string userId, RecommendationQuery query, CancellationToken cancellationToken) =>
-        Task.FromResult(recommendations.Recommend(userId, query));
+        Task.FromResult(online.Served(recommendations.Recommend(userId, query), userId, query.Variant));
 
     public Task<SearchResult> SearchAsync(string userId, SearchRequest request, CancellationToken cancellationToken) =>
-        Task.FromResult(search.Search(request, userId));
+        Task.FromResult(online.Served(search.Search(request, userId), userId, request.Variant));
 
     public Task<ErasureReceipt?> EraseAsync(string userId, string actor, CancellationToken cancellationToken) =>
         engine.EraseUserAsync(userId, actor, cancellationToken);

@@ -15,10 +15,22 @@ namespace Persona.Hosting.Recommendations;
 /// <param name="Personalized">False when nothing about the user was used (consent withdrawn, or nothing known): popular items.</param>
 /// <param name="ModelVersion">The sequence model that scored the candidates, when one is in service.</param>
 /// <param name="Items">Best first.</param>
-public sealed record RecommendationList(string UserId, bool Personalized, string? ModelVersion, IReadOnlyList<Recommendation> Items);
+public sealed record RecommendationList(string UserId, bool Personalized, string? ModelVersion, IReadOnlyList<Recommendation> Items)
+{
+    /// <summary>This answer's id, for impressions, clicks and purchases to point back to (docs/online-loop.md); set where it is served.</summary>
+    public string? RequestId { get; init; }
+    /// <summary>The experiment variant that answered (<c>experiment/variant</c>); null outside experiments.</summary>
+    public string? Variant { get; init; }
+}
 
 /// <summary>Items like one item.</summary>
-public sealed record SimilarItemsList(string ItemId, string? ModelVersion, IReadOnlyList<Recommendation> Items);
+public sealed record SimilarItemsList(string ItemId, string? ModelVersion, IReadOnlyList<Recommendation> Items)
+{
+    /// <summary>This answer's id, for impressions, clicks and purchases to point back to; set where it is served.</summary>
+    public string? RequestId { get; init; }
+    /// <summary>The experiment variant that answered (<c>experiment/variant</c>); null outside experiments.</summary>
+    public string? Variant { get; init; }
+}
 
 /// <summary>
 /// The recommendation state and its entry points. Follows the engine (<see cref="IEngineObserver"/>): every stored
@@ -236,7 +248,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     {
         var exclude = query.Exclude.Count == 0 ? "" : string.Join('\u001f', query.Exclude.Order(StringComparer.Ordinal));
         return string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{query.Count}\u001e{query.Category}\u001e{query.ExcludeSeen}\u001e{query.Diversity:R}\u001e{query.CollapseVariants}\u001e{exclude}");
+            $"{query.Count}\u001e{query.Category}\u001e{query.ExcludeSeen}\u001e{query.Diversity:R}\u001e{query.CollapseVariants}\u001e{query.Weights?.Key}\u001e{query.Personalize}\u001e{exclude}");
     }
 
     private RecommendationList Compute(string userId, RecommendationQuery query)
@@ -245,7 +257,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         var (read, recent, seen) = _engine.GetProfileWithSteps(userId, enrich: false, maxSteps: int.MaxValue, withSeen: query.ExcludeSeen);
 
         UserContext user;
-        if (read.Status == ProfileStatus.ConsentWithdrawn)
+        if (read.Status == ProfileStatus.ConsentWithdrawn || !query.Personalize)
         {
             user = UserContext.Anonymous(userId);
         }
@@ -262,12 +274,12 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     }
 
     /// <summary>Items like <paramref name="itemId"/>; null when the item is not in the catalog.</summary>
-    public SimilarItemsList? Similar(string itemId, int count, bool? collapseVariants = null)
+    public SimilarItemsList? Similar(string itemId, int count, bool? collapseVariants = null, SourceWeights? weights = null)
     {
         ArgumentNullException.ThrowIfNull(itemId);
         if (!_catalog.TryGet(itemId, out var entry)) return null;
         var view = CurrentView();
-        return new SimilarItemsList(itemId, view?.Model.Version, _aggregates.Recommender.Similar(entry.Item, count, view, collapseVariants, TextNeighbours?.Invoke()));
+        return new SimilarItemsList(itemId, view?.Model.Version, _aggregates.Recommender.Similar(entry.Item, count, view, collapseVariants, TextNeighbours?.Invoke(), weights));
     }
 
     public Profile Enrich(Profile profile)

@@ -1,9 +1,11 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Core.Ingestion;
+using Persona.Core.Online;
 using Persona.Core.Ranking;
 using Persona.Hosting;
 using Persona.Hosting.Cluster;
+using Persona.Hosting.Online;
 using Persona.Hosting.Recommendations;
 using Persona.Server.Json;
 using Persona.Server.Security;
@@ -27,13 +29,15 @@ public static class RecommendationsApi
         app.MapGet("/v1/items/{id}/similar", Similar)
             .WithTags("Recommendations")
             .WithName("GetSimilarItems")
-            .WithSummary("Items like this one (model vectors, items often bought after it, items near it by text, popular in its category), with reasons. Query: n, collapseVariants.")
+            .WithSummary("Items like this one (model vectors, items often bought after it, items near it by text, popular in its category), with reasons. " +
+                         "Query: n, collapseVariants, user (whom the list is shown to: carts and purchases of theirs without a request id are attributed to it).")
             .RequireScope(PersonaScopes.Read);
         return app;
     }
 
     public static async Task<Results<Ok<RecommendationList>, ValidationProblem>> Recommend(
-        string id, HttpRequest request, RecommendationService service, PersonaEngine engine, IShopperCalls shoppers, CancellationToken cancellationToken)
+        string id, HttpRequest request, RecommendationService service, PersonaEngine engine, IShopperCalls shoppers, ExperimentService experiments,
+        CancellationToken cancellationToken)
     {
         var query = request.Query;
         var errors = new List<FieldError>();
@@ -56,26 +60,36 @@ public static class RecommendationsApi
         if (errors.Count > 0) return Problem(errors);
 
         // The service reads state keyed by stored ids; the answer names the user as the caller did.
-        var list = await shoppers.RecommendAsync(engine.UserIds.ToStored(id), new RecommendationQuery
+        var stored = engine.UserIds.ToStored(id);
+        var variant = experiments.Assign(OnlineSurface.Recommendations, stored);
+        var list = await shoppers.RecommendAsync(stored, new RecommendationQuery
         {
             Count = n,
             Category = category,
             Exclude = exclude,
             ExcludeSeen = excludeSeen,
-            Diversity = diversity,
+            Diversity = variant?.Strategy.Diversity ?? diversity,
             CollapseVariants = collapseVariants,
+            Weights = variant?.Strategy.Weights,
+            Personalize = variant?.Strategy.Personalize ?? true,
+            Variant = variant?.Label,
         }, cancellationToken);
         return TypedResults.Ok(list with { UserId = id });
     }
 
-    public static Results<Ok<SimilarItemsList>, ValidationProblem, ProblemHttpResult> Similar(string id, HttpRequest request, RecommendationService service)
+    public static Results<Ok<SimilarItemsList>, ValidationProblem, ProblemHttpResult> Similar(
+        string id, HttpRequest request, RecommendationService service, OnlineLoop online, ExperimentService experiments, PersonaEngine engine)
     {
         var errors = new List<FieldError>();
         var n = ReadCount(request.Query, service.Options, errors);
         var collapseVariants = ReadBool(request.Query, "collapseVariants", errors);
+        var user = Single(request.Query, "user", errors);
+        if (user is not null && string.IsNullOrWhiteSpace(user)) errors.Add(new FieldError(null, "user", "Must not be empty when given."));
         if (errors.Count > 0) return Problem(errors);
-        return service.Similar(id, n, collapseVariants) is { } list
-            ? TypedResults.Ok(list)
+        var shopper = user is null ? null : engine.UserIds.ToStored(user);
+        var variant = experiments.Assign(OnlineSurface.Similar, shopper);
+        return service.Similar(id, n, collapseVariants, variant?.Strategy.Weights) is { } list
+            ? TypedResults.Ok(online.Served(list, shopper, variant?.Label))
             : ApiResults.NotFound("Item not found.", $"No item has the id '{EventBatchReader.Truncate(id)}'.");
     }
 

@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Core.Ingestion;
+using Persona.Core.Online;
 using Persona.Core.Search;
 using Persona.Hosting;
 using Persona.Hosting.Cluster;
+using Persona.Hosting.Online;
 using Persona.Server.Security;
 
 namespace Persona.Server.Apis;
@@ -25,6 +27,10 @@ public sealed record SearchResponse(
 {
     /// <summary>The text encoder that served (kind and version); null when the search was lexical only.</summary>
     public SearchEncoder? Encoder { get; init; }
+    /// <summary>This answer's id: impressions, clicks, carts and purchases may carry it with the result's position.</summary>
+    public string? RequestId { get; init; }
+    /// <summary>The experiment variant that answered (<c>experiment/variant</c>); null outside experiments.</summary>
+    public string? Variant { get; init; }
 }
 
 public static class SearchApi
@@ -52,9 +58,11 @@ public static class SearchApi
     /// <param name="semantic">False leaves the text encoder out: lexical candidates only (the playground's encoder switch).</param>
     /// <param name="engine">Maps the user id to the stored one.</param>
     /// <param name="shoppers">Runs a personalised search where the user's state lives.</param>
+    /// <param name="experiments">The running search experiment, if any, picks the user's variant.</param>
+    /// <param name="online">Gives an anonymous search its request id (a personalised one gets it where it runs).</param>
     /// <param name="cancellationToken">The request's.</param>
     public static async Task<Results<Ok<SearchResponse>, ValidationProblem>> Search(
-        SearchService search, PersonaEngine engine, IShopperCalls shoppers, string? q, string? user, int? n, string? category, double? priceMax, double? priceMin, bool? personalize,
+        SearchService search, PersonaEngine engine, IShopperCalls shoppers, OnlineLoop online, ExperimentService experiments, string? q, string? user, int? n, string? category, double? priceMax, double? priceMin, bool? personalize,
         bool? semantic, CancellationToken cancellationToken)
     {
         var errors = new List<FieldError>();
@@ -67,6 +75,8 @@ public static class SearchApi
         if (errors.Count > 0) return ApiResults.QueryProblem(errors);
 
         var started = Stopwatch.GetTimestamp();
+        var stored = string.IsNullOrWhiteSpace(user) ? null : engine.UserIds.ToStored(user);
+        var variant = experiments.Assign(OnlineSurface.Search, stored);
         var request = new SearchRequest
         {
             Query = q!,
@@ -74,12 +84,13 @@ public static class SearchApi
             Category = category,
             PriceMax = priceMax,
             PriceMin = priceMin,
-            Personalize = personalize ?? true,
-            Semantic = semantic ?? true,
+            Personalize = (personalize ?? true) && (variant?.Strategy.Personalize ?? true),
+            Semantic = (semantic ?? true) && (variant?.Strategy.Semantic ?? true),
+            Variant = variant?.Label,
         };
-        var result = string.IsNullOrWhiteSpace(user)
-            ? search.Search(request, user)
-            : await shoppers.SearchAsync(engine.UserIds.ToStored(user), request, cancellationToken);
+        var result = stored is null
+            ? online.Served(search.Search(request, null), shopper: null)
+            : await shoppers.SearchAsync(stored, request, cancellationToken);
         var items = result.Hits.Select(h => new SearchItem(
             h.Item.Id, h.Item.Title, h.Item.Brand, h.Item.CategoryPath, h.Item.Price, h.Item.Currency, h.Score, h.Breakdown, h.Reason)
         {
@@ -87,7 +98,7 @@ public static class SearchApi
             CategoryPathZh = h.Item.Attributes.GetValueOrDefault("category_path_zh"),
         }).ToList();
         return TypedResults.Ok(new SearchResponse(result.Query, user, result.Personalized, result.Candidates,
-            Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 3), items) { Encoder = result.Encoder });
+            Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 3), items) { Encoder = result.Encoder, RequestId = result.RequestId, Variant = result.Variant });
     }
 
     public static Ok<SearchStatus> Status(SearchService search) => TypedResults.Ok(search.Status);

@@ -1,0 +1,25 @@
+namespace Persona.Hosting.Online;
+
+/// <summary>The online loop (<c>Persona:Online</c>): attribution and experiments. See docs/online-loop.md.</summary>
+public sealed class OnlineOptions
+{
+    public const string SectionName = "Persona:Online";
+
+    /// <summary>How long after an answer a cart or purchase without a request id is attributed to it (last touch).</summary>
+    public int AttributionWindowMinutes { get; set; } = 1440;
+
+    /// <summary>Most served answers held for attribution; the oldest go first (about 100–300 bytes each).</summary>
+    public int MaxServedAnswers { get; set; } = 1_000_000;
+
+    /// <summary>Impressions (or served positions) per variant below which an experiment's figures carry a warning.</summary>
+    public int MinSample { get; set; } = 1000;
+
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (AttributionWindowMinutes is < 1 or > 43_200) problems.Add("AttributionWindowMinutes must be between 1 and 43200 (30 days).");
+        if (MaxServedAnswers is < 1000 or > 100_000_000) problems.Add("MaxServedAnswers must be between 1000 and 100000000.");
+        if (MinSample is < 1 or > 100_000_000) problems.Add("MinSample must be between 1 and 100000000.");
+        return problems;
+    }
+}
