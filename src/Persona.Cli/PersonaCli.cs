@@ -15,6 +15,7 @@ public static class PersonaCli
         root.Add(ProfileCommand.Create());
         root.Add(TrainCommand.Create());
         root.Add(ModelsCommand.Create());
+        root.Add(ExperimentsCommand.Create());
         root.Add(RecommendCommand.Create());
         root.Add(EvaluateCommand.Create());
         root.Add(BenchCommand.Create());

@@ -30,9 +30,25 @@ internal static class DemoCommand
             if (r.GetValueOrDefault<double>() is var m && !(double.IsFinite(m) && m >= 0)) r.AddError("--train-minutes must be 0 (no training) or a positive number.");
         });
         var urls = CommonOptions.Urls();
+        var simulate = new Option<bool>("--simulate")
+        {
+            Description = "While serving, simulated shoppers see what Persona shows them and click and buy by their latent preferences; " +
+                          "an experiment \"popular\" vs \"personalised\" starts itself. With --no-serve the command ends when the simulation does.",
+        };
+        var minutes = new Option<double>("--minutes") { Description = "How long the simulation runs.", DefaultValueFactory = _ => 5 };
+        minutes.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is var m && !(double.IsFinite(m) && m > 0 && m <= 24 * 60)) r.AddError("--minutes must be more than 0 and at most 1440.");
+        });
+        var rate = new Option<double>("--rate") { Description = "Simulated sessions per second (0: as fast as the server answers).", DefaultValueFactory = _ => 50 };
+        rate.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is var x && !(double.IsFinite(x) && x >= 0)) r.AddError("--rate must be 0 or a positive number.");
+        });
+        var output = new Option<FileInfo?>("--output") { Description = "Write the simulated experiment's figures as JSON to this file." };
         var command = new Command("demo", "Generate a bilingual demo shop, import it, build profiles, train the sequence model (about a minute), print three profiles, then serve the API.")
         {
-            data, users, seed, noServe, trainMinutes, urls,
+            data, users, seed, noServe, trainMinutes, urls, simulate, minutes, rate, output,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -50,10 +66,16 @@ internal static class DemoCommand
                 if (truth is null) return 1;
                 await TrainSequenceModelAsync(engine, dir, parse.GetValue(trainMinutes), cancellationToken);
                 PrintExamples(engine, truth, dir, parse.GetValue(urls)!);
-                if (parse.GetValue(noServe)) return 0;
+                if (parse.GetValue(noServe) && !parse.GetValue(simulate)) return 0;
                 // The demo runs open, and says so: a development mode, never for real data.
                 AnsiConsole.MarkupLine("[yellow]Demo mode: the API runs OPEN (no API keys). Use `persona serve` with keys for real data.[/]");
-                await ServeCommand.RunAsync(dir, parse.GetValue(urls)!, engine, cancellationToken, [ServeCommand.OpenSetting]);
+                using var serving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var simulation = parse.GetValue(simulate)
+                    ? SimulateAsync(engine, truth, parse.GetValue(urls)!, TimeSpan.FromMinutes(parse.GetValue(minutes)), parse.GetValue(rate), parse.GetValue(seed),
+                        parse.GetValue(output), stopServing: parse.GetValue(noServe) ? serving : null, cancellationToken)
+                    : Task.CompletedTask;
+                await ServeCommand.RunAsync(dir, parse.GetValue(urls)!, engine, serving.Token, [ServeCommand.OpenSetting]);
+                await simulation;
                 return 0;
             }
             finally
@@ -63,6 +85,35 @@ internal static class DemoCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Runs the simulation against the server this command serves; a failure is reported, never ends the serving.</summary>
+    private static async Task SimulateAsync(PersonaEngine engine, IReadOnlyList<DemoTruth> truth, string urls, TimeSpan duration, double rate, int seed,
+        FileInfo? output, CancellationTokenSource? stopServing, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        try
+        {
+            var items = new List<Item>();
+            await foreach (var item in engine.Store.ReadItemsAsync(cancellationToken)) items.Add(item);
+            var url = urls.Split(';', StringSplitOptions.RemoveEmptyEntries)[0].Replace("://+", "://127.0.0.1", StringComparison.Ordinal)
+                .Replace("://*", "://127.0.0.1", StringComparison.Ordinal).Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal);
+            using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
+            var simulation = new DemoSimulation(http, new DemoResponder(items), truth, items, AnsiConsole.Console);
+            var experiment = await simulation.RunAsync(duration, rate, seed, cancellationToken);
+            await simulation.ReportAsync(experiment, output, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or IOException or System.Text.Json.JsonException)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]The simulation stopped: {ex.Message}[/]");
+        }
+        finally
+        {
+            if (stopServing is not null) await stopServing.CancelAsync();
+        }
     }
 
     /// <summary>Minutes the demo trains the sequence model for by default: enough for model-based recommendations with reasons.</summary>

@@ -40,7 +40,7 @@ public sealed class OnlineOptionsValidator : IValidateOptions<OnlineOptions>
 /// Reads the stored experiments once the engine is up, then again every <see cref="RefreshInterval"/>: in a cluster
 /// another node may have started or stopped one.
 /// </summary>
-internal sealed class ExperimentLoader(ExperimentService experiments) : BackgroundService
+public sealed class ExperimentLoader(ExperimentService experiments) : BackgroundService
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(15);
 
