@@ -46,9 +46,15 @@ internal static class DemoCommand
             if (r.GetValueOrDefault<double>() is var x && !(double.IsFinite(x) && x >= 0)) r.AddError("--rate must be 0 or a positive number.");
         });
         var output = new Option<FileInfo?>("--output") { Description = "Write the simulated experiment's figures as JSON to this file." };
+        var experiment = new Option<string>("--experiment")
+        {
+            Description = "What the simulation's experiment compares: personalisation (popular vs personalised) or blend (configured vs learned blend).",
+            DefaultValueFactory = _ => DemoSimulation.PersonalisationExperiment,
+        };
+        experiment.AcceptOnlyFromAmong(DemoSimulation.PersonalisationExperiment, DemoSimulation.BlendExperiment);
         var command = new Command("demo", "Generate a bilingual demo shop, import it, build profiles, train the sequence model (about a minute), print three profiles, then serve the API.")
         {
-            data, users, seed, noServe, trainMinutes, urls, simulate, minutes, rate, output,
+            data, users, seed, noServe, trainMinutes, urls, simulate, minutes, rate, output, experiment,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -71,10 +77,12 @@ internal static class DemoCommand
                 AnsiConsole.MarkupLine("[yellow]Demo mode: the API runs OPEN (no API keys). Use `persona serve` with keys for real data.[/]");
                 using var serving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var simulation = parse.GetValue(simulate)
-                    ? SimulateAsync(engine, truth, parse.GetValue(urls)!, TimeSpan.FromMinutes(parse.GetValue(minutes)), parse.GetValue(rate), parse.GetValue(seed),
-                        parse.GetValue(output), stopServing: parse.GetValue(noServe) ? serving : null, cancellationToken)
+                    ? SimulateAsync(engine, truth, parse.GetValue(urls)!, parse.GetValue(experiment)!, TimeSpan.FromMinutes(parse.GetValue(minutes)), parse.GetValue(rate),
+                        parse.GetValue(seed), parse.GetValue(output), stopServing: parse.GetValue(noServe) ? serving : null, cancellationToken)
                     : Task.CompletedTask;
-                await ServeCommand.RunAsync(dir, parse.GetValue(urls)!, engine, serving.Token, [ServeCommand.OpenSetting]);
+                // A simulation lasts minutes: the learned blend is refitted every minute so that it can move within one.
+                string[] settings = parse.GetValue(simulate) ? [ServeCommand.OpenSetting, "--Persona:Online:BlendRefitMinutes=1"] : [ServeCommand.OpenSetting];
+                await ServeCommand.RunAsync(dir, parse.GetValue(urls)!, engine, serving.Token, settings);
                 await simulation;
                 return 0;
             }
@@ -88,7 +96,7 @@ internal static class DemoCommand
     }
 
     /// <summary>Runs the simulation against the server this command serves; a failure is reported, never ends the serving.</summary>
-    private static async Task SimulateAsync(PersonaEngine engine, IReadOnlyList<DemoTruth> truth, string urls, TimeSpan duration, double rate, int seed,
+    private static async Task SimulateAsync(PersonaEngine engine, IReadOnlyList<DemoTruth> truth, string urls, string kind, TimeSpan duration, double rate, int seed,
         FileInfo? output, CancellationTokenSource? stopServing, CancellationToken cancellationToken)
     {
         await Task.Yield();
@@ -100,7 +108,7 @@ internal static class DemoCommand
                 .Replace("://*", "://127.0.0.1", StringComparison.Ordinal).Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal);
             using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
             var simulation = new DemoSimulation(http, new DemoResponder(items), truth, items, AnsiConsole.Console);
-            var experiment = await simulation.RunAsync(duration, rate, seed, cancellationToken);
+            var experiment = await simulation.RunAsync(kind, duration, rate, seed, cancellationToken);
             await simulation.ReportAsync(experiment, output, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

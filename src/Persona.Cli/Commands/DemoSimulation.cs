@@ -12,11 +12,13 @@ namespace Persona.Cli.Commands;
 /// preferences (<see cref="DemoResponder"/>), over HTTP as a shop's front end would: each session asks for
 /// recommendations (70 %), similar items (15 %) or a search (15 %), reports the first ten results as impressions
 /// with the request id and position, clicks, carts and buys (purchases without the request id, so they are attributed
-/// by last touch). It first starts the experiment "popular" against "personalised" on recommendations.
+/// by last touch). It first starts the experiment "popular" against "personalised" on recommendations, or (with
+/// <c>--experiment blend</c>) the configured blend against the blend learned from the clicks.
 /// </summary>
 internal sealed class DemoSimulation(HttpClient http, DemoResponder responder, IReadOnlyList<DemoTruth> shoppers, IReadOnlyList<Item> items, IAnsiConsole terminal)
 {
-    public const string ExperimentPrefix = "demo-popular-vs-personalised";
+    public const string PersonalisationExperiment = "personalisation";
+    public const string BlendExperiment = "blend";
     private const int Shown = 10;
     private readonly Dictionary<string, List<string>> _itemsByLeaf = items
         .Where(i => i.CategoryPath.Count > 0)
@@ -25,11 +27,12 @@ internal sealed class DemoSimulation(HttpClient http, DemoResponder responder, I
     private long _sessions, _impressions, _clicks, _purchases, _errors;
 
     /// <summary>Runs for <paramref name="duration"/> at about <paramref name="sessionsPerSecond"/> (0: as fast as the server answers); returns the experiment id.</summary>
-    public async Task<string> RunAsync(TimeSpan duration, double sessionsPerSecond, int seed, CancellationToken cancellationToken)
+    public async Task<string> RunAsync(string kind, TimeSpan duration, double sessionsPerSecond, int seed, CancellationToken cancellationToken)
     {
         await WaitUntilHealthyAsync(cancellationToken);
-        var experiment = await StartExperimentAsync(cancellationToken);
-        terminal.MarkupLineInterpolated($"[green]Simulating shoppers for {duration.TotalMinutes:0.#} min[/] against the running API; experiment [bold]{experiment}[/] compares popular and personalised recommendations.");
+        var experiment = await StartExperimentAsync(kind, cancellationToken);
+        var compares = kind == BlendExperiment ? "the configured and the learned recommendation blend" : "popular and personalised recommendations";
+        terminal.MarkupLineInterpolated($"[green]Simulating shoppers for {duration.TotalMinutes:0.#} min[/] against the running API; experiment [bold]{experiment}[/] compares {compares}.");
         var deadline = DateTimeOffset.UtcNow + duration;
         const int Workers = 4;
         var interval = sessionsPerSecond > 0 ? TimeSpan.FromSeconds(Workers / sessionsPerSecond) : TimeSpan.Zero;
@@ -140,7 +143,7 @@ internal sealed class DemoSimulation(HttpClient http, DemoResponder responder, I
     }
 
     /// <summary>Stops a running recommendations experiment (an earlier simulation's), then creates and starts a fresh one.</summary>
-    private async Task<string> StartExperimentAsync(CancellationToken cancellationToken)
+    private async Task<string> StartExperimentAsync(string kind, CancellationToken cancellationToken)
     {
         var existing = await http.GetFromJsonAsync<JsonElement>("/v1/experiments", cancellationToken);
         var ids = new HashSet<string>(StringComparer.Ordinal);
@@ -152,19 +155,32 @@ internal sealed class DemoSimulation(HttpClient http, DemoResponder responder, I
             if (experiment.GetProperty("surface").GetString() == "recommendations" && experiment.GetProperty("state").GetString() == "running")
                 (await http.PostAsync($"/v1/experiments/{id}/stop", null, cancellationToken)).Dispose();
         }
-        var name = ExperimentPrefix;
-        for (var n = 2; ids.Contains(name); n++) name = string.Create(CultureInfo.InvariantCulture, $"{ExperimentPrefix}-{n}");
-        var body = new
-        {
-            id = name,
-            name = "Popular vs personalised (simulation) / 热门 vs 个性化（模拟）",
-            surface = "recommendations",
-            variants = new object[]
+        var prefix = kind == BlendExperiment ? "demo-fixed-vs-learned-blend" : "demo-popular-vs-personalised";
+        var name = prefix;
+        for (var n = 2; ids.Contains(name); n++) name = string.Create(CultureInfo.InvariantCulture, $"{prefix}-{n}");
+        object body = kind == BlendExperiment
+            ? new
             {
-                new { name = "popular", traffic = 0.5, strategy = new { sources = new Dictionary<string, double> { ["popularity"] = 1 }, personalize = false } },
-                new { name = "personalised", traffic = 0.5 },
-            },
-        };
+                id = name,
+                name = "Configured vs learned blend (simulation) / 配置权重 vs 学习权重（模拟）",
+                surface = "recommendations",
+                variants = new object[]
+                {
+                    new { name = "configured", traffic = 0.5 },
+                    new { name = "learned", traffic = 0.5, strategy = new { blend = "learned" } },
+                },
+            }
+            : new
+            {
+                id = name,
+                name = "Popular vs personalised (simulation) / 热门 vs 个性化（模拟）",
+                surface = "recommendations",
+                variants = new object[]
+                {
+                    new { name = "popular", traffic = 0.5, strategy = new { sources = new Dictionary<string, double> { ["popularity"] = 1 }, personalize = false } },
+                    new { name = "personalised", traffic = 0.5 },
+                },
+            };
         using (var created = await http.PostAsJsonAsync("/v1/experiments", body, cancellationToken))
             if (!created.IsSuccessStatusCode) throw new InvalidOperationException($"Creating the experiment failed: {await created.Content.ReadAsStringAsync(cancellationToken)}");
         using (var started = await http.PostAsync($"/v1/experiments/{name}/start", null, cancellationToken))
@@ -203,6 +219,7 @@ internal sealed class DemoSimulation(HttpClient http, DemoResponder responder, I
                 errors = Interlocked.Read(ref _errors),
                 report,
                 online = await http.GetFromJsonAsync<JsonElement>("/v1/metrics/online?by=surface,source", cancellationToken),
+                learned_blend = await http.GetFromJsonAsync<JsonElement>("/v1/metrics/online/blend", cancellationToken),
             };
             await File.WriteAllTextAsync(output.FullName, JsonSerializer.Serialize(summary, PersonaJson.Options), cancellationToken);
             terminal.MarkupLineInterpolated($"[grey]Written to {output.FullName}.[/]");

@@ -26,6 +26,15 @@ public sealed record Strategy
     public bool Personalize { get; init; } = true;
     /// <summary>Search: whether the text encoder's candidates take part.</summary>
     public bool Semantic { get; init; } = true;
+    /// <summary>Recommendations without <see cref="Sources"/>: <c>configured</c> (the default) or <c>learned</c> (refitted from clicks, <see cref="BlendLearner"/>).</summary>
+    public string? Blend { get; init; }
+
+    public const string ConfiguredBlend = "configured";
+    public const string LearnedBlend = "learned";
+
+    /// <summary>Whether the answer uses the learned blend.</summary>
+    [JsonIgnore]
+    public bool Learned => Blend == LearnedBlend;
 
     /// <summary>The recommendation blend this strategy asks for, or null for the configured one.</summary>
     [JsonIgnore]
@@ -126,6 +135,10 @@ public sealed record Experiment
             if (!(v.Traffic is > 0 and <= 1)) errors.Add(new FieldError(null, $"{at}.traffic", "Must be more than 0 and at most 1."));
             if (v.Strategy.Diversity is { } diversity && !(diversity is >= 0 and <= 1))
                 errors.Add(new FieldError(null, $"{at}.strategy.diversity", "Must be between 0 and 1."));
+            if (v.Strategy.Blend is { } blend && blend is not (Strategy.ConfiguredBlend or Strategy.LearnedBlend))
+                errors.Add(new FieldError(null, $"{at}.strategy.blend", $"Must be '{Strategy.ConfiguredBlend}' or '{Strategy.LearnedBlend}'."));
+            else if (v.Strategy.Learned && v.Strategy.Sources is not null)
+                errors.Add(new FieldError(null, $"{at}.strategy.blend", "A learned blend learns the sources' weights: leave sources out."));
             if (v.Strategy.Sources is { } sources)
             {
                 if (sources.Count == 0) errors.Add(new FieldError(null, $"{at}.strategy.sources", "Name at least one source, or leave sources out for the configured blend."));

@@ -19,6 +19,7 @@ public static class OnlineHostingExtensions
         builder.Services.TryAddSingleton<OnlineLoop>();
         builder.Services.AddSingleton<IStatePartObserver>(sp => sp.GetRequiredService<OnlineLoop>());
         builder.Services.TryAddSingleton<ExperimentService>();
+        builder.Services.TryAddSingleton<LearnedBlendService>();
         builder.Services.AddHostedService<ExperimentLoader>();
         return builder;
     }

@@ -40,6 +40,12 @@ public static class OnlineApi
                          "(recommendations, similar items, search). Query: from, to (ISO 8601; default the last 24 hours), " +
                          "by (surface, source, position, variant, hour; comma-separated or repeated).")
             .RequireScope(PersonaScopes.Read);
+        app.MapGet("/v1/metrics/online/blend", (LearnedBlendService blend) => TypedResults.Ok(blend.Current))
+            .WithTags("Online")
+            .WithName("GetLearnedBlend")
+            .WithSummary("The recommendation blend learned from clicks: per source its shown positions, clicks, clicks its positions predict, lift and weight factor, " +
+                         "and the weights a strategy with blend \"learned\" uses (refitted every Persona:Online:BlendRefitMinutes).")
+            .RequireScope(PersonaScopes.Read);
         return app;
     }
 

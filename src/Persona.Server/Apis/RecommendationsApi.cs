@@ -37,7 +37,7 @@ public static class RecommendationsApi
 
     public static async Task<Results<Ok<RecommendationList>, ValidationProblem>> Recommend(
         string id, HttpRequest request, RecommendationService service, PersonaEngine engine, IShopperCalls shoppers, ExperimentService experiments,
-        CancellationToken cancellationToken)
+        LearnedBlendService blend, CancellationToken cancellationToken)
     {
         var query = request.Query;
         var errors = new List<FieldError>();
@@ -70,7 +70,7 @@ public static class RecommendationsApi
             ExcludeSeen = excludeSeen,
             Diversity = variant?.Strategy.Diversity ?? diversity,
             CollapseVariants = collapseVariants,
-            Weights = variant?.Strategy.Weights,
+            Weights = blend.WeightsFor(variant?.Strategy),
             Personalize = variant?.Strategy.Personalize ?? true,
             Variant = variant?.Label,
         }, cancellationToken);
