@@ -6,6 +6,7 @@ import { renderUsers } from './pages/users.js';
 import { renderSegments } from './pages/segments.js';
 import { renderSearch } from './pages/search.js';
 import { renderModels } from './pages/models.js';
+import { renderOnline } from './pages/online.js';
 import { apiKey, setApiKey } from './api.js';
 
 // Hash routes (#/users/u-42) so the server needs no fallback route and every page is a bookmark.
@@ -15,6 +16,7 @@ const Pages = [
   { id: 'segments', render: renderSegments },
   { id: 'search', render: renderSearch },
   { id: 'models', render: renderModels },
+  { id: 'online', render: renderOnline },
 ];
 
 const page = document.getElementById('page');
