@@ -1,6 +1,8 @@
 using System.Numerics.Tensors;
 using Persona.Abstractions;
 using Persona.Core.Models.Sequence;
+using Persona.Core.Ranking.Rerankers;
+using Persona.Core.Ranking.Sources;
 using Persona.Core.Retrieval;
 
 namespace Persona.Core.Ranking;
@@ -18,8 +20,12 @@ namespace Persona.Core.Ranking;
 /// Stateless apart from the indexes it reads: safe for concurrent requests. The item pairs are read through a
 /// function because the one structure is replaced when an erasure recounts it.
 /// </remarks>
-public sealed class Recommender(RecommendationOptions options, ItemCatalog catalog, Func<ItemPairs> pairs, PopularityIndex popularity)
+public sealed class Recommender(RecommendationOptions options, ItemCatalog catalog, Func<ItemPairs> pairs, PopularityIndex popularity, CandidateSources? registry = null)
 {
+    private readonly CandidateSources sources = registry ?? CandidateSources.Default;
+    // After the blend: one item per product group, then diversity (MMR) choosing what is shown.
+    private readonly IReranker[] _rerankers = [new ProductGroupCollapse(), new MmrDiversity(options.MmrPoolFactor)];
+
     public RecommendationOptions Options => options;
 
     public IReadOnlyList<Recommendation> Recommend(UserContext user, RecommendationQuery query, ModelView? model)
@@ -35,115 +41,79 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
             catalog.TryGet(id, out var e) && e.Item.Available && !query.Exclude.Contains(id)
             && (seen is null || !seen.Contains(id)) && (category is null || e.InCategory(category));
 
-        var pool = new Dictionary<string, Candidate>(StringComparer.Ordinal);
-        // Only the best n × MmrPoolFactor of the blend are ever shown, so each source needs a margin over that, not more.
-        var m = Math.Min(options.CandidatesPerSource, Math.Max(50, 2 * n * options.MmrPoolFactor));
-        var anchors = user.Personalized ? Anchors(user.Recent) : [];
-
-        // Model: user vector · item vectors, re-encoded from the recent steps on every request.
-        var anchorVectors = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        if (model is not null && user.Personalized && user.Recent.Count > 0 && w.Model > 0)
+        var request = new CandidateRequest
         {
-            var steps = new List<SequenceStep>(user.Recent.Count);
-            foreach (var s in user.Recent)
-                if (catalog.TryGet(s.ItemId, out var e)) steps.Add(new SequenceStep(e.Item, s.Type, s.Timestamp));
-            if (steps.Count > 0 && model.Model.EncodeUser(steps) is { } userVector && userVector.Length == model.Index.Dimension)
-            {
-                var hits = model.Index.Search(userVector, m, Accept);
-                if (hits.Length > 0)
-                {
-                    var max = hits[0].Score;
-                    var min = hits[^1].Score;
-                    foreach (var hit in hits)
-                        Get(pool, hit.Id).Model = max > min ? (hit.Score - min) / (max - min) : 1;
-                }
-                foreach (var (anchor, _) in anchors)
-                    if (model.Index.GetVector(anchor.ItemId) is { } v) anchorVectors[anchor.ItemId] = v;
-            }
-        }
-
-        // Co-occurrence: what tends to follow the user's most recent distinct items.
-        if (w.CoOccurrence > 0)
-        {
-            var shown = n * options.MmrPoolFactor;
-            var coOccurrence = pairs();
-            foreach (var (anchor, weight) in anchors)
-            {
-                var total = coOccurrence.Total(anchor.ItemId);
-                if (total == 0) continue;
-                // Older anchors count less, so fewer of their followers can reach the shown part of the blend.
-                foreach (var f in coOccurrence.Followers(anchor.ItemId, Math.Min(m, Math.Max(10, (int)(2 * shown * weight))), Accept))
-                {
-                    var value = weight * f.Score / total;
-                    var c = Get(pool, f.Id);
-                    c.CoOccurrence += value;
-                    if (value > c.AnchorValue)
-                    {
-                        c.AnchorValue = value;
-                        c.Anchor = anchor.ItemId;
-                    }
-                }
-            }
-            ScaleToMax(pool.Values, static c => c.CoOccurrence, static (c, v) => c.CoOccurrence = v);
-        }
-
-        // Popularity, overall and within the user's strongest categories (the cold-start path when nothing else fires).
-        var affinity = user.Personalized && user.Affinities is { } a ? new AffinityLookup(a) : null;
-        foreach (var hit in popularity.Top(null, m, Accept)) Get(pool, hit.Id);
-        if (affinity is not null)
-            foreach (var key in affinity.TopCategoryKeys(3))
-                foreach (var hit in popularity.Top(key, m / 2, Accept)) Get(pool, hit.Id);
-        // Popular among shoppers who share the user's attributes: each group's best scaled to 1, the strongest group counting.
-        if (user.Personalized && w.Segment > 0)
-            foreach (var segment in user.Segments)
-            {
-                var best = popularity.TopScore(segment.Key);
-                if (best <= 0) continue;
-                foreach (var hit in popularity.Top(segment.Key, m / 2, Accept))
-                {
-                    var c = Get(pool, hit.Id);
-                    var value = Math.Sqrt(Math.Clamp(hit.Score / best, 0, 1));
-                    if (value <= c.Segment) continue;
-                    c.Segment = value;
-                    c.SegmentLabel = segment;
-                }
-            }
-        var popularityScores = popularity.Overall();
-        var popularityMax = popularityScores.Best;
+            User = user,
+            Query = query,
+            Model = model,
+            Catalog = catalog,
+            Pairs = pairs(),
+            Popularity = popularity,
+            Options = options,
+            Count = n,
+            // Only the best n × MmrPoolFactor of the blend are ever shown, so each source needs a margin over that, not more.
+            PerSource = Math.Min(options.CandidatesPerSource, Math.Max(50, 2 * n * options.MmrPoolFactor)),
+            Accept = Accept,
+            Anchors = user.Personalized ? Anchors(user.Recent) : [],
+            Affinity = user.Personalized && user.Affinities is { } a ? new AffinityLookup(a) : null,
+        };
+        var all = sources.All;
+        var weights = new double[all.Count];
+        for (var s = 0; s < all.Count; s++) weights[s] = w.Of(all[s].Name);
+        var pool = new CandidatePool(all.Count);
+        for (var s = 0; s < all.Count; s++)
+            if (weights[s] > 0 || all[s].AlwaysGathers) all[s].Gather(request, pool, s);
+        for (var s = 0; s < all.Count; s++) all[s].Score(request, pool, s);
 
         var ranked = new List<Scored>(pool.Count);
-        foreach (var (id, c) in pool)
+        foreach (var c in pool.All)
         {
-            var entry = catalog.TryGet(id, out var e) ? e : null;
-            if (entry is null) continue;
-            if (popularityMax > 0) c.Popularity = Math.Sqrt(Math.Clamp(popularityScores.Of(id, entry.Number) / popularityMax, 0, 1));
-            if (affinity is not null) (c.Affinity, c.AffinityLabel) = affinity.Of(entry);
-            var score = w.Model * c.Model + w.CoOccurrence * c.CoOccurrence
-                + w.Affinity * c.Affinity + w.Popularity * c.Popularity + w.Segment * c.Segment;
+            if (!catalog.TryGet(c.ItemId, out var entry)) continue;
+            var score = 0.0;
+            for (var s = 0; s < weights.Length; s++) score += weights[s] * c.Scores[s];
             ranked.Add(new Scored(entry, c, score));
         }
         ranked.Sort(static (x, y) => y.Score != x.Score ? y.Score.CompareTo(x.Score) : string.CompareOrdinal(x.Entry.Item.Id, y.Entry.Item.Id));
-        if (query.CollapseVariants ?? options.CollapseVariants) ranked = BestOfEachGroup(ranked, exceptGroup: null);
-        var order = Diversify(ranked, n, query.Diversity, model);
+        var order = Rerank(new RerankRequest
+        {
+            Count = n,
+            Diversity = query.Diversity,
+            CollapseVariants = query.CollapseVariants ?? options.CollapseVariants,
+            Model = model,
+        }, ranked, static r => (r.Entry, r.Score));
 
-        var results = new List<Recommendation>(order.Length);
+        var results = new List<Recommendation>(order.Count);
+        var popularitySlot = IndexOf(RecommendationSources.Popularity);
         foreach (var i in order)
         {
             var r = ranked[i];
-            (string Source, double Value)[] parts =
-            [
-                (RecommendationSources.Model, w.Model * r.Candidate.Model),
-                (RecommendationSources.CoOccurrence, w.CoOccurrence * r.Candidate.CoOccurrence),
-                (RecommendationSources.Affinity, w.Affinity * r.Candidate.Affinity),
-                (RecommendationSources.Popularity, w.Popularity * r.Candidate.Popularity),
-                (RecommendationSources.Segment, w.Segment * r.Candidate.Segment),
-            ];
-            var sources = parts.Where(p => p.Value > 0).OrderByDescending(p => p.Value).Select(p => p.Source).ToList();
-            if (sources.Count == 0) sources.Add(RecommendationSources.Popularity);
-            results.Add(new Recommendation(r.Entry.Item.Id, r.Entry.TitleEn, Math.Round(r.Score, 6), sources,
-                ReasonFor(r, sources, category, user, anchorVectors, model)));
+            // Strongest contribution first; ties keep the registry's order.
+            var contributing = Enumerable.Range(0, all.Count)
+                .Where(s => weights[s] * r.Candidate.Scores[s] > 0)
+                .OrderByDescending(s => weights[s] * r.Candidate.Scores[s])
+                .ToList();
+            if (contributing.Count == 0 && popularitySlot >= 0) contributing.Add(popularitySlot);
+            var names = contributing.Select(s => all[s].Name).ToList();
+            if (names.Count == 0) names.Add(RecommendationSources.Popularity);
+            results.Add(new Recommendation(r.Entry.Item.Id, r.Entry.TitleEn, Math.Round(r.Score, 6), names,
+                ReasonFor(request, r, contributing, category)));
         }
         return results;
+    }
+
+    private int IndexOf(string name)
+    {
+        for (var s = 0; s < sources.Count; s++)
+            if (sources.All[s].Name == name) return s;
+        return -1;
+    }
+
+    /// <summary>The first contributing source that explains the item, strongest first; else "popular in" its category.</summary>
+    private Reason ReasonFor(CandidateRequest request, Scored r, List<int> contributing, string? category)
+    {
+        foreach (var s in contributing)
+            if (sources.All[s].Explain(request, r.Candidate, r.Entry, s, onlySource: contributing.Count == 1) is { } reason) return reason;
+        return PopularitySource.PopularReason(r.Entry, category);
     }
 
     /// <summary>
@@ -160,7 +130,7 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         var w = weights ?? SourceWeights.From(options);
         var self = CatalogEntry.From(item);
         bool Accept(string id) => id != item.Id && catalog.TryGet(id, out var e) && e.Item.Available;
-        var pool = new Dictionary<string, Candidate>(StringComparer.Ordinal);
+        var pool = new Dictionary<string, SimilarCandidate>(StringComparer.Ordinal);
         var m = options.CandidatesPerSource;
         if (model is not null && (model.Index.GetVector(item.Id) ?? model.Model.ItemVector(item)) is { } vector && vector.Length == model.Index.Dimension)
             foreach (var hit in model.Index.Search(vector, m, Accept, cosine: true))
@@ -180,19 +150,21 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         var popularMax = popularity.TopScore(leaf);
         foreach (var hit in popular) Get(pool, hit.Id).Popularity = popularMax > 0 ? Math.Sqrt(Math.Clamp(hit.Score / popularMax, 0, 1)) : 0;
 
-        var ranked = new List<Scored>(pool.Count);
+        var ranked = new List<SimilarScored>(pool.Count);
         foreach (var (id, c) in pool)
         {
             if (!catalog.TryGet(id, out var entry)) continue;
             var score = w.Model * c.Model + w.CoOccurrence * c.CoOccurrence + w.Text * c.Text + w.Popularity * c.Popularity;
-            ranked.Add(new Scored(entry, c, score));
+            ranked.Add(new SimilarScored(entry, c, score));
         }
         ranked.Sort(static (x, y) => y.Score != x.Score ? y.Score.CompareTo(x.Score) : string.CompareOrdinal(x.Entry.Item.Id, y.Entry.Item.Id));
         // The item's own other colours and sizes are not "similar items"; nor are several variants of one other product.
-        if (collapseVariants ?? options.CollapseVariants) ranked = BestOfEachGroup(ranked, exceptGroup: self.GroupKey);
-        var results = new List<Recommendation>(Math.Min(n, ranked.Count));
-        foreach (var r in ranked.Take(n))
+        var order = Rerank(new RerankRequest { Count = n, CollapseVariants = collapseVariants ?? options.CollapseVariants, ExceptGroup = self.GroupKey }, ranked,
+            static r => (r.Entry, r.Score));
+        var results = new List<Recommendation>(order.Count);
+        foreach (var i in order)
         {
+            var r = ranked[i];
             (string Source, double Value)[] parts =
             [
                 (RecommendationSources.Model, w.Model * r.Candidate.Model),
@@ -213,15 +185,23 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         return results;
     }
 
-    /// <summary>The first (best) candidate of each product group, in order; <paramref name="exceptGroup"/>'s members left out.</summary>
-    private static List<Scored> BestOfEachGroup(List<Scored> ranked, ulong? exceptGroup)
+    /// <summary>Runs the re-rankers in order over the blend's ranking; returns the blend positions shown, in order.</summary>
+    private IReadOnlyList<int> Rerank<T>(RerankRequest request, List<T> ranked, Func<T, (CatalogEntry Entry, double Score)> view)
     {
-        var groups = new HashSet<ulong>();
-        if (exceptGroup is { } except) groups.Add(except);
-        var kept = new List<Scored>(ranked.Count);
-        foreach (var r in ranked)
-            if (groups.Add(r.Entry.GroupKey)) kept.Add(r);
-        return kept;
+        var items = new List<RankedItem>(ranked.Count);
+        for (var i = 0; i < ranked.Count; i++)
+        {
+            var (entry, score) = view(ranked[i]);
+            items.Add(new RankedItem(entry, score, i));
+        }
+        foreach (var reranker in _rerankers)
+        {
+            var kept = reranker.Rerank(request, items);
+            var next = new List<RankedItem>(kept.Count);
+            foreach (var k in kept) next.Add(items[k]);
+            items = next;
+        }
+        return items.Count > request.Count ? [.. items.Take(request.Count).Select(r => r.BlendIndex)] : [.. items.Select(r => r.BlendIndex)];
     }
 
     /// <summary>The user's most recent distinct catalog items, newest first, with weight decay^rank.</summary>
@@ -239,21 +219,6 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         return anchors;
     }
 
-    private int[] Diversify(List<Scored> ranked, int n, double diversity, ModelView? model)
-    {
-        var poolSize = Math.Min(ranked.Count, n * options.MmrPoolFactor);
-        if (diversity <= 0 || poolSize <= n) return [.. Enumerable.Range(0, Math.Min(n, ranked.Count))];
-        var best = ranked[0].Score > 0 ? ranked[0].Score : 1;
-        var relevance = new double[poolSize];
-        var vectors = new float[]?[poolSize];
-        for (var i = 0; i < poolSize; i++)
-        {
-            relevance[i] = ranked[i].Score / best;
-            vectors[i] = model?.Index.GetVector(ranked[i].Entry.Item.Id);
-        }
-        return Mmr.Select(relevance, n, diversity, (a, b) => Similarity(ranked[a].Entry, vectors[a], ranked[b].Entry, vectors[b]));
-    }
-
     /// <summary>Cosine of the model's item vectors when both have one (negative taken as 0), else shared category depth and brand.</summary>
     public static double Similarity(CatalogEntry a, float[]? va, CatalogEntry b, float[]? vb)
     {
@@ -268,80 +233,13 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         return (depth == 0 ? 0 : 0.7 * shared / depth) + (sameBrand ? 0.3 : 0);
     }
 
-    private Reason ReasonFor(Scored r, List<string> sources, string? category, UserContext user,
-        Dictionary<string, float[]> anchorVectors, ModelView? model)
+    private static SimilarCandidate Get(Dictionary<string, SimilarCandidate> pool, string id)
     {
-        foreach (var source in sources)
-        {
-            switch (source)
-            {
-                case RecommendationSources.Model:
-                    {
-                        // Name the recent item most like this one; without one, the next source explains it better.
-                        var vector = model?.Index.GetVector(r.Entry.Item.Id);
-                        BehaviorStep? nearest = null;
-                        var bestCosine = 0f;
-                        if (vector is not null)
-                        {
-                            for (var i = user.Recent.Count - 1; i >= 0; i--)
-                            {
-                                var step = user.Recent[i];
-                                if (step.ItemId == r.Entry.Item.Id || !anchorVectors.TryGetValue(step.ItemId, out var av)) continue;
-                                var cosine = TensorPrimitives.CosineSimilarity(vector, av);
-                                if (cosine > bestCosine)
-                                {
-                                    bestCosine = cosine;
-                                    nearest = step;
-                                }
-                            }
-                        }
-                        if (nearest is { } s && catalog.TryGet(s.ItemId, out var anchor)) return Reasons.SimilarToYour(anchor, s.Type);
-                        if (sources.Count == 1) return Reasons.FromRecentActivity();
-                        break;
-                    }
-                case RecommendationSources.CoOccurrence when r.Candidate.Anchor is { } anchorId && catalog.TryGet(anchorId, out var anchor):
-                    return Reasons.OftenBoughtAfter(anchor);
-                case RecommendationSources.Affinity when r.Candidate.AffinityLabel is { } label:
-                    return Reasons.MatchesInterest(label.LabelEn, label.LabelZh);
-                case RecommendationSources.Segment when r.Candidate.SegmentLabel is { } segment:
-                    return Reasons.PopularWithShoppersLikeYou(segment.LabelEn, segment.LabelZh);
-                case RecommendationSources.Popularity:
-                    return PopularReason(r.Entry, category);
-            }
-        }
-        return PopularReason(r.Entry, category);
-    }
-
-    private static Reason PopularReason(CatalogEntry entry, string? category)
-    {
-        if (category is not null)
-        {
-            var path = entry.Item.CategoryPath;
-            for (var d = 0; d < path.Count; d++)
-            {
-                if (!string.Equals(entry.CategoryKeys[d], category, StringComparison.OrdinalIgnoreCase)
-                    && !string.Equals(path[d].Trim(), category, StringComparison.OrdinalIgnoreCase)) continue;
-                var zh = ZhSegment(entry.Item, d) ?? path[d].Trim();
-                return Reasons.PopularIn(path[d].Trim(), zh);
-            }
-        }
-        return Reasons.PopularIn(entry.LeafEn, entry.LeafZh);
-    }
-
-    private static string? ZhSegment(Item item, int depth)
-    {
-        if (item.Attributes is null || !item.Attributes.TryGetValue("category_path_zh", out var zh)) return null;
-        var segments = zh.Split(CategoryPaths.Separator);
-        return segments.Length == item.CategoryPath.Count && segments[depth].Trim().Length > 0 ? segments[depth].Trim() : null;
-    }
-
-    private static Candidate Get(Dictionary<string, Candidate> pool, string id)
-    {
-        if (!pool.TryGetValue(id, out var c)) pool[id] = c = new Candidate();
+        if (!pool.TryGetValue(id, out var c)) pool[id] = c = new SimilarCandidate();
         return c;
     }
 
-    private static void ScaleToMax(IEnumerable<Candidate> candidates, Func<Candidate, double> get, Action<Candidate, double> set)
+    private static void ScaleToMax(IEnumerable<SimilarCandidate> candidates, Func<SimilarCandidate, double> get, Action<SimilarCandidate, double> set)
     {
         var max = 0.0;
         foreach (var c in candidates) max = Math.Max(max, get(c));
@@ -349,56 +247,16 @@ public sealed class Recommender(RecommendationOptions options, ItemCatalog catal
         foreach (var c in candidates) set(c, get(c) / max);
     }
 
-    private sealed class Candidate
+    /// <summary>A similar-items candidate: its scaled score per source.</summary>
+    private sealed class SimilarCandidate
     {
         public double Model;
         public double CoOccurrence;
-        public double Affinity;
         public double Popularity;
         public double Text;
-        public string? Anchor;
-        public double AnchorValue;
-        public Affinity? AffinityLabel;
-        public double Segment;
-        public UserSegment? SegmentLabel;
     }
+
+    private sealed record SimilarScored(CatalogEntry Entry, SimilarCandidate Candidate, double Score);
 
     private sealed record Scored(CatalogEntry Entry, Candidate Candidate, double Score);
-
-    /// <summary>The profile's category and brand shares by key.</summary>
-    private sealed class AffinityLookup
-    {
-        private readonly Dictionary<string, Affinity> _categories = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, Affinity> _brands = new(StringComparer.OrdinalIgnoreCase);
-        private readonly List<Affinity> _ordered;
-        // The catalog shares one key list per category path, so a request's candidates mostly hit here.
-        private readonly Dictionary<IReadOnlyList<string>, Affinity?> _byPath = new(ReferenceEqualityComparer.Instance);
-
-        public AffinityLookup(Affinities affinities)
-        {
-            foreach (var c in affinities.Categories) _categories.TryAdd(c.Key, c);
-            foreach (var b in affinities.Brands) _brands.TryAdd(b.Key, b);
-            var deepest = affinities.Categories.Count == 0 ? 0 : affinities.Categories.Max(c => c.Level);
-            // The deepest level is the most telling; a single root (everything is "Beauty") says nothing.
-            _ordered = [.. affinities.Categories.Where(c => c.Level == deepest || (c.Level >= 2 && c.Share >= 0.2)).OrderByDescending(c => c.Score)];
-        }
-
-        public IEnumerable<string> TopCategoryKeys(int count) => _ordered.Take(count).Select(c => c.Key);
-
-        public (double Value, Affinity? Label) Of(CatalogEntry entry)
-        {
-            var keys = entry.CategoryKeys;
-            if (!_byPath.TryGetValue(keys, out var best))
-            {
-                for (var d = keys.Count > 1 ? 1 : 0; d < keys.Count; d++)
-                    if (_categories.TryGetValue(keys[d], out var c) && (best is null || c.Share > best.Share)) best = c;
-                _byPath[keys] = best;
-            }
-            Affinity? brand = entry.Item.Brand is { Length: > 0 } name && _brands.TryGetValue(name.Trim(), out var b) ? b : null;
-            var categoryShare = best?.Share ?? 0;
-            var brandShare = 0.5 * (brand?.Share ?? 0);
-            var value = Math.Min(1, categoryShare + brandShare);
-            return (value, brandShare > categoryShare ? brand : best);
-        }
-    }
 }
