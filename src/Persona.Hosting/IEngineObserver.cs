@@ -88,4 +88,9 @@ public static class AuditActions
     public const string PromoteModel = "promote_model";
     /// <summary>The sequence model that served before the current one serves again.</summary>
     public const string RollbackModel = "rollback_model";
+    /// <summary>An online experiment was made (a draft); the detail lists its surface and variants.</summary>
+    public const string CreateExperiment = "create_experiment";
+    public const string StartExperiment = "start_experiment";
+    /// <summary>An experiment stopped; the detail has each variant's figures against the control.</summary>
+    public const string StopExperiment = "stop_experiment";
 }

@@ -139,6 +139,9 @@ public sealed class ExperimentsApiTests
         var sources = await SendAsync(client, HttpMethod.Post, "/v1/experiments",
             """{"id":"x","surface":"search","variants":[{"name":"a"},{"name":"b","strategy":{"sources":{"magic":1}}}]}""", HttpStatusCode.BadRequest);
         Assert.True(sources.GetProperty("errors").TryGetProperty("variants[1].strategy.sources.magic", out _));
+        var version = await SendAsync(client, HttpMethod.Post, "/v1/experiments",
+            """{"id":"x","surface":"recommendations","variants":[{"name":"a"},{"name":"b","strategy":{"model_version":"seq-never"}}]}""", HttpStatusCode.BadRequest);
+        Assert.Contains("seq-never", version.GetProperty("errors").GetProperty("variants[1].strategy.model_version")[0].GetString(), StringComparison.Ordinal);
         var unknown = await SendAsync(client, HttpMethod.Post, "/v1/experiments",
             """{"id":"x","surface":"search","variants":[{"name":"a","colour":"red"},{"name":"b"}]}""", HttpStatusCode.BadRequest);
         Assert.Contains("colour", unknown.GetProperty("errors").ToString(), StringComparison.Ordinal);

@@ -206,9 +206,51 @@ public sealed class RecommendationServiceTests
         Timestamp = DateTimeOffset.UtcNow.AddDays(-1).AddMinutes(minute),
     };
 
+    [Fact]
+    public async Task Recommend_AStoredModelVersionAsked_AnswersWithIt_AndTheOneInServiceOtherwise()
+    {
+        await using var shop = await Shop.OpenAsync();
+        var shampoo = new ShampooModel();
+        var loads = 0;
+        var service = new RecommendationService(shop.Engine, Options.Create(new RecommendationOptions()), new FixedModel(new LeafModel()))
+        {
+            LoadModelVersion = version =>
+            {
+                loads++;
+                return version == shampoo.Version ? shampoo : null;
+            },
+        };
+        await service.LoadAsync(CancellationToken.None);
+        var query = new RecommendationQuery { Count = 3, ExcludeSeen = true, Weights = new SourceWeights(1, 0, 0, 0, 0, 0) };
+
+        var served = service.Recommend("u1", query);
+        var pinned = service.Recommend("u1", query with { ModelVersion = shampoo.Version });
+        var missing = service.Recommend("u1", query with { ModelVersion = "never-trained" });
+
+        Assert.Equal("leaf-1", served.ModelVersion);
+        Assert.Equal(shampoo.Version, pinned.ModelVersion);
+        Assert.All(pinned.Items, r => Assert.StartsWith("2-", r.ItemId, StringComparison.Ordinal));
+        Assert.NotEqual(served.Items.Select(r => r.ItemId), pinned.Items.Select(r => r.ItemId));
+        Assert.Equal("leaf-1", missing.ModelVersion);
+        // The pinned version is loaded once and kept.
+        service.Recommend("u2", query with { ModelVersion = shampoo.Version });
+        Assert.Equal(2, loads);
+    }
+
     private sealed class FixedModel(ISequenceModel model) : ISequenceModelProvider
     {
         public ISequenceModel? Current => model;
+    }
+
+    /// <summary>A model whose every user leans to shampoo, whatever they did.</summary>
+    private sealed class ShampooModel : ISequenceModel
+    {
+        public string Version => "shampoo-1";
+        public int Dimension => Leaves.Length;
+
+        public float[]? EncodeUser(IReadOnlyList<SequenceStep> steps) => [0, 0, 1];
+
+        public float[]? ItemVector(Item item) => new LeafModel().ItemVector(item);
     }
 
     /// <summary>Item vector = one-hot of the leaf category; user = sum of their items' vectors.</summary>

@@ -202,7 +202,8 @@ internal static class ExperimentsCommand
             var engine = await EngineSession.OpenAsync(data, quiet: true, cancellationToken, error: error,
                 beforeStart: e => online = new OnlineLoop(e, options, TimeProvider.System));
             if (engine is null) return null;
-            var experiments = new ExperimentService(engine, online!, TimeProvider.System, NullLogger<ExperimentService>.Instance);
+            var experiments = new ExperimentService(engine, online!, TimeProvider.System, NullLogger<ExperimentService>.Instance,
+                Core.Models.Sequence.SequenceModelRepository.ForDataDirectory(engine.Options.DataDirectory));
             await experiments.LoadAsync(cancellationToken);
             return new Session(engine, online!, experiments);
         }

@@ -26,6 +26,8 @@ public sealed record Strategy
     public bool Personalize { get; init; } = true;
     /// <summary>Search: whether the text encoder's candidates take part.</summary>
     public bool Semantic { get; init; } = true;
+    /// <summary>Recommendations: the stored sequence model version that serves the variant (null: the one in service).</summary>
+    public string? ModelVersion { get; init; }
     /// <summary>Recommendations without <see cref="Sources"/>: <c>configured</c> (the default) or <c>learned</c> (refitted from clicks, <see cref="BlendLearner"/>).</summary>
     public string? Blend { get; init; }
 
@@ -139,6 +141,8 @@ public sealed record Experiment
                 errors.Add(new FieldError(null, $"{at}.strategy.blend", $"Must be '{Strategy.ConfiguredBlend}' or '{Strategy.LearnedBlend}'."));
             else if (v.Strategy.Learned && v.Strategy.Sources is not null)
                 errors.Add(new FieldError(null, $"{at}.strategy.blend", "A learned blend learns the sources' weights: leave sources out."));
+            if (v.Strategy.ModelVersion is { } version && (string.IsNullOrWhiteSpace(version) || version.Length > 200 || version.Contains('/', StringComparison.Ordinal) || version.Contains('\\', StringComparison.Ordinal)))
+                errors.Add(new FieldError(null, $"{at}.strategy.model_version", "Name a stored model version (see GET /v1/admin/models)."));
             if (v.Strategy.Sources is { } sources)
             {
                 if (sources.Count == 0) errors.Add(new FieldError(null, $"{at}.strategy.sources", "Name at least one source, or leave sources out for the configured blend."));

@@ -38,6 +38,8 @@ public sealed record RecommendationQuery
     public bool? CollapseVariants { get; init; }
     /// <summary>The blend's weights; null: <see cref="RecommendationOptions"/>' (an experiment's variant sets them).</summary>
     public SourceWeights? Weights { get; init; }
+    /// <summary>The stored sequence model version to answer with (an experiment's variant); null: the one in service.</summary>
+    public string? ModelVersion { get; init; }
     /// <summary>False: the answer ignores the shopper, as for one who withdrew consent (an experiment's non-personal variant).</summary>
     public bool Personalize { get; init; } = true;
     /// <summary>The experiment variant the answer is served for (its counters' label); null outside experiments.</summary>

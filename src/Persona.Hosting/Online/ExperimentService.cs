@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Persona.Abstractions;
 using Persona.Core.Ingestion;
+using Persona.Core.Models.Sequence;
 using Persona.Core.Online;
 
 namespace Persona.Hosting.Online;
@@ -28,14 +29,21 @@ public sealed partial class ExperimentService : IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Experiment> _experiments = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _changes = new(1, 1);
+    private readonly SequenceModelRepository? _models;
     private volatile Experiment?[] _running = new Experiment?[OnlineSurfaces.All.Count];
 
-    public ExperimentService(PersonaEngine engine, OnlineLoop online, TimeProvider time, ILogger<ExperimentService> logger)
+    /// <param name="engine">The engine whose store keeps the experiments.</param>
+    /// <param name="online">The counters reports are read from.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">Where unreadable stored experiments are reported.</param>
+    /// <param name="models">The stored sequence model versions a variant may name (none: a variant may not name one).</param>
+    public ExperimentService(PersonaEngine engine, OnlineLoop online, TimeProvider time, ILogger<ExperimentService> logger, SequenceModelRepository? models = null)
     {
         _engine = engine;
         _online = online;
         _time = time;
         _logger = logger;
+        _models = models;
     }
 
     /// <summary>Reads the stored experiments (at start, and on another node's change in a cluster).</summary>
@@ -84,12 +92,19 @@ public sealed partial class ExperimentService : IDisposable
         ArgumentNullException.ThrowIfNull(draft);
         var experiment = draft with { State = ExperimentState.Draft, CreatedAt = _time.GetUtcNow(), StartedAt = null, StoppedAt = null };
         if (experiment.Validate() is { Count: > 0 } errors) return new ExperimentChange(null, errors);
+        var unknown = experiment.Variants
+            .Select((v, i) => (v.Strategy.ModelVersion, Index: i))
+            .Where(v => v.ModelVersion is not null && (_models is null || !_models.HasVersion(v.ModelVersion)))
+            .Select(v => new FieldError(null, $"variants[{v.Index}].strategy.model_version",
+                $"No stored sequence model version '{v.ModelVersion}' (GET /v1/admin/models lists them)."))
+            .ToList();
+        if (unknown.Count > 0) return new ExperimentChange(null, unknown);
         await _changes.WaitAsync(cancellationToken);
         try
         {
             if (_experiments.ContainsKey(experiment.Id))
                 return new ExperimentChange(null, [new FieldError(null, "id", $"An experiment '{experiment.Id}' exists; choose another id.")], Conflict: true);
-            await SaveAsync(experiment, actor, "create_experiment", $"{experiment.Surface.ToWire()}: {string.Join(", ", experiment.Variants.Select(v => $"{v.Name} {v.Traffic:P0}"))}", cancellationToken);
+            await SaveAsync(experiment, actor, AuditActions.CreateExperiment, $"{experiment.Surface.ToWire()}: {string.Join(", ", experiment.Variants.Select(v => $"{v.Name} {v.Traffic:P0}"))}", cancellationToken);
             return new ExperimentChange(experiment, []);
         }
         finally
@@ -110,7 +125,7 @@ public sealed partial class ExperimentService : IDisposable
                 return new ExperimentChange(experiment, [new FieldError(null, "surface",
                     $"'{other.Id}' is running on {experiment.Surface.ToWire()}; stop it first (one experiment per surface).")], Conflict: true);
             var started = experiment with { State = ExperimentState.Running, StartedAt = _time.GetUtcNow() };
-            await SaveAsync(started, actor, "start_experiment", null, cancellationToken);
+            await SaveAsync(started, actor, AuditActions.StartExperiment, null, cancellationToken);
             return new ExperimentChange(started, []);
         }
         finally
@@ -129,7 +144,7 @@ public sealed partial class ExperimentService : IDisposable
                 return new ExperimentChange(experiment, [new FieldError(null, "state", $"Only a running experiment stops; '{id}' is {Wire(experiment.State)}.")], Conflict: true);
             var stopped = experiment with { State = ExperimentState.Stopped, StoppedAt = _time.GetUtcNow() };
             var report = Report(stopped);
-            await SaveAsync(stopped, actor, "stop_experiment", report.Summary, cancellationToken);
+            await SaveAsync(stopped, actor, AuditActions.StopExperiment, report.Summary, cancellationToken);
             return new ExperimentChange(stopped, []);
         }
         finally

@@ -31,6 +31,9 @@ public static class RecommendationHostingExtensions
         {
             // Resolved when asked, so neither service's construction (and engine registration) order depends on the other.
             TextNeighbours = () => sp.GetService<SearchService>()?.TextNeighbours,
+            LoadModelVersion = sp.GetService<SequenceModelRepository>() is { } repository
+                ? version => repository.HasVersion(version) ? repository.Load(version) : null
+                : null,
         });
         // Known to the engine's start pass, which restores and feeds it with the shopper states (docs/state.md).
         builder.Services.AddSingleton<IStatePartObserver>(sp => sp.GetRequiredService<RecommendationService>());

@@ -248,7 +248,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
     {
         var exclude = query.Exclude.Count == 0 ? "" : string.Join('\u001f', query.Exclude.Order(StringComparer.Ordinal));
         return string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{query.Count}\u001e{query.Category}\u001e{query.ExcludeSeen}\u001e{query.Diversity:R}\u001e{query.CollapseVariants}\u001e{query.Weights?.Key}\u001e{query.Personalize}\u001e{exclude}");
+            $"{query.Count}\u001e{query.Category}\u001e{query.ExcludeSeen}\u001e{query.Diversity:R}\u001e{query.CollapseVariants}\u001e{query.Weights?.Key}\u001e{query.Personalize}\u001e{query.ModelVersion}\u001e{exclude}");
     }
 
     private RecommendationList Compute(string userId, RecommendationQuery query)
@@ -268,7 +268,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
             var known = recent.Length > 0 || affinities is { Categories.Count: > 0 } or { Brands.Count: > 0 } || segments.Count > 0;
             user = new UserContext(userId, recent, seen, affinities, known) { Segments = segments };
         }
-        var view = user.Personalized ? CurrentView() : null;
+        var view = user.Personalized ? ViewFor(query.ModelVersion) : null;
         var items = _aggregates.Recommender.Recommend(user, query, view);
         return new RecommendationList(userId, user.Personalized, view?.Model.Version, items);
     }
@@ -410,6 +410,7 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         {
             _upsertsDuringBuild?.AddRange(items);
             if (_view is { } view) IndexItems(view, items);
+            foreach (var pinned in _pinned.Values) IndexItems(pinned, items);
         }
     }
 
@@ -470,6 +471,49 @@ public sealed class RecommendationService : IStatePartObserver, IProfileEnricher
         foreach (var s in recent)
             if (_catalog.TryGet(s.ItemId, out var e)) steps.Add(new SequenceStep(e.Item, s.Type, s.Timestamp));
         return steps;
+    }
+
+    /// <summary>Reads a stored sequence model version (null when there is none): how a variant's <see cref="RecommendationQuery.ModelVersion"/> is served.</summary>
+    public Func<string, ISequenceModel?>? LoadModelVersion { get; init; }
+
+    /// <summary>Most model versions besides the one in service held at once for experiments.</summary>
+    public const int MaxPinnedModels = 4;
+
+    // Versions other than the one in service that experiments asked for, each with its own index.
+    private readonly Dictionary<string, ModelView> _pinned = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The view for <paramref name="version"/>: the model in service when it is that version (or none is asked for);
+    /// otherwise the stored version, loaded and indexed on first use and kept (at most <see cref="MaxPinnedModels"/>).
+    /// A version that cannot be read, or one beyond the limit, is answered by the model in service, whose version the
+    /// answer names.
+    /// </summary>
+    private ModelView? ViewFor(string? version)
+    {
+        var current = CurrentView();
+        if (version is null || current?.Model.Version == version || LoadModelVersion is null || !IsLoaded) return current;
+        lock (_modelLock)
+            if (_pinned.TryGetValue(version, out var pinned)) return pinned;
+        ISequenceModel? model;
+        try
+        {
+            model = LoadModelVersion(version);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning(ex, "Sequence model version {Version} could not be read; the model in service answers", version);
+            return current;
+        }
+        if (model is null) return current;
+        var view = new ModelView(model, new VectorIndex(model.Dimension, Math.Max(16, _catalog.Count)));
+        lock (_modelLock)
+        {
+            if (_pinned.TryGetValue(version, out var built)) return built;
+            if (_pinned.Count >= MaxPinnedModels) return current;
+            IndexItems(view, _catalog.Entries.Select(e => e.Item));
+            _pinned[version] = view;
+        }
+        return view;
     }
 
     /// <summary>

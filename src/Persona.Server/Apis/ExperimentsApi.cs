@@ -18,7 +18,7 @@ public sealed record ExperimentRequest(string? Id, string? Name, string? Surface
 public sealed record ExperimentVariantRequest(string? Name, double? Traffic, StrategyRequest? Strategy);
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-public sealed record StrategyRequest(IReadOnlyDictionary<string, double>? Sources, double? Diversity, bool? Personalize, bool? Semantic, string? Blend);
+public sealed record StrategyRequest(IReadOnlyDictionary<string, double>? Sources, double? Diversity, bool? Personalize, bool? Semantic, string? Blend, string? ModelVersion);
 
 public static class ExperimentsApi
 {
@@ -28,7 +28,7 @@ public static class ExperimentsApi
         group.MapPost("/", CreateAsync)
             .WithName("CreateExperiment")
             .WithSummary("A draft experiment on one surface (recommendations, similar, search): two or more variants, each a strategy " +
-                         "(source weights or blend: learned, diversity, personalize, semantic) with a traffic share; the first is the control. Audited.")
+                         "(source weights or blend: learned, model_version, diversity, personalize, semantic) with a traffic share; the first is the control. Audited.")
             .Accepts<ExperimentRequest>("application/json")
             .RequireScope(PersonaScopes.Admin);
         group.MapGet("/", List).WithName("ListExperiments").WithSummary("Every experiment with its per-variant figures and tests against the control.")
@@ -124,6 +124,7 @@ public static class ExperimentsApi
                 Personalize = v.Strategy?.Personalize ?? true,
                 Semantic = v.Strategy?.Semantic ?? true,
                 Blend = v.Strategy?.Blend,
+                ModelVersion = v.Strategy?.ModelVersion,
             }))],
         };
         var problems = draft.Validate();

@@ -72,6 +72,7 @@ public static class RecommendationsApi
             CollapseVariants = collapseVariants,
             Weights = blend.WeightsFor(variant?.Strategy),
             Personalize = variant?.Strategy.Personalize ?? true,
+            ModelVersion = variant?.Strategy.ModelVersion,
             Variant = variant?.Label,
         }, cancellationToken);
         return TypedResults.Ok(list with { UserId = id });
