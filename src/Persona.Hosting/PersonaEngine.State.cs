@@ -179,6 +179,22 @@ public sealed partial class PersonaEngine
         return [.. parts];
     }
 
+    /// <summary>
+    /// A part observer registered after the start pass that restored itself from its stored part through
+    /// <paramref name="restoredThrough"/> (the online loop of a server given a started engine): checkpoints write it
+    /// from now on. A part of the same name already written is left as it is.
+    /// </summary>
+    public void AdoptLatePart(IStatePartObserver observer, long restoredThrough)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        lock (_registrationLock)
+        {
+            if (_startParts.Any(p => p.PartName == observer.PartName)) return;
+            if (restoredThrough > 0) _partsWrittenThrough[observer.PartName] = restoredThrough;
+            _startParts = [.. _startParts, observer];
+        }
+    }
+
     private async Task<PartStart> RestorePartAsync(IStatePartObserver observer, List<Item> items, List<User> users, CancellationToken cancellationToken)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();

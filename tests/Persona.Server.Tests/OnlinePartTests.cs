@@ -17,12 +17,18 @@ public sealed class OnlinePartTests : IDisposable
     private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
     private readonly DataFolder _folder = new("persona-online");
 
-    private async Task<(PersonaEngine Engine, OnlineLoop Online)> OpenAsync()
+    private async Task<(PersonaEngine Engine, OnlineLoop Online)> OpenAsync(bool late = false)
     {
         var engine = new PersonaEngine(new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = _folder.Path }),
             Options.Create(new PersonaOptions { DataDirectory = _folder.Path }), TimeProvider.System, NullLogger<PersonaEngine>.Instance);
-        var online = new OnlineLoop(engine, Options.Create(new OnlineOptions()), TimeProvider.System);
+        OnlineLoop? online = late ? null : new OnlineLoop(engine, Options.Create(new OnlineOptions()), TimeProvider.System);
         await engine.StartAsync(null, CancellationToken.None);
+        if (online is null)
+        {
+            online = new OnlineLoop(engine, Options.Create(new OnlineOptions()), TimeProvider.System);
+            engine.AdoptLatePart(online, await online.LoadAsync(CancellationToken.None) ?? 0);
+        }
+        else Assert.Null(await online.LoadAsync(CancellationToken.None));
         return (engine, online);
     }
 
@@ -74,6 +80,23 @@ public sealed class OnlinePartTests : IDisposable
             Assert.Equal(part.Sequence, engine.LastPartRestores["online"]);
             Assert.Equal(before, Counts(online));
             Assert.Equal(0, online.Ledger.UnattributedEvents);
+        }
+
+        // Registered after the engine's start (a server given a started engine, as the demo's): it restores itself.
+        await using (var store = new SqlitePersonaStore(new SqliteStoreOptions { DataDirectory = _folder.Path }))
+        {
+            await store.InitializeAsync();
+            await store.WriteStatePartAsync(part);
+        }
+        (engine, online) = await OpenAsync(late: true);
+        await using (engine)
+        {
+            Assert.False(engine.LastPartRestores.ContainsKey("online"));
+            Assert.Equal(before, Counts(online));
+            // Adopted: the next checkpoint writes it.
+            await IngestAsync(engine, Event("alice", EventType.View, "a", 9));
+            await engine.CheckpointStateAsync(CancellationToken.None);
+            Assert.Equal(await engine.Store.GetLastSequenceAsync(), (await engine.Store.ReadStatePartAsync("online"))!.Sequence);
         }
     }
 

@@ -62,9 +62,9 @@ internal static class DemoCommand
             var options = new DemoOptions { Users = parse.GetValue(users), Seed = parse.GetValue(seed) };
             options.Items = Math.Max(DemoOptions.DefaultItems, options.Users * 2);
             // Without serving, the import builds the parts `persona serve` restores (as `persona import` does), so the next
-            // start replays nothing; a serving demo's server registers its own.
+            // start replays nothing; a serving demo's server (and so a simulating one) registers its own.
             var engine = await EngineSession.OpenAsync(dir, quiet: false, cancellationToken, create: true, error: parse.InvocationConfiguration.Error,
-                beforeStart: parse.GetValue(noServe) ? ImportCommand.StateParts : null);
+                beforeStart: parse.GetValue(noServe) && !parse.GetValue(simulate) ? ImportCommand.StateParts : null);
             if (engine is null) return 2;
             try
             {

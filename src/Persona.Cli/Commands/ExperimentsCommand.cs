@@ -181,7 +181,7 @@ internal static class ExperimentsCommand
 
     private static string Rate(Interval r) => string.Create(CultureInfo.InvariantCulture, $"{r.Estimate:P2} [[{r.Low:P1}, {r.High:P1}]]");
 
-    /// <summary>The engine with the online part restored (so reports have their counts) and the stored experiments read.</summary>
+    /// <summary>The engine with the online counters read (so reports have their figures) and the stored experiments.</summary>
     private sealed class Session : IAsyncDisposable
     {
         private Session(PersonaEngine engine, OnlineLoop online, ExperimentService experiments)
@@ -197,15 +197,16 @@ internal static class ExperimentsCommand
 
         public static async Task<Session?> OpenAsync(DirectoryInfo data, TextWriter error, CancellationToken cancellationToken)
         {
-            OnlineLoop? online = null;
-            var options = Microsoft.Extensions.Options.Options.Create(new OnlineOptions());
-            var engine = await EngineSession.OpenAsync(data, quiet: true, cancellationToken, error: error,
-                beforeStart: e => online = new OnlineLoop(e, options, TimeProvider.System));
+            var engine = await EngineSession.OpenAsync(data, quiet: true, cancellationToken, error: error);
             if (engine is null) return null;
-            var experiments = new ExperimentService(engine, online!, TimeProvider.System, NullLogger<ExperimentService>.Instance,
+            // Registered after the start and not adopted for checkpoints: the CLI reads the counters a server wrote and
+            // leaves the stored part to the server (it never saw the server's answers).
+            var online = new OnlineLoop(engine, Microsoft.Extensions.Options.Options.Create(new OnlineOptions()), TimeProvider.System);
+            await online.LoadAsync(cancellationToken);
+            var experiments = new ExperimentService(engine, online, TimeProvider.System, NullLogger<ExperimentService>.Instance,
                 Core.Models.Sequence.SequenceModelRepository.ForDataDirectory(engine.Options.DataDirectory));
             await experiments.LoadAsync(cancellationToken);
-            return new Session(engine, online!, experiments);
+            return new Session(engine, online, experiments);
         }
 
         public async ValueTask DisposeAsync()

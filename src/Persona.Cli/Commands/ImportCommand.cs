@@ -88,6 +88,7 @@ internal static class ImportCommand
     {
         _ = new RecommendationService(engine, Microsoft.Extensions.Options.Options.Create(new RecommendationOptions { WarmUsers = 0 }));
         _ = new SearchService(engine, Microsoft.Extensions.Options.Options.Create(new PersonaSearchOptions { PersistEncoder = false, WarmUsers = 0 }));
+        _ = new Hosting.Online.OnlineLoop(engine, Microsoft.Extensions.Options.Options.Create(new Hosting.Online.OnlineOptions()), TimeProvider.System);
     }
 
     /// <summary>Items first, so the events' profiles see categories, brands and prices.</summary>

@@ -18,6 +18,7 @@ public static class OnlineHostingExtensions
         builder.AddValidatedOptions<OnlineOptions, OnlineOptionsValidator>(OnlineOptions.SectionName, configure);
         builder.Services.TryAddSingleton<OnlineLoop>();
         builder.Services.AddSingleton<IStatePartObserver>(sp => sp.GetRequiredService<OnlineLoop>());
+        builder.Services.AddHostedService<OnlineLoader>();
         builder.Services.TryAddSingleton<ExperimentService>();
         builder.Services.TryAddSingleton<LearnedBlendService>();
         builder.Services.AddHostedService<ExperimentLoader>();
@@ -72,4 +73,16 @@ public sealed class ExperimentLoader(ExperimentService experiments) : Background
         {
         }
     }
+}
+
+/// <summary>Restores the online loop when it was registered after the engine's start pass (<see cref="OnlineLoop.LoadAsync"/>).</summary>
+internal sealed class OnlineLoader(OnlineLoop online, PersonaEngine engine) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Loaded late, the loop is not among the parts the start pass collected: have the checkpoints write it.
+        if (await online.LoadAsync(cancellationToken) is { } through) engine.AdoptLatePart(online, through);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -20,7 +20,11 @@ public sealed class OnlineLoop : IStatePartObserver
     private const byte PartFormat = 1;
     private readonly PersonaEngine _engine;
     private readonly TimeProvider _time;
-    private OnlineLedger _ledger;
+    private readonly Lock _feedLock = new();
+    private volatile OnlineLedger _ledger;
+    private bool _fedByStart;
+    // Batches stored while a late registration reads the stored part and the log after it.
+    private List<StoredEvent>? _pending;
 
     public OnlineLoop(PersonaEngine engine, IOptions<OnlineOptions> options, TimeProvider time)
     {
@@ -91,8 +95,66 @@ public sealed class OnlineLoop : IStatePartObserver
 
     public void OnEventsStored(IReadOnlyList<StoredEvent> events)
     {
-        var ledger = _ledger;
+        lock (_feedLock)
+        {
+            if (_pending is not null)
+            {
+                _pending.AddRange(events);
+                return;
+            }
+        }
+        Apply(_ledger, events);
+    }
+
+    private void Apply(OnlineLedger ledger, IEnumerable<StoredEvent> events)
+    {
         foreach (var e in events) ledger.Apply(e, PriceOf);
+    }
+
+    /// <summary>
+    /// For a loop registered after the engine's start pass (a server given an engine already started, as the demo's):
+    /// restores the stored part and applies the log after it, so counts carry over restarts there too. Nothing to do
+    /// when the start pass restored and fed it. Runs before requests are served. Returns the log sequence the loop now
+    /// covers from the stored part (0: nothing was restored), or null when the start pass fed it.
+    /// </summary>
+    public async Task<long?> LoadAsync(CancellationToken cancellationToken)
+    {
+        lock (_feedLock)
+        {
+            if (_fedByStart) return null;
+            _pending = [];
+        }
+        var ledger = _ledger;
+        var lastRead = long.MaxValue;
+        try
+        {
+            if (await _engine.Store.ReadStatePartAsync(PartName, cancellationToken) is { } part && part.Fingerprint == PartFingerprint
+                && Decode(part.Data) is { } restored)
+            {
+                lastRead = part.Sequence;
+                var page = new List<StoredEvent>(4096);
+                await foreach (var e in _engine.Store.ReadEventsAsync(part.Sequence, cancellationToken))
+                {
+                    page.Add(e);
+                    lastRead = e.Sequence;
+                    if (page.Count < page.Capacity) continue;
+                    Apply(restored, page);
+                    page.Clear();
+                }
+                Apply(restored, page);
+                ledger = restored;
+            }
+        }
+        finally
+        {
+            lock (_feedLock)
+            {
+                _ledger = ledger;
+                Apply(ledger, _pending!.Where(e => e.Sequence > lastRead || lastRead == long.MaxValue));
+                _pending = null;
+            }
+        }
+        return lastRead == long.MaxValue ? 0 : lastRead;
     }
 
     public void OnItemsUpserted(IReadOnlyList<Item> items) { }
@@ -111,24 +173,33 @@ public sealed class OnlineLoop : IStatePartObserver
 
     public bool TryRestore(byte[] data)
     {
-        if (StateReader.Open(data, PartFormat) is not { } reader) return false;
-        var ledger = NewLedger();
-        try
-        {
-            ledger.ReadFrom(reader);
-            if (!reader.AtEnd) return false;
-        }
-        catch (Exception ex) when (ex is InvalidDataException or ArgumentException or OverflowException or InvalidOperationException)
-        {
-            return false;
-        }
+        if (Decode(data) is not { } ledger) return false;
         _ledger = ledger;
         return true;
     }
 
+    /// <summary>The stored ledger, or null when it cannot be read (it is then rebuilt from the log, unattributed).</summary>
+    private OnlineLedger? Decode(byte[] data)
+    {
+        if (StateReader.Open(data, PartFormat) is not { } reader) return null;
+        var ledger = NewLedger();
+        try
+        {
+            ledger.ReadFrom(reader);
+            return reader.AtEnd ? ledger : null;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or ArgumentException or OverflowException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     public void ReplayStored(IReadOnlyList<StoredEvent> events) => OnEventsStored(events);
 
-    public void CompleteStart() { }
+    public void CompleteStart()
+    {
+        lock (_feedLock) _fedByStart = true;
+    }
 
     public byte[] Encode()
     {
