@@ -8,8 +8,11 @@ public sealed class OnlineOptions
     /// <summary>How long after an answer a cart or purchase without a request id is attributed to it (last touch).</summary>
     public int AttributionWindowMinutes { get; set; } = 1440;
 
-    /// <summary>Most served answers held for attribution; the oldest go first (about 100–300 bytes each).</summary>
-    public int MaxServedAnswers { get; set; } = 1_000_000;
+    /// <summary>
+    /// Most served answers held for attribution; the oldest go first. An answer of 10 items takes about 390 bytes with
+    /// its share of the per-shopper index (measured), so the default holds about 100 MB.
+    /// </summary>
+    public int MaxServedAnswers { get; set; } = 250_000;
 
     /// <summary>Impressions (or served positions) per variant below which an experiment's figures carry a warning.</summary>
     public int MinSample { get; set; } = 1000;
