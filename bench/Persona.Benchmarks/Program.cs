@@ -38,6 +38,13 @@ if (args.Contains("--search-ann"))
     return;
 }
 
+// dotnet run -c Release --project bench/Persona.Benchmarks -- --ledger-probe [--answers 500000] [--shoppers 200000] [--items 10]   (the online loop's served log: bytes and records/s per answer)
+if (args.Contains("--ledger-probe"))
+{
+    LedgerProbe.Run(args);
+    return;
+}
+
 // dotnet run -c Release --project bench/Persona.Benchmarks -- --decode-probe FILE      (shopper record decoding)
 if (args.Contains("--decode-probe"))
 {

@@ -16,6 +16,7 @@ public static class PersonaCli
         root.Add(TrainCommand.Create());
         root.Add(ModelsCommand.Create());
         root.Add(ExperimentsCommand.Create());
+        root.Add(OnlineCommand.Create());
         root.Add(LlmCommand.Create());
         root.Add(RecommendCommand.Create());
         root.Add(EvaluateCommand.Create());

@@ -652,15 +652,15 @@ public sealed partial class PersonaEngine : IAsyncDisposable
     public ItemPairs ItemPairs => ItemPairsState.Current;
 
     /// <summary>
-    /// Streams every stored event to <paramref name="apply"/>, a page at a time in sequence order, so memory stays flat
-    /// however long the log is (the observers that read it themselves: registered after the start, or recounting an
-    /// aggregate after an erasure); returns the last sequence read.
+    /// Streams every stored event after <paramref name="afterSequence"/> to <paramref name="apply"/>, a page at a time in
+    /// sequence order, so memory stays flat however long the log is (the observers that read it themselves: registered
+    /// after the start, or recounting an aggregate after an erasure); returns the last sequence read (<paramref name="afterSequence"/> when none).
     /// </summary>
-    internal async Task<long> ReadLogInPagesAsync(Action<List<StoredEvent>> apply, CancellationToken cancellationToken)
+    internal async Task<long> ReadLogInPagesAsync(Action<List<StoredEvent>> apply, CancellationToken cancellationToken, long afterSequence = 0)
     {
-        long lastSequence = 0;
+        var lastSequence = afterSequence;
         var page = new List<StoredEvent>(10_000);
-        await foreach (var e in _store.ReadEventsAsync(0, cancellationToken))
+        await foreach (var e in _store.ReadEventsAsync(afterSequence, cancellationToken))
         {
             lastSequence = Math.Max(lastSequence, e.Sequence);
             page.Add(e);

@@ -179,10 +179,10 @@ internal static class ExperimentsCommand
         terminal.Write(table);
     }
 
-    private static string Rate(Interval r) => string.Create(CultureInfo.InvariantCulture, $"{r.Estimate:P2} [[{r.Low:P1}, {r.High:P1}]]");
+    internal static string Rate(Interval r) => string.Create(CultureInfo.InvariantCulture, $"{r.Estimate:P2} [[{r.Low:P1}, {r.High:P1}]]");
 
     /// <summary>The engine with the online counters read (so reports have their figures) and the stored experiments.</summary>
-    private sealed class Session : IAsyncDisposable
+    internal sealed class Session : IAsyncDisposable
     {
         private Session(PersonaEngine engine, OnlineLoop online, ExperimentService experiments)
         {

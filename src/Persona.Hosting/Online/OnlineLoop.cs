@@ -131,17 +131,7 @@ public sealed class OnlineLoop : IStatePartObserver
             if (await _engine.Store.ReadStatePartAsync(PartName, cancellationToken) is { } part && part.Fingerprint == PartFingerprint
                 && Decode(part.Data) is { } restored)
             {
-                lastRead = part.Sequence;
-                var page = new List<StoredEvent>(4096);
-                await foreach (var e in _engine.Store.ReadEventsAsync(part.Sequence, cancellationToken))
-                {
-                    page.Add(e);
-                    lastRead = e.Sequence;
-                    if (page.Count < page.Capacity) continue;
-                    Apply(restored, page);
-                    page.Clear();
-                }
-                Apply(restored, page);
+                lastRead = await _engine.ReadLogInPagesAsync(page => Apply(restored, page), cancellationToken, afterSequence: part.Sequence);
                 ledger = restored;
             }
         }

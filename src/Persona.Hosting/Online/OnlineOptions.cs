@@ -9,8 +9,8 @@ public sealed class OnlineOptions
     public int AttributionWindowMinutes { get; set; } = 1440;
 
     /// <summary>
-    /// Most served answers held for attribution; the oldest go first. An answer of 10 items takes about 390 bytes with
-    /// its share of the per-shopper index (measured), so the default holds about 100 MB.
+    /// Most served answers held for attribution; the oldest go first. An answer of 10 items takes about 350 bytes with
+    /// its share of the per-shopper index, shopper ids apart (bench/README.md, "The online loop"), so the default holds about 90 MB.
     /// </summary>
     public int MaxServedAnswers { get; set; } = 250_000;
 

@@ -57,9 +57,19 @@ public static class OnlineApi
         var from = ReadTime(query, "from", errors) ?? to.AddDays(-1);
         if (errors.Count == 0 && from >= to) errors.Add(new FieldError(null, "from", "from must be before to."));
         if (errors.Count == 0 && to - from > MaxRange) errors.Add(new FieldError(null, "from", $"The range may span at most {MaxRange.TotalDays:0} days."));
+        var (by, names) = ReadDimensions(query["by"], errors);
+        if (errors.Count > 0) return ApiResults.QueryProblem(errors);
+        return TypedResults.Ok(Report(online, from, to, by, names));
+    }
+
+    /// <summary>The dimensions named in <paramref name="values"/> (comma-separated or repeated), in the order given; an unknown name is an error for <c>by</c>.</summary>
+    public static (OnlineDimensions By, List<string> Names) ReadDimensions(IEnumerable<string?> values, List<FieldError> errors)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(errors);
         var by = OnlineDimensions.None;
         var names = new List<string>();
-        foreach (var value in query["by"])
+        foreach (var value in values)
             foreach (var name in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 if (!Dimensions.TryGetValue(name, out var dimension))
@@ -70,8 +80,13 @@ public static class OnlineApi
                     names.Add(name.ToLowerInvariant());
                 }
             }
-        if (errors.Count > 0) return ApiResults.QueryProblem(errors);
+        return (by, names);
+    }
 
+    /// <summary>The figures of [<paramref name="from"/>, <paramref name="to"/>) grouped by <paramref name="by"/>: what the endpoint and <c>persona online metrics</c> answer.</summary>
+    public static OnlineMetricsResponse Report(OnlineLoop online, DateTimeOffset from, DateTimeOffset to, OnlineDimensions by, IReadOnlyList<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(online);
         var ledger = online.Ledger;
         var rows = ledger.Query(from, to, by).Select(r =>
         {
@@ -80,7 +95,7 @@ public static class OnlineApi
                 r.Counts.Served, r.Counts.Impressions, r.Counts.Clicks, r.Counts.Carts, r.Counts.Purchases, Math.Round(r.Counts.Revenue, 2),
                 figures.Basis, figures.Ctr, figures.AddToCartRate, figures.Conversion, figures.RevenuePerThousand);
         }).ToList();
-        return TypedResults.Ok(new OnlineMetricsResponse(from, to, names, online.Options.AttributionWindowMinutes, ledger.UnattributedEvents, ledger.AnswerCount, rows));
+        return new OnlineMetricsResponse(from, to, names, online.Options.AttributionWindowMinutes, ledger.UnattributedEvents, ledger.AnswerCount, rows);
     }
 
     private static DateTimeOffset? ReadTime(IQueryCollection query, string name, List<FieldError> errors)
