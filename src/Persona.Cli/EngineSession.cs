@@ -231,17 +231,29 @@ internal static class Progress
     private static async Task RunPlainAsync(Func<IProgress<WorkProgress>, Task> work, TextWriter writer)
     {
         var stages = new Dictionary<string, PlainStage>();
+        var holdAt = Environment.GetEnvironmentVariable(HoldAtStageVariable);
         var reporter = new SynchronousProgress<WorkProgress>(p =>
         {
             if (!stages.TryGetValue(p.Stage, out var stage)) stages[p.Stage] = stage = new PlainStage();
             if (stage.Written is { } written && stage.Clock.Elapsed - written < PlainEvery && p.Done < p.Total) return;
             stage.Written = stage.Clock.Elapsed;
             writer.WriteLine(PlainLine(p, stage.Clock.Elapsed));
+            if (p.Stage == holdAt && p.Done > 0 && p.Done < p.Total)
+            {
+                writer.Flush();
+                Thread.Sleep(Timeout.Infinite);
+            }
         });
         await work(reporter);
     }
 
     private static readonly TimeSpan PlainEvery = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Crash tests only: the stage at whose first partial progress line the work stops and waits, so a SIGKILL sent on
+    /// that line lands inside the stage however fast the machine is.
+    /// </summary>
+    internal const string HoldAtStageVariable = "PERSONA_TEST_HOLD_AT_STAGE";
 
     /// <summary>"Importing events: 1,200,000 / 2,000,000 events (60%), 310,000 events/s".</summary>
     internal static string PlainLine(WorkProgress p, TimeSpan elapsed)
