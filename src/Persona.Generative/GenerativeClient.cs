@@ -25,10 +25,12 @@ public sealed class GenerativeClient : IDisposable
     private readonly IChatClient _chat;
     private readonly SemaphoreSlim _slots;
     private readonly TimeSpan _timeout;
+    private readonly AnswerCache _cache;
 
     /// <param name="options">Validated options with <see cref="GenerativeOptions.Enabled"/>.</param>
     /// <param name="http">The HTTP client to send with (tests, proxies); null: the OpenAI client's own.</param>
-    public GenerativeClient(GenerativeOptions options, HttpClient? http = null)
+    /// <param name="time">The clock of the answer cache.</param>
+    public GenerativeClient(GenerativeOptions options, HttpClient? http = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (!options.Enabled) throw new InvalidOperationException("No endpoint is configured (Persona:Generative:BaseUrl).");
@@ -36,6 +38,7 @@ public sealed class GenerativeClient : IDisposable
         Options = options;
         _timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
         _slots = new SemaphoreSlim(options.MaxConcurrency, options.MaxConcurrency);
+        _cache = new AnswerCache(TimeSpan.FromMinutes(options.CacheMinutes), time ?? TimeProvider.System);
         var clientOptions = new OpenAIClientOptions
         {
             Endpoint = new Uri(options.BaseUrl!),
@@ -91,6 +94,24 @@ public sealed class GenerativeClient : IDisposable
         {
             _slots.Release();
         }
+    }
+
+    /// <summary>
+    /// <see cref="CompleteAsync"/>, but an answer to the same messages and settings within
+    /// <see cref="GenerativeOptions.CacheMinutes"/> is reused. Only answers the caller accepted should stay:
+    /// <paramref name="accept"/> says which (a malformed answer is asked again next time).
+    /// </summary>
+    public async Task<(GenerativeAnswer Answer, bool Cached)> CompleteCachedAsync(
+        IReadOnlyList<ChatMessage> messages, ChatOptions? chatOptions, Func<GenerativeAnswer, bool> accept, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        ArgumentNullException.ThrowIfNull(accept);
+        var key = AnswerCache.Key(Options.Model, messages.Select(m => m.Role.Value + ":" + m.Text)
+            .Append($"{chatOptions?.Temperature}|{chatOptions?.MaxOutputTokens}|{chatOptions?.ResponseFormat is ChatResponseFormatJson}"));
+        if (_cache.TryGet(key, out var held)) return (held, true);
+        var answer = await CompleteAsync(messages, chatOptions, cancellationToken);
+        if (accept(answer)) _cache.Put(key, answer);
+        return (answer, false);
     }
 
     /// <summary>One short request: what answered and how fast, or why nothing did. Never throws for the endpoint's failures.</summary>

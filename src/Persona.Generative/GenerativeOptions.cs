@@ -30,6 +30,24 @@ public sealed class GenerativeOptions
     /// <summary>How long an answer is reused for the same prompt (0: never).</summary>
     public int CacheMinutes { get; set; } = 1440;
 
+    /// <summary>Profile summaries from the model (off: the template writes every summary).</summary>
+    public bool Summaries { get; set; } = true;
+
+    /// <summary>Shoppers waiting for a summary at most; beyond it the oldest change waits for the shopper's next read or change.</summary>
+    public int SummaryQueueCapacity { get; set; } = 10_000;
+
+    /// <summary>Rewriting long natural-language search queries into structured intent (off: the search's own parser only).</summary>
+    public bool QueryRewriting { get; set; } = true;
+
+    /// <summary>How long a search waits for a rewrite before answering from its own parser.</summary>
+    public int RewriteBudgetMilliseconds { get; set; } = 300;
+
+    /// <summary>Queries shorter than this (in characters, spaces excluded) are not rewritten: keywords parse well enough.</summary>
+    public int RewriteMinCharacters { get; set; } = 12;
+
+    /// <summary>Names and briefs of segments and audiences from the model (off: the template writes them).</summary>
+    public bool Briefs { get; set; } = true;
+
     public bool Enabled => !string.IsNullOrWhiteSpace(BaseUrl);
 
     /// <summary>The key to send: the configured one, else the environment's; null when neither is set (local servers need none).</summary>
@@ -49,6 +67,9 @@ public sealed class GenerativeOptions
         if (MaxConcurrency is < 1 or > 256) problems.Add("MaxConcurrency must be between 1 and 256.");
         if (CacheMinutes is < 0 or > 43_200) problems.Add("CacheMinutes must be between 0 and 43200 (30 days).");
         if (string.IsNullOrWhiteSpace(ApiKeyEnvironment)) problems.Add("ApiKeyEnvironment must name an environment variable.");
+        if (SummaryQueueCapacity is < 1 or > 1_000_000) problems.Add("SummaryQueueCapacity must be between 1 and 1000000.");
+        if (RewriteBudgetMilliseconds is < 10 or > 10_000) problems.Add("RewriteBudgetMilliseconds must be between 10 and 10000.");
+        if (RewriteMinCharacters is < 1 or > 1_000) problems.Add("RewriteMinCharacters must be between 1 and 1000.");
         return problems;
     }
 }

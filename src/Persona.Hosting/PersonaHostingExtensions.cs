@@ -1,3 +1,4 @@
+using Persona.Hosting.Generative;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -31,6 +32,7 @@ public static class PersonaHostingExtensions
         builder.AddPersonaRecommendations();
         builder.AddPersonaSearch();
         builder.AddPersonaOnline();
+        builder.AddPersonaGenerative();
         builder.Services.TryAddSingleton<Cluster.IShopperCalls, Cluster.LocalShopperCalls>();
         builder.Services.AddHostedService<StartedHeapCompaction>();
         return builder;
