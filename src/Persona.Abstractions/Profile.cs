@@ -21,6 +21,28 @@ public sealed record Profile
     public string? EmbeddingModelVersion { get; init; }
     public Predictions? Predictions { get; init; }
     public SegmentMembership? Segment { get; init; }
+    /// <summary>A short narrative of the tags in English and Chinese, from the chat model or its template (docs/generative.md); null where not asked for.</summary>
+    public ProfileSummary? Summary { get; init; }
+}
+
+/// <summary>
+/// A profile's summary: a few sentences per language, each traceable to a tag the profile holds (<see cref="Claims"/>).
+/// </summary>
+public sealed record ProfileSummary
+{
+    public required string En { get; init; }
+    public required string Zh { get; init; }
+    /// <summary><c>model</c> (the chat endpoint wrote it and it passed the checks) or <c>template</c>.</summary>
+    public required string Source { get; init; }
+    /// <summary>The model that wrote it; null for the template.</summary>
+    public string? Model { get; init; }
+    /// <summary>The shopper's summary version: grows with every model summary stored for them; 0 for the template.</summary>
+    public int Version { get; init; }
+    /// <summary>The tag keys the sentences rest on.</summary>
+    public IReadOnlyList<string> Claims { get; init; } = [];
+    public DateTimeOffset? GeneratedAt { get; init; }
+    /// <summary>A model summary of the profile as it is now is queued: this one is the template or an older summary.</summary>
+    public bool Pending { get; init; }
 }
 
 public static class LifecycleStages

@@ -51,6 +51,12 @@ public sealed class CatalogSnapshot
     /// <summary>All category nodes, every level.</summary>
     public IReadOnlyCollection<CategoryNode> Categories => _categories.Values;
 
+    private string[]? _brands;
+
+    /// <summary>Every brand of the catalog's items (as spelled on the items), computed once per snapshot.</summary>
+    public IReadOnlyList<string> Brands =>
+        _brands ??= _items.Values.Select(i => i.Brand).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+
     /// <summary>Builds a snapshot; a later item with the same id replaces an earlier one. O(n log n).</summary>
     public static CatalogSnapshot Create(IEnumerable<Item> items)
     {

@@ -17,6 +17,8 @@ public static class GenerativeHostingExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddValidatedOptions<GenerativeOptions, GenerativeOptionsValidator>(GenerativeOptions.SectionName, configure);
         builder.Services.TryAddSingleton<GenerativeEndpoint>();
+        builder.Services.TryAddSingleton<ProfileSummaries>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProfileSummaries>());
         return builder;
     }
 }

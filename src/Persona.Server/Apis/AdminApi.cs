@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Abstractions;
 using Persona.Core.Ingestion;
 using Persona.Hosting;
+using Persona.Hosting.Generative;
 using Persona.Server.Security;
 
 namespace Persona.Server.Apis;
@@ -19,7 +20,17 @@ public static class AdminApi
         group.MapGet("/state", GetState)
             .WithName("GetStateStatus")
             .WithSummary("Derived state: what the last start restored (shopper records, state parts, events replayed) and the shopper states in memory against their budget.");
+        group.MapGet("/generative", GetGenerative)
+            .WithName("GetGenerativeStatus")
+            .WithSummary("The chat endpoint Persona may use (address and model, never the key), which uses are on, and what the profile summaries have done since start.");
         return app;
+    }
+
+    public static Ok<GenerativeStatusResponse> GetGenerative(GenerativeEndpoint endpoint, ProfileSummaries summaries)
+    {
+        var o = endpoint.Options;
+        return TypedResults.Ok(new GenerativeStatusResponse(
+            endpoint.Client is not null, o.BaseUrl, o.Enabled ? o.Model : null, o.Summaries, o.QueryRewriting, o.Briefs, o.RewriteBudgetMilliseconds, summaries.Figures));
     }
 
     public static Ok<StateStatusResponse> GetState(PersonaEngine engine) =>
@@ -40,3 +51,7 @@ public static class AdminApi
 /// <param name="Parts">Per state part, the log sequence its stored copy covered (0: rebuilt from the log).</param>
 /// <param name="Memory">Shopper states in memory against their budget, and cold loads and evictions since start.</param>
 public sealed record StateStatusResponse(StateRestore? Restore, IReadOnlyDictionary<string, long> Parts, ShopperStateMemory Memory);
+
+/// <summary>The chat endpoint's configuration as far as it may be shown (no key) and the summaries' figures (docs/generative.md).</summary>
+public sealed record GenerativeStatusResponse(
+    bool Enabled, string? BaseUrl, string? Model, bool Summaries, bool QueryRewriting, bool Briefs, int RewriteBudgetMilliseconds, SummaryFigures SummaryFigures);

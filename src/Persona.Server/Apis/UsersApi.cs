@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Abstractions;
 using Persona.Hosting;
 using Persona.Hosting.Cluster;
+using Persona.Hosting.Generative;
 using Persona.Server.Json;
 using Persona.Server.Security;
 
@@ -23,6 +24,10 @@ public static class UsersApi
             .WithName("GetProfile")
             .WithSummary("The user's live profile: traits, affinities and tags with evidence; includes every acknowledged event.")
             .RequireScope(PersonaScopes.Read);
+        group.MapPost("/{id}/summary", SummarizeAsync)
+            .WithName("SummarizeProfile")
+            .WithSummary("Ask the chat endpoint for the user's profile summary now (when the tags changed since the stored one); answers the summary the profile now shows.")
+            .RequireScope(PersonaScopes.Admin);
         group.MapDelete("/{id}", EraseAsync)
             .WithName("EraseUser")
             .WithSummary("Forget a user: erase their events, profile, predictions, segment membership, audience memberships and index entries; returns a receipt.")
@@ -52,13 +57,31 @@ public static class UsersApi
             ? TypedResults.Ok(user with { Id = id })
             : ApiResults.NotFound("User not found.", $"No user has the id '{EventBatchReader.Truncate(id)}'.");
 
-    public static async Task<Results<Ok<Profile>, ProblemHttpResult>> GetProfile(string id, PersonaEngine engine, IShopperCalls shoppers, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<Profile>, ProblemHttpResult>> GetProfile(
+        string id, PersonaEngine engine, IShopperCalls shoppers, ProfileSummaries summaries, CancellationToken cancellationToken)
     {
-        var read = await shoppers.GetProfileAsync(engine.UserIds.ToStored(id), cancellationToken);
+        var stored = engine.UserIds.ToStored(id);
+        var read = await shoppers.GetProfileAsync(stored, cancellationToken);
         return read.Status switch
         {
-            ProfileStatus.Found => TypedResults.Ok(read.Profile! with { UserId = id }),
+            ProfileStatus.Found => TypedResults.Ok(read.Profile! with { UserId = id, Summary = await summaries.DescribeAsync(stored, read.Profile, cancellationToken) }),
             ProfileStatus.ConsentWithdrawn => ApiResults.NotFound("No profile.", "The user has withdrawn consent to personalisation, so no profile is built."),
+            _ => ApiResults.NotFound("User not found.", $"No events or attributes are known for the user '{EventBatchReader.Truncate(id)}'."),
+        };
+    }
+
+    public static async Task<Results<Ok<ProfileSummary>, ProblemHttpResult>> SummarizeAsync(
+        string id, PersonaEngine engine, ProfileSummaries summaries, CancellationToken cancellationToken)
+    {
+        if (!summaries.ModelEnabled)
+            return ApiResults.Conflict("No chat model.", "Profile summaries come from the template: set Persona:Generative:BaseUrl and Model (and keep Summaries on) to ask a model.");
+        var stored = engine.UserIds.ToStored(id);
+        await summaries.RefreshAsync(stored, cancellationToken);
+        var read = engine.GetProfile(stored, enrich: false);
+        return read.Status switch
+        {
+            ProfileStatus.Found => TypedResults.Ok(await summaries.DescribeAsync(stored, read.Profile!, cancellationToken) with { Pending = false }),
+            ProfileStatus.ConsentWithdrawn => ApiResults.NotFound("No profile.", "The user has withdrawn consent to personalisation, so no profile is built or summarised."),
             _ => ApiResults.NotFound("User not found.", $"No events or attributes are known for the user '{EventBatchReader.Truncate(id)}'."),
         };
     }
