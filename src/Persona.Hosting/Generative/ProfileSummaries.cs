@@ -110,7 +110,10 @@ public sealed partial class ProfileSummaries : BackgroundService, IEngineObserve
         return new ProfileSummary { En = text.En, Zh = text.Zh, Source = "template", Claims = text.Claims, Pending = pending };
     }
 
-    /// <summary>Queues the shopper for the model; false when the model is off or the queue is full (the next read or change asks again).</summary>
+    /// <summary>
+    /// Queues the shopper for the model (true also when they are queued or being summarised already); false when the
+    /// model is off or the queue is full (the next read or change asks again).
+    /// </summary>
     public bool Enqueue(string userId)
     {
         if (!ModelEnabled) return false;
@@ -179,7 +182,6 @@ public sealed partial class ProfileSummaries : BackgroundService, IEngineObserve
         {
             await Parallel.ForEachAsync(_queue.Reader.ReadAllAsync(stoppingToken), parallel, async (userId, token) =>
             {
-                _queued.TryRemove(userId, out _);
                 try
                 {
                     await RefreshAsync(userId, token);
@@ -189,6 +191,12 @@ public sealed partial class ProfileSummaries : BackgroundService, IEngineObserve
                     Interlocked.Increment(ref _failed);
                     _lastError = ex.Message;
                     LogFailed(_logger, ex);
+                }
+                finally
+                {
+                    // Only now: a read or event meanwhile must not start a second call for the same shopper. A change
+                    // that lands during the call is summarised on the shopper's next read or event.
+                    _queued.TryRemove(userId, out _);
                 }
             });
         }
