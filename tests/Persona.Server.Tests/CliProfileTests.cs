@@ -33,6 +33,7 @@ public sealed class CliProfileTests
             Assert.True(JsonElement.DeepEquals(api.GetProperty("traits"), cliJson.GetProperty("traits")), $"traits: {api.GetProperty("traits")} vs {cliJson.GetProperty("traits")}");
             Assert.True(JsonElement.DeepEquals(api.GetProperty("predictions"), cliJson.GetProperty("predictions")), $"predictions: {api.GetProperty("predictions")} vs {cliJson.GetProperty("predictions")}");
             Assert.True(JsonElement.DeepEquals(api.GetProperty("segment"), cliJson.GetProperty("segment")), $"segment: {api.GetProperty("segment")} vs {cliJson.GetProperty("segment")}");
+            Assert.True(JsonElement.DeepEquals(api.GetProperty("summary"), cliJson.GetProperty("summary")), $"summary: {api.GetProperty("summary")} vs {cliJson.GetProperty("summary")}");
         }
     }
 

@@ -16,6 +16,14 @@ internal static class LlmCommand
         return command;
     }
 
+    /// <summary><c>Persona:Generative</c> from the environment (<c>Persona__Generative__BaseUrl</c> …), as <c>persona serve</c> reads it.</summary>
+    public static GenerativeOptions OptionsFromEnvironment()
+    {
+        var options = new GenerativeOptions();
+        new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(GenerativeOptions.SectionName).Bind(options);
+        return options;
+    }
+
     private static Command Check()
     {
         var baseUrl = new Option<string?>("--base-url") { Description = "The API's base address (default: Persona__Generative__BaseUrl in the environment), e.g. http://127.0.0.1:11434/v1." };
@@ -29,8 +37,7 @@ internal static class LlmCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var options = new GenerativeOptions();
-            new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(GenerativeOptions.SectionName).Bind(options);
+            var options = OptionsFromEnvironment();
             if (parse.GetValue(baseUrl) is { } url) options.BaseUrl = url;
             if (parse.GetValue(model) is { } name) options.Model = name;
             if (parse.GetValue(keyEnvironment) is { } variable) options.ApiKeyEnvironment = variable;

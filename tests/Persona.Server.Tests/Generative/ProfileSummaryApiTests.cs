@@ -1,3 +1,5 @@
+extern alias cli;
+
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -240,5 +242,52 @@ public sealed class ProfileSummaryApiTests
         var summary = await response.ReadJsonAsync();
         Assert.Equal("model", summary.GetProperty("source").GetString());
         Assert.Contains("Loyal to Acme", summary.GetProperty("en").GetString(), StringComparison.Ordinal);
+    }
+}
+
+/// <summary><c>persona profile --summarize</c> in its own process, pointed at the fake endpoint by its environment.</summary>
+public sealed class ProfileSummaryCliTests
+{
+    [Fact]
+    public async Task ProfileSummarize_AsksTheEndpoint_AndPrintsTheModelSummary()
+    {
+        await using var server = await FakeChatServer.StartAsync();
+        server.Reply = request => FakeReply.Say(JsonSerializer.Serialize(new { en = "Likes Lipstick, nothing else.", zh = "偏好 Lipstick。", claims = Array.Empty<string>() }), model: "cli-model");
+        var data = Path.Combine(Path.GetTempPath(), "persona-cli-summary", Guid.NewGuid().ToString("n"));
+        try
+        {
+            await using (var app = new PersonaAppFactory())
+            {
+                app.Settings["Persona:DataDirectory"] = data;
+                using var client = app.CreateClient();
+                for (var i = 0; i < 4; i++)
+                    (await client.PutAsync($"/v1/items/lip-{i}", HttpJson.Body($$"""{"title":"Velvet Lipstick {{i}}","category_path":["Beauty","Makeup","Lipstick"],"brand":"Acme","price":20}"""))).EnsureSuccessStatusCode();
+                var now = DateTimeOffset.UtcNow.AddHours(-1);
+                (await client.PostAsync("/v1/events", HttpJson.Body(JsonSerializer.Serialize(new
+                {
+                    events = Enumerable.Range(0, 8).Select(i => new { user_id = "cli-shopper", type = "purchase", item_id = $"lip-{i % 4}", value = 20.0, timestamp = now.AddMinutes(i) }),
+                })))).EnsureSuccessStatusCode();
+            }
+
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            start.ArgumentList.Add(typeof(cli::Persona.Cli.PersonaCli).Assembly.Location);
+            foreach (var a in new[] { "profile", "--data", data, "cli-shopper", "--json", "--summarize" }) start.ArgumentList.Add(a);
+            start.Environment["Persona__Generative__BaseUrl"] = server.BaseUrl;
+            start.Environment["Persona__Generative__Model"] = "qwen-cli";
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+
+            Assert.True(process.ExitCode == 0, await error);
+            var summary = JsonDocument.Parse(await output).RootElement.GetProperty("summary");
+            Assert.Equal("model", summary.GetProperty("source").GetString());
+            Assert.Equal("cli-model", summary.GetProperty("model").GetString());
+            Assert.Equal("qwen-cli", Assert.Single(server.Requests).Body.GetProperty("model").GetString());
+        }
+        finally
+        {
+            try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+        }
     }
 }
