@@ -48,6 +48,9 @@ public sealed class DashboardPageTests(DashboardServer server)
         Assert.True(await page.Locator("[data-testid=timeline] li").CountAsync() > 0);
         Assert.True(await page.Locator("section canvas").CountAsync() >= 1, "the category affinity chart is drawn");
         Assert.Contains("%", await page.InnerTextAsync("[data-testid=predictions]"));
+        // The summary (the template here: no chat endpoint) reads as the API wrote it.
+        Assert.Equal(profile.GetProperty("summary").GetProperty("en").GetString(), (await page.InnerTextAsync("[data-testid=profile-summary-text]")).Trim());
+        Assert.Equal("template", await page.GetAttributeAsync("[data-testid=profile-summary]", "data-source"));
 
         // A tag's chip opens exactly the events the profile cites for it.
         var tag = profile.GetProperty("tags").EnumerateArray().First(t => t.GetProperty("evidence_event_ids").GetArrayLength() > 0);
@@ -83,6 +86,7 @@ public sealed class DashboardPageTests(DashboardServer server)
         Assert.Equal("zh-CN", await page.GetAttributeAsync("html", "lang"));
         var chipTexts = await page.Locator("[data-testid=tag-chip]").EvaluateAllAsync<string[]>("els => els.map(e => e.firstChild.textContent)");
         Assert.Equal(chineseTags, chipTexts);
+        Assert.Equal(profile.GetProperty("summary").GetProperty("zh").GetString(), (await page.InnerTextAsync("[data-testid=profile-summary-text]")).Trim());
         await browser.ScreenshotAsync("user-explorer-zh");
 
         await page.ReloadAsync();

@@ -82,6 +82,7 @@ async function renderUser(root, userId, isCurrent, categoryLabels) {
   root.append(h('div', { class: 'grid' },
     h('section', { class: 'panel', 'data-testid': 'profile-card', 'data-user': p.user_id },
       h('h2', {}, `${t('users.profile')} · ${p.user_id}`),
+      summary(p.summary),
       card(p),
       h('h3', {}, t('users.tags')),
       tags(p, userId, evidence, isCurrent),
@@ -97,6 +98,17 @@ async function renderUser(root, userId, isCurrent, categoryLabels) {
 
   categoryCharts(p.affinities.categories, affinityEl, radarEl);
   await renderRecommendations(recommendations, userId, canRecommend, isCurrent);
+}
+
+/** The profile's narrative in the page's language, with who wrote it (the chat model, or the template while none has). */
+function summary(s) {
+  if (!s) return '';
+  const by = s.source === 'model'
+    ? `${t('users.summaryByModel')} ${s.model ?? ''} · v${s.version}`
+    : t(s.pending ? 'users.summaryPending' : 'users.summaryTemplate');
+  return h('div', { class: 'summary', 'data-testid': 'profile-summary', 'data-source': s.source },
+    h('p', { 'data-testid': 'profile-summary-text' }, pick(s.en, s.zh)),
+    h('p', { class: 'muted small' }, by));
 }
 
 function card(p) {
