@@ -93,4 +93,6 @@ public static class AuditActions
     public const string StartExperiment = "start_experiment";
     /// <summary>An experiment stopped; the detail has each variant's figures against the control.</summary>
     public const string StopExperiment = "stop_experiment";
+    /// <summary>An admin wrote a segment's or audience's name and brief by hand, or cleared theirs.</summary>
+    public const string EditBrief = "edit_brief";
 }

@@ -37,8 +37,16 @@ public static class ProfileSummaryCheck
         return new SummaryVerdict(new SummaryText(en, zh, claims.Distinct(StringComparer.Ordinal).ToList()), null);
     }
 
-    private static string? Problem(string text, bool english, SummaryFacts facts, SummaryVocabulary vocabulary)
+    /// <summary>
+    /// Why <paramref name="text"/> may not be shown with <paramref name="facts"/>, or null: it names something of the
+    /// catalog or the tag rules that the facts do not hold, or (with <paramref name="anchored"/>) one of its sentences
+    /// rests on nothing the facts hold.
+    /// </summary>
+    public static string? Problem(string text, bool english, SummaryFacts facts, SummaryVocabulary vocabulary, bool anchored = true)
     {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(facts);
+        ArgumentNullException.ThrowIfNull(vocabulary);
         var heldNames = HeldNames(facts).ToList();
         var heldTraits = facts.Tags.Where(t => TraitTerms.ByTag.ContainsKey(t.Key)).ToList();
         var traitWords = heldTraits.SelectMany(t => Words(t.Key, english).Append(english ? t.En : t.Zh)).ToList();
@@ -54,6 +62,7 @@ public static class ProfileSummaryCheck
                 return $"it says '{word}', a trait ({key}) the profile does not hold";
         }
 
+        if (!anchored) return null;
         var sentences = text.Split(SentenceEnds, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(s => s.Any(char.IsLetter)).ToList();
         if (sentences.Count == 0) return "a summary has no sentence";
         var anchors = heldNames.Concat(traitWords).ToList();

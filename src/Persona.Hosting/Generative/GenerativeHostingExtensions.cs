@@ -19,6 +19,8 @@ public static class GenerativeHostingExtensions
         builder.Services.TryAddSingleton<GenerativeEndpoint>();
         builder.Services.TryAddSingleton<ProfileSummaries>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProfileSummaries>());
+        builder.Services.TryAddSingleton<GroupBriefs>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<GroupBriefs>());
         return builder;
     }
 }

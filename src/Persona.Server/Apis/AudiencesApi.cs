@@ -4,6 +4,7 @@ using Persona.Abstractions;
 using Persona.Core.Audiences;
 using Persona.Core.Ingestion;
 using Persona.Hosting;
+using Persona.Hosting.Generative;
 
 using Persona.Server.Security;
 
@@ -30,10 +31,12 @@ public static class AudiencesApi
             .WithSummary("Stream an audience's members as CSV or JSON lines (admin scope; audited).")
             .RequireScope(PersonaScopes.Admin)
             .DisableRequestTimeout();
+        group.MapBriefRoutes(BriefKinds.Audience);
         return app;
     }
 
-    public static async Task<Results<Ok<AudienceCountResponse>, ValidationProblem>> CreateAsync(HttpRequest request, AudienceService audiences, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<AudienceCountResponse>, ValidationProblem>> CreateAsync(
+        HttpRequest request, AudienceService audiences, GroupBriefs briefs, CancellationToken cancellationToken)
     {
         var (document, problem) = await ApiResults.ReadJsonAsync(request, cancellationToken);
         if (problem is not null) return problem;
@@ -42,6 +45,8 @@ public static class AudiencesApi
             var (rule, errors) = AudienceRuleJson.Parse(document!.RootElement);
             if (rule is null) return ApiResults.Problem(errors);
             var audience = await audiences.CreateAsync(rule, cancellationToken);
+            // Named and briefed in the background when a chat model is configured; GET …/brief answers meanwhile.
+            briefs.Enqueue(BriefKinds.Audience, audience.Id);
             return TypedResults.Ok(Response(audience));
         }
     }

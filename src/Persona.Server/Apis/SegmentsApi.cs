@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Persona.Core.Models.Segments;
 using Persona.Hosting;
+using Persona.Hosting.Generative;
 
 using Persona.Server.Security;
 
@@ -9,7 +10,7 @@ namespace Persona.Server.Apis;
 /// <summary>Segments for the dashboard: labels, sizes, and a sample of users on the 2-D PCA map (no user ids).</summary>
 public sealed record SegmentsResponse(
     string Version, DateTimeOffset ComputedAt, int K, double Silhouette, IReadOnlyList<SegmentInfo> Segments,
-    IReadOnlyList<SegmentPoint> Projection, RefreshSummary? LastRefresh);
+    IReadOnlyList<SegmentPoint> Projection, RefreshSummary? LastRefresh, IReadOnlyList<GroupBrief> Briefs);
 
 public sealed record SegmentPoint(string SegmentId, double X, double Y);
 
@@ -26,15 +27,19 @@ public static class SegmentsApi
             // O(shop): minutes at a million shoppers, so not cut off (and cancelled) by the request timeout; a client
             // that disconnects still cancels it.
             .DisableRequestTimeout();
+        group.MapBriefRoutes(BriefKinds.Segment);
         return app;
     }
 
-    public static Results<Ok<SegmentsResponse>, ProblemHttpResult> Get(PersonaModels models)
+    public static async Task<Results<Ok<SegmentsResponse>, ProblemHttpResult>> Get(PersonaModels models, GroupBriefs briefs, CancellationToken cancellationToken)
     {
         if (models.Segments is not { } m)
             return ApiResults.NotFound("No segments yet.", "Segments are computed by the scheduled refresh or POST /v1/segments/refresh once enough users have events.");
         var sample = m.ProjectionSample(models.Options.ProjectionSample).Select(p => new SegmentPoint(p.SegmentId, p.X, p.Y)).ToList();
-        return TypedResults.Ok(new SegmentsResponse(m.Version, m.ComputedAt, m.K, m.Silhouette, m.Segments, sample, models.LastRefresh));
+        var written = new List<GroupBrief>();
+        foreach (var segment in m.Segments)
+            if (await briefs.GetAsync(BriefKinds.Segment, segment.Id, cancellationToken) is { } brief) written.Add(brief);
+        return TypedResults.Ok(new SegmentsResponse(m.Version, m.ComputedAt, m.K, m.Silhouette, m.Segments, sample, models.LastRefresh, written));
     }
 
     public static async Task<Ok<RefreshSummary>> RefreshAsync(HttpContext context, PersonaModels models, CancellationToken cancellationToken)
