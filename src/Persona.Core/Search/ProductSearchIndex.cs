@@ -417,13 +417,18 @@ public sealed class ProductSearchIndex : IDisposable, IItemTextNeighbours
     private CandidateSet CachedCandidates(Snapshot snapshot, SearchRequest request, CatalogSnapshot? catalog, int pool)
     {
         var variant = string.Create(CultureInfo.InvariantCulture, $"{request.Category}\u001e{request.PriceMin:R}\u001e{request.PriceMax:R}\u001e{pool}\u001e{request.Semantic}");
+        // A query understood elsewhere answers differently from the same text parsed here: its reading is part of the key.
+        if (request.Understood is { } understood) variant += "\u001e" + Reading(understood);
         var stamp = new CacheStamp(snapshot.Version, 0);
         return _candidateCache.GetOrCompute(request.Query, variant, stamp, () =>
         {
-            var parsed = QueryParser.Parse(request.Query, snapshot.Vocabulary);
+            var parsed = request.Understood ?? QueryParser.Parse(request.Query, snapshot.Vocabulary);
             return new CandidateSet(parsed, Candidates(snapshot, parsed, request, catalog, pool));
         });
     }
+
+    private static string Reading(ParsedQuery q) => string.Create(CultureInfo.InvariantCulture,
+        $"{q.Text}\u001f{q.PriceMin:R}\u001f{q.PriceMax:R}\u001f{q.PricePreference}\u001f{string.Join('\u001d', q.Brands)}\u001f{string.Join('\u001d', q.Categories)}");
 
     /// <summary>The user's re-ranking signals against this index, the text-affinity feature included.</summary>
     public PersonalReranker.UserSignals PrepareSignals(SearchUser user, ItemPairs? coVisitation, CatalogSnapshot? catalog)

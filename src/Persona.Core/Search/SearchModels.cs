@@ -19,6 +19,10 @@ public sealed record SearchRequest
     public bool Semantic { get; init; } = true;
     /// <summary>The experiment variant the answer is served for (its counters' label); null outside experiments.</summary>
     public string? Variant { get; init; }
+    /// <summary>
+    /// The query as understood elsewhere (a model's rewrite, docs/generative.md); null: the index parses <see cref="Query"/> itself.
+    /// </summary>
+    public ParsedQuery? Understood { get; init; }
 }
 
 /// <summary>

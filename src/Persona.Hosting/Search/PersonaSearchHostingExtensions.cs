@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Persona.Core.Models.Sequence;
+using Persona.Hosting.Generative;
 
 namespace Persona.Hosting;
 
@@ -27,6 +28,8 @@ public static class PersonaSearchHostingExtensions
             sp.GetRequiredService<IOptions<PersonaTextOptions>>().Value.OpenPretrained(sp.GetRequiredService<PersonaEngine>().Options.DataDirectory)));
         // Known to the engine's start pass, which restores and feeds it with the shopper states (docs/state.md).
         builder.Services.AddSingleton<IStatePartObserver>(sp => sp.GetRequiredService<SearchService>());
+        // Off (nothing sent) unless AddPersona registered a configured endpoint (Persona:Generative).
+        builder.Services.TryAddSingleton(sp => new QueryRewriter(sp.GetService<GenerativeEndpoint>(), sp.GetService<ILogger<QueryRewriter>>()));
         builder.Services.AddHostedService<SearchStartupService>();
         builder.Services.AddHostedService<TextAdapterWatcher>();
         return builder;

@@ -31,6 +31,11 @@ public sealed record SearchResponse(
     public string? RequestId { get; init; }
     /// <summary>The experiment variant that answered (<c>experiment/variant</c>); null outside experiments.</summary>
     public string? Variant { get; init; }
+    /// <summary>
+    /// Whether a model rewrote the query (<c>source: model</c>) or the parser answered after a rewrite was tried
+    /// (<c>source: parser</c>, with the reason); absent when no rewrite was tried (no endpoint, rewriting off, a short query).
+    /// </summary>
+    public QueryRewrite? Rewrite { get; init; }
 }
 
 public static class SearchApi
@@ -60,9 +65,10 @@ public static class SearchApi
     /// <param name="shoppers">Runs a personalised search where the user's state lives.</param>
     /// <param name="experiments">The running search experiment, if any, picks the user's variant.</param>
     /// <param name="online">Gives an anonymous search its request id (a personalised one gets it where it runs).</param>
+    /// <param name="rewriter">Rewrites a long query with the configured model, within its budget (docs/generative.md).</param>
     /// <param name="cancellationToken">The request's.</param>
     public static async Task<Results<Ok<SearchResponse>, ValidationProblem>> Search(
-        SearchService search, PersonaEngine engine, IShopperCalls shoppers, OnlineLoop online, ExperimentService experiments, string? q, string? user, int? n, string? category, double? priceMax, double? priceMin, bool? personalize,
+        SearchService search, PersonaEngine engine, IShopperCalls shoppers, OnlineLoop online, ExperimentService experiments, QueryRewriter rewriter, string? q, string? user, int? n, string? category, double? priceMax, double? priceMin, bool? personalize,
         bool? semantic, CancellationToken cancellationToken)
     {
         var errors = new List<FieldError>();
@@ -88,6 +94,9 @@ public static class SearchApi
             Semantic = (semantic ?? true) && (variant?.Strategy.Semantic ?? true),
             Variant = variant?.Label,
         };
+        // Before the call goes to where the shopper lives: the rewrite is asked once, here, and never with the user id.
+        var (understood, rewrite) = await rewriter.RewriteAsync(search.Index, engine.Catalog, request, cancellationToken);
+        request = understood;
         var result = stored is null
             ? online.Served(search.Search(request, null), shopper: null)
             : await shoppers.SearchAsync(stored, request, cancellationToken);
@@ -98,7 +107,7 @@ public static class SearchApi
             CategoryPathZh = h.Item.Attributes.GetValueOrDefault("category_path_zh"),
         }).ToList();
         return TypedResults.Ok(new SearchResponse(result.Query, user, result.Personalized, result.Candidates,
-            Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 3), items) { Encoder = result.Encoder, RequestId = result.RequestId, Variant = result.Variant });
+            Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 3), items) { Encoder = result.Encoder, RequestId = result.RequestId, Variant = result.Variant, Rewrite = rewrite });
     }
 
     public static Ok<SearchStatus> Status(SearchService search) => TypedResults.Ok(search.Status);
