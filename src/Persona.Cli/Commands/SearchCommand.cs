@@ -1,9 +1,12 @@
 using System.CommandLine;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Persona.Abstractions;
 using Persona.Core.Search;
+using Persona.Generative;
 using Persona.Hosting;
+using Persona.Hosting.Generative;
 using Spectre.Console;
 
 namespace Persona.Cli.Commands;
@@ -58,14 +61,20 @@ internal static class SearchCommand
                 PriceMax = parse.GetValue(priceMax),
                 Personalize = !parse.GetValue(noPersonalize),
             };
-            var result = search.Search(request, parse.GetValue(user) is { } id ? engine.UserIds.ToStored(id) : null);
+            if (!TryOpenRewriter(error, out var rewriter)) return 2;
+            using var endpoint = rewriter.Endpoint;
+            var (understood, rewrite) = await rewriter.Rewriter.RewriteAsync(search.Index, engine.Catalog, request, cancellationToken);
+            var result = search.Search(understood, parse.GetValue(user) is { } id ? engine.UserIds.ToStored(id) : null);
             if (quiet)
             {
-                await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(result, new JsonSerializerOptions(PersonaJson.Options) { WriteIndented = true }));
+                var printed = JsonSerializer.SerializeToNode(result, PersonaJson.Options)!.AsObject();
+                if (rewrite is not null) printed["rewrite"] = JsonSerializer.SerializeToNode(rewrite, PersonaJson.Options);
+                await parse.InvocationConfiguration.Output.WriteLineAsync(printed.ToJsonString(new JsonSerializerOptions(PersonaJson.Options) { WriteIndented = true }));
                 return 0;
             }
             var console = EngineSession.Terminal(parse);
             Print(console, result);
+            if (rewrite is not null) console.MarkupLine(Markup.Escape($"改写 Rewrite: {Describe(rewrite)}"));
             var encoder = search.Index.Encoder is { } e
                 ? $"{e.Kind} text encoder {e.Version}" + (search.Pretrained is not null ? "" : search.RestoredEncoder is not null ? " (stored)" : " (trained now)")
                 : "no text encoder (lexical only)";
@@ -75,6 +84,29 @@ internal static class SearchCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// Query rewriting as the server does it, from the same settings in the environment (<c>Persona__Generative__BaseUrl</c>,
+    /// <c>__Model</c>, ...): off without a base URL. False (and the problems written) when the settings are invalid.
+    /// </summary>
+    private static bool TryOpenRewriter(TextWriter error, out (QueryRewriter Rewriter, GenerativeEndpoint Endpoint) rewriter)
+    {
+        var options = new GenerativeOptions();
+        new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(GenerativeOptions.SectionName).Bind(options);
+        rewriter = default;
+        if (options.Validate() is { Count: > 0 } problems)
+        {
+            foreach (var problem in problems) error.WriteLine($"{GenerativeOptions.SectionName}: {problem}");
+            return false;
+        }
+        var endpoint = new GenerativeEndpoint(options.Enabled ? new GenerativeClient(options) : null, options);
+        rewriter = (new QueryRewriter(endpoint), endpoint);
+        return true;
+    }
+
+    private static string Describe(QueryRewrite rewrite) => rewrite.Source == QueryRewrite.ModelSource
+        ? $"model {rewrite.Model} in {rewrite.ElapsedMs:0} ms{(rewrite.Cached ? " (cached)" : "")}"
+        : $"own parser after {rewrite.ElapsedMs:0} ms ({rewrite.Reason})";
 
     private static void Print(IAnsiConsole console, SearchResult result)
     {
