@@ -45,6 +45,13 @@ if (args.Contains("--ledger-probe"))
     return;
 }
 
+// dotnet run -c Release --project bench/Persona.Benchmarks -- --rewrite-probe [--items 6000] [--searches 60] [--delay 200] [--budget 300]   (search latency with query rewriting: no endpoint, one answering in 200 ms, one timing out)
+if (args.Contains("--rewrite-probe"))
+{
+    RewriteProbe.Run(args);
+    return;
+}
+
 // dotnet run -c Release --project bench/Persona.Benchmarks -- --decode-probe FILE      (shopper record decoding)
 if (args.Contains("--decode-probe"))
 {
