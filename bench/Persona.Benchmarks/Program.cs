@@ -45,6 +45,12 @@ if (args.Contains("--ledger-probe"))
     return;
 }
 
+// dotnet run -c Release --project bench/Persona.Benchmarks -- --summary-probe [--users 3000] [--shoppers 400] [--delay 200] [--concurrency 4]   (profile summaries per second on the demo shop, template and model)
+if (args.Contains("--summary-probe"))
+{
+    SummaryProbe.Run(args);
+    return;
+}
 // dotnet run -c Release --project bench/Persona.Benchmarks -- --rewrite-probe [--items 6000] [--searches 60] [--delay 200] [--budget 300]   (search latency with query rewriting: no endpoint, one answering in 200 ms, one timing out)
 if (args.Contains("--rewrite-probe"))
 {

@@ -1,10 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Persona.Core.Demo;
 using Persona.Core.Search;
 using Persona.Generative;
@@ -35,6 +31,9 @@ public static class RewriteProbe
         "lightweight hiking backpack for weekend trips",
     ];
 
+    /// <summary>A rewrite that checks against any demo-shop vocabulary: a top-level category, a price, keywords.</summary>
+    private const string Rewrite = """{"categories":["Beauty"],"brands":[],"price_min":null,"price_max":200,"keywords":"gift"}""";
+
     public static void Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
 
     private static async Task RunAsync(string[] args)
@@ -48,11 +47,11 @@ public static class RewriteProbe
         index.Upsert(catalog);
 
         var none = await MeasureAsync(index, new QueryRewriter(null), searches);
-        await using var fast = await FakeEndpoint.StartAsync(TimeSpan.FromMilliseconds(delay));
+        await using var fast = await BenchChatEndpoint.StartAsync(TimeSpan.FromMilliseconds(delay), _ => Rewrite);
         var answering = await MeasureAsync(index, Rewriter(fast, budget, cacheMinutes: 0), searches);
         // The warm-up asked every query once: with the answer cache on, each search below reuses an answer.
         var cached = await MeasureAsync(index, Rewriter(fast, budget, cacheMinutes: 60), searches);
-        await using var slow = await FakeEndpoint.StartAsync(TimeSpan.FromSeconds(5));
+        await using var slow = await BenchChatEndpoint.StartAsync(TimeSpan.FromSeconds(5), _ => Rewrite);
         var late = await MeasureAsync(index, Rewriter(slow, budget, cacheMinutes: 0), searches);
 
         Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
@@ -68,7 +67,7 @@ public static class RewriteProbe
         }, new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    private static QueryRewriter Rewriter(FakeEndpoint endpoint, int budget, int cacheMinutes)
+    private static QueryRewriter Rewriter(BenchChatEndpoint endpoint, int budget, int cacheMinutes)
     {
         var options = new GenerativeOptions
         {
@@ -116,58 +115,5 @@ public static class RewriteProbe
     {
         var at = Array.IndexOf(args, name);
         return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    /// <summary>
-    /// An OpenAI-compatible endpoint in this process on 127.0.0.1: every chat completion answers, after the delay, a
-    /// rewrite that checks against any demo-shop vocabulary (a top-level category, a price, keywords).
-    /// </summary>
-    private sealed class FakeEndpoint : IAsyncDisposable
-    {
-        private const string Rewrite = """{"categories":["Beauty"],"brands":[],"price_min":null,"price_max":200,"keywords":"gift"}""";
-
-        private readonly WebApplication _app;
-
-        private FakeEndpoint(WebApplication app) => _app = app;
-
-        public string BaseUrl => _app.Urls.First() + "/v1";
-
-        public static async Task<FakeEndpoint> StartAsync(TimeSpan delay)
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
-            var body = JsonSerializer.Serialize(new
-            {
-                id = "chatcmpl-bench",
-                @object = "chat.completion",
-                created = 1_765_000_000,
-                model = "bench-fake",
-                choices = new[] { new { index = 0, message = new { role = "assistant", content = Rewrite }, finish_reason = "stop" } },
-                usage = new { prompt_tokens = 900, completion_tokens = 30, total_tokens = 930 },
-            });
-            app.MapPost("/v1/chat/completions", async (HttpContext context) =>
-            {
-                try
-                {
-                    await Task.Delay(delay, context.RequestAborted);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-                context.Response.ContentType = "application/json";
-                await context.Response.WriteAsync(body);
-            });
-            await app.StartAsync();
-            return new FakeEndpoint(app);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
     }
 }

@@ -100,6 +100,7 @@ public sealed class AnalystPageTests(DashboardServer server)
     public async Task Segments_Cards_SayInPlainWordsWhatEachSegmentIsWorthAndBuys()
     {
         var summary = await server.GetJsonAsync("/v1/segments/summary");
+        var briefs = (await server.GetJsonAsync("/v1/segments")).GetProperty("briefs").EnumerateArray().ToDictionary(b => b.GetProperty("id").GetString()!);
         await using var browser = await server.OpenAsync();
         await browser.GotoAsync("#/segments", "segments");
         var page = browser.Page;
@@ -108,6 +109,12 @@ public sealed class AnalystPageTests(DashboardServer server)
         {
             var card = page.Locator($"[data-testid=segment-card][data-segment=\"{s.GetProperty("id").GetString()}\"]");
             var text = await card.InnerTextAsync();
+            // Its name and brief (the template's here: no chat endpoint), as the API wrote them.
+            var brief = briefs[s.GetProperty("id").GetString()!];
+            Assert.Equal(brief.GetProperty("brief_en").GetString(), (await card.Locator("[data-testid=segment-brief-text]").InnerTextAsync()).Trim());
+            // The template's name is the segment's label, which the heading shows already.
+            Assert.Equal(s.GetProperty("label_en").GetString(), brief.GetProperty("name_en").GetString());
+            Assert.Equal(0, await card.Locator("[data-testid=segment-brief-name]").CountAsync());
             Assert.Contains($"Revenue {Money(s.GetProperty("revenue").GetDouble())}", text);
             Assert.Contains($"{(s.GetProperty("revenue_share").GetDouble() * 100).ToString("0.0", En)}% of shop revenue", text);
             // A segment without orders has no average order value (the field is left out) and says so.

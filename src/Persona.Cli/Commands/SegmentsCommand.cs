@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Persona.Core.Models.Segments;
 using Persona.Hosting;
+using Persona.Hosting.Generative;
 
 namespace Persona.Cli.Commands;
 
@@ -29,11 +30,27 @@ internal static class SegmentsCommand
                 var summary = await models.RefreshAsync(cancellationToken);
                 Console.WriteLine(Describe(summary));
             }
-            if (models.Segments is { } segments) Console.WriteLine(Describe(segments));
+            if (models.Segments is { } segments)
+            {
+                Console.WriteLine(Describe(segments));
+                await PrintBriefsAsync(engine, models, segments, cancellationToken);
+            }
             else Console.WriteLine("No segments yet (too few users with events).");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Each segment's name and brief as the server serves them: stored (an admin's or the chat model's) or the template.</summary>
+    private static async Task PrintBriefsAsync(PersonaEngine engine, PersonaModels models, SegmentModel segments, CancellationToken cancellationToken)
+    {
+        var generative = LlmCommand.OptionsFromEnvironment();
+        using var endpoint = new GenerativeEndpoint(null, generative);
+        var briefs = new GroupBriefs(models, new AudienceService(engine, Microsoft.Extensions.Options.Options.Create(models.Options), TimeProvider.System),
+            endpoint, TimeProvider.System, NullLogger<GroupBriefs>.Instance);
+        foreach (var segment in segments.Segments)
+            if (await briefs.GetAsync(BriefKinds.Segment, segment.Id, cancellationToken) is { } brief)
+                Console.WriteLine($"{segment.Id} · {brief.NameEn} / {brief.NameZh} ({brief.Source}): {brief.BriefEn} / {brief.BriefZh}");
     }
 
     public static PersonaModels Open(PersonaEngine engine, int seed, int k, double horizonDays) =>

@@ -15,8 +15,8 @@ public static class BriefTemplate
         if (top.Count == 0)
             return new BriefText(nameEn, nameZh, "No tag is shared by a fifth of these shoppers yet.", "尚无被五分之一以上成员共有的标签。", []);
         var c = CultureInfo.InvariantCulture;
-        var en = string.Join(", ", top.Select(t => string.Create(c, $"{t.En} ({t.Confidence:P0})")));
-        var zh = string.Join("、", top.Select(t => string.Create(c, $"{t.Zh}（{t.Confidence:P0}）")));
+        var en = string.Join(", ", top.Select(t => string.Create(c, $"“{t.En}” ({Math.Round(t.Confidence * 100)}%)")));
+        var zh = string.Join("、", top.Select(t => string.Create(c, $"“{t.Zh}”（{Math.Round(t.Confidence * 100)}%）")));
         return new BriefText(nameEn, nameZh,
             $"Mostly shoppers tagged {en}.",
             $"以{zh}的用户为主。",

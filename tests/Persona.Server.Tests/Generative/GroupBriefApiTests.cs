@@ -1,3 +1,5 @@
+extern alias cli;
+
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -149,6 +151,48 @@ public sealed class GroupBriefApiTests
             if (brief.GetProperty("source").GetString() == "model") return brief;
             Assert.True(DateTime.UtcNow < deadline, "no model brief: " + brief);
             await Task.Delay(100);
+        }
+    }
+}
+
+/// <summary><c>persona segments</c> prints each segment's brief as the server serves it.</summary>
+public sealed class GroupBriefCliTests
+{
+    [Fact]
+    public async Task Segments_PrintsTheAdminsBrief()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "persona-cli-briefs", Guid.NewGuid().ToString("n"));
+        try
+        {
+            string id;
+            await using (var app = new PersonaAppFactory())
+            {
+                app.Settings["Persona:DataDirectory"] = data;
+                app.Settings["Persona:Models:RefreshOnStart"] = "false";
+                using var client = app.CreateClient();
+                await AudienceShopFactory.SeedAsync(app.Engine);
+                using (var refresh = await client.PostAsync("/v1/segments/refresh", null)) refresh.EnsureSuccessStatusCode();
+                id = (await (await client.GetAsync("/v1/segments")).ReadJsonAsync()).GetProperty("segments")[0].GetProperty("id").GetString()!;
+                using var put = await client.PutAsync($"/v1/segments/{id}/brief", HttpJson.Body(
+                    """{"name_en":"Weekend browsers","name_zh":"周末逛店者","brief_en":"Show them new arrivals on Saturday.","brief_zh":"周六推荐新品。"}"""));
+                put.EnsureSuccessStatusCode();
+            }
+
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            start.ArgumentList.Add(typeof(cli::Persona.Cli.PersonaCli).Assembly.Location);
+            foreach (var a in new[] { "segments", "--data", data }) start.ArgumentList.Add(a);
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+
+            Assert.True(process.ExitCode == 0, await error);
+            Assert.Contains($"{id} · Weekend browsers / 周末逛店者 (admin): Show them new arrivals on Saturday. / 周六推荐新品。", await output, StringComparison.Ordinal);
+            Assert.Contains("(template)", await output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            try { Directory.Delete(data, recursive: true); } catch (IOException) { }
         }
     }
 }

@@ -38,6 +38,7 @@ export async function renderSegments(root, { isCurrent }) {
   }
   const data = response.data;
   const summaries = new Map(summary.data.segments.map((s) => [s.id, s]));
+  const briefs = new Map((data.briefs ?? []).map((b) => [b.id, b]));
   const colour = new Map(data.segments.map((s, i) => [s.id, palette[i % palette.length]]));
   const mapEl = h('div', { class: 'chart tall', 'data-testid': 'segment-map' });
   root.append(
@@ -46,7 +47,7 @@ export async function renderSegments(root, { isCurrent }) {
       h('p', { class: 'muted small' }, t('segments.mapHint')),
       mapEl),
     h('div', { class: 'grid cols-3', style: 'margin-top:16px', 'data-testid': 'segment-cards' },
-      data.segments.map((s, i) => segmentCard(s, i + 1, summaries.get(s.id), colour.get(s.id), summary.data.currency))),
+      data.segments.map((s, i) => segmentCard(s, i + 1, summaries.get(s.id), colour.get(s.id), summary.data.currency, briefs.get(s.id)))),
     audienceBuilder(data.segments, choices.ok ? choices.data : null));
 
   segmentMap(mapEl, data, summary.data.segments, colour);
@@ -152,8 +153,21 @@ function separateBubbles(instance, seriesIndex) {
 }
 
 /** Figures in plain words: size, revenue and its share, order value, lifecycle mix, what they buy and which brands. */
-function segmentCard(s, number, summary, colour, currency) {
-  const body = [h('p', { class: 'muted' }, t('segments.size', fmtInt(s.size), pct(s.share)))];
+/** The segment's name and one-line brief (an admin's, the chat model's or the template's) and who wrote it. */
+function brief(b, s) {
+  if (!b) return '';
+  // The template keeps the segment's label as its name: the heading says it already.
+  const renamed = b.name_en !== s.label_en || b.name_zh !== s.label_zh;
+  const by = b.source === 'admin' ? t('segments.briefByAdmin', b.written_by ?? '')
+    : b.source === 'model' ? t('segments.briefByModel', b.model ?? '') : t('segments.briefTemplate');
+  return h('div', { class: 'summary', 'data-testid': 'segment-brief', 'data-source': b.source },
+    renamed ? h('p', {}, h('strong', { 'data-testid': 'segment-brief-name' }, pick(b.name_en, b.name_zh))) : '',
+    h('p', { 'data-testid': 'segment-brief-text' }, pick(b.brief_en, b.brief_zh)),
+    h('p', { class: 'muted small' }, by));
+}
+
+function segmentCard(s, number, summary, colour, currency, segmentBrief) {
+  const body = [brief(segmentBrief, s), h('p', { class: 'muted' }, t('segments.size', fmtInt(s.size), pct(s.share)))];
   if (summary) {
     body.push(
       h('p', { 'data-testid': 'segment-revenue' }, t('segments.revenue', money(summary.revenue, currency), pct(summary.revenue_share))),
