@@ -244,18 +244,7 @@ public sealed partial class GroupBriefs : BackgroundService
         return new BriefFacts(kind, nameEn, nameZh, BriefFacts.Dominant(tags.Values, read), dominantCategories);
     }
 
-    private (Core.Profiles.CatalogSnapshot Catalog, SummaryVocabulary Vocabulary)? _vocabulary;
-
-    private SummaryVocabulary Vocabulary()
-    {
-        var catalog = Engine.Catalog;
-        if (_vocabulary is { } held && ReferenceEquals(held.Catalog, catalog)) return held.Vocabulary;
-        var vocabulary = SummaryVocabulary.Create(
-            catalog.Categories.SelectMany(c => new[] { c.LabelEn, c.LabelZh }),
-            catalog.Brands.SelectMany(b => { var (en, zh) = catalog.BrandLabel(b); return new[] { en, zh }; }));
-        _vocabulary = (catalog, vocabulary);
-        return vocabulary;
-    }
+    private SummaryVocabulary Vocabulary() => CatalogVocabulary.Of(Engine.Catalog);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Brief of {Group}: the chat endpoint did not answer ({Reason}); the template answers")]
     private static partial void LogUnavailable(ILogger logger, string group, string reason);

@@ -51,7 +51,6 @@ public sealed partial class ProfileSummaries : BackgroundService, IEngineObserve
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StoredSummary?> _memory = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _erasedAt = new(StringComparer.Ordinal);
-    private (CatalogSnapshot Catalog, SummaryVocabulary Vocabulary)? _vocabulary;
     private long _generated, _rejected, _failed, _unchanged, _modelTicks;
     private volatile string? _lastRejection, _lastError;
 
@@ -239,16 +238,7 @@ public sealed partial class ProfileSummaries : BackgroundService, IEngineObserve
         return titles;
     }
 
-    private SummaryVocabulary Vocabulary()
-    {
-        var catalog = _engine.Catalog;
-        if (_vocabulary is { } held && ReferenceEquals(held.Catalog, catalog)) return held.Vocabulary;
-        var vocabulary = SummaryVocabulary.Create(
-            catalog.Categories.SelectMany(c => new[] { c.LabelEn, c.LabelZh }),
-            catalog.Brands.SelectMany(b => { var (en, zh) = catalog.BrandLabel(b); return new[] { en, zh }; }));
-        _vocabulary = (catalog, vocabulary);
-        return vocabulary;
-    }
+    private SummaryVocabulary Vocabulary() => CatalogVocabulary.Of(_engine.Catalog);
 
     void IEngineObserver.OnEventsStored(IReadOnlyList<StoredEvent> events)
     {
