@@ -142,8 +142,16 @@ public sealed partial class PersonaEngine
         // earlier state, which the store keeps from replacing a later one.
         if (_dirtyStates.TryRemove(userId, out _) && _profiles.Encode(userId) is { } encoded)
             await _store.WriteShopperStatesAsync([new ShopperStateRecord(userId, encoded.ThroughSequence, encoded.Record, encoded.LatestTicks)], checkpoint: null, cancellationToken);
-        if (_dirtyProfiles.TryRemove(userId, out _) && PersonalizationAllowed(userId) && _profiles.Build(userId, AsOf) is { } profile)
-            await _store.SaveProfilesAsync([Enrich(profile)], cancellationToken);
+        await _profileWriteGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_dirtyProfiles.TryRemove(userId, out _) && PersonalizationAllowed(userId) && _profiles.Build(userId, AsOf) is { } profile)
+                await _store.SaveProfilesAsync([Enrich(profile)], cancellationToken);
+        }
+        finally
+        {
+            _profileWriteGate.Release();
+        }
         _profiles.Remove(userId);
     }
 

@@ -451,10 +451,18 @@ public sealed partial class PersonaEngine : IAsyncDisposable
             var documents = new List<DocumentUpdate>();
             foreach (var owner in owners) documents.AddRange(await owner.PrepareEraseAsync(userId, cancellationToken));
             var known = IsKnown(userId);
-            erased = await _store.EraseUserAsync(userId, documents, CancellationToken.None);
-            Interlocked.Add(ref _storedEvents, -erased.Events);
-            _erasedThrough[userId] = await _store.GetLastSequenceAsync(CancellationToken.None);
-            ForgetInMemory(userId, owners, removed);
+            await _profileWriteGate.WaitAsync(cancellationToken);
+            try
+            {
+                erased = await _store.EraseUserAsync(userId, documents, CancellationToken.None);
+                Interlocked.Add(ref _storedEvents, -erased.Events);
+                _erasedThrough[userId] = await _store.GetLastSequenceAsync(CancellationToken.None);
+                ForgetInMemory(userId, owners, removed);
+            }
+            finally
+            {
+                _profileWriteGate.Release();
+            }
             found = known || erased.Events > 0 || erased.User || erased.Profile || removed.Count > 0;
             foreach (var observer in _observers)
                 if (observer.OnUserErased(userId) is { } what) removed.Add(what);
@@ -732,6 +740,25 @@ public sealed partial class PersonaEngine : IAsyncDisposable
 
     /// <summary>Writes the profiles changed since the last flush to the store (versioned; older versions never overwrite newer).</summary>
     public async Task<int> FlushProfilesAsync(CancellationToken cancellationToken)
+    {
+        await _profileWriteGate.WaitAsync(cancellationToken);
+        try
+        {
+            return await FlushProfilesGatedAsync(cancellationToken);
+        }
+        finally
+        {
+            _profileWriteGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Held while profiles are written and while an erasure deletes a shopper's stored data and state: a profile built
+    /// before an erasure is never saved after it (which would put the erased shopper's profile back in the store).
+    /// </summary>
+    private readonly SemaphoreSlim _profileWriteGate = new(1, 1);
+
+    private async Task<int> FlushProfilesGatedAsync(CancellationToken cancellationToken)
     {
         var changed = _dirtyProfiles.Keys.ToList();
         if (changed.Count == 0) return 0;

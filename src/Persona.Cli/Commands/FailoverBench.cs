@@ -373,11 +373,14 @@ public static class FailoverBench
         return (users.Count, differing, first);
     }
 
-    /// <summary>A profile without its bookkeeping (version, write time) and model outputs, which a rebuild does not make.</summary>
+    /// <summary>
+    /// A profile without its bookkeeping (version, write time), model outputs and summary (written from the tags, which
+    /// are compared), which a rebuild does not make.
+    /// </summary>
     public static string Comparable(string profileJson)
     {
         var node = JsonNode.Parse(profileJson)!.AsObject();
-        foreach (var field in new[] { "version", "updated_at", "predictions", "segment", "embedding", "embedding_model_version" }) node.Remove(field);
+        foreach (var field in new[] { "version", "updated_at", "predictions", "segment", "embedding", "embedding_model_version", "summary" }) node.Remove(field);
         return node.ToJsonString();
     }
 
