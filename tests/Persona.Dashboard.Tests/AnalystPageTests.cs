@@ -97,6 +97,41 @@ public sealed class AnalystPageTests(DashboardServer server)
     }
 
     [ChromiumFact]
+    public async Task Segments_AnAdminRenamesASegmentOnItsCard_AndCanGoBackToTheGeneratedBrief()
+    {
+        var id = (await server.GetJsonAsync("/v1/segments")).GetProperty("segments")[0].GetProperty("id").GetString()!;
+        await using var browser = await server.OpenAsync();
+        await browser.GotoAsync("#/segments", "segments");
+        var card = browser.Page.Locator($"[data-testid=segment-card][data-segment=\"{id}\"]");
+        try
+        {
+            await card.Locator("[data-testid=brief-edit]").ClickAsync();
+            await card.Locator("[data-testid=brief-name_en]").FillAsync("Night owls");
+            await card.Locator("[data-testid=brief-name_zh]").FillAsync("夜猫子们");
+            await card.Locator("[data-testid=brief-brief_en]").FillAsync("Send their offers after 10 pm.");
+            await card.Locator("[data-testid=brief-brief_zh]").FillAsync("晚上十点后推送优惠。");
+            await browser.ScreenshotAsync("segment-brief-editor");
+            await card.Locator("[data-testid=brief-save]").ClickAsync();
+
+            await card.Locator("[data-testid=segment-brief][data-source=admin]").WaitForAsync();
+            Assert.Equal("Night owls", (await card.Locator("[data-testid=segment-brief-name]").InnerTextAsync()).Trim());
+            var stored = await server.GetJsonAsync($"/v1/segments/{id}/brief");
+            Assert.Equal("admin", stored.GetProperty("source").GetString());
+            Assert.Equal("夜猫子们", stored.GetProperty("name_zh").GetString());
+
+            await card.Locator("[data-testid=brief-edit]").ClickAsync();
+            await card.Locator("[data-testid=brief-reset]").ClickAsync();
+            await card.Locator("[data-testid=segment-brief][data-source=template]").WaitForAsync();
+            browser.AssertNoConsoleErrors();
+        }
+        finally
+        {
+            // The server is shared by the collection: leave the generated brief for the other tests.
+            using var _ = await server.Http.DeleteAsync($"/v1/segments/{id}/brief");
+        }
+    }
+
+    [ChromiumFact]
     public async Task Segments_Cards_SayInPlainWordsWhatEachSegmentIsWorthAndBuys()
     {
         var summary = await server.GetJsonAsync("/v1/segments/summary");

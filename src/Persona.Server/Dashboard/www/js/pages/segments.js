@@ -1,6 +1,6 @@
 import { t, pick, valueLabel } from '../i18n.js';
 import { h, clear, fmt, fmtInt, pct } from '../dom.js';
-import { get, post, problem } from '../api.js';
+import { get, post, put, del, enc, problem } from '../api.js';
 import { chart, palette } from '../charts.js';
 import { money } from './overview.js';
 
@@ -160,10 +160,35 @@ function brief(b, s) {
   const renamed = b.name_en !== s.label_en || b.name_zh !== s.label_zh;
   const by = b.source === 'admin' ? t('segments.briefByAdmin', b.written_by ?? '')
     : b.source === 'model' ? t('segments.briefByModel', b.model ?? '') : t('segments.briefTemplate');
-  return h('div', { class: 'summary', 'data-testid': 'segment-brief', 'data-source': b.source },
+  const edit = h('button', { type: 'button', class: 'link small', 'data-testid': 'brief-edit' }, t('segments.briefEdit'));
+  const block = h('div', { class: 'summary', 'data-testid': 'segment-brief', 'data-source': b.source },
     renamed ? h('p', {}, h('strong', { 'data-testid': 'segment-brief-name' }, pick(b.name_en, b.name_zh))) : '',
     h('p', { 'data-testid': 'segment-brief-text' }, pick(b.brief_en, b.brief_zh)),
-    h('p', { class: 'muted small' }, by));
+    h('p', { class: 'muted small' }, by, ' · ', edit));
+  edit.addEventListener('click', () => block.append(briefEditor(b, s, block)), { once: true });
+  return block;
+}
+
+/** An admin's name and brief for the segment, in both languages (PUT …/brief); "back to generated" drops theirs (DELETE). */
+function briefEditor(b, s, block) {
+  const field = (name, max) => h('input', { type: 'text', name, value: b[name] ?? '', maxlength: String(max), 'data-testid': `brief-${name}` });
+  const inputs = { name_en: field('name_en', 40), name_zh: field('name_zh', 40), brief_en: field('brief_en', 240), brief_zh: field('brief_zh', 240) };
+  const status = h('span', { class: 'muted small', 'data-testid': 'brief-status' });
+  const save = h('button', { type: 'button', class: 'primary', 'data-testid': 'brief-save' }, t('segments.briefSave'));
+  const reset = h('button', { type: 'button', 'data-testid': 'brief-reset' }, t('segments.briefReset'));
+  const done = (response) => {
+    if (response.ok) block.replaceWith(brief(response.data, s));
+    else status.textContent = problem(response);
+  };
+  save.addEventListener('click', async () => {
+    done(await put(`/v1/segments/${enc(b.id)}/brief`, Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value]))));
+  });
+  reset.addEventListener('click', async () => done(await del(`/v1/segments/${enc(b.id)}/brief`)));
+  const row = (key, el) => h('label', { class: 'brief-field' }, h('span', { class: 'muted small' }, t(key)), el);
+  return h('div', { class: 'brief-editor', 'data-testid': 'brief-editor' },
+    row('segments.briefNameEn', inputs.name_en), row('segments.briefNameZh', inputs.name_zh),
+    row('segments.briefTextEn', inputs.brief_en), row('segments.briefTextZh', inputs.brief_zh),
+    h('div', { class: 'row' }, save, reset, status));
 }
 
 function segmentCard(s, number, summary, colour, currency, segmentBrief) {
