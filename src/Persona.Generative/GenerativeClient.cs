@@ -26,6 +26,10 @@ public sealed class GenerativeClient : IDisposable
     private readonly SemaphoreSlim _slots;
     private readonly TimeSpan _timeout;
     private readonly AnswerCache _cache;
+    private readonly TimeProvider _time;
+    private readonly Lock _budget = new();
+    private DateTime _budgetDay;
+    private int _callsToday;
 
     /// <param name="options">Validated options with <see cref="GenerativeOptions.Enabled"/>.</param>
     /// <param name="http">The HTTP client to send with (tests, proxies); null: the OpenAI client's own.</param>
@@ -38,7 +42,8 @@ public sealed class GenerativeClient : IDisposable
         Options = options;
         _timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
         _slots = new SemaphoreSlim(options.MaxConcurrency, options.MaxConcurrency);
-        _cache = new AnswerCache(TimeSpan.FromMinutes(options.CacheMinutes), time ?? TimeProvider.System);
+        _time = time ?? TimeProvider.System;
+        _cache = new AnswerCache(TimeSpan.FromMinutes(options.CacheMinutes), _time);
         var clientOptions = new OpenAIClientOptions
         {
             Endpoint = new Uri(options.BaseUrl!),
@@ -53,10 +58,37 @@ public sealed class GenerativeClient : IDisposable
 
     public GenerativeOptions Options { get; }
 
+    /// <summary>Calls sent since midnight UTC (counted against <see cref="GenerativeOptions.MaxCallsPerDay"/>).</summary>
+    public int CallsToday
+    {
+        get
+        {
+            lock (_budget) return _budgetDay == _time.GetUtcNow().UtcDateTime.Date ? _callsToday : 0;
+        }
+    }
+
+    /// <summary>Counts a call against the day's budget; throws when it is spent.</summary>
+    private void SpendCall()
+    {
+        lock (_budget)
+        {
+            var today = _time.GetUtcNow().UtcDateTime.Date;
+            if (_budgetDay != today)
+            {
+                _budgetDay = today;
+                _callsToday = 0;
+            }
+            if (Options.MaxCallsPerDay > 0 && _callsToday >= Options.MaxCallsPerDay)
+                throw new GenerativeUnavailableException($"The daily budget of {Options.MaxCallsPerDay} calls is spent; it renews at 00:00 UTC.");
+            _callsToday++;
+        }
+    }
+
     /// <summary>Asks the endpoint; throws <see cref="GenerativeUnavailableException"/> when it does not answer in time or fails.</summary>
     public async Task<GenerativeAnswer> CompleteAsync(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        SpendCall();
         var clock = Stopwatch.StartNew();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_timeout);

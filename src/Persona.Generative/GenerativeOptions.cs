@@ -27,6 +27,12 @@ public sealed class GenerativeOptions
     /// <summary>Calls in flight at once; the rest wait (within their timeout), so a slow endpoint cannot take the server's threads.</summary>
     public int MaxConcurrency { get; set; } = 4;
 
+    /// <summary>
+    /// Calls sent per UTC day at most (0: no limit), so a shop of a million shoppers cannot run up a bill by accident;
+    /// past it every use answers from its template or parser until midnight UTC. Answers from the cache do not count.
+    /// </summary>
+    public int MaxCallsPerDay { get; set; }
+
     /// <summary>How long an answer is reused for the same prompt (0: never).</summary>
     public int CacheMinutes { get; set; } = 1440;
 
@@ -67,6 +73,7 @@ public sealed class GenerativeOptions
         if (MaxConcurrency is < 1 or > 256) problems.Add("MaxConcurrency must be between 1 and 256.");
         if (CacheMinutes is < 0 or > 43_200) problems.Add("CacheMinutes must be between 0 and 43200 (30 days).");
         if (string.IsNullOrWhiteSpace(ApiKeyEnvironment)) problems.Add("ApiKeyEnvironment must name an environment variable.");
+        if (MaxCallsPerDay < 0) problems.Add("MaxCallsPerDay must be 0 (no limit) or positive.");
         if (SummaryQueueCapacity is < 1 or > 1_000_000) problems.Add("SummaryQueueCapacity must be between 1 and 1000000.");
         if (RewriteBudgetMilliseconds is < 10 or > 10_000) problems.Add("RewriteBudgetMilliseconds must be between 10 and 10000.");
         if (RewriteMinCharacters is < 1 or > 1_000) problems.Add("RewriteMinCharacters must be between 1 and 1000.");

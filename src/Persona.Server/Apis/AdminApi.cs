@@ -30,7 +30,8 @@ public static class AdminApi
     {
         var o = endpoint.Options;
         return TypedResults.Ok(new GenerativeStatusResponse(
-            endpoint.Client is not null, o.BaseUrl, o.Enabled ? o.Model : null, o.Summaries, o.QueryRewriting, o.Briefs, o.RewriteBudgetMilliseconds, summaries.Figures));
+            endpoint.Client is not null, o.BaseUrl, o.Enabled ? o.Model : null, o.Summaries, o.QueryRewriting, o.Briefs, o.RewriteBudgetMilliseconds,
+            endpoint.Client?.CallsToday ?? 0, o.MaxCallsPerDay, summaries.Figures));
     }
 
     public static Ok<StateStatusResponse> GetState(PersonaEngine engine) =>
@@ -54,4 +55,5 @@ public sealed record StateStatusResponse(StateRestore? Restore, IReadOnlyDiction
 
 /// <summary>The chat endpoint's configuration as far as it may be shown (no key) and the summaries' figures (docs/generative.md).</summary>
 public sealed record GenerativeStatusResponse(
-    bool Enabled, string? BaseUrl, string? Model, bool Summaries, bool QueryRewriting, bool Briefs, int RewriteBudgetMilliseconds, SummaryFigures SummaryFigures);
+    bool Enabled, string? BaseUrl, string? Model, bool Summaries, bool QueryRewriting, bool Briefs, int RewriteBudgetMilliseconds,
+    int CallsToday, int MaxCallsPerDay, SummaryFigures SummaryFigures);

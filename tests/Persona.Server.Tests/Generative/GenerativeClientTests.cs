@@ -49,6 +49,38 @@ public sealed class GenerativeClientTests
     }
 
     [Fact]
+    public async Task TheDailyBudget_StopsCallsUntilMidnightUtc_AndCachedAnswersDoNotCount()
+    {
+        await using var server = await FakeChatServer.StartAsync();
+        var time = new ManualTime(new DateTimeOffset(2026, 12, 8, 23, 0, 0, TimeSpan.Zero));
+        var options = Options(server);
+        options.MaxCallsPerDay = 2;
+        using var client = new GenerativeClient(options, time: time);
+        ChatMessage[] ask(string text) => [new ChatMessage(ChatRole.User, text)];
+
+        await client.CompleteAsync(ask("one"), null, CancellationToken.None);
+        await client.CompleteCachedAsync(ask("two"), null, _ => true, CancellationToken.None);
+        var (_, cached) = await client.CompleteCachedAsync(ask("two"), null, _ => true, CancellationToken.None);
+        var spent = await Assert.ThrowsAsync<GenerativeUnavailableException>(() => client.CompleteAsync(ask("three"), null, CancellationToken.None));
+
+        Assert.True(cached);
+        Assert.Equal(2, client.CallsToday);
+        Assert.Contains("daily budget of 2 calls", spent.Message, StringComparison.Ordinal);
+        Assert.Equal(2, server.Requests.Count);
+        time.Now = time.Now.AddHours(1);
+        Assert.Equal(0, client.CallsToday);
+        await client.CompleteAsync(ask("three"), null, CancellationToken.None);
+        Assert.Equal(3, server.Requests.Count);
+    }
+
+    private sealed class ManualTime(DateTimeOffset start) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = start;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    [Fact]
     public async Task ASlowEndpoint_TimesOut_AsUnavailable()
     {
         await using var server = await FakeChatServer.StartAsync();
