@@ -159,6 +159,33 @@ public sealed class DashboardPageTests(DashboardServer server)
         browser.AssertNoConsoleErrors();
     }
 
+    /// <summary>
+    /// The page says who read a long query. The test server has no chat endpoint, so the browser's search answers are
+    /// given the <c>rewrite</c> a configured server adds (the API's tests cover the rewriting itself).
+    /// </summary>
+    [ChromiumFact]
+    public async Task SearchPlayground_SaysWhetherTheChatModelOrTheParserReadTheQuery()
+    {
+        await using var browser = await server.OpenAsync();
+        var page = browser.Page;
+        var rewrite = """{"source":"model","elapsed_ms":204.3,"cached":false,"model":"qwen-test"}""";
+        await page.RouteAsync("**/v1/search?*", async route =>
+        {
+            var response = await route.FetchAsync();
+            var body = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!.AsObject();
+            body["rewrite"] = System.Text.Json.Nodes.JsonNode.Parse(rewrite);
+            await route.FulfillAsync(new() { Response = response, Body = body.ToJsonString() });
+        });
+        await browser.GotoAsync($"#/search/{Uri.EscapeDataString("a gift for a runner under 50")}", "search");
+        var line = page.Locator("[data-testid=search-rewrite]");
+        await Microsoft.Playwright.Assertions.Expect(line).ToHaveTextAsync("Read by the chat model qwen-test in 204 ms");
+
+        rewrite = """{"source":"parser","elapsed_ms":301,"reason":"timeout: no answer within 300 ms","cached":false}""";
+        await page.ClickAsync("[data-testid=search-run]");
+        await Microsoft.Playwright.Assertions.Expect(line).ToHaveTextAsync("The chat model did not help (timeout: no answer within 300 ms, 301 ms): read by the search's own parser");
+        browser.AssertNoConsoleErrors();
+    }
+
     [ChromiumFact]
     public async Task SearchPlayground_EncoderSwitch_SaysWhichEncoderServed()
     {

@@ -177,6 +177,9 @@ const Labels = {
   'search.encoder': ['Text encoder', '文本编码器'],
   'search.encoderServed': ['As configured (semantic + lexical)', '按配置（语义 + 词法）'],
   'search.encoderLexical': ['None (lexical only)', '不使用（仅词法）'],
+  'search.rewriteModel': ['Read by the chat model {0} in {1} ms', '由对话模型 {0} 理解（{1} 毫秒）'],
+  'search.rewriteCached': ['Read by the chat model {0} (an earlier answer, {1} ms)', '由对话模型 {0} 理解（沿用先前的回答，{1} 毫秒）'],
+  'search.rewriteParser': ["The chat model did not help ({0}, {1} ms): read by the search's own parser", '对话模型未能使用（{0}，{1} 毫秒）：由搜索自带的解析器理解'],
   'search.servedBy': ['Served with the text encoder {0}', '本次使用的文本编码器：{0}'],
   'search.servedLexical': ['Served without a text encoder (lexical only)', '本次未使用文本编码器（仅词法）'],
   // Search playground: each result's price and category, and what the query was read as (issue 13, item 11).

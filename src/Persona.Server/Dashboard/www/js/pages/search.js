@@ -30,7 +30,8 @@ export async function renderSearch(root, { args, isCurrent }) {
   }
   const understood = h('p', { class: 'muted', style: 'margin-top:12px', 'data-testid': 'search-understood' });
   const served = h('p', { class: 'muted', 'data-testid': 'search-served-encoder' });
-  root.append(understood, served);
+  const rewritten = h('p', { class: 'muted', 'data-testid': 'search-rewrite' });
+  root.append(understood, rewritten, served);
   root.append(h('div', { class: 'grid cols-2', style: 'margin-top:16px' },
     h('section', { class: 'panel' }, h('h2', {}, t('search.off')), off),
     h('section', { class: 'panel' }, h('h2', {}, t('search.on')), on)));
@@ -50,6 +51,8 @@ export async function renderSearch(root, { args, isCurrent }) {
     const plainList = plain.ok ? listOf(plain.data) : [];
     clear(understood);
     if (plain.ok && plain.data.query) understood.append(understanding(plain.data.query));
+    clear(rewritten);
+    if (plain.ok && plain.data.rewrite) rewritten.append(rewriteLine(plain.data.rewrite));
     clear(served);
     if (plain.ok) served.append(plain.data.encoder ? t('search.servedBy', `${plain.data.encoder.kind} · ${plain.data.encoder.version}`) : t('search.servedLexical'));
     renderResults(off, plain, plainList, null);
@@ -58,6 +61,14 @@ export async function renderSearch(root, { args, isCurrent }) {
   form.addEventListener('submit', (e) => { e.preventDefault(); search(); });
   encoder.addEventListener('change', () => search());
   await search();
+}
+
+/** Who read a long query: the chat model (docs/generative.md) or, when it did not answer usably in time, the search's own parser and why. */
+function rewriteLine(r) {
+  const ms = Math.round(r.elapsed_ms);
+  return r.source === 'model'
+    ? t(r.cached ? 'search.rewriteCached' : 'search.rewriteModel', r.model ?? '', ms)
+    : t('search.rewriteParser', r.reason ?? '', ms);
 }
 
 const idOf = (r) => r.item_id ?? r.id ?? r.item?.id;
