@@ -18,7 +18,12 @@ public static class BriefPrompt
         {"name_en": "...", "name_zh": "...", "brief_en": "...", "brief_zh": "...", "claims": ["<key of every tag the brief rests on>"]}
         """;
 
-    private static readonly JsonSerializerOptions Compact = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    // Chinese labels left as they are (a model reads 口红 better than \u escapes); quotes and backslashes still escaped.
+    private static readonly JsonSerializerOptions Compact = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static IReadOnlyList<ChatMessage> Messages(BriefFacts facts)
     {

@@ -17,7 +17,12 @@ public static class ProfileSummaryPrompt
         {"en": "<English summary>", "zh": "<中文摘要>", "claims": ["<key of every tag your sentences rest on>"]}
         """;
 
-    private static readonly JsonSerializerOptions Compact = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    // Chinese labels left as they are (a model reads 口红 better than \u escapes); quotes and backslashes still escaped.
+    private static readonly JsonSerializerOptions Compact = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static IReadOnlyList<ChatMessage> Messages(SummaryFacts facts)
     {

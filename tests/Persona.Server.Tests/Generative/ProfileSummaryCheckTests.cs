@@ -123,5 +123,6 @@ public sealed class ProfileSummaryCheckTests
         Assert.Equal(["category:Beauty > Makeup > Lipstick", "brand:Acme"], user.GetProperty("tags").EnumerateArray().Select(t => t.GetProperty("key").GetString()));
         Assert.Equal("Acme Velvet Matte Lipstick 3.5g", user.GetProperty("item_titles")[0].GetString());
         Assert.DoesNotContain("evidence", messages[1].Text, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("偏好 口红", messages[1].Text, StringComparison.Ordinal);
     }
 }
