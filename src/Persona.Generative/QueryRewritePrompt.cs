@@ -51,8 +51,6 @@ public static class QueryRewritePrompt
         "Prices are plain numbers in the shop's currency (\"两百块\" is 200, \"under $50\" is price_max 50). " +
         "keywords: the product words of the query, without prices, brands already listed, or filler such as 'gift for'; in the query's language; never empty.";
 
-    // Quotes and backslashes escaped, Chinese left as it is (the model reads it better than \u escapes).
-    private static readonly JsonSerializerOptions Quoting = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The chat settings: JSON answers, no randomness, a short answer.</summary>
     public static ChatOptions ChatOptions() => new()
@@ -75,7 +73,7 @@ public static class QueryRewritePrompt
         user.Append("\nBrands (name | Chinese name):\n");
         foreach (var b in vocabulary.Brands) user.Append(b.Name).Append(b.NameZh is { } zh ? " | " + zh : "").Append('\n');
         // The query last and quoted as JSON, so its text cannot pass for an instruction or a list entry.
-        user.Append("\nQuery: ").Append(JsonSerializer.Serialize(query.Trim(), Quoting));
+        user.Append("\nQuery: ").Append(JsonSerializer.Serialize(query.Trim(), PromptJson.Options));
         return [new ChatMessage(ChatRole.System, Instructions), new ChatMessage(ChatRole.User, user.ToString())];
     }
 

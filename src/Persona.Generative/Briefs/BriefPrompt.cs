@@ -18,13 +18,6 @@ public static class BriefPrompt
         {"name_en": "...", "name_zh": "...", "brief_en": "...", "brief_zh": "...", "claims": ["<key of every tag the brief rests on>"]}
         """;
 
-    // Chinese labels left as they are (a model reads 口红 better than \u escapes); quotes and backslashes still escaped.
-    private static readonly JsonSerializerOptions Compact = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     public static IReadOnlyList<ChatMessage> Messages(BriefFacts facts)
     {
         ArgumentNullException.ThrowIfNull(facts);
@@ -38,7 +31,7 @@ public static class BriefPrompt
         return
         [
             new ChatMessage(ChatRole.System, Instructions),
-            new ChatMessage(ChatRole.User, JsonSerializer.Serialize(payload, Compact)),
+            new ChatMessage(ChatRole.User, JsonSerializer.Serialize(payload, PromptJson.Options)),
         ];
     }
 

@@ -17,13 +17,6 @@ public static class ProfileSummaryPrompt
         {"en": "<English summary>", "zh": "<中文摘要>", "claims": ["<key of every tag your sentences rest on>"]}
         """;
 
-    // Chinese labels left as they are (a model reads 口红 better than \u escapes); quotes and backslashes still escaped.
-    private static readonly JsonSerializerOptions Compact = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     public static IReadOnlyList<ChatMessage> Messages(SummaryFacts facts)
     {
         ArgumentNullException.ThrowIfNull(facts);
@@ -37,7 +30,7 @@ public static class ProfileSummaryPrompt
         return
         [
             new ChatMessage(ChatRole.System, Instructions),
-            new ChatMessage(ChatRole.User, JsonSerializer.Serialize(payload, Compact)),
+            new ChatMessage(ChatRole.User, JsonSerializer.Serialize(payload, PromptJson.Options)),
         ];
     }
 

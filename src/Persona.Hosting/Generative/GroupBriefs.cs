@@ -197,6 +197,10 @@ public sealed partial class GroupBriefs : BackgroundService
             case BriefKinds.Segment:
             {
                 if (_models.Segments is not { } model || model.Segments.FirstOrDefault(s => s.Id == id) is not { } segment) return null;
+                // A new segmentation: the facts of the earlier ones are never read again.
+                var prefix = $"{kind}:{model.Version}:";
+                foreach (var key in _facts.Keys)
+                    if (key.StartsWith(kind + ":", StringComparison.Ordinal) && !key.StartsWith(prefix, StringComparison.Ordinal)) _facts.TryRemove(key, out _);
                 return _facts.GetOrAdd($"{kind}:{model.Version}:{id}", _ =>
                     Facts(kind, segment.LabelEn, segment.LabelZh, model.Members.Where(m => m.Value.SegmentId == id).Select(m => m.Key)));
             }
